@@ -1,0 +1,17 @@
+# Writes OUT: a C++ file holding every DIR/*.json as a string, so the catalogue
+# ships inside the binary and adding a GPU is a data change.
+file(GLOB files ${DIR}/*.json)
+list(SORT files)
+set(body "// Generated from catalog/*.json by cmake/embed_catalog.cmake. Do not edit.\n")
+string(APPEND body "#include <string_view>\n#include <vector>\n#include <utility>\n")
+string(APPEND body "namespace carve::mig {\n")
+string(APPEND body "const std::vector<std::pair<std::string_view, std::string_view>>& EmbeddedCatalogFiles() {\n")
+string(APPEND body "  static const std::vector<std::pair<std::string_view, std::string_view>> files = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content)
+  string(APPEND body "    {\"${name}\", R\"carve_json(${content})carve_json\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}  // namespace carve::mig\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
