@@ -1,12 +1,79 @@
 #include "cli/cli.h"
 
-#include <cstdio>
+#include <fmt/format.h>
+#include <unistd.h>
 
-#include "mig/catalog.h"
+#include <cstdio>
+#include <cstdlib>
 
 namespace carve::cli {
-int Main(int argc, char** argv) {
-  std::printf("carve: %zu GPU models\n", mig::Catalog::Builtin().models().size());
-  return 0;
+
+// One row per verb; the order is the order of `carve --help`.
+void AddCatalog(CLI::App&, Globals&);
+
+namespace {
+struct VerbRow {
+  AddVerbFn add;
+};
+const VerbRow kVerbs[] = {
+    {AddCatalog},
+};
+}  // namespace
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kNotFound: return kExitNotFound;
+    case Code::kInUse:
+    case Code::kInsufficientResources:
+    case Code::kNotSupported:
+    case Code::kResetRequired:
+    case Code::kAlreadyExists:
+    case Code::kNoPermission: return kExitRefused;
+    case Code::kBusy: return kExitBusy;
+    case Code::kUnavailable: return kExitNoBackend;
+    default: return kExitFailed;
+  }
 }
+
+int Report(const Status& s) {
+  if (s.ok()) return kExitOk;
+  std::string text = "carve: " + s.message();
+  if (!s.hint().empty()) {
+    std::string hint = s.hint();
+    size_t pos = 0;
+    while ((pos = hint.find('\n', pos)) != std::string::npos) hint.replace(pos, 1, "\n       "), pos += 8;
+    text += "\n       " + hint;
+  }
+  std::fprintf(stderr, "%s\n", text.c_str());
+  return ExitCodeFor(s);
+}
+
+std::function<void()> Body(Globals& g, std::function<Status()> fn) {
+  return [&g, fn = std::move(fn)] { g.exit_code = Report(fn()); };
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"carve: right-sized, isolated inference endpoints on NVIDIA MIG GPUs.", "carve"};
+  app.set_version_flag("--version", "carve " CARVE_VERSION);
+  app.require_subcommand(1);
+  Globals g;
+  if (const char* env = std::getenv("CARVE_SIM")) g.sim = env;
+  app.add_option("--sim", g.sim, "Use the simulated machine in FILE (or set CARVE_SIM)")
+      ->type_name("FILE");
+  app.add_option("--backend", g.backend, "nvml, sim, or auto (default)")
+      ->check(CLI::IsMember({"auto", "nvml", "sim"}));
+  app.add_flag("--json", g.json, "Machine-readable output (read-only verbs)");
+  app.add_flag("--no-color", g.no_color, "No colour even on a terminal");
+  for (const auto& row : kVerbs) row.add(app, g);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return g.exit_code;
+}
+
 }  // namespace carve::cli
