@@ -1,0 +1,114 @@
+// Machine: the GPUs of one host, as a backend sees them. Two backends
+// implement it: `sim` (the simulator, src/device/sim/) and `nvml` (the real
+// driver through dlopen, src/device/nvml/). Callers receive a Machine
+// explicitly; there is no global.
+//
+// Every call is one driver transaction: reads return a consistent snapshot,
+// writes either happen or return the driver's refusal (Code::kInUse,
+// kInsufficientResources, kNotSupported, kInvalidArgument, kNotFound …) with
+// a message that names what blocks them. Implementations are safe to call
+// from one thread at a time; separate processes may share a machine.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mig/catalog.h"
+#include "util/status.h"
+
+namespace carve::device {
+
+struct MigMode {
+  bool current = false;
+  bool pending = false;
+  bool operator==(const MigMode&) const = default;
+};
+
+// A process using a GPU or one of its slices.
+struct Process {
+  uint32_t pid = 0;
+  std::string name;
+  uint64_t memory_mib = 0;
+  int gi = -1;  // -1: on the whole GPU (MIG off)
+  int ci = -1;
+};
+
+struct ComputeInstance {
+  int id = 0;
+  int profile_id = 0;        // NVML compute-instance profile id
+  std::string profile;       // "1c.3g.40gb" or the GI's name for the full CI
+  int slices = 0;
+  mig::Placement placement;  // relative to the GPU instance
+  std::string uuid;          // "MIG-…": the MIG device this CI is
+  int sm = 0;
+};
+
+struct GpuInstance {
+  int id = 0;
+  int profile_id = 0;        // nvidia-smi / NVML profile id
+  std::string profile;       // "3g.40gb"
+  mig::Placement placement;  // in the GPU's placement units
+  uint64_t memory_total_mib = 0;
+  uint64_t memory_used_mib = 0;
+  std::vector<ComputeInstance> compute_instances;
+};
+
+struct Gpu {
+  int index = 0;
+  std::string uuid;  // "GPU-…"
+  std::string name;  // as the driver reports it
+  std::string pci_bus_id;
+  uint32_t pci_device_id = 0;
+  std::string serial;
+  const mig::GpuModel* model = nullptr;  // nullptr: not in carve's catalogue
+  mig::Arch arch = mig::Arch::kUnknown;
+  uint64_t memory_total_mib = 0;
+  uint64_t memory_used_mib = 0;
+  bool persistence_mode = false;
+  bool mig_capable = false;
+  MigMode mig;
+  std::vector<GpuInstance> gpu_instances;  // ascending placement start
+  std::vector<Process> processes;
+};
+
+struct DriverInfo {
+  std::string backend;  // "sim" or "nvml"
+  std::string driver_version;
+  std::string nvml_version;
+  std::string cuda_version;
+};
+
+// What a MIG mode change did.
+struct ModeChange {
+  MigMode mode;               // after the call
+  bool reset_done = false;    // the GPU was reset to apply it (Ampere)
+  Status activation;          // Ok, or why the pending mode is not current yet
+};
+
+class Machine {
+ public:
+  virtual ~Machine() = default;
+
+  virtual Result<DriverInfo> Driver() = 0;
+  // Every GPU with its MIG state, instances and processes.
+  virtual Result<std::vector<Gpu>> Gpus() = 0;
+  // One GPU; kNotFound when `index` is out of range.
+  virtual Result<Gpu> GetGpu(int index) = 0;
+
+  virtual Result<ModeChange> SetMigMode(int gpu, bool enabled) = 0;
+  // Resets one GPU (applies a pending MIG mode). kInUse while processes run.
+  virtual Status ResetGpu(int gpu) = 0;
+
+  // Creates a GPU instance of `profile_id`; without a start the driver picks.
+  virtual Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id,
+                                                std::optional<int> start) = 0;
+  virtual Status DestroyGpuInstance(int gpu, int gi) = 0;
+  // Creates a compute instance of `ci_profile_id` inside GI `gi`.
+  virtual Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
+                                                        std::optional<int> start) = 0;
+  virtual Status DestroyComputeInstance(int gpu, int gi, int ci) = 0;
+};
+
+}  // namespace carve::device
