@@ -109,6 +109,10 @@ class Machine {
   virtual Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
                                                         std::optional<int> start) = 0;
   virtual Status DestroyComputeInstance(int gpu, int gi, int ci) = 0;
+
+  // Stops a process that uses a GPU (SIGTERM, then SIGKILL after `grace_ms`),
+  // for `--force`. kNotFound when no such process uses `gpu`.
+  virtual Status StopProcess(int gpu, uint32_t pid, int grace_ms) = 0;
 };
 
 }  // namespace carve::device

@@ -1,0 +1,266 @@
+#include "device/sim/sim_machine.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "device/sim/sim_ops.h"
+
+namespace carve::device::sim {
+namespace {
+
+// Tracked processes are real host processes; the simulator forgets them once
+// they have exited, as the driver does.
+void ForgetExited(SimState& s) {
+  for (auto& g : s.gpus)
+    std::erase_if(g.processes, [](const SimProcess& p) {
+      return p.track && ::kill(static_cast<pid_t>(p.pid), 0) != 0 && errno == ESRCH;
+    });
+}
+
+}  // namespace
+
+Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mig_on,
+                          uint64_t seed) {
+  SimState s;
+  s.seed = seed;
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    SimGpu g;
+    g.model = gpus[i]->alias;
+    g.uuid = s.NewUuid("GPU-");
+    g.serial = fmt::format("{:013d}", 1650000000000ull + seed % 100000 * 100 + i);
+    g.pci_bus_id = fmt::format("00000000:{:02X}:00.0", 0x18 + 0x10 * static_cast<int>(i));
+    g.mig.current = g.mig.pending = mig_on && gpus[i]->mig;
+    s.gpus.push_back(std::move(g));
+  }
+  return s;
+}
+
+std::unique_ptr<SimMachine> SimMachine::InMemory(SimState state) {
+  std::unique_ptr<SimMachine> m(new SimMachine(""));
+  m->memory_ = std::move(state);
+  return m;
+}
+
+Result<std::unique_ptr<SimMachine>> SimMachine::Open(std::string path) {
+  std::unique_ptr<SimMachine> m(new SimMachine(std::move(path)));
+  CARVE_RETURN_IF_ERROR(m->Transact(Kind::kRead, [](SimState&) { return Status::Ok(); }));
+  return m;
+}
+
+Status SimMachine::Transact(Kind kind, const std::function<Status(SimState&)>& fn) {
+  auto run = [&](SimState& state, bool* write) -> Status {
+    ForgetExited(state);
+    if (kind == Kind::kRead) return fn(state);
+    if (kind == Kind::kDriverCall) {
+      if (state.faults.delay_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(state.faults.delay_ms));
+      if (state.faults.fail_after > 0 && --state.faults.fail_after == 0) {
+        *write = true;
+        return Status::Error(state.faults.error,
+                             fmt::format("injected fault: this driver call fails with {}",
+                                         CodeName(state.faults.error)),
+                             "Set by `carve sim fault`; it fires once.");
+      }
+    }
+    SimState next = state;  // a refused call leaves the state as it was
+    Status st = fn(next);
+    if (st.ok()) state = std::move(next);
+    *write = st.ok() || kind == Kind::kDriverCall;
+    return st;
+  };
+  if (path_.empty()) {
+    bool write = false;
+    return run(memory_, &write);
+  }
+  return WithStateFile(path_, run);
+}
+
+Result<DriverInfo> SimMachine::Driver() {
+  DriverInfo info;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kRead, [&](SimState& s) {
+    info = {"sim", s.driver_version, "13." + s.driver_version, "13.0"};
+    return Status::Ok();
+  }));
+  return info;
+}
+
+Result<std::vector<Gpu>> SimMachine::Gpus() {
+  std::vector<Gpu> out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kRead, [&](SimState& s) {
+    for (size_t i = 0; i < s.gpus.size(); ++i) {
+      CARVE_ASSIGN_OR_RETURN(Gpu g, Snapshot(s.gpus[i], static_cast<int>(i)));
+      out.push_back(std::move(g));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<Gpu> SimMachine::GetGpu(int index) {
+  Gpu out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kRead, [&](SimState& s) {
+    CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, index));
+    CARVE_ASSIGN_OR_RETURN(out, Snapshot(*g, index));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<ModeChange> SimMachine::SetMigMode(int gpu, bool enabled) {
+  ModeChange out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kDriverCall, [&](SimState& s) {
+    CARVE_ASSIGN_OR_RETURN(out, DoSetMigMode(s, gpu, enabled));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status SimMachine::ResetGpu(int gpu) {
+  return Transact(Kind::kDriverCall, [&](SimState& s) { return DoResetGpu(s, gpu); });
+}
+
+Result<GpuInstance> SimMachine::CreateGpuInstance(int gpu, int profile_id,
+                                                  std::optional<int> start) {
+  GpuInstance out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kDriverCall, [&](SimState& s) {
+    CARVE_ASSIGN_OR_RETURN(out, DoCreateGpuInstance(s, gpu, profile_id, start));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status SimMachine::DestroyGpuInstance(int gpu, int gi) {
+  return Transact(Kind::kDriverCall,
+                  [&](SimState& s) { return DoDestroyGpuInstance(s, gpu, gi); });
+}
+
+Result<ComputeInstance> SimMachine::CreateComputeInstance(int gpu, int gi, int ci_profile_id,
+                                                          std::optional<int> start) {
+  ComputeInstance out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kDriverCall, [&](SimState& s) {
+    CARVE_ASSIGN_OR_RETURN(out, DoCreateComputeInstance(s, gpu, gi, ci_profile_id, start));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status SimMachine::DestroyComputeInstance(int gpu, int gi, int ci) {
+  return Transact(Kind::kDriverCall,
+                  [&](SimState& s) { return DoDestroyComputeInstance(s, gpu, gi, ci); });
+}
+
+Status SimMachine::StopProcess(int gpu, uint32_t pid, int grace_ms) {
+  return Transact(Kind::kControl, [&](SimState& s) -> Status {
+    CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
+    auto it = std::find_if(g->processes.begin(), g->processes.end(),
+                           [&](const SimProcess& p) { return p.pid == pid; });
+    if (it == g->processes.end())
+      return Status::NotFound(fmt::format("no process {} on GPU {}", pid, gpu));
+    if (it->track) {  // a real process: stop it for real
+      ::kill(static_cast<pid_t>(pid), SIGTERM);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+      while (::kill(static_cast<pid_t>(pid), 0) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+    g->processes.erase(it);
+    return Status::Ok();
+  });
+}
+
+Status SimMachine::Reboot() {
+  return Transact(Kind::kControl, [](SimState& s) {
+    for (auto& g : s.gpus) {
+      g.processes.clear();
+      g.gis.clear();
+      const mig::GpuModel* m = mig::Catalog::Builtin().Find(g.model);
+      if (m && mig::ModeSurvivesReboot(m->arch)) {
+        g.mig.current = g.mig.pending;
+      } else {
+        g.mig = MigMode{};
+      }
+    }
+    ++s.boots;
+    return Status::Ok();
+  });
+}
+
+Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci, SimProcess p) {
+  return Transact(Kind::kControl, [&](SimState& s) -> Status {
+    for (const auto& g : s.gpus)
+      for (const auto& q : g.processes)
+        if (q.pid == p.pid)
+          return Status::Error(Code::kAlreadyExists, fmt::format("process {} is already attached", p.pid));
+    CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
+    CARVE_ASSIGN_OR_RETURN(Gpu snap, Snapshot(*g, gpu));
+    uint64_t total = snap.memory_total_mib, used = snap.memory_used_mib;
+    if (g->mig.current) {
+      if (!gi)
+        return Status::InvalidArgument(fmt::format("MIG is on on GPU {}: name a GPU instance", gpu),
+                                       "Pass --gi ID (see carve mig list).");
+      auto it = std::find_if(snap.gpu_instances.begin(), snap.gpu_instances.end(),
+                             [&](auto& x) { return x.id == *gi; });
+      if (it == snap.gpu_instances.end())
+        return Status::NotFound(fmt::format("GPU {} has no GPU instance {}", gpu, *gi));
+      if (it->compute_instances.empty())
+        return Status::InvalidArgument(
+            fmt::format("GPU instance {} has no compute instance to run on", *gi),
+            fmt::format("Create one: carve mig create-ci -i {} --gi {}", gpu, *gi));
+      int target = ci.value_or(it->compute_instances.front().id);
+      if (std::none_of(it->compute_instances.begin(), it->compute_instances.end(),
+                       [&](auto& c) { return c.id == target; }))
+        return Status::NotFound(fmt::format("GPU instance {} has no compute instance {}", *gi, target));
+      p.gi = *gi;
+      p.ci = target;
+      total = it->memory_total_mib;
+      used = it->memory_used_mib;
+    } else if (gi) {
+      return Status::InvalidArgument(fmt::format("MIG is off on GPU {}: it has no GPU instances", gpu));
+    }
+    if (used + p.memory_mib > total)
+      return Status::Insufficient(fmt::format("out of memory: {} MiB asked, {} MiB free", p.memory_mib,
+                                              total - used));
+    g->processes.push_back(p);
+    return Status::Ok();
+  });
+}
+
+Status SimMachine::Detach(uint32_t pid) {
+  return Transact(Kind::kControl, [&](SimState& s) -> Status {
+    for (auto& g : s.gpus)
+      if (std::erase_if(g.processes, [&](const SimProcess& p) { return p.pid == pid; }))
+        return Status::Ok();
+    return Status::NotFound(fmt::format("no simulated process {}", pid));
+  });
+}
+
+Status SimMachine::SetFault(int fail_after, Code error) {
+  return Transact(Kind::kControl, [&](SimState& s) {
+    s.faults.fail_after = fail_after;
+    s.faults.error = error;
+    return Status::Ok();
+  });
+}
+
+Status SimMachine::SetDelay(int delay_ms) {
+  return Transact(Kind::kControl, [&](SimState& s) {
+    s.faults.delay_ms = delay_ms;
+    return Status::Ok();
+  });
+}
+
+Result<SimState> SimMachine::State() {
+  SimState out;
+  CARVE_RETURN_IF_ERROR(Transact(Kind::kRead, [&](SimState& s) {
+    out = s;
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace carve::device::sim

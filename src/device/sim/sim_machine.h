@@ -1,0 +1,68 @@
+// SimMachine: the simulator backend. It says no wherever the driver says no:
+// placements, overlap, counts and engines (the mig/ layout rules), compute
+// instances before GPU instances, processes (IN_USE), MIG mode pending vs
+// current with Ampere (reset to toggle; mode survives reboot) and Hopper+
+// (no reset; mode and slices lost at reboot) semantics. It can fail the Nth
+// driver call from now and slow every driver call down, for tests.
+//
+// State lives in memory (tests) or in a state file shared by every process
+// that opens it (see sim_state.h). One SimMachine is for one thread at a time.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "device/machine.h"
+#include "device/sim/sim_state.h"
+
+namespace carve::device::sim {
+
+// Builds a new machine: `gpus` in index order, all MIG off unless `mig_on`.
+Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mig_on,
+                          uint64_t seed);
+
+class SimMachine : public Machine {
+ public:
+  static std::unique_ptr<SimMachine> InMemory(SimState state);
+  // Opens the machine in `path`; kNotFound (with the `sim new` command to run)
+  // when there is none, kInvalidArgument when the file is not one.
+  static Result<std::unique_ptr<SimMachine>> Open(std::string path);
+
+  Result<DriverInfo> Driver() override;
+  Result<std::vector<Gpu>> Gpus() override;
+  Result<Gpu> GetGpu(int index) override;
+  Result<ModeChange> SetMigMode(int gpu, bool enabled) override;
+  Status ResetGpu(int gpu) override;
+  Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id,
+                                        std::optional<int> start) override;
+  Status DestroyGpuInstance(int gpu, int gi) override;
+  Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
+                                                std::optional<int> start) override;
+  Status DestroyComputeInstance(int gpu, int gi, int ci) override;
+  Status StopProcess(int gpu, uint32_t pid, int grace_ms) override;
+
+  // Simulation controls: not driver calls, so never failed or slowed.
+  Status Reboot();
+  // Attaches a process to GPU `gpu`: to compute instance `ci` (default: the
+  // first) of GPU instance `gi` when MIG is on, to the whole GPU otherwise.
+  Status Attach(int gpu, std::optional<int> gi, std::optional<int> ci, SimProcess process);
+  Status Detach(uint32_t pid);
+  Status SetFault(int fail_after, Code error);
+  Status SetDelay(int delay_ms);
+  Result<SimState> State();
+
+ private:
+  enum class Kind { kRead, kDriverCall, kControl };
+  explicit SimMachine(std::string path) : path_(std::move(path)) {}
+  // Runs `fn` on the state: a driver call first counts down the fault knob
+  // and sleeps the delay; a failed call leaves the state as it was.
+  Status Transact(Kind kind, const std::function<Status(SimState&)>& fn);
+
+  std::string path_;  // empty: in memory
+  SimState memory_;
+};
+
+}  // namespace carve::device::sim

@@ -1,0 +1,243 @@
+#include "device/sim/sim_state.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace carve::device::sim {
+namespace {
+
+using nlohmann::ordered_json;
+
+const std::map<std::string, Code, std::less<>>& FaultCodes() {
+  static const std::map<std::string, Code, std::less<>> m = {
+      {"in_use", Code::kInUse},
+      {"insufficient_resources", Code::kInsufficientResources},
+      {"not_supported", Code::kNotSupported},
+      {"invalid_argument", Code::kInvalidArgument},
+      {"not_found", Code::kNotFound},
+      {"no_permission", Code::kNoPermission},
+      {"reset_required", Code::kResetRequired},
+      {"timeout", Code::kTimeout},
+      {"unknown", Code::kUnknown}};
+  return m;
+}
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// An flock(2) on PATH.lock for as long as it lives.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open((path + ".lock").c_str(),
+                                                          O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+Status WriteAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("cannot write {}: {}", tmp, ErrnoText()));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return Status::Io(fmt::format("cannot write {}: {}", tmp, ErrnoText()));
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::Io(fmt::format("cannot replace {}: {}", path, ErrnoText()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return Status::NotFound(fmt::format("no simulated machine at {}", path),
+                            fmt::format("Create one: carve sim new {} h100-80gb:2", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ordered_json ProcessJson(const SimProcess& p) {
+  return {{"pid", p.pid}, {"name", p.name}, {"memory_mib", p.memory_mib},
+          {"gi", p.gi},   {"ci", p.ci},     {"track", p.track}};
+}
+
+ordered_json GpuJson(const SimGpu& g) {
+  ordered_json gis = ordered_json::array();
+  for (const auto& gi : g.gis) {
+    ordered_json cis = ordered_json::array();
+    for (const auto& ci : gi.cis)
+      cis.push_back({{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start},
+                     {"uuid", ci.uuid}});
+    gis.push_back({{"id", gi.id}, {"profile_id", gi.profile_id}, {"start", gi.start},
+                   {"cis", cis}});
+  }
+  ordered_json procs = ordered_json::array();
+  for (const auto& p : g.processes) procs.push_back(ProcessJson(p));
+  return {{"model", g.model},
+          {"uuid", g.uuid},
+          {"serial", g.serial},
+          {"pci_bus_id", g.pci_bus_id},
+          {"persistence_mode", g.persistence_mode},
+          {"mig", {{"current", g.mig.current}, {"pending", g.mig.pending}}},
+          {"resets", g.resets},
+          {"gpu_instances", gis},
+          {"processes", procs}};
+}
+
+}  // namespace
+
+std::string SimState::NewUuid(std::string_view prefix) {
+  uint64_t a = SplitMix(seed ^ SplitMix(next_uuid));
+  uint64_t b = SplitMix(a ^ next_uuid);
+  ++next_uuid;
+  return fmt::format("{}{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", prefix, a >> 32, (a >> 16) & 0xFFFF,
+                     a & 0xFFFF, b >> 48, b & 0xFFFFFFFFFFFFull);
+}
+
+std::string FormatState(const SimState& s) {
+  ordered_json gpus = ordered_json::array();
+  for (const auto& g : s.gpus) gpus.push_back(GpuJson(g));
+  std::string fault_name = "unknown";
+  for (const auto& [name, code] : FaultCodes())
+    if (code == s.faults.error) fault_name = name;
+  ordered_json j = {{"schema", "carve-sim/v1"},
+                    {"seed", s.seed},
+                    {"next_uuid", s.next_uuid},
+                    {"boots", s.boots},
+                    {"driver_version", s.driver_version},
+                    {"faults",
+                     {{"fail_after", s.faults.fail_after},
+                      {"error", fault_name},
+                      {"delay_ms", s.faults.delay_ms}}},
+                    {"gpus", gpus}};
+  return j.dump(1) + "\n";
+}
+
+Result<SimState> ParseState(std::string_view text, std::string_view where) {
+  auto bad = [&](std::string what) {
+    return Status::InvalidArgument(fmt::format("{}: {}", where, what),
+                                   "The file is not a carve simulator state; create one with "
+                                   "`carve sim new FILE GPU[:COUNT]`.");
+  };
+  ordered_json j = ordered_json::parse(text, nullptr, false);
+  if (j.is_discarded()) return bad("not valid JSON");
+  if (j.value("schema", "") != "carve-sim/v1")
+    return bad(fmt::format("schema '{}', expected carve-sim/v1", j.value("schema", "")));
+  SimState s;
+  try {
+    s.seed = j.at("seed").get<uint64_t>();
+    s.next_uuid = j.at("next_uuid").get<uint64_t>();
+    s.boots = j.at("boots").get<int>();
+    s.driver_version = j.at("driver_version").get<std::string>();
+    const auto& f = j.at("faults");
+    s.faults.fail_after = f.at("fail_after").get<int>();
+    s.faults.delay_ms = f.at("delay_ms").get<int>();
+    auto code = ParseFaultCode(f.at("error").get<std::string>());
+    if (!code.ok()) return bad(code.status().message());
+    s.faults.error = *code;
+    for (const auto& gj : j.at("gpus")) {
+      SimGpu g;
+      g.model = gj.at("model").get<std::string>();
+      g.uuid = gj.at("uuid").get<std::string>();
+      g.serial = gj.at("serial").get<std::string>();
+      g.pci_bus_id = gj.at("pci_bus_id").get<std::string>();
+      g.persistence_mode = gj.at("persistence_mode").get<bool>();
+      g.mig.current = gj.at("mig").at("current").get<bool>();
+      g.mig.pending = gj.at("mig").at("pending").get<bool>();
+      g.resets = gj.at("resets").get<int>();
+      for (const auto& gij : gj.at("gpu_instances")) {
+        SimGpuInstance gi{gij.at("id").get<int>(), gij.at("profile_id").get<int>(),
+                          gij.at("start").get<int>(), {}};
+        for (const auto& cij : gij.at("cis"))
+          gi.cis.push_back({cij.at("id").get<int>(), cij.at("profile_id").get<int>(),
+                            cij.at("start").get<int>(), cij.at("uuid").get<std::string>()});
+        g.gis.push_back(std::move(gi));
+      }
+      for (const auto& pj : gj.at("processes"))
+        g.processes.push_back({pj.at("pid").get<uint32_t>(), pj.at("name").get<std::string>(),
+                               pj.at("memory_mib").get<uint64_t>(), pj.at("gi").get<int>(),
+                               pj.at("ci").get<int>(), pj.at("track").get<bool>()});
+      s.gpus.push_back(std::move(g));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  return s;
+}
+
+Result<Code> ParseFaultCode(std::string_view name) {
+  auto it = FaultCodes().find(name);
+  if (it == FaultCodes().end())
+    return Status::InvalidArgument(fmt::format("unknown fault code '{}'", name),
+                                   fmt::format("Use one of: {}.", FaultCodeNames()));
+  return it->second;
+}
+
+std::string FaultCodeNames() {
+  std::string out;
+  for (const auto& [name, code] : FaultCodes()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+Status WithStateFile(const std::string& path,
+                     const std::function<Status(SimState& state, bool* write)>& fn) {
+  FileLock lock(path);
+  if (!lock.ok())
+    return Status::Io(fmt::format("cannot lock {}.lock: {}", path, ErrnoText()),
+                      "Check that the directory is writable.");
+  CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  CARVE_ASSIGN_OR_RETURN(SimState state, ParseState(text, path));
+  bool write = false;
+  Status st = fn(state, &write);
+  if (write) CARVE_RETURN_IF_ERROR(WriteAtomically(path, FormatState(state)));
+  return st;
+}
+
+Status CreateStateFile(const std::string& path, const SimState& state, bool overwrite) {
+  FileLock lock(path);
+  if (!lock.ok()) return Status::Io(fmt::format("cannot lock {}.lock: {}", path, ErrnoText()));
+  if (!overwrite && ::access(path.c_str(), F_OK) == 0)
+    return Status::Error(Code::kAlreadyExists, fmt::format("{} already exists", path),
+                         "Pass --force to replace it, or choose another file.");
+  return WriteAtomically(path, FormatState(state));
+}
+
+}  // namespace carve::device::sim
