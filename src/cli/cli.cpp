@@ -9,6 +9,10 @@
 namespace carve::cli {
 
 // One row per verb; the order is the order of `carve --help`.
+void AddGpus(CLI::App&, Globals&);
+void AddProfiles(CLI::App&, Globals&);
+void AddMig(CLI::App&, Globals&);
+void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
 
 namespace {
@@ -16,7 +20,7 @@ struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddCatalog},
+    {AddGpus}, {AddProfiles}, {AddMig}, {AddSim}, {AddCatalog},
 };
 }  // namespace
 
@@ -58,6 +62,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"carve: right-sized, isolated inference endpoints on NVIDIA MIG GPUs.", "carve"};
   app.set_version_flag("--version", "carve " CARVE_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // global flags also after the verb: carve gpus --json
   Globals g;
   if (const char* env = std::getenv("CARVE_SIM")) g.sim = env;
   app.add_option("--sim", g.sim, "Use the simulated machine in FILE (or set CARVE_SIM)")

@@ -236,7 +236,7 @@ Status Explain(const GpuModel& gpu, std::span<const Slice> fixed,
     compute += p->slices;
     for (const auto& kind : kEngineKinds) used.*kind.field += p->engines.*kind.field;
   }
-  std::string kept = fixed.empty() ? "" : fmt::format(" (with {} kept)", [&] {
+  std::string kept = fixed.empty() ? "" : fmt::format(" (with {} already there)", [&] {
     std::vector<std::string> n;
     for (const auto& s : fixed) n.push_back(Holder(s));
     return Join(n);

@@ -118,7 +118,7 @@ TEST(Layout, PlaceHonoursGivenStartsAndFixedSlices) {
   auto bad = ParseSliceList(H100(), "4g.40gb,1g.10gb");
   auto r2 = Place(H100(), fixed, *bad);
   ASSERT_FALSE(r2.ok());
-  EXPECT_NE(r2.status().message().find("(with 3g.40gb@4 (GI 2) kept) need 9 placement units"),
+  EXPECT_NE(r2.status().message().find("(with 3g.40gb@4 (GI 2) already there) need 9 placement units"),
             std::string::npos)
       << r2.status().message();
 }

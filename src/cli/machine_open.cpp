@@ -1,0 +1,42 @@
+#include "cli/machine_open.h"
+
+#include <fmt/format.h>
+
+#include "device/sim/sim_machine.h"
+
+namespace carve::cli {
+namespace {
+
+Status NoBackend(const std::string& why) {
+  return Status::Error(
+      Code::kUnavailable, fmt::format("no GPU backend: {}", why),
+      "Either run on a machine with the NVIDIA driver (libnvidia-ml.so.1), or use a simulated "
+      "machine:\n  carve sim new /tmp/gpus.json h100-80gb:2 --mig on\n  carve --sim /tmp/gpus.json "
+      "gpus        (or export CARVE_SIM=/tmp/gpus.json)");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<device::Machine>> OpenMachine(const Globals& g) {
+  if (g.backend == "sim" || (g.backend == "auto" && !g.sim.empty())) {
+    if (g.sim.empty()) return NoBackend("--backend sim needs --sim FILE or CARVE_SIM");
+    CARVE_ASSIGN_OR_RETURN(auto sim, device::sim::SimMachine::Open(g.sim));
+    return std::unique_ptr<device::Machine>(std::move(sim));
+  }
+  return NoBackend("the NVML backend is not built into this carve yet, and no simulator was given");
+}
+
+Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<int>& indices) {
+  std::vector<device::Gpu> out;
+  if (indices.empty()) {
+    CARVE_ASSIGN_OR_RETURN(out, m.Gpus());
+    return out;
+  }
+  for (int i : indices) {
+    CARVE_ASSIGN_OR_RETURN(device::Gpu g, m.GetGpu(i));
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace carve::cli

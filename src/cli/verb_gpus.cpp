@@ -1,0 +1,55 @@
+// carve gpus: every GPU with its MIG mode, memory and layout picture.
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "cli/machine_open.h"
+#include "render/layout_bar.h"
+#include "render/machine_json.h"
+#include "render/style.h"
+#include "render/table.h"
+
+namespace carve::cli {
+
+// "MIG on", "MIG off", "MIG off → on pending", "no MIG".
+std::string MigModeText(const device::Gpu& g, const render::Style& st) {
+  if (!g.mig_capable) return st.Dim("no MIG ");
+  std::string now = g.mig.current ? st.Green("MIG on ") : "MIG off";
+  if (g.mig.pending == g.mig.current) return now;
+  return now + st.Yellow(g.mig.pending ? " (on pending)" : " (off pending)");
+}
+
+namespace {
+
+Status Run(const Globals& g) {
+  CARVE_ASSIGN_OR_RETURN(auto machine, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
+  if (g.json) {
+    fmt::print("{}\n", render::GpusJson(gpus).dump(2));
+    return Status::Ok();
+  }
+  auto st = render::Style::ForStdout(g.no_color);
+  if (gpus.empty()) fmt::print("No GPUs.\n");
+  for (const auto& gpu : gpus) {
+    std::string what = !gpu.mig_capable || !gpu.mig.current
+                           ? "   whole GPU"
+                           : fmt::format("   {} slice{}", gpu.gpu_instances.size(),
+                                         gpu.gpu_instances.size() == 1 ? "" : "s");
+    fmt::print("{}  {}   {}   {}   {} total{}\n", st.Bold(fmt::format("GPU {}", gpu.index)),
+               render::PadRight(gpu.name, 24), render::ShortUuid(gpu.uuid), MigModeText(gpu, st),
+               render::Gib(gpu.memory_total_mib, 1), what);
+    if (!gpu.model)
+      fmt::print("       {}\n", st.Yellow("not in carve's catalogue: shown as NVML reports it"));
+    if (gpu.mig_capable && gpu.mig.current)
+      for (const auto& line : render::DrawGpu(gpu)) fmt::print("       {}\n", line);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddGpus(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("gpus", "List GPUs: MIG mode (current/pending), memory, layout");
+  cmd->callback(Body(g, [&g] { return Run(g); }));
+}
+
+}  // namespace carve::cli

@@ -1,0 +1,171 @@
+// carve sim new|reboot|attach|detach|fault: make and drive a simulated machine.
+#include <fmt/format.h>
+
+#include <random>
+
+#include "cli/cli.h"
+#include "device/sim/sim_machine.h"
+
+namespace carve::cli {
+namespace {
+
+using device::sim::SimMachine;
+
+Result<std::vector<const mig::GpuModel*>> ParseGpuList(const std::vector<std::string>& items) {
+  std::vector<const mig::GpuModel*> out;
+  for (const auto& item : items) {
+    std::string alias = item;
+    int count = 1;
+    if (size_t colon = item.rfind(':'); colon != std::string::npos) {
+      alias = item.substr(0, colon);
+      try {
+        count = std::stoi(item.substr(colon + 1));
+      } catch (...) {
+        count = 0;
+      }
+      if (count < 1 || count > 64)
+        return Status::InvalidArgument(fmt::format("'{}': COUNT must be 1–64", item),
+                                       "Write GPU[:COUNT], e.g. h100-80gb:8.");
+    }
+    CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, mig::Catalog::Builtin().Lookup(alias));
+    out.insert(out.end(), count, m);
+  }
+  return out;
+}
+
+struct NewOpts {
+  std::string file;
+  std::vector<std::string> gpus;
+  std::string mig = "off";
+  uint64_t seed = 0;
+  bool force = false;
+};
+
+Status RunNew(const NewOpts& o) {
+  CARVE_ASSIGN_OR_RETURN(auto models, ParseGpuList(o.gpus));
+  uint64_t seed = o.seed ? o.seed : std::random_device{}();
+  CARVE_ASSIGN_OR_RETURN(auto state, device::sim::NewState(models, o.mig == "on", seed));
+  CARVE_RETURN_IF_ERROR(device::sim::CreateStateFile(o.file, state, o.force));
+  fmt::print("Simulated machine with {} GPU{} written to {}.\nUse it: carve --sim {} gpus\n",
+             models.size(), models.size() == 1 ? "" : "s", o.file, o.file);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SimMachine>> Open(const std::string& file) { return SimMachine::Open(file); }
+
+struct AttachOpts {
+  std::string file;
+  int gpu = 0;
+  std::optional<int> gi, ci;
+  uint32_t pid = 0;
+  std::string name = "python";
+  uint64_t memory = 1024;
+  bool track = false;
+};
+
+Status RunAttach(const AttachOpts& o) {
+  CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  uint32_t pid = o.pid;
+  if (pid == 0) {  // a made-up pid no host process has
+    CARVE_ASSIGN_OR_RETURN(auto state, m->State());
+    pid = 900000;
+    for (const auto& g : state.gpus)
+      for (const auto& p : g.processes) pid = std::max(pid, p.pid + 1);
+  }
+  CARVE_RETURN_IF_ERROR(m->Attach(o.gpu, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
+  fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, o.gpu,
+             o.gi ? fmt::format(", GPU instance {}", *o.gi) : "");
+  return Status::Ok();
+}
+
+struct FaultOpts {
+  std::string file;
+  std::optional<int> after, delay_ms;
+  std::string error = "unknown";
+  bool clear = false;
+};
+
+Status RunFault(const FaultOpts& o) {
+  CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  if (!o.after && !o.delay_ms && !o.clear)
+    return Status::InvalidArgument("say which fault: --after N --error CODE, --delay-ms MS, or --clear");
+  if (o.clear) {
+    CARVE_RETURN_IF_ERROR(m->SetFault(0, Code::kUnknown));
+    CARVE_RETURN_IF_ERROR(m->SetDelay(0));
+    fmt::print("Faults cleared.\n");
+  }
+  if (o.after) {
+    CARVE_ASSIGN_OR_RETURN(Code code, device::sim::ParseFaultCode(o.error));
+    if (*o.after < 1) return Status::InvalidArgument("--after must be 1 or more (1 = the next call)");
+    CARVE_RETURN_IF_ERROR(m->SetFault(*o.after, code));
+    fmt::print("Driver call #{} from now will fail with {}.\n", *o.after, o.error);
+  }
+  if (o.delay_ms) {
+    if (*o.delay_ms < 0) return Status::InvalidArgument("--delay-ms must be 0 or more");
+    CARVE_RETURN_IF_ERROR(m->SetDelay(*o.delay_ms));
+    fmt::print("Every driver call now takes {} ms more.\n", *o.delay_ms);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddSim(CLI::App& app, Globals& g) {
+  auto* sim = app.add_subcommand("sim", "Create and drive a simulated machine (no GPU needed)");
+  sim->require_subcommand(1);
+
+  auto n = std::make_shared<NewOpts>();
+  auto* cnew = sim->add_subcommand("new", "Write a new simulated machine to FILE");
+  cnew->add_option("file", n->file, "State file to create")->required();
+  cnew->add_option("gpus", n->gpus, "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog)")
+      ->required();
+  cnew->add_option("--mig", n->mig, "Start with MIG on or off")->check(CLI::IsMember({"on", "off"}));
+  cnew->add_option("--seed", n->seed, "Seed for UUIDs (same seed, same UUIDs)");
+  cnew->add_flag("--force", n->force, "Replace FILE if it exists");
+  cnew->callback(Body(g, [n] { return RunNew(*n); }));
+
+  auto file = std::make_shared<std::string>();
+  auto* reboot = sim->add_subcommand("reboot", "Reboot: processes and slices are gone; Ampere keeps "
+                                               "its MIG mode, Hopper and later lose it");
+  reboot->add_option("file", *file, "State file")->required();
+  reboot->callback(Body(g, [file] {
+    CARVE_ASSIGN_OR_RETURN(auto m, Open(*file));
+    CARVE_RETURN_IF_ERROR(m->Reboot());
+    fmt::print("Rebooted {}.\n", *file);
+    return Status::Ok();
+  }));
+
+  auto a = std::make_shared<AttachOpts>();
+  auto* attach = sim->add_subcommand("attach", "Attach a simulated process to a GPU or slice");
+  attach->add_option("file", a->file, "State file")->required();
+  attach->add_option("-i,--gpu", a->gpu, "GPU index")->required();
+  attach->add_option("--gi", a->gi, "GPU instance (when MIG is on)");
+  attach->add_option("--ci", a->ci, "Compute instance (default: the first)");
+  attach->add_option("--pid", a->pid, "Process id (default: a made-up one)");
+  attach->add_option("--name", a->name, "Process name");
+  attach->add_option("--memory", a->memory, "Memory it uses, MiB");
+  attach->add_flag("--track", a->track, "PID is a real process: forget it once it exits");
+  attach->callback(Body(g, [a] { return RunAttach(*a); }));
+
+  auto d = std::make_shared<std::pair<std::string, uint32_t>>();
+  auto* detach = sim->add_subcommand("detach", "Detach a simulated process");
+  detach->add_option("file", d->first, "State file")->required();
+  detach->add_option("--pid", d->second, "Process id")->required();
+  detach->callback(Body(g, [d] {
+    CARVE_ASSIGN_OR_RETURN(auto m, Open(d->first));
+    CARVE_RETURN_IF_ERROR(m->Detach(d->second));
+    fmt::print("Process {} detached.\n", d->second);
+    return Status::Ok();
+  }));
+
+  auto f = std::make_shared<FaultOpts>();
+  auto* fault = sim->add_subcommand("fault", "Make a driver call fail, or every call slow");
+  fault->add_option("file", f->file, "State file")->required();
+  fault->add_option("--after", f->after, "Fail the Nth driver call from now (1 = the next)");
+  fault->add_option("--error", f->error, "Code: " + device::sim::FaultCodeNames());
+  fault->add_option("--delay-ms", f->delay_ms, "Add MS to every driver call");
+  fault->add_flag("--clear", f->clear, "Remove every fault and delay");
+  fault->callback(Body(g, [f] { return RunFault(*f); }));
+}
+
+}  // namespace carve::cli

@@ -1,0 +1,67 @@
+#include "render/layout_bar.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "render/table.h"
+
+namespace carve::render {
+namespace {
+
+std::string Repeat(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// The longest of `label`, its part before the first '.', or nothing, that fits.
+std::string Fit(const std::string& label, int width) {
+  if (static_cast<int>(DisplayWidth(label)) <= width) return label;
+  std::string head = label.substr(0, label.find('.'));
+  if (static_cast<int>(DisplayWidth(head)) <= width) return head;
+  return "";
+}
+
+}  // namespace
+
+int UnitWidth(int units) { return std::max(3, 40 / std::max(units, 1)); }
+
+std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments) {
+  int w = UnitWidth(units);
+  std::vector<bool> covered(units, false);
+  for (const auto& s : segments)
+    for (int u = s.start; u < s.start + s.size && u < units; ++u) covered[u] = true;
+  for (int u = 0; u < units; ++u)
+    if (!covered[u]) segments.push_back(BarSegment{u, 1, "", ""});
+  std::sort(segments.begin(), segments.end(),
+            [](const BarSegment& a, const BarSegment& b) { return a.start < b.start; });
+  std::string top = "┌", mid = "│", bottom = "└";
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    int inner = s.size * w - 1;
+    std::string t = Fit(s.top, inner);
+    // " GI 11", then "GI 11", then just "11".
+    std::string m = Fit(s.middle.empty() ? "" : " " + s.middle, inner);
+    if (m.empty()) m = Fit(s.middle, inner);
+    if (m.empty() && s.middle.rfind("GI ", 0) == 0) m = Fit(s.middle.substr(3), inner);
+    bool last = i + 1 == segments.size();
+    top += t + Repeat("─", inner - static_cast<int>(DisplayWidth(t))) + (last ? "┐" : "┬");
+    mid += PadRight(m, inner) + "│";
+    bottom += Repeat("─", inner) + (last ? "┘" : "┴");
+  }
+  std::string axis = " ";
+  for (int u = 0; u < units; ++u) axis += PadRight(std::to_string(u), w);
+  axis += "placement units";
+  return {top, mid, bottom, axis};
+}
+
+std::vector<std::string> DrawGpu(const device::Gpu& gpu) {
+  int units = gpu.model ? gpu.model->placement_units : 0;
+  std::vector<BarSegment> segs;
+  for (const auto& gi : gpu.gpu_instances)
+    segs.push_back({gi.placement.start, gi.placement.size, gi.profile, fmt::format("GI {}", gi.id)});
+  return DrawBar(units, segs);
+}
+
+}  // namespace carve::render
