@@ -60,7 +60,7 @@ struct ComputeProfile {
   int nvml_profile = 0;           // NVML_COMPUTE_INSTANCE_PROFILE_* value (also its id)
   int id = 0;
   int max_instances = 0;
-  int sm = 0;
+  int sm = 0;  // for the default (full) CI the GI's own SM count applies instead
   std::vector<Placement> placements;  // relative to the GPU instance
   bool is_default = false;            // what `-C` / `create` makes
   // "1c.3g.40gb", or the GI's own name when it spans the whole GI.

@@ -120,7 +120,7 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
       auto cp = std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.id == ci.profile_id; });
       if (cp == cps.end()) return Status::Internal("state names unknown compute profile");
       o.compute_instances.push_back({ci.id, cp->id, cp->NameIn(*p), cp->slices,
-                                     {ci.start, cp->placements.front().size}, ci.uuid, cp->sm});
+                                     {ci.start, cp->placements.front().size}, ci.uuid, cp->is_default ? p->sm : cp->sm});
     }
     out.gpu_instances.push_back(std::move(o));
   }
@@ -257,7 +257,7 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
   SimComputeInstance ci{id, cp->id, *chosen, s.NewUuid("MIG-")};
   gi->cis.push_back(ci);
   return ComputeInstance{ci.id, cp->id, name, cp->slices, {ci.start, cp->placements.front().size},
-                         ci.uuid, cp->sm};
+                         ci.uuid, cp->is_default ? p->sm : cp->sm};
 }
 
 Status DoDestroyComputeInstance(SimState& s, int gpu, int gi_id, int ci_id) {
