@@ -1,6 +1,7 @@
 #include "cli/machine_open.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "device/sim/sim_machine.h"
 
@@ -24,6 +25,15 @@ Result<std::unique_ptr<device::Machine>> OpenMachine(const Globals& g) {
     return std::unique_ptr<device::Machine>(std::move(sim));
   }
   return NoBackend("the NVML backend is not built into this carve yet, and no simulator was given");
+}
+
+Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,
+                                               const std::string& what) {
+  std::string path = m.ChangeLockPath();
+  if (path.empty()) return std::optional<FileLock>();
+  CARVE_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(path, wait));
+  lock.Note(fmt::format("pid {}, carve {}", ::getpid(), what));
+  return std::optional<FileLock>(std::move(lock));
 }
 
 Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<int>& indices) {

@@ -37,6 +37,7 @@ Status SetMode(const Globals& g, const Opts& o, bool on) {
     return Status::InvalidArgument("name the GPUs with -i N (or -i 0,1,…)",
                                    "Changing MIG mode is never done to every GPU by default.");
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, on ? "mig enable" : "mig disable"));
   Status first_failure;
   for (int i : o.gpus) {
     auto change = m->SetMigMode(i, on);
@@ -58,6 +59,7 @@ std::string CiText(const device::ComputeInstance& ci) {
 
 Status Create(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig create"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
   if (!gpu.model) return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
   std::string text;
@@ -76,6 +78,7 @@ Status Create(const Globals& g, const Opts& o) {
 
 Status CreateCi(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig create-ci"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
   if (!gpu.model) return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
   auto gi = std::find_if(gpu.gpu_instances.begin(), gpu.gpu_instances.end(),
@@ -100,6 +103,7 @@ Status Destroy(const Globals& g, const Opts& o) {
   if (o.all == !o.gis.empty())
     return Status::InvalidArgument("say what to destroy: --gi ID[,ID…] or --all");
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig destroy"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
   std::vector<int> gis = o.gis;
   if (o.all)

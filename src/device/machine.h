@@ -92,6 +92,9 @@ class Machine {
   virtual ~Machine() = default;
 
   virtual Result<DriverInfo> Driver() = 0;
+  // The file whose lock a carve holds while it changes this machine, so that
+  // two carve commands never interleave their changes.
+  virtual std::string ChangeLockPath() const = 0;
   // Every GPU with its MIG state, instances and processes.
   virtual Result<std::vector<Gpu>> Gpus() = 0;
   // One GPU; kNotFound when `index` is out of range.

@@ -80,6 +80,10 @@ Status SimMachine::Transact(Kind kind, const std::function<Status(SimState&)>& f
   return WithStateFile(path_, run);
 }
 
+std::string SimMachine::ChangeLockPath() const {
+  return path_.empty() ? std::string() : path_ + ".changes.lock";
+}
+
 Result<DriverInfo> SimMachine::Driver() {
   DriverInfo info;
   CARVE_RETURN_IF_ERROR(Transact(Kind::kRead, [&](SimState& s) {

@@ -32,6 +32,7 @@ class SimMachine : public Machine {
   static Result<std::unique_ptr<SimMachine>> Open(std::string path);
 
   Result<DriverInfo> Driver() override;
+  std::string ChangeLockPath() const override;
   Result<std::vector<Gpu>> Gpus() override;
   Result<Gpu> GetGpu(int index) override;
   Result<ModeChange> SetMigMode(int gpu, bool enabled) override;

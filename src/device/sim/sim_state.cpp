@@ -1,5 +1,7 @@
 #include "device/sim/sim_state.h"
 
+#include "util/file_lock.h"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -39,27 +41,6 @@ uint64_t SplitMix(uint64_t x) {
 }
 
 std::string ErrnoText() { return std::strerror(errno); }
-
-// An flock(2) on PATH.lock for as long as it lives.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(::open((path + ".lock").c_str(),
-                                                          O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 Status WriteAtomically(const std::string& path, const std::string& text) {
   std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
@@ -219,10 +200,7 @@ std::string FaultCodeNames() {
 
 Status WithStateFile(const std::string& path,
                      const std::function<Status(SimState& state, bool* write)>& fn) {
-  FileLock lock(path);
-  if (!lock.ok())
-    return Status::Io(fmt::format("cannot lock {}.lock: {}", path, ErrnoText()),
-                      "Check that the directory is writable.");
+  CARVE_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(path + ".lock", /*wait=*/true));
   CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   CARVE_ASSIGN_OR_RETURN(SimState state, ParseState(text, path));
   bool write = false;
@@ -232,8 +210,7 @@ Status WithStateFile(const std::string& path,
 }
 
 Status CreateStateFile(const std::string& path, const SimState& state, bool overwrite) {
-  FileLock lock(path);
-  if (!lock.ok()) return Status::Io(fmt::format("cannot lock {}.lock: {}", path, ErrnoText()));
+  CARVE_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(path + ".lock", /*wait=*/true));
   if (!overwrite && ::access(path.c_str(), F_OK) == 0)
     return Status::Error(Code::kAlreadyExists, fmt::format("{} already exists", path),
                          "Pass --force to replace it, or choose another file.");
