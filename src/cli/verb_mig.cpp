@@ -160,7 +160,7 @@ Status List(const Globals& g, const Opts& o) {
 }
 
 void GpuOption(CLI::App* cmd, Opts& o, const char* help) {
-  cmd->add_option("-i,--gpu", o.gpus, help)->delimiter(',')->expected(1)->allow_extra_args(false);
+  cmd->add_option("-i,--gpu", o.gpus, help)->delimiter(',')->allow_extra_args(false);
 }
 
 }  // namespace

@@ -194,7 +194,7 @@ void AddProfiles(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("profiles", "GPU-instance profiles: what still fits, and where");
   cmd->add_option("-i,--gpu", o->gpus, "GPU index (repeat or comma-separate; default: all)")
-      ->delimiter(',')->expected(1)->allow_extra_args(false);
+      ->delimiter(',')->allow_extra_args(false);
   cmd->add_option("-m,--model", o->model, "Show a catalogue model's profiles (no machine needed)");
   cmd->callback(Body(g, [&g, o] { return Run(g, *o); }));
 }
