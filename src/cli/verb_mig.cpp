@@ -65,15 +65,18 @@ Status Create(const Globals& g, const Opts& o) {
   std::string text;
   for (const auto& p : o.profile_list) text += p + ",";
   CARVE_ASSIGN_OR_RETURN(auto reqs, mig::ParseSliceList(*gpu.model, text));
-  auto made = device::CreateSlices(*m, gpu, reqs, o.gi_only);
-  if (!made.ok()) return made.status();
-  for (const auto& s : *made) {
+  auto made = device::CreateSlices(*m, gpu, reqs, o.gi_only, [&](const device::CreatedSlice& s) {
     fmt::print("GPU {}: created GPU instance {} ({}@{})", gpu.index, s.gi.id, s.gi.profile,
                s.gi.placement.start);
     for (const auto& ci : s.gi.compute_instances) fmt::print(", {}", CiText(ci));
     fmt::print("\n");
-  }
-  return Status::Ok();
+    std::fflush(stdout);
+  });
+  if (made.ok()) return Status::Ok();
+  if (made.status().hint().find("Nothing was changed") != std::string::npos &&
+      made.status().code() != Code::kOk)
+    fmt::print("GPU {}: undone: every slice this command created was destroyed again.\n", gpu.index);
+  return made.status();
 }
 
 Status CreateCi(const Globals& g, const Opts& o) {

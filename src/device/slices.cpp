@@ -43,9 +43,9 @@ std::vector<mig::Slice> SlicesOf(const Gpu& gpu) {
   return out;
 }
 
-Result<std::vector<CreatedSlice>> CreateSlices(Machine& m, const Gpu& gpu,
-                                               std::span<const mig::SliceRequest> requests,
-                                               bool gi_only) {
+Result<std::vector<CreatedSlice>> CreateSlices(
+    Machine& m, const Gpu& gpu, std::span<const mig::SliceRequest> requests, bool gi_only,
+    const std::function<void(const CreatedSlice&)>& progress) {
   if (!gpu.model)
     return Status::NotSupported(fmt::format("GPU {} ({}) is not in carve's catalogue", gpu.index, gpu.name));
   auto existing = SlicesOf(gpu);
@@ -58,7 +58,10 @@ Result<std::vector<CreatedSlice>> CreateSlices(Machine& m, const Gpu& gpu,
     if (!gi.ok()) return Failed(gi.status().Prefixed(fmt::format("creating {}", s.Name())),
                                 Undo(m, gpu.index, made), gpu.index);
     made.push_back({*gi});
-    if (gi_only) continue;
+    if (gi_only) {
+      if (progress) progress(made.back());
+      continue;
+    }
     const mig::ComputeProfile* cp = requests[i].ci ? requests[i].ci
                                                    : gpu.model->DefaultComputeProfile(*s.profile);
     auto ci = m.CreateComputeInstance(gpu.index, gi->id, cp->id, std::nullopt);
@@ -66,6 +69,7 @@ Result<std::vector<CreatedSlice>> CreateSlices(Machine& m, const Gpu& gpu,
       return Failed(ci.status().Prefixed(fmt::format("creating a compute instance in {}", s.Name())),
                     Undo(m, gpu.index, made), gpu.index);
     made.back().gi.compute_instances.push_back(*ci);
+    if (progress) progress(made.back());
   }
   return made;
 }

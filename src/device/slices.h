@@ -3,6 +3,7 @@
 // by `carve mig` and `carve apply`.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -23,9 +24,10 @@ std::vector<mig::Slice> SlicesOf(const Gpu& gpu);
 // compute instance (the request's sub-division, or the full one). When any
 // step fails, whatever this call created is destroyed again and the error
 // says what happened, including anything that could not be undone.
-Result<std::vector<CreatedSlice>> CreateSlices(Machine& m, const Gpu& gpu,
-                                               std::span<const mig::SliceRequest> requests,
-                                               bool gi_only);
+// `progress` hears of each slice as soon as it exists (for a terminal).
+Result<std::vector<CreatedSlice>> CreateSlices(
+    Machine& m, const Gpu& gpu, std::span<const mig::SliceRequest> requests, bool gi_only,
+    const std::function<void(const CreatedSlice&)>& progress = {});
 
 // Creates compute instances of `profiles` in GPU instance `gi`, all or nothing.
 Result<std::vector<ComputeInstance>> CreateComputeInstances(
