@@ -17,7 +17,7 @@ namespace {
 void CountServed(Plan& plan, const PlanRequest& req) {
   plan.models.clear();
   for (const auto& m : req.models)
-    plan.models.push_back(ModelResult{m.name, 0, 0, m.throughput > 0 ? m.throughput : double(m.replicas), false, 0});
+    plan.models.push_back(ModelResult{m.name, 0, 0, m.throughput > 0 ? m.throughput : double(m.replicas), m.throughput > 0, false, 0});
   std::vector<std::vector<bool>> group_seen(req.models.size());
   for (const auto& g : plan.gpus)
     for (const auto& s : g.slices)

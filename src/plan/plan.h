@@ -97,6 +97,7 @@ struct ModelResult {
   int replicas = 0;
   double throughput = 0;  // served requests/s (throughput demand)
   double demand = 0;      // replicas or requests/s asked for
+  bool by_throughput = false;  // demand is requests/s
   bool met = false;
   double cost_per_month = 0;  // share of used GPUs' cost, by memory
 };

@@ -88,7 +88,8 @@ Cols Build(const Problem& p, Ilp& ilp) {
     if (p.excluded[i] || p.demand[i] <= 0) continue;
     double best = Best(p, i);
     demand_row[i] = ilp.Row(GLP_LO, p.demand[i] / best, 0);
-    c.u[i] = ilp.Col(std::ceil(p.demand[i] / best), Penalty(p), false);
+    // Integer: any shortfall, however small, costs more than the whole fleet.
+    c.u[i] = ilp.Col(std::ceil(p.demand[i] / best), Penalty(p));
     ilp.Add(demand_row[i], c.u[i], 1);
   }
   for (size_t t = 0; t < nt; ++t) {
