@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace carve::plan {
 namespace {
@@ -49,25 +50,76 @@ struct Cols {
 
 struct Callback {
   int node_limit = 0;
+  std::vector<int> first;     // columns to branch on before any other (the y)
   std::vector<double> start;  // an incumbent to hand GLPK first (1-based), empty = none
   bool given = false;
+  double granularity = 0;  // every objective value is a multiple of this (0 = unknown)
+  bool proven = false;     // incumbent within one granule of the best bound
+  double bound = -1e300;   // best bound seen, rounded up to the granularity
 };
+
+// Optimal once no better multiple of the granularity lies above the bound:
+// GLPK does not know the objective is integral (in cost units) and would
+// keep branching to close a gap smaller than one step.
+void CheckGranularity(glp_tree* tree, Callback* cb) {
+  if (cb->granularity <= 0) return;
+  int node = glp_ios_best_node(tree);
+  if (!node) return;
+  double g = cb->granularity;
+  double bound = std::ceil(glp_ios_node_bound(tree, node) / g - 1e-6) * g;
+  cb->bound = std::max(cb->bound, bound);
+  glp_prob* lp = glp_ios_get_prob(tree);
+  if (glp_mip_status(lp) == GLP_FEAS && glp_mip_obj_val(lp) <= cb->bound + 1e-6) {
+    cb->proven = true;
+    glp_ios_terminate(tree);
+  }
+}
+
+// Branches on the most fractional GPU count (y) first: once every y is whole,
+// what remains is a transportation problem whose LP is (nearly) integral, so
+// branching on x or u first only multiplies nodes.
+void BranchOnGpus(glp_tree* tree, const Callback& cb) {
+  glp_prob* lp = glp_ios_get_prob(tree);
+  int best = 0;
+  double best_frac = 1e-6;
+  for (int j : cb.first) {
+    if (!glp_ios_can_branch(tree, j)) continue;
+    double v = glp_get_col_prim(lp, j), frac = std::min(v - std::floor(v), std::ceil(v) - v);
+    if (frac > best_frac) best_frac = frac, best = j;
+  }
+  if (best) glp_ios_branch_upon(tree, best, GLP_UP_BRNCH);
+}
 
 void OnEvent(glp_tree* tree, void* info) {
   auto* cb = static_cast<Callback*>(info);
+  if (glp_ios_reason(tree) == GLP_IBRANCH) BranchOnGpus(tree, *cb);
   if (glp_ios_reason(tree) == GLP_IHEUR && !cb->start.empty() && !cb->given) {
     cb->given = true;
     glp_ios_heur_sol(tree, cb->start.data());
   }
+  if (glp_ios_reason(tree) == GLP_IBINGO || glp_ios_reason(tree) == GLP_ISELECT) CheckGranularity(tree, cb);
   int active = 0, current = 0, total = 0;
   glp_ios_tree_size(tree, &active, &current, &total);
   if (total > cb->node_limit) glp_ios_terminate(tree);
 }
 
+// The greatest common divisor of the GPU costs when they are whole numbers; 0 otherwise.
+double Granularity(const Problem& p) {
+  long g = 0;
+  for (const auto& t : p.types) {
+    if (t.cost != std::floor(t.cost) || t.cost <= 0) return 0;
+    long c = long(t.cost);
+    while (c) std::swap(g, c), c %= g;
+  }
+  return double(g);
+}
+
+// Above the whole fleet's cost, and a multiple of the granularity.
 double Penalty(const Problem& p) {
   double total = 0;
   for (const auto& t : p.types) total += t.cost * double(t.members.size());
-  return total + 1;
+  double g = Granularity(p);
+  return total + (g > 0 ? g : 1);
 }
 
 double Best(const Problem& p, size_t i) {
@@ -182,9 +234,11 @@ Solution Read(const Problem& p, glp_prob* lp, const Cols& c) {
 int RunMip(glp_prob* lp, double seconds, Callback* cb) {
   glp_iocp parm;
   glp_init_iocp(&parm);
-  parm.msg_lev = GLP_MSG_OFF;
+  parm.msg_lev = std::getenv("CARVE_GLPK_TRACE") ? GLP_MSG_ON : GLP_MSG_OFF;
   parm.presolve = GLP_OFF;
   parm.mir_cuts = GLP_ON;
+  parm.cov_cuts = GLP_ON;
+  parm.gmi_cuts = GLP_ON;
   parm.fp_heur = GLP_ON;
   parm.br_tech = GLP_BR_PCH;
   parm.bt_tech = GLP_BT_BLB;
@@ -205,7 +259,7 @@ bool SolveLp(glp_prob* lp) {
 }  // namespace
 
 Solution Solve(const Problem& p, const PlanOptions& options) {
-  glp_term_out(GLP_OFF);
+  glp_term_out(std::getenv("CARVE_GLPK_TRACE") ? GLP_ON : GLP_OFF);
   Ilp ilp;
   Cols cols = Build(p, ilp);
   ilp.Load();
@@ -216,16 +270,22 @@ Solution Solve(const Problem& p, const PlanOptions& options) {
   bool exact = p.total_gpus <= options.exact_max_gpus;
   Callback cb;
   cb.node_limit = exact ? 200000 : 2000;
+  cb.granularity = Granularity(p);
+  for (const auto& ys : cols.y) cb.first.insert(cb.first.end(), ys.begin(), ys.end());
+  for (const auto& ws : cols.w)
+    for (int w : ws)
+      if (w) cb.first.push_back(w);
   // Phase 1 gets most of the budget; phase 2 only polishes.
   int status = RunMip(lp, options.time_limit_s * 0.7, &cb);
   if (status != GLP_OPT && status != GLP_FEAS) return Solution{};
   Solution sol = Read(p, lp, cols);
   double penalty = Penalty(p), unmet = 0;
   for (double u : sol.shortfall) unmet += u;
-  sol.optimal = status == GLP_OPT;
-  sol.objective = glp_mip_obj_val(lp) - penalty * unmet;
-  double bound = std::max(0.0, lp_bound - penalty * unmet);
-  if (!p.costed) bound = std::ceil(bound - 1e-6);
+  sol.optimal = status == GLP_OPT || cb.proven;
+  sol.objective = std::round((glp_mip_obj_val(lp) - penalty * unmet) * 1000) / 1000;  // float noise
+  double bound = std::max(0.0, std::max(lp_bound, cb.bound) - penalty * unmet);
+  double g = p.costed ? Granularity(p) : 1;
+  if (g > 0) bound = std::ceil(bound / g - 1e-6) * g;  // objective values are multiples of g
   sol.lower_bound = sol.optimal ? sol.objective : std::min(bound, sol.objective);
   if (sol.lower_bound >= sol.objective - 1e-9) sol.optimal = true;
   if (!exact && !sol.optimal) return sol;
@@ -255,6 +315,7 @@ Solution Solve(const Problem& p, const PlanOptions& options) {
   Callback cb2;
   cb2.node_limit = exact ? 50000 : 1000;
   cb2.start = start;
+  cb2.first = cb.first;
   status = RunMip(lp, options.time_limit_s * 0.3, &cb2);
   if (status != GLP_OPT && status != GLP_FEAS) return sol;
   Solution refined = Read(p, lp, cols);
