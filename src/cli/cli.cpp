@@ -14,13 +14,15 @@ void AddProfiles(CLI::App&, Globals&);
 void AddMig(CLI::App&, Globals&);
 void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
+void AddPlan(CLI::App&, Globals&);
+void AddSize(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus}, {AddProfiles}, {AddMig}, {AddSim}, {AddCatalog},
+    {AddGpus}, {AddProfiles}, {AddMig}, {AddPlan}, {AddSize}, {AddSim}, {AddCatalog},
 };
 }  // namespace
 

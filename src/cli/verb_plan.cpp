@@ -1,0 +1,117 @@
+// carve plan SPEC: which layout on which GPU, which replica on which slice.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "cli/machine_open.h"
+#include "plan/fleet.h"
+#include "plan/from_spec.h"
+#include "render/plan_render.h"
+#include "spec/model_files.h"
+#include "spec/spec.h"
+
+namespace carve::cli {
+namespace {
+
+struct PlanFlags {
+  std::string spec;
+  std::string fleet;
+  std::string nodes;
+  std::string write;
+  bool compare = false;
+};
+
+Result<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("cannot read {} '{}'", what, path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The fleet, from the first source given: --fleet, --nodes, the spec, the machine.
+Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const PlanFlags& f, const spec::Spec& spec) {
+  const auto& cat = mig::Catalog::Builtin();
+  if (!f.fleet.empty()) return plan::FleetFromFlag(f.fleet, cat);
+  if (!f.nodes.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(f.nodes, "node list"));
+    return plan::FleetFromNodes(text, cat);
+  }
+  if (spec.fleet) return plan::FleetFromSpec(*spec.fleet, cat);
+  auto machine = OpenMachine(g);
+  if (!machine.ok())
+    return Status::Error(
+        machine.status().code(),
+        fmt::format("{} has no fleet: and there is no machine to plan for ({})", spec.file,
+                    machine.status().message()),
+        "Name a fleet: --fleet h100-80gb:2 (or a fleet: section in the spec, or --nodes "
+        "NODES.json), or plan for a machine: --sim FILE, or a host with the NVIDIA driver.");
+  CARVE_ASSIGN_OR_RETURN(auto gpus, (*machine)->Gpus());
+  return plan::FleetFromMachine(gpus);
+}
+
+}  // namespace
+
+// Reads every estimate's files, keyed by model name (shared with `carve size`).
+Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Spec& spec) {
+  std::map<std::string, spec::ModelFiles> files;
+  for (const auto& m : spec.models) {
+    if (!m.estimate) continue;
+    auto read = spec::ReadModelFiles(m.estimate->config, m.estimate->gguf);
+    if (!read.ok()) return read.status().Prefixed(fmt::format("{}: model '{}' estimate", m.estimate->where.str(), m.name));
+    files[m.name] = std::move(*read);
+  }
+  return files;
+}
+
+namespace {
+
+Status Run(Globals& g, const PlanFlags& f) {
+  CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  if (spec.models.empty())
+    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
+  CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
+  CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
+  plan::PlanRequest req;
+  CARVE_ASSIGN_OR_RETURN(req.fleet, Fleet(g, f, spec));
+  for (auto& s : sized) req.models.push_back(std::move(s.demand));
+  req.options.baselines = f.compare;
+  auto t0 = std::chrono::steady_clock::now();
+  plan::Plan result = plan::MakePlan(req);
+  result.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (g.json) {
+    auto j = render::PlanJson(result);
+    j["solve_seconds"] = result.solve_seconds;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}", render::PlanText(result, f.compare));
+  }
+  if (!f.write.empty()) {
+    std::ofstream out(f.write);
+    out << render::PlanLayoutsYaml(result, f.spec);
+    if (!out) return Status::Io(fmt::format("cannot write '{}'", f.write));
+    if (!g.json) fmt::print("\nWrote the layouts to {} (carve apply reads its gpus: section).\n", f.write);
+  }
+  if (!result.unmet.empty())
+    return Status::Insufficient(fmt::format("{} model(s) not fully served; see Unmet above", result.unmet.size()),
+                                "Add GPUs (fleet:, --fleet), lower demand, or shrink the models (dtype, max_model_len).");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddPlan(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("plan", "Choose MIG layouts and place every replica (from a spec)");
+  auto f = std::make_shared<PlanFlags>();
+  cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
+  cmd->add_option("--nodes", f->nodes, "Plan for a Kubernetes node list (kubectl get nodes -o json)")->type_name("FILE");
+  cmd->add_flag("--compare", f->compare, "Also show two baselines (whole GPUs; first fit)");
+  cmd->add_option("--write", f->write, "Write the layouts (gpus: section) to FILE for carve apply")->type_name("FILE");
+  cmd->callback(Body(g, [&g, f] { return Run(g, *f); }));
+}
+
+}  // namespace carve::cli

@@ -1,0 +1,103 @@
+#include "plan/explain.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "plan/sizing.h"
+
+namespace carve::plan {
+namespace {
+
+std::string GiB(uint64_t mib) { return fmt::format("{:.1f} GiB", mib / 1024.0); }
+
+std::string FleetSummary(const Problem& p) {
+  std::string out;
+  for (const auto& t : p.types)
+    out += fmt::format("{}{}× {}", out.empty() ? "" : ", ", t.members.size(), t.model->alias);
+  return out;
+}
+
+// The largest single slot (slice or whole GPU) among the allowed GPU types.
+std::pair<uint64_t, std::string> Largest(const ModelDemand& m, const Problem& p) {
+  uint64_t best = 0;
+  std::string where;
+  for (const auto& t : p.types) {
+    if (!m.gpus.empty() && std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end())
+      continue;
+    for (const auto& k : t.kinds)
+      if (k.memory_mib > best)
+        best = k.memory_mib,
+        where = k.profile ? fmt::format("{} on {}", k.name, t.model->alias) : fmt::format("a whole {}", k.name);
+  }
+  return {best, where};
+}
+
+// What a whole-GPU tensor-parallel group would take on each GPU model.
+std::string GroupAlternatives(const ModelDemand& m, const Problem& p) {
+  std::string out;
+  for (const auto& t : p.types) {
+    for (int k : {2, 4, 8}) {
+      if (PerGpuMiB(m.memory_mib, m.overhead_mib, k) > t.model->memory_mib) continue;
+      out += fmt::format("{}{}× {} as one tensor-parallel group (the fleet has {})",
+                         out.empty() ? "" : "; ", k, t.model->alias, t.members.size());
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TensorParallelAcrossSlices() {
+  return "tensor parallelism runs over whole GPUs only: a CUDA process sees one MIG device, and "
+         "MIG slices have no peer-to-peer path, so slices (even of one GPU) cannot form a "
+         "tensor-parallel group";
+}
+
+std::string WhyNoFit(const ModelDemand& m, const Problem& p) {
+  bool any_allowed = m.gpus.empty();
+  for (const auto& t : p.types)
+    any_allowed = any_allowed ||
+                  std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) != m.gpus.end();
+  if (!any_allowed)
+    return fmt::format("pinned to gpus [{}], but the fleet has none of them (fleet: {}); "
+                       "widen 'gpus' or add such GPUs to the fleet",
+                       fmt::join(m.gpus, ", "), FleetSummary(p));
+  if (m.tensor_parallel > 1)
+    return fmt::format("asks for tensor_parallel {}: that needs {} whole GPUs of one model, each "
+                       "holding {}, and this fleet (fleet: {}) has no such group; {}",
+                       m.tensor_parallel, m.tensor_parallel,
+                       GiB(PerGpuMiB(m.memory_mib, m.overhead_mib, m.tensor_parallel)),
+                       FleetSummary(p), TensorParallelAcrossSlices());
+  auto [largest, where] = Largest(m, p);
+  if (m.memory_mib > largest) {
+    std::string alt = GroupAlternatives(m, p);
+    return fmt::format(
+        "needs {} per replica; the largest slice in this fleet is {} ({}). It cannot be split "
+        "over slices: {}. {}",
+        GiB(m.memory_mib), GiB(largest), where, TensorParallelAcrossSlices(),
+        alt.empty() ? "No group of whole GPUs of one model in this fleet holds it either: use a "
+                      "smaller dtype (fp8, int4) or a shorter max_model_len, or add larger GPUs"
+                    : "Alternatives: " + alt + "; or a smaller dtype / shorter max_model_len; "
+                      "small models can still use the big cards' slices");
+  }
+  if (!m.min_profile.empty())
+    return fmt::format("min_profile {}: no GPU in this fleet (fleet: {}) offers a slice at least "
+                       "that large; lower min_profile or add such GPUs",
+                       m.min_profile, FleetSummary(p));
+  if (!m.options.empty()) {
+    std::string named;
+    for (const auto& o : m.options)
+      named += fmt::format("{}{} ({} ms)", named.empty() ? "" : ", ", o.profile, o.latency_ms);
+    if (m.latency_slo_ms > 0)
+      return fmt::format("no measured profile on this fleet meets latency_slo_ms {} ms (rows: {}); "
+                         "relax the SLO or measure other profiles", m.latency_slo_ms, named);
+    return fmt::format("its measured profiles ({}) exist on no GPU in this fleet (fleet: {}); "
+                       "measure profiles these GPUs offer (`carve catalog MODEL`)",
+                       named, FleetSummary(p));
+  }
+  return "no slice in this fleet can hold it";
+}
+
+}  // namespace carve::plan

@@ -1,0 +1,182 @@
+// Mixed fleets, pinning, spread, sharing, unmet-demand messages, tensor
+// parallelism (whole GPUs) and its refusal across MIG slices, least change.
+#include <gtest/gtest.h>
+
+#include "plan/fleet.h"
+#include "plan/from_spec.h"
+#include "plan/test_fleets.h"
+
+namespace carve::plan {
+namespace {
+
+ModelDemand M(std::string name, double gib, int n) {
+  ModelDemand m;
+  m.name = std::move(name), m.memory_mib = uint64_t(gib * 1024), m.replicas = n;
+  return m;
+}
+
+PlanRequest Fleet(const char* text) {
+  PlanRequest r;
+  auto f = FleetFromFlag(text, TestCatalog());
+  EXPECT_TRUE(f.ok()) << f.status().ToString();
+  r.fleet = *f;
+  return r;
+}
+
+int Count(const Plan& p, const std::string& alias) {
+  int n = 0;
+  for (const auto& g : p.gpus) n += g.used() && g.gpu.model->alias == alias;
+  return n;
+}
+
+TEST(Features, MixedFleetUsesTheCheapestThatFits) {
+  PlanRequest r = Fleet("h100-80gb:2:2100,rtx-5090-test:2:400");
+  r.models = {M("a", 20, 2)};
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_EQ(p.cost, 800);
+  EXPECT_EQ(Count(p, "rtx-5090-test"), 2);
+  EXPECT_TRUE(p.optimal);
+}
+
+TEST(Features, PinningKeepsAModelOnItsGpus) {
+  PlanRequest r = Fleet("h100-80gb:1,rtx-pro-6000-test:1");
+  r.models = {M("a", 20, 2)};
+  r.models[0].gpus = {"rtx-pro-6000-test"};
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_EQ(Count(p, "rtx-pro-6000-test"), 1);
+  EXPECT_EQ(Count(p, "h100-80gb"), 0);
+}
+
+TEST(Features, PinnedToAbsentGpuSaysSo) {
+  PlanRequest r = Fleet("h100-80gb:1");
+  r.models = {M("a", 20, 1)};
+  r.models[0].gpus = {"a30-test"};
+  Plan p = MakePlan(r);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"), std::string::npos);
+}
+
+TEST(Features, SpreadPutsReplicasOnDistinctGpus) {
+  PlanRequest r = Fleet("h100-80gb:4");
+  r.models = {M("a", 5, 3)};
+  r.models[0].spread = true;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_EQ(p.gpus_used, 3);
+  for (const auto& g : p.gpus) EXPECT_LE(g.slices.size(), 1u);
+}
+
+TEST(Features, ShareFitsSmallModelsInOneSlice) {
+  PlanRequest r = Fleet("h100-80gb:1");
+  r.models = {M("a", 3, 1), M("b", 4, 1), M("c", 2, 1)};
+  for (auto& m : r.models) m.share = true;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  ASSERT_EQ(p.gpus[0].slices.size(), 1u);
+  EXPECT_EQ(p.gpus[0].slices[0].replicas.size(), 3u);
+  EXPECT_EQ(p.gpus[0].slices[0].profile->name, "1g.10gb");
+  double sum = 0;
+  for (const auto& rep : p.gpus[0].slices[0].replicas) sum += rep.memory_fraction;
+  EXPECT_LE(sum, 1.0);
+}
+
+TEST(Features, FleetTooSmallSaysWhatIsMissing) {
+  PlanRequest r = Fleet("a30-test:1");
+  r.models = {M("a", 10, 3)};
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("asks for 3 replicas; the fleet holds 2"), std::string::npos) << p.unmet[0].reason;
+}
+
+TEST(Features, TooLargeForAnySliceNamesTheLargest) {
+  PlanRequest r = Fleet("rtx-pro-6000-test:1,rtx-5090-test:1");
+  r.models = {M("big", 120, 1)};
+  Plan p = MakePlan(r);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  const std::string& why = p.unmet[0].reason;
+  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB (4g.96gb on rtx-pro-6000-test)"),
+            std::string::npos) << why;
+  EXPECT_NE(why.find("no peer-to-peer path"), std::string::npos);
+  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"), std::string::npos) << why;
+}
+
+TEST(Features, TensorParallelOverWholeGpusWhenNeeded) {
+  PlanRequest r = Fleet("h100-80gb:4");
+  r.models = {M("big", 140, 1)};
+  r.models[0].overhead_mib = 2048;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_EQ(p.gpus_used, 2);
+  for (const auto& g : p.gpus)
+    if (g.used()) {
+      EXPECT_FALSE(g.mig);
+      EXPECT_EQ(g.slices[0].replicas[0].tp_group, 0);
+    }
+  EXPECT_EQ(p.models[0].replicas, 1);
+}
+
+TEST(Features, TensorParallelOverMigProfilesIsRefusedWithFileLine) {
+  auto spec = spec::ParseSpec(R"(version: v1
+models:
+  - name: big
+    memory: 60GiB
+    tensor_parallel: 4
+    throughput: 10
+    profiles:
+      - {profile: 1g.24gb, throughput: 5}
+)", "c.yaml");
+  ASSERT_TRUE(spec.ok());
+  auto d = DemandsFromSpec(*spec, {}, TestCatalog());
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
+            std::string::npos) << d.status().message();
+  EXPECT_NE(d.status().hint().find("whole-GPU group"), std::string::npos);
+}
+
+TEST(Features, LatencySloDropsSlowOptions) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  ModelDemand m;
+  m.name = "svc", m.throughput = 100, m.latency_slo_ms = 40;
+  m.options = {{"1g.10gb", 200, 50, {}}, {"3g.40gb", 60, 30, {"--batch", "8"}}};
+  r.models = {m};
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_EQ(p.models[0].replicas, 2);
+  for (const auto& g : p.gpus)
+    for (const auto& s : g.slices) {
+      EXPECT_EQ(s.profile->name, "3g.40gb");
+      EXPECT_EQ(s.replicas[0].args[1], "8");
+    }
+}
+
+TEST(Features, KeepsCurrentSlicesWhereThePlanAllows) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  const mig::GpuModel& h = *r.fleet[0].model;
+  r.fleet[1].current = {mig::Slice{h.FindProfile("3g.40gb"), 0}};  // GPU 1 holds a 3g at 0
+  r.models = {M("a", 30, 1)};
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_FALSE(p.gpus[0].used());
+  ASSERT_EQ(p.gpus[1].slices.size(), 1u);
+  EXPECT_EQ(p.gpus[1].slices[0].start, 0);
+  EXPECT_TRUE(p.gpus[1].slices[0].kept);
+}
+
+TEST(Features, NodeListFromKubectl) {
+  auto f = FleetFromNodes(R"({"items": [
+    {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "2"}}},
+    {"metadata": {"name": "cpu", "labels": {}}}]})", TestCatalog());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->size(), 2u);
+  EXPECT_EQ((*f)[1].node, "n1");
+  EXPECT_EQ((*f)[1].local_index, 1);
+}
+
+}  // namespace
+}  // namespace carve::plan

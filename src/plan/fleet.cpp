@@ -1,0 +1,132 @@
+#include "plan/fleet.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+namespace carve::plan {
+namespace {
+
+void Append(std::vector<FleetGpu>& fleet, const mig::GpuModel* model, int count, double cost,
+            const std::string& node = "") {
+  int local = 0;
+  for (const auto& g : fleet) local += g.node == node;
+  for (int c = 0; c < count; ++c)
+    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}});
+}
+
+// GFD writes the product with dashes for spaces ("NVIDIA-H100-80GB-HBM3").
+const mig::GpuModel* FindProduct(const mig::Catalog& cat, std::string product) {
+  if (const auto* m = cat.Find(product)) return m;
+  std::replace(product.begin(), product.end(), '-', ' ');
+  return cat.Find(product);
+}
+
+}  // namespace
+
+Result<std::vector<FleetGpu>> FleetFromSpec(const std::vector<spec::FleetEntry>& entries,
+                                            const mig::Catalog& catalog) {
+  std::vector<FleetGpu> fleet;
+  for (const auto& e : entries) {
+    auto model = catalog.Lookup(e.gpu);
+    if (!model.ok()) return model.status().Prefixed(e.where.str() + ": fleet");
+    Append(fleet, *model, e.count, e.cost_per_month.value_or(0));
+  }
+  return fleet;
+}
+
+Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Catalog& catalog) {
+  std::vector<FleetGpu> fleet;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+    if (item.empty()) continue;
+    std::string alias = item.substr(0, item.find(':'));
+    int count = 1;
+    double cost = 0;
+    size_t c1 = item.find(':');
+    if (c1 != std::string::npos) {
+      char* end = nullptr;
+      count = int(std::strtol(item.c_str() + c1 + 1, &end, 10));
+      if (*end == ':') cost = std::strtod(end + 1, &end);
+      if (*end != '\0' || count < 1 || cost < 0)
+        return Status::InvalidArgument(fmt::format("--fleet: '{}' is not ALIAS[:COUNT[:COST_PER_MONTH]]", item),
+                                       "Example: --fleet h100-80gb:8:2100,rtx-5090:1:400");
+    }
+    auto model = catalog.Lookup(alias);
+    if (!model.ok()) return model.status().Prefixed("--fleet");
+    Append(fleet, *model, count, cost);
+  }
+  if (fleet.empty()) return Status::InvalidArgument("--fleet lists no GPUs", "Example: --fleet h100-80gb:8");
+  bool some = std::any_of(fleet.begin(), fleet.end(), [](auto& g) { return g.cost_per_month > 0; });
+  bool all = std::all_of(fleet.begin(), fleet.end(), [](auto& g) { return g.cost_per_month > 0; });
+  if (some && !all)
+    return Status::InvalidArgument("--fleet gives a cost for some GPU models but not all",
+                                   "Give :COST_PER_MONTH for every entry or none.");
+  return fleet;
+}
+
+Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& gpus) {
+  std::vector<FleetGpu> fleet;
+  for (const auto& g : gpus) {
+    if (!g.model)
+      return Status::NotSupported(
+          fmt::format("GPU {} ({}) is not in carve's catalogue", g.index, g.name),
+          "Plan for the other GPUs with --fleet, or add the model to catalog/ (see `carve catalog`).");
+    FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}};
+    for (const auto& gi : g.mig.current ? g.gpu_instances : std::vector<device::GpuInstance>{}) {
+      const mig::Profile* p = g.model->FindProfileById(gi.profile_id);
+      if (p) f.current.push_back(mig::Slice{p, gi.placement.start, gi.id});
+    }
+    fleet.push_back(std::move(f));
+  }
+  if (fleet.empty())
+    return Status::NotFound("the machine has no GPUs", "Give the fleet in the spec or with --fleet.");
+  return fleet;
+}
+
+namespace {
+Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catalog& catalog) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array())
+    return Status::InvalidArgument("--nodes: not the output of `kubectl get nodes -o json` (no items list)");
+  std::vector<FleetGpu> fleet;
+  for (const auto& node : doc["items"]) {
+    const auto& meta = node.value("metadata", nlohmann::json::object());
+    std::string name = meta.value("name", "?");
+    const auto& labels = meta.value("labels", nlohmann::json::object());
+    if (!labels.contains("nvidia.com/gpu.product")) continue;
+    std::string product = labels["nvidia.com/gpu.product"].get<std::string>();
+    if (product.find("-MIG-") != std::string::npos)
+      return Status::NotSupported(
+          fmt::format("--nodes: node {} runs the device plugin's single MIG strategy ({}); its "
+                      "labels count MIG devices, not GPUs", name, product),
+          "Switch the node to the mixed strategy, or give this node's GPUs with --fleet.");
+    const mig::GpuModel* model = FindProduct(catalog, product);
+    if (!model)
+      return Status::NotFound(fmt::format("--nodes: node {} has GPU product '{}', which carve's catalogue lacks", name, product),
+                              fmt::format("Known models: {}.", catalog.AliasList()));
+    int count = std::atoi(labels.value("nvidia.com/gpu.count", "0").c_str());
+    Append(fleet, model, count, 0, name);
+  }
+  if (fleet.empty())
+    return Status::NotFound("--nodes: no node carries the GPU Feature Discovery labels nvidia.com/gpu.product and nvidia.com/gpu.count",
+                            "Install the GPU Operator (or GFD) on the GPU nodes, or give the fleet with --fleet.");
+  return fleet;
+}
+
+}  // namespace
+
+Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view text, const mig::Catalog& catalog) {
+  try {
+    return ParseNodes(text, catalog);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("--nodes: unexpected value in the node list ({})", e.what()));
+  }
+}
+
+}  // namespace carve::plan

@@ -1,0 +1,28 @@
+// Where the fleet comes from: the spec's `fleet:` list, the --fleet flag
+// ("h100-80gb:8,rtx-5090:1"), the GPUs of the machine behind the backend
+// (with their current layouts), or a Kubernetes node list
+// (`kubectl get nodes -o json`, GPU Feature Discovery labels). Pure: callers
+// read files and machines and pass what they got.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "device/machine.h"
+#include "mig/catalog.h"
+#include "plan/plan.h"
+#include "spec/spec.h"
+#include "util/status.h"
+
+namespace carve::plan {
+
+Result<std::vector<FleetGpu>> FleetFromSpec(const std::vector<spec::FleetEntry>& entries,
+                                            const mig::Catalog& catalog);
+// "ALIAS[:COUNT[:COST_PER_MONTH]],…"
+Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Catalog& catalog);
+// The machine's GPUs; MIG-enabled ones bring their current slices.
+Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& gpus);
+// Nodes with nvidia.com/gpu.product and nvidia.com/gpu.count labels; others are skipped.
+Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, const mig::Catalog& catalog);
+
+}  // namespace carve::plan

@@ -1,0 +1,188 @@
+// The planner against brute force on many small random instances: up to 4
+// GPUs of mixed models, up to 3 models with memory or throughput demand,
+// spread on some. The brute force knows nothing of the planner's model: it
+// walks every valid layout (all profiles, +me variants included) of every GPU,
+// every assignment of models to its slices, and every subset of GPUs.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "plan/plan.h"
+#include "plan/test_fleets.h"
+
+namespace carve::plan {
+namespace {
+
+using Vec = std::vector<int>;  // per model: replicas, or requests/s, capped at the demand
+
+struct Instance {
+  PlanRequest req;
+  Vec demand;
+};
+
+// What one slot of `memory_mib` (profile name `name`, or the whole card) can
+// add for model i: 0 = not allowed.
+int Value(const ModelDemand& m, uint64_t memory_mib, const std::string& name, bool whole, const std::string& alias) {
+  if (m.memory_mib > memory_mib) return 0;
+  if (m.options.empty()) return 1;
+  int best = 0;
+  for (const auto& o : m.options)
+    if (o.profile == name || (whole && o.profile == alias)) best = std::max(best, int(o.throughput));
+  return best;
+}
+
+// Every contribution vector one GPU can make.
+std::set<Vec> Contributions(const mig::GpuModel& gpu, const Instance& in) {
+  const auto& models = in.req.models;
+  std::vector<std::vector<std::pair<uint64_t, std::string>>> shapes;  // slot lists
+  if (!gpu.mig) {
+    shapes.push_back({{gpu.memory_mib, gpu.alias}});
+  } else {
+    std::set<std::multiset<std::string>> seen;
+    for (const auto& layout : mig::EnumerateValid(gpu)) {
+      std::multiset<std::string> names;
+      for (const auto& s : layout) names.insert(s.profile->name);
+      if (!seen.insert(names).second) continue;
+      std::vector<std::pair<uint64_t, std::string>> slots;
+      for (const auto& s : layout) slots.push_back({s.profile->memory_mib, s.profile->name});
+      shapes.push_back(slots);
+    }
+  }
+  std::set<Vec> out;
+  for (const auto& slots : shapes) {
+    std::set<Vec> states = {Vec(models.size(), 0)};
+    for (const auto& [mem, name] : slots) {
+      std::set<Vec> next = states;
+      for (const Vec& s : states)
+        for (size_t i = 0; i < models.size(); ++i) {
+          int v = Value(models[i], mem, name, !gpu.mig, gpu.alias);
+          if (!v || (models[i].spread && s[i] > 0)) continue;
+          Vec t = s;
+          t[i] = std::min(in.demand[i], t[i] + v);
+          next.insert(t);
+        }
+      states = std::move(next);
+    }
+    out.insert(states.begin(), states.end());
+  }
+  return out;
+}
+
+// The least cost (or GPU count) meeting every demand; -1 when none does.
+double BruteForce(const Instance& in) {
+  std::map<const mig::GpuModel*, std::set<Vec>> by_model;
+  std::map<Vec, double> best = {{Vec(in.demand.size(), 0), 0}};
+  bool costed = in.req.fleet[0].cost_per_month > 0;
+  for (const auto& g : in.req.fleet) {
+    if (!by_model.count(g.model)) by_model[g.model] = Contributions(*g.model, in);
+    std::map<Vec, double> next = best;
+    for (const auto& [state, cost] : best)
+      for (const Vec& c : by_model[g.model]) {
+        Vec t = state;
+        for (size_t i = 0; i < t.size(); ++i) t[i] = std::min(in.demand[i], t[i] + c[i]);
+        double v = cost + (costed ? g.cost_per_month : 1);
+        auto it = next.find(t);
+        if (it == next.end() || v < it->second) next[t] = v;
+      }
+    best = std::move(next);
+  }
+  auto it = best.find(in.demand);
+  return it == best.end() ? -1 : it->second;
+}
+
+std::string Describe(const Instance& in) {
+  std::string out = "fleet:";
+  for (const auto& g : in.req.fleet) out += " " + g.model->alias + "$" + std::to_string(int(g.cost_per_month));
+  for (const auto& m : in.req.models) {
+    out += "\n  " + m.name + " mem " + std::to_string(m.memory_mib) + (m.spread ? " spread" : "") +
+           " replicas " + std::to_string(m.replicas) + " thr " + std::to_string(m.throughput);
+    for (const auto& o : m.options) out += " [" + o.profile + " " + std::to_string(o.throughput) + "]";
+  }
+  return out;
+}
+
+Instance Random(std::mt19937& rng) {
+  const auto& cat = TestCatalog();
+  const char* kGpus[] = {"h100-80gb", "a30-test", "rtx-pro-6000-test", "rtx-5090-test"};
+  const int kMemGiB[] = {4, 5, 9, 11, 15, 19, 22, 30, 38, 45};
+  auto pick = [&](int n) { return int(rng() % n); };
+  Instance in;
+  int gpus = 1 + pick(4);
+  bool costed = pick(2);
+  for (int g = 0; g < gpus; ++g) {
+    const mig::GpuModel* m = cat.Find(kGpus[pick(4)]);
+    double cost = costed ? 100.0 * (1 + pick(20)) : 0;
+    in.req.fleet.push_back(FleetGpu{g, "", g, m, cost, {}});
+  }
+  int models = 1 + pick(3);
+  for (int i = 0; i < models; ++i) {
+    ModelDemand d;
+    d.name = "m" + std::to_string(i);
+    d.spread = pick(4) == 0;
+    d.tensor_parallel = 1;  // the brute force knows no tensor parallelism
+    d.memory_mib = uint64_t(kMemGiB[pick(10)]) * 1024;
+    if (pick(3) == 0) {
+      // Throughput demand with options on profiles the fleet may have.
+      const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb", "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
+      d.memory_mib = uint64_t(kMemGiB[pick(3)]) * 1024;
+      for (int o = 0, n = 1 + pick(3); o < n; ++o)
+        d.options.push_back(Option{kProfiles[pick(8)], double(10 * (1 + pick(10))), 0, {}});
+      d.throughput = 10 * (1 + pick(12));
+      in.demand.push_back(int(d.throughput));
+    } else {
+      d.replicas = 1 + pick(4);
+      in.demand.push_back(d.replicas);
+    }
+    in.req.models.push_back(d);
+  }
+  return in;
+}
+
+TEST(Optimality, MatchesBruteForceOnRandomSmallInstances) {
+  std::mt19937 rng(20240601);
+  int feasible = 0, infeasible = 0;
+  for (int n = 0; n < 300; ++n) {
+    Instance in = Random(rng);
+    double best = BruteForce(in);
+    Plan p = MakePlan(in.req);
+    ExpectValid(p);
+    SCOPED_TRACE("instance " + std::to_string(n) + ": " + Describe(in));
+    if (best < 0) {
+      ++infeasible;
+      EXPECT_FALSE(p.unmet.empty());
+      continue;
+    }
+    ++feasible;
+    ASSERT_TRUE(p.unmet.empty()) << p.unmet[0].model << ": " << p.unmet[0].reason;
+    double got = p.costed ? p.cost : p.gpus_used;
+    EXPECT_DOUBLE_EQ(got, best);
+    EXPECT_TRUE(p.optimal);
+    EXPECT_DOUBLE_EQ(p.lower_bound, best);
+  }
+  EXPECT_GT(feasible, 100);
+  EXPECT_GT(infeasible, 10);
+}
+
+TEST(Optimality, SameInputSamePlan) {
+  std::mt19937 rng(7);
+  for (int n = 0; n < 20; ++n) {
+    Instance in = Random(rng);
+    Plan a = MakePlan(in.req), b = MakePlan(in.req);
+    ASSERT_EQ(a.gpus.size(), b.gpus.size());
+    for (size_t g = 0; g < a.gpus.size(); ++g) {
+      ASSERT_EQ(a.gpus[g].slices.size(), b.gpus[g].slices.size());
+      for (size_t s = 0; s < a.gpus[g].slices.size(); ++s) {
+        EXPECT_EQ(a.gpus[g].slices[s].profile, b.gpus[g].slices[s].profile);
+        EXPECT_EQ(a.gpus[g].slices[s].start, b.gpus[g].slices[s].start);
+        ASSERT_EQ(a.gpus[g].slices[s].replicas.size(), b.gpus[g].slices[s].replicas.size());
+        for (size_t r = 0; r < a.gpus[g].slices[s].replicas.size(); ++r)
+          EXPECT_EQ(a.gpus[g].slices[s].replicas[r].model, b.gpus[g].slices[s].replicas[r].model);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace carve::plan

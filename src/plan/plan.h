@@ -1,0 +1,137 @@
+// The planner: fleet + models (+ current layouts) → a layout per GPU and a
+// replica per slice. A pure function: no I/O, no clock (the solver's time
+// limit is the only budget, and it is a work limit in GLPK's own terms of
+// wall time inside its call, recorded in the result), no shared state.
+//
+// Objective, in order (docs/planning.md):
+//   1. every demand met — otherwise `unmet` says what and why;
+//   2. fewest GPUs, or least cost when the fleet has costs;
+//   3. least slice memory handed out (small slices leave room to grow);
+//   4. least change from the current layouts.
+// Every MIG layout in a plan passes mig::CheckLayout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mig/catalog.h"
+#include "mig/layout.h"
+
+namespace carve::plan {
+
+// One GPU the planner may use.
+struct FleetGpu {
+  int index = 0;          // plan-wide, 0..N-1
+  std::string node;       // host name ("" for one machine)
+  int local_index = 0;    // index on its host
+  const mig::GpuModel* model = nullptr;
+  double cost_per_month = 0;
+  std::vector<mig::Slice> current;  // slices that exist now (MIG on)
+};
+
+// A measured option: one replica on `profile` (MIG profile name, or the GPU
+// alias for a whole card) serves `throughput` requests/s.
+struct Option {
+  std::string profile;
+  double throughput = 0;
+  double latency_ms = 0;  // 0 = not measured
+  std::vector<std::string> args;
+};
+
+struct ModelDemand {
+  std::string name;
+  std::string engine = "vllm";
+  uint64_t memory_mib = 0;    // one replica; 0 = any slice an option names
+  uint64_t overhead_mib = 0;  // part of memory_mib paid on every GPU of a TP group
+  int replicas = 0;           // demand in replicas, when throughput == 0
+  double throughput = 0;      // demand in requests/s
+  double latency_slo_ms = 0;  // options slower than this are ignored; 0 = none
+  std::vector<Option> options;
+  std::string min_profile;    // "2g.20gb": at least this many compute slices and GB
+  bool spread = false;        // replicas on distinct GPUs
+  bool share = false;         // may share a slice with other share models
+  std::vector<std::string> gpus;  // allowed GPU aliases; empty = any
+  int tensor_parallel = 0;    // 0 = decide; >1 = whole GPUs per replica
+};
+
+struct PlanOptions {
+  double time_limit_s = 5.0;    // solver budget
+  int exact_max_gpus = 32;      // larger fleets: one weighted solve, gap reported
+  bool baselines = false;       // also compute the two baselines
+};
+
+struct PlanRequest {
+  std::vector<FleetGpu> fleet;
+  std::vector<ModelDemand> models;
+  PlanOptions options;
+};
+
+struct PlacedReplica {
+  int model = 0;              // index into PlanRequest::models
+  uint64_t memory_mib = 0;    // on this slice (per GPU for TP)
+  double throughput = 0;      // requests/s this replica is counted for
+  double memory_fraction = 0; // vLLM --gpu-memory-utilization
+  std::vector<std::string> args;  // the option's args
+  int tp_group = -1;          // replicas spanning GPUs share a group id
+};
+
+struct PlannedSlice {
+  const mig::Profile* profile = nullptr;  // nullptr: the whole GPU (MIG off)
+  int start = 0;
+  uint64_t memory_mib = 0;
+  bool kept = false;  // exists already at this placement
+  std::vector<PlacedReplica> replicas;
+  uint64_t used_mib() const;
+};
+
+struct PlannedGpu {
+  FleetGpu gpu;
+  bool mig = true;  // false: whole GPU, MIG off
+  std::vector<PlannedSlice> slices;
+  bool used() const { return !slices.empty(); }
+};
+
+struct ModelResult {
+  std::string name;
+  int replicas = 0;
+  double throughput = 0;  // served requests/s (throughput demand)
+  double demand = 0;      // replicas or requests/s asked for
+  bool by_throughput = false;  // demand is requests/s
+  bool met = false;
+  double cost_per_month = 0;  // share of used GPUs' cost, by memory
+};
+
+struct Unmet {
+  std::string model;
+  std::string reason;  // what is missing and why, with what to do
+};
+
+struct BaselineResult {
+  std::string name;
+  int gpus_used = 0;
+  double cost = 0;
+  bool all_met = false;
+};
+
+struct Plan {
+  std::vector<PlannedGpu> gpus;  // every fleet GPU, by index
+  std::vector<ModelResult> models;
+  std::vector<Unmet> unmet;
+  int gpus_used = 0;
+  double cost = 0;          // per month, when costs are given
+  bool costed = false;
+  double lower_bound = 0;   // GPUs (or cost) no plan can beat
+  bool optimal = false;     // proven: gpus_used (cost) == the optimum
+  double gap = 0;           // (value - lower_bound) / value
+  std::string method;       // "exact" or "heuristic"
+  double solve_seconds = 0;
+  uint64_t memory_total_mib = 0, memory_allocated_mib = 0, memory_used_mib = 0;
+  int compute_total = 0, compute_allocated = 0;
+  int stranded_slices = 0;  // slices with no replica (kept from current layouts)
+  std::vector<BaselineResult> baselines;
+};
+
+Plan MakePlan(const PlanRequest& request);
+
+}  // namespace carve::plan

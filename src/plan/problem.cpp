@@ -1,0 +1,185 @@
+#include "plan/problem.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "plan/explain.h"
+#include "plan/sizing.h"
+
+namespace carve::plan {
+namespace {
+
+bool Plain(const mig::Profile& p) {
+  return p.name.find_first_of("+-") == std::string::npos;
+}
+
+struct Shapes {
+  std::vector<Kind> kinds;
+  std::vector<LayoutCounts> layouts;
+};
+
+Shapes ComputeShapes(const mig::GpuModel& gpu) {
+  Shapes s;
+  if (!gpu.mig) {
+    s.kinds.push_back(Kind{nullptr, gpu.alias, gpu.memory_mib, 1});
+    s.layouts.push_back(LayoutCounts{{1}, {}});
+    return s;
+  }
+  std::map<const mig::Profile*, int> index;
+  for (const auto& p : gpu.profiles) {
+    if (!Plain(p)) continue;
+    index[&p] = int(s.kinds.size());
+    s.kinds.push_back(Kind{&p, p.name, p.memory_mib, p.slices});
+  }
+  std::set<std::vector<int>> seen;
+  for (const auto& layout : mig::EnumerateValid(gpu)) {
+    bool plain = std::all_of(layout.begin(), layout.end(),
+                             [&](const mig::Slice& sl) { return index.count(sl.profile); });
+    if (!plain || layout.empty()) continue;
+    bool maximal = true;
+    for (const auto& [p, i] : index)
+      if (!mig::FreeStarts(gpu, layout, *p).empty()) maximal = false;
+    if (!maximal) continue;
+    std::vector<int> count(s.kinds.size());
+    for (const auto& sl : layout) ++count[index[sl.profile]];
+    if (seen.insert(count).second) s.layouts.push_back(LayoutCounts{count, layout});
+  }
+  // A layout whose counts are covered by another's adds nothing.
+  std::vector<LayoutCounts> kept;
+  for (const auto& a : s.layouts) {
+    bool dominated = std::any_of(s.layouts.begin(), s.layouts.end(), [&](const LayoutCounts& b) {
+      if (a.count == b.count) return false;
+      for (size_t k = 0; k < a.count.size(); ++k)
+        if (a.count[k] > b.count[k]) return false;
+      return true;
+    });
+    if (!dominated) kept.push_back(a);
+  }
+  s.layouts = std::move(kept);
+  return s;
+}
+
+const Shapes& ShapesOf(const mig::GpuModel& gpu) {
+  static std::mutex mu;
+  static std::map<const mig::GpuModel*, Shapes> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(&gpu);
+  if (it == cache.end()) it = cache.emplace(&gpu, ComputeShapes(gpu)).first;
+  return it->second;
+}
+
+bool Allowed(const ModelDemand& m, const mig::GpuModel& gpu) {
+  return m.gpus.empty() || std::find(m.gpus.begin(), m.gpus.end(), gpu.alias) != m.gpus.end();
+}
+
+// The best option of `m` for `kind` on `gpu` within the latency SLO; -1 if none.
+int BestOption(const ModelDemand& m, const Kind& kind, const mig::GpuModel& gpu) {
+  int best = -1;
+  for (size_t o = 0; o < m.options.size(); ++o) {
+    const Option& opt = m.options[o];
+    bool names = opt.profile == kind.name || (!kind.profile && (opt.profile == gpu.alias || opt.profile == "whole"));
+    if (!names) continue;
+    if (m.latency_slo_ms > 0 && opt.latency_ms > m.latency_slo_ms) continue;
+    if (best < 0 || opt.throughput > m.options[best].throughput) best = int(o);
+  }
+  return best;
+}
+
+Fit FitOf(const ModelDemand& m, const Kind& kind, const mig::GpuModel& gpu) {
+  if (!Allowed(m, gpu) || m.tensor_parallel > 1) return {};
+  if (m.memory_mib > kind.memory_mib) return {};
+  if (!m.min_profile.empty() && !MeetsMinProfile(kind, gpu, m.min_profile)) return {};
+  if (m.options.empty()) return m.memory_mib ? Fit{1, -1} : Fit{};
+  int o = BestOption(m, kind, gpu);
+  if (o < 0) return {};
+  return Fit{m.throughput > 0 ? m.options[o].throughput : 1, o};
+}
+
+// GPUs per tensor-parallel replica of `m` on type `t`; 0 when it cannot run so.
+int TensorParallel(const ModelDemand& m, const GpuType& t) {
+  if (!Allowed(m, *t.model) || m.tensor_parallel == 1) return 0;
+  int n = int(t.members.size());
+  std::vector<int> sizes = m.tensor_parallel > 1 ? std::vector<int>{m.tensor_parallel}
+                                                 : std::vector<int>{2, 4, 8};
+  for (int k : sizes)
+    if (k <= n && PerGpuMiB(m.memory_mib, m.overhead_mib, k) <= t.model->memory_mib) return k;
+  return 0;
+}
+
+}  // namespace
+
+const std::vector<Kind>& KindsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu).kinds; }
+const std::vector<LayoutCounts>& LayoutsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu).layouts; }
+
+bool MeetsMinProfile(const Kind& kind, const mig::GpuModel& gpu, const std::string& min_profile) {
+  int g = 0, gb = 0;
+  if (std::sscanf(min_profile.c_str(), "%dg.%dgb", &g, &gb) != 2) return true;  // checked in from_spec
+  // "Ng.Mgb": at least N compute slices (a whole GPU has them all) and M GB,
+  // as the naming rule rounds (1g.10gb is 9984 MiB, so compare at 953 MiB/GB).
+  bool compute = !kind.profile || kind.profile->slices >= g;
+  return compute && kind.memory_mib >= uint64_t(gb) * 953;
+}
+
+Problem BuildProblem(const PlanRequest& req) {
+  Problem p;
+  p.request = &req;
+  p.total_gpus = int(req.fleet.size());
+  for (const auto& g : req.fleet) p.costed = p.costed || g.cost_per_month > 0;
+  std::map<std::pair<const mig::GpuModel*, double>, int> type_of;
+  for (size_t i = 0; i < req.fleet.size(); ++i) {
+    const FleetGpu& g = req.fleet[i];
+    auto key = std::make_pair(g.model, g.cost_per_month);
+    auto [it, added] = type_of.emplace(key, int(p.types.size()));
+    if (added) {
+      GpuType t;
+      t.model = g.model;
+      t.cost = p.costed ? g.cost_per_month : 1.0;
+      t.kinds = KindsOf(*g.model);
+      t.layouts = LayoutsOf(*g.model);
+      p.types.push_back(std::move(t));
+    }
+    p.types[it->second].members.push_back(int(i));
+    p.type_of.push_back(it->second);
+  }
+  size_t nm = req.models.size();
+  p.fit.assign(p.types.size(), {});
+  p.tp.assign(p.types.size(), std::vector<int>(nm, 0));
+  p.tp_fit.assign(nm, {});
+  p.demand.assign(nm, 0);
+  p.excluded.assign(nm, false);
+  for (size_t t = 0; t < p.types.size(); ++t) {
+    const GpuType& type = p.types[t];
+    p.fit[t].assign(type.kinds.size(), std::vector<Fit>(nm));
+    for (size_t k = 0; k < type.kinds.size(); ++k)
+      for (size_t i = 0; i < nm; ++i) p.fit[t][k][i] = FitOf(req.models[i], type.kinds[k], *type.model);
+  }
+  for (size_t i = 0; i < nm; ++i) {
+    const ModelDemand& m = req.models[i];
+    p.demand[i] = m.throughput > 0 ? m.throughput : m.replicas;
+    bool fits = false;
+    for (size_t t = 0; t < p.types.size(); ++t)
+      for (const auto& row : p.fit[t]) fits = fits || row[i].value > 0;
+    if (!fits) {
+      for (size_t t = 0; t < p.types.size(); ++t) p.tp[t][i] = TensorParallel(m, p.types[t]);
+      int o = -1;
+      for (size_t t = 0; t < p.types.size() && o < 0; ++t)
+        if (p.tp[t][i]) o = BestOption(m, Kind{nullptr, p.types[t].model->alias, 0, 0}, *p.types[t].model);
+      p.tp_fit[i] = Fit{m.throughput > 0 && o >= 0 ? m.options[o].throughput : 1, o};
+      if (m.throughput > 0 && o < 0)
+        for (auto& row : p.tp) row[i] = 0;
+      for (const auto& row : p.tp) fits = fits || row[i] > 0;
+    }
+    if (!fits && p.demand[i] > 0) {
+      p.excluded[i] = true;
+      p.unmet.push_back(Unmet{m.name, WhyNoFit(m, p)});
+    }
+  }
+  return p;
+}
+
+}  // namespace carve::plan

@@ -1,0 +1,36 @@
+// Test helpers shared by the plan tests: a small extra catalogue with a
+// 12-unit RTX PRO 6000-like card, an A30 and a whole-card RTX 5090, so mixed
+// fleets can be tested before catalog/ has them; and plan validity checks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "mig/catalog.h"
+#include "mig/layout.h"
+#include "plan/plan.h"
+
+namespace carve::plan {
+
+const mig::Catalog& TestCatalog();  // h100-80gb (builtin) + a30-test, rtx-pro-6000-test, rtx-5090-test
+
+// Every MIG GPU's slices pass mig::CheckLayout, every replica fits its slice.
+inline void ExpectValid(const Plan& p) {
+  for (const auto& g : p.gpus) {
+    if (g.mig) {
+      std::vector<mig::Slice> layout;
+      for (const auto& s : g.slices) layout.push_back(mig::Slice{s.profile, s.start});
+      if (!layout.empty()) {
+        Status st = mig::CheckLayout(*g.gpu.model, layout);
+        EXPECT_TRUE(st.ok()) << "GPU " << g.gpu.index << ": " << st.ToString();
+      }
+    } else {
+      EXPECT_LE(g.slices.size(), 1u);
+    }
+    for (const auto& s : g.slices) {
+      EXPECT_FALSE(s.replicas.empty());
+      EXPECT_LE(s.used_mib(), s.memory_mib);
+    }
+  }
+}
+
+}  // namespace carve::plan

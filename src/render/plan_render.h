@@ -1,0 +1,22 @@
+// A plan as text for people (layout bars, per-slice table, totals), as JSON
+// for programs (docs/planning.md lists the fields), and as the `gpus:`
+// section `carve apply` reads. Pure functions of the plan.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "plan/plan.h"
+
+namespace carve::render {
+
+std::string PlanText(const plan::Plan& plan, bool compare);
+nlohmann::ordered_json PlanJson(const plan::Plan& plan);
+// `version: v1` + `gpus:` with each used GPU's layout ("3g.40gb@4"),
+// `mig: off` for whole-GPU use. `source` names the spec in a comment.
+std::string PlanLayoutsYaml(const plan::Plan& plan, const std::string& source);
+
+// One line of placement units: ┌3g big───┬1g small┬ free ┐.
+std::string LayoutBar(const plan::PlannedGpu& gpu, const plan::Plan& plan, int width = 72);
+
+}  // namespace carve::render

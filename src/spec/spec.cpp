@@ -1,0 +1,213 @@
+#include "spec/spec.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "spec/yaml_fields.h"
+
+namespace carve::spec {
+namespace {
+
+constexpr const char* kEngines[] = {"vllm", "llama.cpp", "sglang", "command", "echo"};
+
+Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<FleetEntry>* out) {
+  if (!node.IsSequence())
+    return Status::InvalidArgument(fmt::format("{}: 'fleet' must be a list", WhereOf(file, node).str()),
+                                   "Write e.g. fleet: [{gpu: h100-80gb, count: 8}].");
+  for (size_t i = 0; i < node.size(); ++i) {
+    Fields f(node[i], file, fmt::format("fleet[{}]", i));
+    CARVE_RETURN_IF_ERROR(f.Check({"gpu", "count", "cost_per_month"}));
+    FleetEntry e;
+    e.where = f.where();
+    CARVE_RETURN_IF_ERROR(f.Str("gpu", &e.gpu, true));
+    CARVE_RETURN_IF_ERROR(f.Int("count", &e.count));
+    if (e.count < 1) return f.Err("count", "must be at least 1");
+    CARVE_RETURN_IF_ERROR(f.OptNumber("cost_per_month", &e.cost_per_month));
+    out->push_back(std::move(e));
+  }
+  int costed = 0;
+  for (const auto& e : *out) costed += e.cost_per_month.has_value();
+  if (costed != 0 && costed != static_cast<int>(out->size()))
+    for (const auto& e : *out)
+      if (!e.cost_per_month)
+        return Status::InvalidArgument(
+            fmt::format("{}: fleet entry '{}' has no cost_per_month, but others do", e.where.str(), e.gpu),
+            "Give cost_per_month for every fleet entry or for none: carve minimises cost only "
+            "when it knows every price.");
+  return Status::Ok();
+}
+
+Status ParseOption(const YAML::Node& node, const std::string& file, const std::string& what,
+                   ProfileOption* o) {
+  Fields f(node, file, what);
+  CARVE_RETURN_IF_ERROR(f.Check({"profile", "throughput", "latency_ms", "args"}));
+  o->where = f.where();
+  CARVE_RETURN_IF_ERROR(f.Str("profile", &o->profile, true));
+  std::optional<double> thr;
+  CARVE_RETURN_IF_ERROR(f.OptNumber("throughput", &thr));
+  o->throughput = thr.value_or(0);
+  CARVE_RETURN_IF_ERROR(f.OptNumber("latency_ms", &o->latency_ms));
+  return f.StrList("args", &o->args);
+}
+
+Status ParseEstimate(const YAML::Node& node, const std::string& file, const std::string& what,
+                     Estimate* e) {
+  Fields f(node, file, what + " estimate");
+  CARVE_RETURN_IF_ERROR(f.Check({"config", "gguf", "dtype", "kv_dtype", "max_model_len",
+                                 "concurrency", "overhead"}));
+  e->where = f.where();
+  CARVE_RETURN_IF_ERROR(f.Str("config", &e->config));
+  CARVE_RETURN_IF_ERROR(f.Str("gguf", &e->gguf));
+  if (e->config.empty() == e->gguf.empty())
+    return f.Err("", "needs exactly one of 'config' (a Hugging Face config.json or its directory) "
+                     "or 'gguf' (a .gguf file)");
+  CARVE_RETURN_IF_ERROR(f.Str("dtype", &e->dtype));
+  CARVE_RETURN_IF_ERROR(f.Str("kv_dtype", &e->kv_dtype));
+  CARVE_RETURN_IF_ERROR(f.Int("max_model_len", &e->max_model_len));
+  CARVE_RETURN_IF_ERROR(f.Int("concurrency", &e->concurrency));
+  return f.OptMemory("overhead", &e->overhead_mib);
+}
+
+// Rules between keys of one model, after each key parsed on its own.
+Status CheckModel(const Fields& f, const Model& m) {
+  if (std::find(std::begin(kEngines), std::end(kEngines), m.engine) == std::end(kEngines))
+    return f.Err("engine", fmt::format("is '{}'", m.engine), "Use vllm, llama.cpp, sglang, command or echo.");
+  if (m.engine == "command" && m.command.empty())
+    return f.Err("", "uses engine 'command' but has no 'command' list", "Add command: [\"./serve.sh\", \"--port\", \"{port}\"].");
+  if (m.memory_mib && m.estimate)
+    return f.Err("estimate", "is given together with 'memory'", "Keep one: memory states it, estimate computes it.");
+  if (m.replicas.has_value() == m.throughput.has_value())
+    return f.Err("", "needs exactly one of 'replicas' or 'throughput'",
+                 "replicas: N runs N copies; throughput: R (requests/s) with profiles: [...] lets carve choose.");
+  if (m.throughput && m.profiles.empty())
+    return f.Err("throughput", "needs 'profiles': measured requests/s of one replica per profile",
+                 "Add profiles: [{profile: 1g.10gb, throughput: 40}, …].");
+  if (m.throughput)
+    for (const auto& o : m.profiles)
+      if (o.throughput <= 0)
+        return Status::InvalidArgument(fmt::format("{}: model '{}': profile row '{}' has no throughput",
+                                                   o.where.str(), m.name, o.profile),
+                                       "With throughput demand every row needs throughput: R (requests/s).");
+  if (!m.throughput && m.latency_slo_ms)
+    return f.Err("latency_slo_ms", "only applies with 'throughput' and measured profiles");
+  if (!m.memory_mib && !m.estimate && m.profiles.empty())
+    return f.Err("", "needs 'memory' (e.g. 14GiB) or 'estimate' (from config.json or GGUF)",
+                 "carve sizes slices from what one replica needs.");
+  if (m.share && m.throughput)
+    return f.Err("share", "cannot go with throughput demand: replicas sharing a slice share its "
+                          "compute, so measured per-profile throughput no longer holds");
+  if (m.share && !m.memory_mib && !m.estimate)
+    return f.Err("share", "needs 'memory' or 'estimate': sharing splits a slice by memory");
+  return Status::Ok();
+}
+
+Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Model* m) {
+  std::string name = node.IsMap() && node["name"].IsScalar() ? node["name"].Scalar() : "";
+  Fields f(node, file, name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
+  CARVE_RETURN_IF_ERROR(f.Check({"name", "engine", "source", "memory", "estimate", "replicas",
+                                 "throughput", "latency_slo_ms", "profiles", "min_profile",
+                                 "spread", "gpus", "share", "args", "command", "tensor_parallel"}));
+  m->where = f.where();
+  CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
+  m->engine = "vllm";
+  CARVE_RETURN_IF_ERROR(f.Str("engine", &m->engine));
+  CARVE_RETURN_IF_ERROR(f.Str("source", &m->source));
+  CARVE_RETURN_IF_ERROR(f.StrList("command", &m->command));
+  CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
+  CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));
+  if (f.Has("estimate")) {
+    m->estimate.emplace();
+    CARVE_RETURN_IF_ERROR(ParseEstimate(f.Get("estimate"), file, fmt::format("model '{}'", m->name),
+                                        &*m->estimate));
+  }
+  CARVE_RETURN_IF_ERROR(f.OptInt("replicas", &m->replicas));
+  CARVE_RETURN_IF_ERROR(f.OptNumber("throughput", &m->throughput));
+  CARVE_RETURN_IF_ERROR(f.OptNumber("latency_slo_ms", &m->latency_slo_ms));
+  if (f.Has("profiles")) {
+    YAML::Node rows = f.Get("profiles");
+    if (!rows.IsSequence()) return f.Err("profiles", "must be a list of {profile, throughput, …}");
+    for (size_t r = 0; r < rows.size(); ++r) {
+      ProfileOption o;
+      CARVE_RETURN_IF_ERROR(ParseOption(rows[r], file, fmt::format("model '{}' profiles[{}]", m->name, r), &o));
+      m->profiles.push_back(std::move(o));
+    }
+  }
+  CARVE_RETURN_IF_ERROR(f.Str("min_profile", &m->min_profile));
+  CARVE_RETURN_IF_ERROR(f.Bool("spread", &m->spread));
+  CARVE_RETURN_IF_ERROR(f.StrList("gpus", &m->gpus));
+  CARVE_RETURN_IF_ERROR(f.Bool("share", &m->share));
+  CARVE_RETURN_IF_ERROR(f.Int("tensor_parallel", &m->tensor_parallel));
+  return CheckModel(f, *m);
+}
+
+Status ParseModels(const YAML::Node& node, const std::string& file, std::vector<Model>* out) {
+  if (!node.IsSequence())
+    return Status::InvalidArgument(fmt::format("{}: 'models' must be a list", WhereOf(file, node).str()));
+  std::set<std::string> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    Model m;
+    CARVE_RETURN_IF_ERROR(ParseModel(node[i], file, i, &m));
+    if (!names.insert(m.name).second)
+      return Status::InvalidArgument(fmt::format("{}: model name '{}' is used twice", m.where.str(), m.name),
+                                     "Clients pick a model by name; give each a distinct one.");
+    out->push_back(std::move(m));
+  }
+  return Status::Ok();
+}
+
+Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
+  Fields f(root, file, "the spec");
+  CARVE_RETURN_IF_ERROR(f.Check({"version", "fleet", "gpus", "models", "gateway"}));
+  CARVE_RETURN_IF_ERROR(f.Str("version", &spec->version, true));
+  if (spec->version != "v1")
+    return f.Err("version", fmt::format("is '{}'; this carve reads v1", spec->version),
+                 "Write version: v1, or use the carve release that wrote this file.");
+  if (f.Has("fleet")) {
+    spec->fleet.emplace();
+    CARVE_RETURN_IF_ERROR(ParseFleet(f.Get("fleet"), file, &*spec->fleet));
+  }
+  if (f.Has("models")) CARVE_RETURN_IF_ERROR(ParseModels(f.Get("models"), file, &spec->models));
+  if (f.Has("gpus")) spec->gpus = f.Get("gpus"), spec->gpus_where = WhereOf(file, spec->gpus);
+  if (f.Has("gateway"))
+    spec->gateway = f.Get("gateway"), spec->gateway_where = WhereOf(file, spec->gateway);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Spec> ParseSpec(std::string_view text, const std::string& file) {
+  Spec spec;
+  spec.file = file;
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap())
+      return Status::InvalidArgument(fmt::format("{}: is not a carve spec (expected a mapping with version: v1)", file));
+    CARVE_RETURN_IF_ERROR(ParseRoot(root, file, &spec));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg),
+                                   "Check indentation and quoting near that line.");
+  }
+  return spec;
+}
+
+Result<Spec> LoadSpec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("cannot read spec '{}'", path), "Give the path to a carve.yaml.");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  CARVE_ASSIGN_OR_RETURN(Spec spec, ParseSpec(ss.str(), path));
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(path).parent_path();
+  auto rebase = [&](std::string& p) {
+    if (!p.empty() && fs::path(p).is_relative()) p = (dir / p).lexically_normal().string();
+  };
+  for (auto& m : spec.models)
+    if (m.estimate) rebase(m.estimate->config), rebase(m.estimate->gguf);
+  return spec;
+}
+
+}  // namespace carve::spec

@@ -1,0 +1,91 @@
+// The spec file (carve.yaml): what to serve and on which fleet. Parsing is
+// strict: unknown keys and unknown versions are errors that name the file and
+// line, say what was wrong and what to write instead. docs/spec.md lists every
+// key. The `gpus:` (layouts to hold) and `gateway:` sections belong to other
+// modules; they are kept here as raw YAML nodes with their line.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace carve::spec {
+
+// A place in the spec, for messages: "carve.yaml:12".
+struct Where {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string str() const;
+};
+
+struct FleetEntry {
+  std::string gpu;  // catalogue alias, product name or PCI id
+  int count = 1;
+  std::optional<double> cost_per_month;
+  Where where;
+};
+
+// One measured option for a replica: on `profile` (a MIG profile name, or a
+// GPU alias for a whole card) one replica serves `throughput` requests/s.
+struct ProfileOption {
+  std::string profile;
+  double throughput = 0;
+  std::optional<double> latency_ms;
+  std::vector<std::string> args;
+  Where where;
+};
+
+// How to estimate a replica's memory from the model's own files.
+struct Estimate {
+  std::string config;  // config.json, or a directory holding it (and *.safetensors)
+  std::string gguf;    // a .gguf file (instead of config)
+  std::string dtype;   // weights: bf16 fp16 fp32 fp8 int8 int4, or a GGUF type; default: the file's
+  std::string kv_dtype;            // default: the weights' 16-bit type (fp8 when asked)
+  int max_model_len = 0;           // default: the model's own context length
+  int concurrency = 0;             // sequences at full length held in KV cache; default 1
+  std::optional<uint64_t> overhead_mib;  // default: per engine (docs/sizing.md)
+  Where where;
+};
+
+struct Model {
+  std::string name;
+  std::string engine;  // vllm | llama.cpp | sglang | command | echo
+  std::string source;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::optional<uint64_t> memory_mib;
+  std::optional<Estimate> estimate;
+  std::optional<int> replicas;
+  std::optional<double> throughput;  // requests/s in total
+  std::optional<double> latency_slo_ms;
+  std::vector<ProfileOption> profiles;
+  std::string min_profile;
+  bool spread = false;
+  std::vector<std::string> gpus;  // GPU models it may run on (aliases); empty = any
+  bool share = false;
+  int tensor_parallel = 0;  // 0: carve decides (1 when it fits one slice)
+  Where where;
+};
+
+struct Spec {
+  std::string file;
+  std::string version;  // "v1"
+  std::optional<std::vector<FleetEntry>> fleet;
+  std::vector<Model> models;
+  YAML::Node gpus;     // raw `gpus:` section (carve apply reads it); null when absent
+  YAML::Node gateway;  // raw `gateway:` section; null when absent
+  Where gpus_where, gateway_where;
+};
+
+// Parses spec text; `file` is only used in messages.
+Result<Spec> ParseSpec(std::string_view text, const std::string& file);
+// Reads and parses a spec file. Relative paths inside it (estimate.config,
+// estimate.gguf) are made relative to the spec's directory.
+Result<Spec> LoadSpec(const std::string& path);
+
+}  // namespace carve::spec

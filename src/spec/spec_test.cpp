@@ -1,0 +1,109 @@
+#include "spec/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "spec/quantity.h"
+
+namespace carve::spec {
+namespace {
+
+TEST(Quantity, MemorySizes) {
+  EXPECT_EQ(*ParseMemoryMiB("10GiB"), 10240u);
+  EXPECT_EQ(*ParseMemoryMiB("14GB"), 13352u);  // 14e9 / 2^20 = 13351.4, rounded up
+  EXPECT_EQ(*ParseMemoryMiB("9728MiB"), 9728u);
+  EXPECT_EQ(*ParseMemoryMiB("1.5 Gi"), 1536u);
+  EXPECT_FALSE(ParseMemoryMiB("16").ok());
+  EXPECT_FALSE(ParseMemoryMiB("ten GiB").ok());
+}
+
+TEST(Spec, ParsesTheDesignExample) {
+  auto s = ParseSpec(R"(version: v1
+fleet:
+  - {gpu: h100-80gb, count: 2, cost_per_month: 2100}
+gpus:
+  - index: 0
+    mig: on
+    slices: [3g.40gb@4]
+models:
+  - name: qwen3-4b
+    engine: vllm
+    source: Qwen/Qwen3-4B
+    memory: 10GiB
+    replicas: 2
+    args: ["--max-model-len", "8192"]
+  - name: resnet50
+    engine: command
+    command: ["./serve.sh", "--port", "{port}"]
+    throughput: 1200
+    latency_slo_ms: 100
+    profiles:
+      - {profile: 1g.10gb, throughput: 412, latency_ms: 35}
+      - {profile: 3g.40gb, throughput: 1423, latency_ms: 41, args: ["--batch", "16"]}
+gateway:
+  listen: 127.0.0.1:8000
+)", "carve.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->models.size(), 2u);
+  EXPECT_EQ(*s->models[0].memory_mib, 10240u);
+  EXPECT_EQ(s->models[1].profiles[1].args[1], "16");
+  EXPECT_EQ((*s->fleet)[0].cost_per_month, 2100);
+  EXPECT_TRUE(s->gpus.IsSequence());
+  EXPECT_EQ(s->gateway["listen"].Scalar(), "127.0.0.1:8000");
+  EXPECT_EQ(s->gpus_where.line, 5);
+}
+
+TEST(Spec, UnknownKeyNamesFileLineAndSuggests) {
+  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replica: 2\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:5: model 'a' has unknown key 'replica'"), std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().hint().find("Did you mean 'replicas'?"), std::string::npos);
+}
+
+TEST(Spec, UnknownVersionIsRefused) {
+  auto s = ParseSpec("version: v2\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:1: the spec: 'version' is 'v2'; this carve reads v1"), std::string::npos)
+      << s.status().message();
+}
+
+TEST(Spec, BadMemoryHasLineAndExample) {
+  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 16\n    replicas: 1\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:4"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().hint().find("10GiB"), std::string::npos);
+}
+
+TEST(Spec, ReplicasOrThroughputNotBoth) {
+  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n    throughput: 5\n    profiles: [{profile: 1g.10gb, throughput: 1}]\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("exactly one of 'replicas' or 'throughput'"), std::string::npos);
+}
+
+TEST(Spec, CostsForAllOrNone) {
+  auto s = ParseSpec("version: v1\nfleet:\n  - {gpu: h100-80gb, cost_per_month: 1}\n  - {gpu: h100-80gb}\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:4"), std::string::npos) << s.status().message();
+}
+
+TEST(Spec, UnknownKeyInProfileRow) {
+  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    throughput: 5\n    profiles:\n      - {profile: 1g.10gb, thruput: 1}\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:6"), std::string::npos) << s.status().message();
+}
+
+TEST(Spec, InvalidYamlHasLine) {
+  auto s = ParseSpec("version: v1\nmodels: [\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:"), std::string::npos);
+}
+
+TEST(Spec, ExamplesParse) {
+  for (const char* f : {"mixed.yaml", "estimate.yaml", "mixed-fleet.yaml"}) {
+    auto s = LoadSpec(std::string(CARVE_SOURCE_DIR) + "/examples/" + f);
+    EXPECT_TRUE(s.ok()) << f << ": " << s.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace carve::spec

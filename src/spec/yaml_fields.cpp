@@ -1,0 +1,142 @@
+#include "spec/yaml_fields.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "spec/quantity.h"
+
+namespace carve::spec {
+namespace {
+
+// Levenshtein distance, for "did you mean".
+size_t Distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string KeyHint(std::string_view key, std::initializer_list<std::string_view> allowed) {
+  std::string best;
+  size_t best_d = 3;  // suggest only close matches
+  std::string all;
+  for (auto k : allowed) {
+    all += (all.empty() ? "" : ", ") + std::string(k);
+    size_t d = Distance(key, k);
+    if (d < best_d) best_d = d, best = std::string(k);
+  }
+  std::string hint = best.empty() ? "" : fmt::format("Did you mean '{}'? ", best);
+  return hint + "Known keys here: " + all + " (docs/spec.md).";
+}
+
+}  // namespace
+
+std::string Where::str() const { return line > 0 ? fmt::format("{}:{}", file, line) : file; }
+
+Where WhereOf(const std::string& file, const YAML::Node& node) {
+  return Where{file, node.Mark().line >= 0 ? node.Mark().line + 1 : 0};
+}
+
+Fields::Fields(const YAML::Node& node, std::string file, std::string what)
+    : node_(node), file_(std::move(file)), what_(std::move(what)) {}
+
+Status Fields::Err(std::string_view key, const std::string& what, std::string hint) const {
+  YAML::Node at = key.empty() || !Has(key) ? node_ : node_[std::string(key)];
+  std::string subject = key.empty() ? what_ : fmt::format("{}: '{}'", what_, key);
+  return Status::InvalidArgument(fmt::format("{}: {} {}", WhereOf(file_, at).str(), subject, what),
+                                 std::move(hint));
+}
+
+Status Fields::Check(std::initializer_list<std::string_view> allowed) const {
+  if (!node_.IsMap()) return Err("", "must be a mapping (key: value lines)");
+  for (const auto& kv : node_) {
+    std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    return Status::InvalidArgument(
+        fmt::format("{}: {} has unknown key '{}'", WhereOf(file_, kv.first).str(), what_, key),
+        KeyHint(key, allowed));
+  }
+  return Status::Ok();
+}
+
+bool Fields::Has(std::string_view key) const {
+  return node_.IsMap() && node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
+}
+
+YAML::Node Fields::Get(std::string_view key) const { return node_[std::string(key)]; }
+
+Status Fields::Str(std::string_view key, std::string* out, bool required) const {
+  if (!Has(key)) return required ? Err("", fmt::format("lacks '{}'", key)) : Status::Ok();
+  YAML::Node n = Get(key);
+  if (!n.IsScalar()) return Err(key, "must be a single value, not a list or mapping");
+  *out = n.Scalar();
+  return Status::Ok();
+}
+
+Status Fields::OptNumber(std::string_view key, std::optional<double>* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  double v = 0;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v) || v < 0)
+    return Err(key, fmt::format("is '{}', not a non-negative number", n.IsScalar() ? n.Scalar() : "…"));
+  *out = v;
+  return Status::Ok();
+}
+
+Status Fields::OptInt(std::string_view key, std::optional<int>* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  int v = 0;
+  if (!n.IsScalar() || !YAML::convert<int>::decode(n, v) || v < 0)
+    return Err(key, fmt::format("is '{}', not a whole number ≥ 0", n.IsScalar() ? n.Scalar() : "…"));
+  *out = v;
+  return Status::Ok();
+}
+
+Status Fields::Int(std::string_view key, int* out, bool required) const {
+  if (!Has(key)) return required ? Err("", fmt::format("lacks '{}'", key)) : Status::Ok();
+  std::optional<int> v;
+  CARVE_RETURN_IF_ERROR(OptInt(key, &v));
+  *out = *v;
+  return Status::Ok();
+}
+
+Status Fields::Bool(std::string_view key, bool* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out))
+    return Err(key, fmt::format("is '{}', not true or false", n.IsScalar() ? n.Scalar() : "…"));
+  return Status::Ok();
+}
+
+Status Fields::StrList(std::string_view key, std::vector<std::string>* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  if (!n.IsSequence()) return Err(key, "must be a list, e.g. [a, b]");
+  for (const auto& item : n) {
+    if (!item.IsScalar()) return Err(key, "must be a list of plain values");
+    out->push_back(item.Scalar());
+  }
+  return Status::Ok();
+}
+
+Status Fields::OptMemory(std::string_view key, std::optional<uint64_t>* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  auto mib = ParseMemoryMiB(n.IsScalar() ? n.Scalar() : "");
+  if (!mib.ok()) return Err(key, mib.status().message(), mib.status().hint());
+  *out = *mib;
+  return Status::Ok();
+}
+
+}  // namespace carve::spec

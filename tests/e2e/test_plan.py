@@ -1,0 +1,91 @@
+"""carve plan / carve size end to end, with --fleet so no machine is needed."""
+import json, os, pathlib, subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EX = ROOT / "examples"
+
+
+def carve(*args):
+    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True, text=True)
+
+
+def test_plan_json_has_the_documented_fields():
+    out = carve("--json", "plan", EX / "mixed.yaml", "--fleet", "h100-80gb:4")
+    assert out.returncode == 0, out.stderr
+    j = json.loads(out.stdout)
+    for key in ("gpus_used", "lower_bound", "gpus", "models", "unmet"):
+        assert key in j
+    assert j["gpus_used"] == 2 and j["lower_bound"] == 2 and j["optimal"]
+    slice0 = next(g for g in j["gpus"] if g["used"])["slices"][0]
+    assert {"profile", "start", "replicas"} <= slice0.keys()
+    assert {"model", "memory_mib", "throughput"} <= slice0["replicas"][0].keys()
+    assert all(m["met"] for m in j["models"])
+    assert {"name", "replicas", "throughput", "demand", "met"} <= j["models"][0].keys()
+
+
+def test_plan_text_draws_layouts_and_compares():
+    out = carve("plan", EX / "mixed.yaml", "--compare")
+    assert out.returncode == 0, out.stderr
+    assert "┌" in out.stdout and "┐" in out.stdout
+    assert "first-fit decreasing" in out.stdout and "whole GPU" in out.stdout
+    assert "cost/month" in out.stdout
+
+
+def test_plan_is_deterministic():
+    a = carve("--json", "plan", EX / "mixed-fleet.yaml").stdout
+    b = carve("--json", "plan", EX / "mixed-fleet.yaml").stdout
+    strip = lambda s: {k: v for k, v in json.loads(s).items() if k != "solve_seconds"}
+    assert strip(a) == strip(b)
+
+
+def test_write_produces_a_gpus_section_carve_reads(tmp_path):
+    f = tmp_path / "layout.yaml"
+    out = carve("plan", EX / "mixed.yaml", "--fleet", "h100-80gb:2", "--write", f)
+    assert out.returncode == 0, out.stderr
+    text = f.read_text()
+    assert "version: v1" in text and "gpus:" in text and "mig: on" in text
+    assert "slices: [" in text and "@" in text
+    again = carve("size", f)  # a spec with no models still parses
+    assert again.returncode == 0, again.stderr
+
+
+def test_unmet_demand_is_explained_with_exit_3():
+    out = carve("plan", EX / "mixed.yaml", "--fleet", "h100-80gb:1")
+    assert out.returncode == 3
+    assert "Unmet" in out.stdout and "add gpus" in out.stdout.lower()
+
+
+def test_spec_error_has_file_and_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("version: v1\nmodels:\n  - name: a\n    memroy: 1GiB\n    replicas: 1\n")
+    out = carve("plan", f, "--fleet", "h100-80gb:1")
+    assert out.returncode == 2
+    assert f"{f}:4" in out.stderr and "memroy" in out.stderr and "Did you mean 'memory'" in out.stderr
+
+
+def test_no_fleet_and_no_machine_says_what_to_do(tmp_path):
+    f = tmp_path / "nofleet.yaml"
+    f.write_text("version: v1\nmodels:\n  - {name: a, memory: 1GiB, replicas: 1}\n")
+    out = carve("plan", f)
+    assert out.returncode != 0
+    assert "--fleet" in out.stderr
+
+
+def test_nodes_file(tmp_path):
+    nodes = tmp_path / "nodes.json"
+    nodes.write_text(json.dumps({"items": [{"metadata": {"name": "gpu-1", "labels": {
+        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "2",
+        "nvidia.com/mig.capable": "true"}}}]}))
+    out = carve("--json", "plan", EX / "mixed.yaml", "--nodes", nodes)
+    assert out.returncode == 0, out.stderr
+    assert {g["node"] for g in json.loads(out.stdout)["gpus"]} == {"gpu-1"}
+
+
+def test_size_model_dir_and_spec():
+    out = carve("--json", "size", EX / "models/llama-3-8b", "--max-model-len", "8192")
+    assert out.returncode == 0, out.stderr
+    m = json.loads(out.stdout)["models"][0]
+    assert m["kv_cache_mib"] == 1024 and m["weights_mib"] == 15317
+    out = carve("size", EX / "estimate.yaml")
+    assert out.returncode == 0, out.stderr
+    assert "KV cache" in out.stdout and "llama-3-8b-fp8" in out.stdout
