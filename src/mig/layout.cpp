@@ -284,7 +284,7 @@ Result<std::vector<Slice>> Place(const GpuModel& gpu, std::span<const Slice> fix
                                  std::span<const SliceRequest> requests) {
   if (!gpu.mig) return Status::NotSupported(fmt::format("{} does not support MIG", gpu.name));
   CARVE_RETURN_IF_ERROR(CheckLayout(gpu, fixed));
-  Search search{gpu, requests};
+  Search search{gpu, requests, {}, {}, {}, {}, -1};
   search.layout.assign(fixed.begin(), fixed.end());
   search.starts.assign(requests.size(), -1);
   for (size_t i = 0; i < requests.size(); ++i) search.order.push_back(i);

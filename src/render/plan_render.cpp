@@ -13,14 +13,6 @@ using plan::PlannedSlice;
 
 std::string GiB(uint64_t mib) { return fmt::format("{:.1f}", mib / 1024.0); }
 
-// Display width of UTF-8 text (one column per code point: box drawing and
-// "×" are single width).
-size_t Width(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 // `text` cut or padded with `fill` to exactly `width` columns.
 std::string Fit(std::string text, size_t width, const std::string& fill) {
   std::string out;
