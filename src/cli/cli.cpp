@@ -14,13 +14,14 @@ void AddProfiles(CLI::App&, Globals&);
 void AddMig(CLI::App&, Globals&);
 void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
+void AddDoctor(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus}, {AddProfiles}, {AddMig}, {AddSim}, {AddCatalog},
+    {AddGpus}, {AddProfiles}, {AddMig}, {AddSim}, {AddCatalog}, {AddDoctor},
 };
 }  // namespace
 
