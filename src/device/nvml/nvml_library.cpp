@@ -34,6 +34,12 @@ Result<std::unique_ptr<NvmlLibrary>> NvmlLibrary::Load(const std::string& path) 
   return lib;
 }
 
+std::unique_ptr<NvmlLibrary> NvmlLibrary::FromFunctions(const NvmlFunctions& fn) {
+  std::unique_ptr<NvmlLibrary> lib(new NvmlLibrary);
+  lib->fn_ = fn;
+  return lib;
+}
+
 NvmlLibrary::~NvmlLibrary() {
   if (initialised_) Call(fn_.nvmlShutdown);
   if (handle_) ::dlclose(handle_);

@@ -26,6 +26,8 @@ class NvmlLibrary {
   // nvmlInit_v2 (nvmlInit on old drivers). kUnavailable when the library is
   // missing or NVML does not start, with what to do about it.
   static Result<std::unique_ptr<NvmlLibrary>> Load(const std::string& path);
+  // A library made of `fn` (tests: a fake NVML). No dlopen, no nvmlInit.
+  static std::unique_ptr<NvmlLibrary> FromFunctions(const NvmlFunctions& fn);
   ~NvmlLibrary();
   NvmlLibrary(const NvmlLibrary&) = delete;
   NvmlLibrary& operator=(const NvmlLibrary&) = delete;

@@ -29,6 +29,10 @@ class NvmlMachine : public Machine {
   // Loads NVML from `library` and starts it; kUnavailable when it cannot.
   static Result<std::unique_ptr<NvmlMachine>> Open(const std::string& library = kLibrary);
 
+  // A machine over an already loaded library (tests: a fake NVML).
+  static std::unique_ptr<NvmlMachine> Over(std::unique_ptr<NvmlLibrary> lib) {
+    return std::unique_ptr<NvmlMachine>(new NvmlMachine(std::move(lib)));
+  }
   // How many GPUs NVML sees.
   Result<int> DeviceCount();
   // True when the library is carve's drop-in over the simulator.
