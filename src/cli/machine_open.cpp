@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "device/nvml/nvml_machine.h"
 #include "device/sim/sim_machine.h"
 
 namespace carve::cli {
@@ -16,15 +17,27 @@ Status NoBackend(const std::string& why) {
       "gpus        (or export CARVE_SIM=/tmp/gpus.json)");
 }
 
+Result<std::unique_ptr<device::Machine>> OpenSim(const Globals& g) {
+  if (g.sim.empty()) return NoBackend("--backend sim needs --sim FILE or CARVE_SIM");
+  CARVE_ASSIGN_OR_RETURN(auto sim, device::sim::SimMachine::Open(g.sim));
+  return std::unique_ptr<device::Machine>(std::move(sim));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<device::Machine>> OpenMachine(const Globals& g) {
-  if (g.backend == "sim" || (g.backend == "auto" && !g.sim.empty())) {
-    if (g.sim.empty()) return NoBackend("--backend sim needs --sim FILE or CARVE_SIM");
-    CARVE_ASSIGN_OR_RETURN(auto sim, device::sim::SimMachine::Open(g.sim));
-    return std::unique_ptr<device::Machine>(std::move(sim));
+  if (g.backend == "sim" || (g.backend == "auto" && !g.sim.empty())) return OpenSim(g);
+  auto nvml = device::nvml::NvmlMachine::Open();
+  if (g.backend == "nvml") {
+    if (!nvml.ok()) return nvml.status();
+    return std::unique_ptr<device::Machine>(std::move(nvml).value());
   }
-  return NoBackend("the NVML backend is not built into this carve yet, and no simulator was given");
+  // auto, no simulator named: NVML when it loads and sees a GPU.
+  if (!nvml.ok()) return NoBackend(nvml.status().message() + ", and no simulator was given");
+  auto count = (*nvml)->DeviceCount();
+  if (!count.ok()) return NoBackend(count.status().message() + ", and no simulator was given");
+  if (*count == 0) return NoBackend("NVML sees no GPU, and no simulator was given");
+  return std::unique_ptr<device::Machine>(std::move(nvml).value());
 }
 
 Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,

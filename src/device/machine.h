@@ -71,6 +71,9 @@ struct Gpu {
   MigMode mig;
   std::vector<GpuInstance> gpu_instances;  // ascending placement start
   std::vector<Process> processes;
+  // Where the backend and carve's catalogue disagree, or what the catalogue
+  // lacks (the nvml backend fills it; the backend's facts win). Shown by doctor.
+  std::vector<std::string> notes;
 };
 
 struct DriverInfo {

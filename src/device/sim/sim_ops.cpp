@@ -122,6 +122,9 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
       o.compute_instances.push_back({ci.id, cp->id, cp->NameIn(*p), cp->slices,
                                      {ci.start, cp->placements.front().size}, ci.uuid, cp->is_default ? p->sm : cp->sm});
     }
+    // By placement, as the NVML backend lists them: NVML cannot tell creation order.
+    std::sort(o.compute_instances.begin(), o.compute_instances.end(),
+              [](auto& a, auto& b) { return a.placement.start < b.placement.start; });
     out.gpu_instances.push_back(std::move(o));
   }
   std::sort(out.gpu_instances.begin(), out.gpu_instances.end(),
