@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
 
 namespace carve::serve {
@@ -105,6 +106,15 @@ ProbeSpec DefaultProbe(EngineKind kind) {
 
 ProbeSpec ProbeFor(const ReplicaSpec& spec) {
   return spec.probe ? *spec.probe : DefaultProbe(spec.engine);
+}
+
+std::string SafeName(const std::string& id) {
+  std::string out;
+  for (char c : id) {
+    bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    out += keep ? c : '-';
+  }
+  return out.empty() || !std::isalnum(static_cast<unsigned char>(out[0])) ? "r" + out : out;
 }
 
 std::string FormatFraction(double f) {

@@ -53,6 +53,7 @@ struct ReplicaSpec {
   std::optional<int> port;                 // fixed port; default: carve picks one
   std::string user;                        // run as; default "carve" when carve is root
   std::optional<ProbeSpec> probe;          // default: DefaultProbe(engine)
+  std::string image;                       // docker launcher; default by engine (docker.h)
 };
 
 // What to exec: argv[0] is a program name or path, searched on PATH.
@@ -74,6 +75,9 @@ Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string&
 // Expands {port} {uuid} {model} {source} {memory_fraction} in one word.
 // "{{" and "}}" stand for literal braces.
 Result<std::string> ExpandPlaceholders(const std::string& word, const ReplicaSpec& spec, int port);
+
+// `id` as one safe path component or container name: "qwen3-4b/0" → "qwen3-4b-0".
+std::string SafeName(const std::string& id);
 
 // "0.9", "0.85": the shortest decimal that round-trips, for command lines.
 std::string FormatFraction(double f);

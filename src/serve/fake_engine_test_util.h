@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 inline std::string EngineUserOrSkipReason(std::string& skip) {
   if (::geteuid() != 0) return "";
   if (!::getpwnam("carve") &&
-      std::system("useradd --system --home-dir /var/lib/carve --create-home "
+      std::system("useradd --system --user-group --home-dir /var/lib/carve --create-home "
                   "--shell /usr/sbin/nologin carve >/dev/null 2>&1") != 0)
     skip = "running as root and cannot create the unprivileged `carve` user (useradd failed)";
   return "carve";

@@ -12,15 +12,6 @@
 namespace carve::serve {
 namespace {
 
-// "qwen3-4b/0" → "qwen3-4b-0": one directory per replica, never a path escape.
-std::string DirName(const std::string& id) {
-  std::string out;
-  for (char c : id)
-    out +=
-        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
-  return out.empty() || out[0] == '.' ? "r" + out : out;
-}
-
 // A replica that needs no waiting to know it will not be ready soon.
 bool Failed(const ReplicaStatus& s) { return s.ready_timed_out || s.state == State::kCrashLooping; }
 
@@ -73,7 +64,7 @@ Status Supervisor::Start(const ReplicaSpec& spec) {
   RunnerConfig config{spec,
                       ProbeFor(spec),
                       user,
-                      options_.state_dir + "/engines/" + DirName(spec.id),
+                      options_.state_dir + "/engines/" + SafeName(spec.id),
                       spec.port.value_or(0),
                       &options_,
                       [this](const ReplicaStatus& s) { OnChange(s); }};
