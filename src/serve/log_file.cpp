@@ -68,7 +68,7 @@ RotatingLog::~RotatingLog() {
 }
 
 Status RotatingLog::OpenCurrent() {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd_ < 0)
     return Status::Io(fmt::format("cannot open log {}: {}", path_, std::strerror(errno)));
   struct stat st {};

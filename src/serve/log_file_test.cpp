@@ -68,5 +68,13 @@ TEST_F(LogFileTest, OpenFailureNamesThePath) {
   EXPECT_NE(log.status().message().find("missing/engine.log"), std::string::npos);
 }
 
+TEST_F(LogFileTest, ALinkInPlaceOfTheLogIsRefused) {
+  std::ofstream(dir_ / "precious") << "keep";
+  fs::create_symlink(dir_ / "precious", dir_ / "engine.log");
+  auto log = RotatingLog::Open((dir_ / "engine.log").string(), LogOptions{});
+  EXPECT_FALSE(log.ok());
+  EXPECT_EQ(Read("precious"), "keep");
+}
+
 }  // namespace
 }  // namespace carve::serve

@@ -34,7 +34,7 @@ std::string Seconds(int ms) {
 }  // namespace
 
 Result<std::unique_ptr<Runner>> Runner::Create(RunnerConfig config) {
-  auto log = RotatingLog::Open(config.workdir + "/engine.log", config.options->log,
+  auto log = RotatingLog::Open(config.log_path, config.options->log,
                                config.user.switch_to ? config.user.uid : -1,
                                config.user.switch_to ? config.user.gid : -1);
   if (!log.ok()) return log.status();

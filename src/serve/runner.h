@@ -24,7 +24,8 @@ struct RunnerConfig {
   ProbeSpec probe;
   EngineUser user;
   std::string workdir;
-  int fixed_port = 0;                          // already acquired from the allocator; 0: pick one
+  std::string log_path;  // in a directory only carve can write (see supervisor.h)
+  int fixed_port = 0;    // already acquired from the allocator; 0: pick one
   const SupervisorOptions* options = nullptr;  // outlives the runner
   std::function<void(const ReplicaStatus&)> on_change;
 };

@@ -12,6 +12,17 @@
 namespace carve::serve {
 namespace {
 
+// Logs live apart from the working directories, in a directory only carve
+// (root) may write: an engine cannot swap its log for a link to a file that
+// carve would then append to and hand over.
+Status PrepareLogDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Io(fmt::format("cannot create {}: {}", dir, ec.message()));
+  std::filesystem::permissions(dir, std::filesystem::perms(0755), ec);
+  return Status::Ok();
+}
+
 // A replica that needs no waiting to know it will not be ready soon.
 bool Failed(const ReplicaStatus& s) { return s.ready_timed_out || s.state == State::kCrashLooping; }
 
@@ -61,14 +72,17 @@ Status Supervisor::Start(const ReplicaSpec& spec) {
     return Status::NotFound(
         fmt::format("model {}: cannot start engine: {} is not on PATH", spec.model, launch.argv[0]),
         "Install it, or give its full path in the spec.");
-  RunnerConfig config{spec,
-                      ProbeFor(spec),
-                      user,
-                      options_.state_dir + "/engines/" + SafeName(spec.id),
-                      spec.port.value_or(0),
-                      &options_,
-                      [this](const ReplicaStatus& s) { OnChange(s); }};
+  RunnerConfig config;
+  config.spec = spec;
+  config.probe = ProbeFor(spec);
+  config.user = user;
+  config.workdir = options_.state_dir + "/engines/" + SafeName(spec.id);
+  config.log_path = options_.state_dir + "/logs/" + SafeName(spec.id) + ".log";
+  config.fixed_port = spec.port.value_or(0);
+  config.options = &options_;
+  config.on_change = [this](const ReplicaStatus& s) { OnChange(s); };
   CARVE_RETURN_IF_ERROR(PrepareDir(config.workdir, user));
+  CARVE_RETURN_IF_ERROR(PrepareLogDir(options_.state_dir + "/logs"));
   if (spec.port)
     CARVE_RETURN_IF_ERROR(
         options_.ports->AcquireFixed(*spec.port).Prefixed(fmt::format("model {}", spec.model)));

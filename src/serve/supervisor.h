@@ -55,7 +55,10 @@ struct ReplicaStatus {
 };
 
 struct SupervisorOptions {
-  std::string state_dir;   // required: engines/<id>/ holds each working dir and log
+  // Required. engines/<id>/ is each engine's working directory, owned by its
+  // user; logs/<id>.log its log, owned by its user in a directory only carve
+  // writes (so an engine cannot point its log elsewhere).
+  std::string state_dir;
   std::string carve_path;  // the echo engine's binary; default: this process's
   RestartPolicy restart;
   LogOptions log;

@@ -31,8 +31,8 @@ TEST_F(FakeEngineTest, NeverReadyEngineTimesOutWithTheTailOfItsLog) {
   EXPECT_THAT(st.message(), HasSubstr("GET /health: 503"));
   EXPECT_THAT(st.message(), HasSubstr("loading shard 1/3"));
   EXPECT_THAT(st.message(), HasSubstr("loading shard 3/3"));
-  EXPECT_THAT(st.message(), HasSubstr("engine.log"));
-  EXPECT_THAT(st.hint(), HasSubstr("engine.log"));
+  EXPECT_THAT(st.message(), HasSubstr("/state/logs/alpha-0.log"));
+  EXPECT_THAT(st.hint(), HasSubstr("/state/logs/alpha-0.log"));
 }
 
 TEST_F(FakeEngineTest, FixedPortTakenByAnotherProcessIsAClearError) {
