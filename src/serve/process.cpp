@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 extern char** environ;
@@ -220,6 +222,61 @@ std::vector<pid_t> LiveGroupMembers(pid_t pgid) {
   }
   ::closedir(proc);
   return out;
+}
+
+namespace {
+
+// Inodes of sockets listening on `port` ("0A" is TCP_LISTEN in /proc/net/tcp).
+std::set<std::string> ListeningInodes(int port) {
+  std::set<std::string> out;
+  std::string want = fmt::format(":{:04X}", port);
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string slot, local, remote, st, queues, timer, retr, uid, timeout, inode;
+      f >> slot >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode;
+      if (st == "0A" && local.size() > want.size() &&
+          local.compare(local.size() - want.size(), want.size(), want) == 0)
+        out.insert(inode);
+    }
+  }
+  return out;
+}
+
+bool HoldsSocket(pid_t pid, const std::set<std::string>& inodes) {
+  std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* fds = ::opendir(dir.c_str());
+  if (!fds) return false;
+  bool found = false;
+  while (const dirent* d = ::readdir(fds)) {
+    char target[64];
+    ssize_t n = ::readlinkat(::dirfd(fds), d->d_name, target, sizeof(target) - 1);
+    if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+    found = inodes.count(std::string(target + 8, n - 9)) > 0;  // "socket:[INODE]"
+    if (found) break;
+  }
+  ::closedir(fds);
+  return found;
+}
+
+}  // namespace
+
+bool GroupListensOn(pid_t pgid, int port) {
+  std::set<std::string> inodes = ListeningInodes(port);
+  if (inodes.empty()) return false;
+  for (pid_t pid : LiveGroupMembers(pgid))
+    if (HoldsSocket(pid, inodes)) return true;
+  return false;
+}
+
+void KillGroupAndWait(pid_t pgid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  ::kill(-pgid, SIGKILL);
+  while (!LiveGroupMembers(pgid).empty() && std::chrono::steady_clock::now() < deadline)
+    ::poll(nullptr, 0, 10);  // bounded: there is no event for "a group is empty"
 }
 
 std::map<std::string, std::string> EngineEnvironment(

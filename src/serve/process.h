@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -74,6 +75,15 @@ std::string DescribeWaitStatus(int status);
 // The processes of group `pgid` that have not exited (zombies do not count),
 // read from /proc.
 std::vector<pid_t> LiveGroupMembers(pid_t pgid);
+
+// True when a process of group `pgid` holds a TCP socket listening on `port`
+// (from /proc/net/tcp{,6} and the members' descriptors): the engine on the
+// port is ours, not a stranger serving the same model name.
+bool GroupListensOn(pid_t pgid, int port);
+
+// SIGKILLs group `pgid` and waits, at most `limit`, until no member is left:
+// kill(2) returns before the kernel has finished the processes off.
+void KillGroupAndWait(pid_t pgid, std::chrono::milliseconds limit);
 
 // carve's environment with `overrides` on top, and HOME/USER/LOGNAME of `user`
 // when carve switches to it.

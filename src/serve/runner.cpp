@@ -200,6 +200,9 @@ void Runner::Probe(bool& ready, int& live_failures, pid_t pgid) {
   const ProbeSpec& probe = config_.probe;
   Status s = RunChecks(ready ? probe.live : probe.ready, port_, config_.spec.model,
                        Millis(probe.timeout_ms));
+  if (!ready && s.ok() && !GroupListensOn(pgid, port_))  // a stranger answered
+    s = Status::Error(Code::kInUse,
+                      fmt::format("port {} answers, but not from this engine", port_));
   if (!ready && s.ok()) {
     ready = true;
     tracker_.OnReady();
@@ -244,7 +247,7 @@ void Runner::Drain(int& out_fd) {
 
 void Runner::OnExit(const Child& child, int& out_fd, bool ready) {
   int status = Reap(child.pid);
-  ::kill(-child.pid, SIGKILL);  // what the engine left behind in its group
+  KillGroupAndWait(child.pid, Millis(5000));  // what the engine left behind
   Drain(out_fd);
   std::string exit = DescribeWaitStatus(status);
   std::string why = kill_reason_.value_or("");
@@ -290,7 +293,7 @@ void Runner::StopChild(const Child& child, int& out_fd) {
   // The group outlives its leader while its other processes shut down; give
   // them what is left of the grace period (bounded polling: no event exists).
   while (Clock::now() < deadline && !LiveGroupMembers(child.pid).empty()) ::poll(nullptr, 0, 20);
-  ::kill(-child.pid, SIGKILL);
+  KillGroupAndWait(child.pid, Millis(5000));
   Drain(out_fd);
   Note(fmt::format("engine pid {} stopped: {}", child.pid,
                    status < 0 ? "still running" : DescribeWaitStatus(status)));

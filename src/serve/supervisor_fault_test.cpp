@@ -76,6 +76,32 @@ TEST_F(FakeEngineTest, PortLostToAnotherProgramIsRetriedOnAnotherPort) {
   EXPECT_TRUE(explained);
 }
 
+// Another server answers on the engine's port, even serving the same model
+// name, while the engine is still loading: it must not count as ready.
+TEST_F(FakeEngineTest, StrangerOnThePortIsNotTakenForTheEngine) {
+  int port = *PortAllocator(24000, 24899).Acquire();  // free now
+  SupervisorOptions o = Options();
+  o.ports = std::make_shared<PortAllocator>(port, port);  // one port: the stranger's too
+  Supervisor& sup = Make(o);
+  ReplicaSpec spec = Fake("alpha/0", "MIG-1", {"--no-bind"});
+  spec.probe->ready_timeout_ms = 1500;
+  ASSERT_TRUE(sup.Start(spec).ok());
+  ASSERT_TRUE(sup.WaitFor(
+      "alpha/0", [](const ReplicaStatus& s) { return s.pid != 0; }, Millis(10'000)));
+  SupervisorOptions so = Options();
+  so.state_dir = dir_ + "/stranger";
+  so.ports = std::make_shared<PortAllocator>(port, port);
+  Supervisor stranger(so);
+  ASSERT_TRUE(stranger.Start(Fake("alpha/9", "MIG-9")).ok());
+  ASSERT_TRUE(stranger.WaitReady(Millis(30'000)).ok());
+  ASSERT_EQ(stranger.Get("alpha/9")->port, port);
+  Status st = sup.WaitReady(Millis(30'000));
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_THAT(st.message(),
+              HasSubstr(fmt::format("port {} answers, but not from this engine", port)));
+  EXPECT_THAT(st.message(), HasSubstr("loading weights (forever)"));
+}
+
 TEST_F(FakeEngineTest, MissingProgramIsRefusedAtStart) {
   Supervisor& sup = Make();
   ReplicaSpec spec = Fake("alpha/0", "MIG-1");

@@ -42,6 +42,8 @@ TEST_F(FakeEngineTest, EachEngineSeesItsOwnSliceDirectoryAndPort) {
     EXPECT_EQ(info["pgid"], s.pid) << "each engine leads its own process group";
     EXPECT_EQ(info["port"], s.port);
     EXPECT_TRUE(RunChecks({{"/v1/models", true}}, s.port, s.model, Millis(2000)).ok());
+    EXPECT_TRUE(GroupListensOn(s.pid, s.port));
+    EXPECT_FALSE(GroupListensOn(s.pid, s.port + 1000));
     ports.insert(s.port);
   }
   EXPECT_EQ(ports.size(), 3u);

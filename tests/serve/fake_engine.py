@@ -27,6 +27,7 @@ def parse():
     p.add_argument("--lose-port-once", metavar="FILE",
                    help="the first run (FILE absent) fails as if the port were taken")
     p.add_argument("--sick-file", metavar="FILE", help="/health is 500 while FILE exists")
+    p.add_argument("--no-bind", action="store_true", help="load forever, never bind the port")
     p.add_argument("--spam", type=int, default=0, help="print this many lines at start")
     return p.parse_args()
 
@@ -61,6 +62,9 @@ def main():
         sys.exit(1)
     if args.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if args.no_bind:
+        print("loading weights (forever)", flush=True)
+        signal.pause()
     extra = {}
     if args.helper:
         extra["helper_pid"] = subprocess.Popen(["sleep", "300"]).pid
