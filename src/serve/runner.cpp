@@ -200,7 +200,8 @@ void Runner::Probe(bool& ready, int& live_failures, pid_t pgid) {
   const ProbeSpec& probe = config_.probe;
   Status s = RunChecks(ready ? probe.live : probe.ready, port_, config_.spec.model,
                        Millis(probe.timeout_ms));
-  if (!ready && s.ok() && !GroupListensOn(pgid, port_))  // a stranger answered
+  bool http = !(ready ? probe.live : probe.ready).empty();
+  if (!ready && s.ok() && http && !GroupListensOn(pgid, port_))  // a stranger answered
     s = Status::Error(Code::kInUse,
                       fmt::format("port {} answers, but not from this engine", port_));
   if (!ready && s.ok()) {
