@@ -1,0 +1,195 @@
+#include "serve/engine.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace carve::serve {
+namespace {
+
+struct EngineRow {
+  EngineKind kind;
+  const char* name;
+};
+constexpr EngineRow kEngines[] = {
+    {EngineKind::kVllm, "vllm"},     {EngineKind::kLlamaCpp, "llama.cpp"},
+    {EngineKind::kSglang, "sglang"}, {EngineKind::kCommand, "command"},
+    {EngineKind::kEcho, "echo"},
+};
+
+HttpCheck Health() { return HttpCheck{"/health", false}; }
+HttpCheck ListsModel() { return HttpCheck{"/v1/models", true}; }
+
+std::vector<std::string> EngineArgv(const ReplicaSpec& s, const std::string& port,
+                                    const std::string& carve_path) {
+  // Engines listen on loopback only: the gateway is the front door.
+  switch (s.engine) {
+    case EngineKind::kVllm:
+      return {"vllm",
+              "serve",
+              s.source,
+              "--host",
+              "127.0.0.1",
+              "--port",
+              port,
+              "--served-model-name",
+              s.model,
+              "--gpu-memory-utilization",
+              FormatFraction(s.memory_fraction)};
+    case EngineKind::kLlamaCpp:
+      return {"llama-server", "-m", s.source,  "--host", "127.0.0.1",
+              "--port",       port, "--alias", s.model};
+    case EngineKind::kSglang:
+      return {"python3",
+              "-m",
+              "sglang.launch_server",
+              "--model-path",
+              s.source,
+              "--host",
+              "127.0.0.1",
+              "--port",
+              port,
+              "--served-model-name",
+              s.model,
+              "--mem-fraction-static",
+              FormatFraction(s.memory_fraction)};
+    case EngineKind::kEcho:
+      return {carve_path, "engine", "echo", "--port", port, "--model", s.model};
+    case EngineKind::kCommand:
+      return {};
+  }
+  return {};
+}
+
+bool NeedsSource(EngineKind k) {
+  return k == EngineKind::kVllm || k == EngineKind::kLlamaCpp || k == EngineKind::kSglang;
+}
+
+}  // namespace
+
+const char* EngineName(EngineKind kind) {
+  for (const EngineRow& r : kEngines)
+    if (r.kind == kind) return r.name;
+  return "?";
+}
+
+Result<EngineKind> ParseEngine(const std::string& name) {
+  for (const EngineRow& r : kEngines)
+    if (name == r.name) return r.kind;
+  return Status::InvalidArgument(fmt::format("unknown engine \"{}\"", name),
+                                 "Use one of: vllm, llama.cpp, sglang, command, echo.");
+}
+
+ProbeSpec DefaultProbe(EngineKind kind) {
+  ProbeSpec p;
+  p.live = {Health()};
+  switch (kind) {
+    case EngineKind::kVllm:
+    case EngineKind::kSglang:
+      p.ready = {Health(), ListsModel()};
+      p.ready_timeout_ms = 900'000;  // large checkpoints, CUDA graph capture
+      break;
+    case EngineKind::kLlamaCpp:
+      p.ready = {Health(), ListsModel()};  // /health is 503 while loading
+      break;
+    case EngineKind::kEcho:
+      p.ready = {Health(), ListsModel()};
+      p.ready_timeout_ms = 30'000;
+      break;
+    case EngineKind::kCommand:
+      p.ready = {Health()};
+      break;
+  }
+  return p;
+}
+
+ProbeSpec ProbeFor(const ReplicaSpec& spec) {
+  return spec.probe ? *spec.probe : DefaultProbe(spec.engine);
+}
+
+std::string SafeName(const std::string& id) {
+  std::string out;
+  for (char c : id) {
+    bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    out += keep ? c : '-';
+  }
+  return out.empty() || !std::isalnum(static_cast<unsigned char>(out[0])) ? "r" + out : out;
+}
+
+std::string FormatFraction(double f) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), f);
+  return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", f);
+}
+
+Result<std::string> ExpandPlaceholders(const std::string& word, const ReplicaSpec& spec, int port) {
+  std::string out;
+  for (size_t i = 0; i < word.size(); ++i) {
+    char c = word[i];
+    if ((c == '{' || c == '}') && i + 1 < word.size() && word[i + 1] == c) {
+      out += c;  // "{{" or "}}"
+      ++i;
+      continue;
+    }
+    if (c == '}')
+      return Status::InvalidArgument(fmt::format("stray '}}' in \"{}\"", word),
+                                     "Write \"}}}}\" for a literal brace.");
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    size_t close = word.find('}', i);
+    if (close == std::string::npos)
+      return Status::InvalidArgument(fmt::format("unclosed '{{' in \"{}\"", word),
+                                     "Write \"{{{{\" for a literal brace.");
+    std::string name = word.substr(i + 1, close - i - 1);
+    if (name == "port")
+      out += std::to_string(port);
+    else if (name == "uuid")
+      out += spec.uuid;
+    else if (name == "model")
+      out += spec.model;
+    else if (name == "source")
+      out += spec.source;
+    else if (name == "memory_fraction")
+      out += FormatFraction(spec.memory_fraction);
+    else
+      return Status::InvalidArgument(
+          fmt::format("unknown placeholder {{{}}} in \"{}\"", name, word),
+          "Placeholders: {port} {uuid} {model} {source} {memory_fraction}.");
+    i = close;
+  }
+  return out;
+}
+
+Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string& carve_path) {
+  auto where = [&](const Status& s) { return s.Prefixed(fmt::format("model {}", spec.model)); };
+  if (NeedsSource(spec.engine) && spec.source.empty())
+    return where(Status::InvalidArgument(
+        fmt::format("engine {} needs a source (what to load)", EngineName(spec.engine))));
+  if (spec.uuid.empty())
+    return where(Status::InvalidArgument("no slice: the replica has no MIG UUID"));
+  Launch l;
+  if (spec.engine == EngineKind::kCommand) {
+    if (spec.command.empty())
+      return where(
+          Status::InvalidArgument("engine command needs a command",
+                                  "Add command: [\"./serve.sh\", \"--port\", \"{port}\"]."));
+    for (const std::string& w : spec.command) {
+      auto e = ExpandPlaceholders(w, spec, port);
+      if (!e.ok()) return where(e.status());
+      l.argv.push_back(std::move(*e));
+    }
+  } else {
+    l.argv = EngineArgv(spec, std::to_string(port), carve_path);
+  }
+  l.argv.insert(l.argv.end(), spec.args.begin(), spec.args.end());
+  l.env = spec.env;
+  // Both: CUDA reads the first, the NVIDIA container runtime the second.
+  l.env["CUDA_VISIBLE_DEVICES"] = spec.uuid;
+  l.env["NVIDIA_VISIBLE_DEVICES"] = spec.uuid;
+  return l;
+}
+
+}  // namespace carve::serve

@@ -1,0 +1,85 @@
+// Engines: what serves a model on one slice, and how carve starts and probes it.
+//
+// Pure: turning a ReplicaSpec into an argv, an environment and probes touches
+// no file, process or clock, so every engine's command line is unit-tested.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace carve::serve {
+
+enum class EngineKind { kVllm, kLlamaCpp, kSglang, kCommand, kEcho };
+
+// "vllm", "llama.cpp", "sglang", "command", "echo".
+const char* EngineName(EngineKind kind);
+// The inverse of EngineName; kInvalidArgument naming the valid kinds.
+Result<EngineKind> ParseEngine(const std::string& name);
+
+// An HTTP GET on the engine's loopback port. It passes on a 200; when
+// `expect_model` is set, the body must also name the model (a `/v1/models`
+// list), which tells our engine from a stranger that holds the same port.
+struct HttpCheck {
+  std::string path = "/health";
+  bool expect_model = false;
+};
+
+// How carve tells that an engine is ready and then still alive.
+struct ProbeSpec {
+  std::vector<HttpCheck> ready;    // all must pass; empty: ready once started
+  std::vector<HttpCheck> live;     // all must pass; empty: alive while running
+  int ready_timeout_ms = 600'000;  // from spawn to ready, or the start failed
+  int ready_interval_ms = 500;
+  int live_interval_ms = 5'000;
+  int timeout_ms = 2'000;       // one HTTP request
+  int failures_to_restart = 3;  // consecutive failed liveness probes
+};
+
+// One replica: a model on one slice, as the planner decided it.
+struct ReplicaSpec {
+  std::string id;     // unique in a supervisor: "qwen3-4b/0"
+  std::string model;  // the name clients send as "model"
+  EngineKind engine = EngineKind::kEcho;
+  std::string source;                      // what the engine loads (HF id, path, GGUF)
+  std::vector<std::string> command;        // kCommand: the template (argv)
+  std::vector<std::string> args;           // appended to the engine's argv
+  std::map<std::string, std::string> env;  // extra environment
+  std::string uuid;                        // "MIG-…": the slice
+  double memory_fraction = 0.9;            // of the slice, for engines that take one
+  std::optional<int> port;                 // fixed port; default: carve picks one
+  std::string user;                        // run as; default "carve" when carve is root
+  std::optional<ProbeSpec> probe;          // default: DefaultProbe(engine)
+  std::string image;                       // docker launcher; default by engine (docker.h)
+};
+
+// What to exec: argv[0] is a program name or path, searched on PATH.
+struct Launch {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // added to (and overriding) carve's own
+};
+
+// The probes that fit each engine (see docs/serve.md, "Probes").
+ProbeSpec DefaultProbe(EngineKind kind);
+// The spec's own probe, or the engine's default.
+ProbeSpec ProbeFor(const ReplicaSpec& spec);
+
+// The argv and environment that start `spec` on `port`. `carve_path` is the
+// carve binary, for the echo engine. kInvalidArgument for an empty command,
+// an unknown or unclosed placeholder, a missing source.
+Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string& carve_path);
+
+// Expands {port} {uuid} {model} {source} {memory_fraction} in one word.
+// "{{" and "}}" stand for literal braces.
+Result<std::string> ExpandPlaceholders(const std::string& word, const ReplicaSpec& spec, int port);
+
+// `id` as one safe path component or container name: "qwen3-4b/0" → "qwen3-4b-0".
+std::string SafeName(const std::string& id);
+
+// "0.9", "0.85": the shortest decimal that round-trips, for command lines.
+std::string FormatFraction(double f);
+
+}  // namespace carve::serve
