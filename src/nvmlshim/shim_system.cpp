@@ -146,9 +146,12 @@ static bool SameBusId(std::string_view a, std::string_view b) {
   auto norm = [](std::string_view s) {  // "0000:18:00.0" and "00000000:18:00.0" are one bus id
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    while (out.find(':') > 4 && out.starts_with("0")) out.erase(0, 1);
-    while (out.find(':') < 4) out.insert(0, "0");
-    return out;
+    size_t colon = out.find(':');
+    if (colon == std::string::npos) return out;
+    std::string domain = out.substr(0, colon);
+    size_t nonzero = std::min(domain.find_first_not_of('0'), domain.size());
+    domain = domain.substr(nonzero);  // the domain's value, then padded to 4 digits
+    return std::string(domain.size() < 4 ? 4 - domain.size() : 0, '0') + domain + out.substr(colon);
   };
   return norm(a) == norm(b);
 }
