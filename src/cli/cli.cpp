@@ -14,13 +14,16 @@ void AddProfiles(CLI::App&, Globals&);
 void AddMig(CLI::App&, Globals&);
 void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
+void AddApply(CLI::App&, Globals&);
+void AddAssert(CLI::App&, Globals&);
+void AddExport(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus}, {AddProfiles}, {AddMig}, {AddSim}, {AddCatalog},
+    {AddGpus}, {AddProfiles}, {AddMig}, {AddApply}, {AddAssert}, {AddExport}, {AddSim}, {AddCatalog},
 };
 }  // namespace
 
