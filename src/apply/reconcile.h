@@ -28,12 +28,12 @@ namespace carve::apply {
 
 struct Options {
   bool force = false;
-  std::string state_dir;  // journal directory; empty: no journal
+  std::string state_dir{};  // journal directory; empty: no journal
   // Test hook (CARVE_TEST_CRASH_AFTER_OP): SIGKILL this process right after
   // its Nth operation, counting every operation this Reconciler runs.
   int crash_after_op = 0;
-  std::function<void(const Op&, int n, int total)> on_op;  // before each operation
-  std::function<void(const std::string&)> on_note;          // "rolling back …"
+  std::function<void(const Op&, int n, int total)> on_op{};  // before each operation
+  std::function<void(const std::string&)> on_note{};          // "rolling back …"
 };
 
 enum class Held { kTarget, kBefore, kOther };
