@@ -37,14 +37,14 @@ std::string BootUnit(const UnitOptions& o) {
   for (const auto& w : BootCommand(o)) exec += (exec.empty() ? "" : " ") + Word(w);
   return fmt::format(
       "# Written by `carve apply FILE --install`; remove it with `carve apply --uninstall`.\n"
-      "# Re-creates the MIG layout in {0} at every boot: MIG mode first (Hopper and\n"
-      "# later lose it at reboot), then the slices, placement-exactly, verified.\n"
+      "# Re-creates the MIG layout at every boot: MIG mode first (Hopper and later\n"
+      "# lose it at reboot), then the slices, placement-exactly, verified.\n"
       "[Unit]\n"
       "Description=carve: re-apply the MIG layout in {0}\n"
       "After=nvidia-persistenced.service nvidia-fabricmanager.service\n"
       "# Before what uses the GPUs: their processes would hold a GPU that needs a\n"
       "# reset (Ampere) and would start on a GPU with no slices yet.\n"
-      "Before=nvidia-dcgm.service dcgm-exporter.service nvidia-mig-manager.service\n"
+      "Before=nvidia-dcgm.service dcgm.service dcgm-exporter.service\n"
       "Before=containerd.service docker.service kubelet.service\n"
       "Before=carve-serve.service\n"
       "\n"

@@ -212,8 +212,10 @@ Result<std::optional<Outcome>> Reconciler::Recover() {
   CARVE_ASSIGN_OR_RETURN(std::optional<Journal> j, ReadJournal(o_.state_dir));
   if (!j) return std::optional<Outcome>();
   bool forward = j->phase == "forward";
-  Note(fmt::format("an earlier apply (pid {}, started {}) was interrupted after {} of {} operations "
-                   "of its {}; {}", j->pid, j->started, j->done, j->ops.size(),
+  // The journal is written after each operation, so the one after `done`
+  // may or may not have happened; the re-diff below does not care.
+  Note(fmt::format("an earlier apply (pid {}, started {}) was interrupted during operation {} of {} "
+                   "of its {}; {}", j->pid, j->started, j->done + 1, j->ops.size(),
                    forward ? "change" : "rollback",
                    forward ? "finishing it" : "finishing the rollback"));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m_.Gpus());

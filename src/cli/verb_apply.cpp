@@ -81,8 +81,12 @@ Status Finish(const Globals& g, const apply::Outcome& out, const std::string& do
 Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
   CARVE_ASSIGN_OR_RETURN(std::optional<apply::Outcome> rec, r.Recover());
   if (!rec) return Status::Ok();
-  if (!rec->status.ok()) return Finish(g, *rec, "");
-  std::fprintf(stderr, "carve: recovered: %s", OutcomeLines(*rec).c_str());
+  // A recovery that could not finish but rolled back left every GPU as it was
+  // before the interrupted apply: a sound place to start this one from.
+  if (!rec->status.ok() && !rec->rolled_back) return Finish(g, *rec, "");
+  if (!rec->status.ok())
+    std::fprintf(stderr, "carve: could not finish it (%s); rolled it back\n", rec->status.message().c_str());
+  for (const auto& gpu : rec->gpus) std::fprintf(stderr, "carve: recovered: %s\n", apply::OutcomeText(gpu).c_str());
   return Status::Ok();
 }
 
@@ -160,10 +164,10 @@ Result<std::string> ReadLayoutText(const std::string& path) {
 }
 
 // The journal lives in --state-dir; by default next to the simulator's state
-// file (FILE.d), or in /var/lib/carve for the real driver.
+// file (SIMFILE.d, also when the NVML drop-in runs on it), else /var/lib/carve.
 std::string StateDirFor(const Globals& g, const std::string& flag) {
   if (!flag.empty()) return flag;
-  if (!g.sim.empty() && g.backend != "nvml") return g.sim + ".d";
+  if (!g.sim.empty()) return g.sim + ".d";
   return "/var/lib/carve";
 }
 
