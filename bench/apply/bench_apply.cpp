@@ -39,11 +39,14 @@ class Counter : public device::MachineWrapper {
   using MachineWrapper::MachineWrapper;
   long calls = 0;
   std::set<std::tuple<int, int, int>> destroyed;  // gpu, profile id, start
-  Result<device::ModeChange> SetMigMode(int g, bool on) override { return ++calls, MachineWrapper::SetMigMode(g, on); }
+  Result<device::ModeChange> SetMigMode(int g, bool on) override {
+    return ++calls, MachineWrapper::SetMigMode(g, on);
+  }
   Result<device::GpuInstance> CreateGpuInstance(int g, int p, std::optional<int> s) override {
     return ++calls, MachineWrapper::CreateGpuInstance(g, p, s);
   }
-  Result<device::ComputeInstance> CreateComputeInstance(int g, int gi, int p, std::optional<int> s) override {
+  Result<device::ComputeInstance> CreateComputeInstance(int g, int gi, int p,
+                                                        std::optional<int> s) override {
     return ++calls, MachineWrapper::CreateComputeInstance(g, gi, p, s);
   }
   Status DestroyComputeInstance(int g, int gi, int ci) override {
@@ -79,7 +82,8 @@ apply::Layouts Targets(const mig::GpuModel& model, const std::vector<Layout>& la
   apply::Layouts out;
   for (size_t g = 0; g < layouts.size(); ++g) {
     apply::GpuLayout l{static_cast<int>(g), &model, true, {}, "bench"};
-    for (const auto& s : layouts[g]) l.slices.push_back(apply::FullSlice(model, *s.profile, s.start));
+    for (const auto& s : layouts[g])
+      l.slices.push_back(apply::FullSlice(model, *s.profile, s.start));
     out.push_back(l);
   }
   return out;
@@ -94,13 +98,15 @@ Status WipeAndRecreate(device::Machine& m, const apply::GpuLayout& t) {
   for (const auto& s : t.slices) want.insert({s.profile->id, *s.start});
   if (Held(m, t.gpu) == want) return Status::Ok();
   for (const auto& gi : g->gpu_instances) {
-    for (const auto& ci : gi.compute_instances) CARVE_RETURN_IF_ERROR(m.DestroyComputeInstance(t.gpu, gi.id, ci.id));
+    for (const auto& ci : gi.compute_instances)
+      CARVE_RETURN_IF_ERROR(m.DestroyComputeInstance(t.gpu, gi.id, ci.id));
     CARVE_RETURN_IF_ERROR(m.DestroyGpuInstance(t.gpu, gi.id));
   }
   for (const auto& s : t.slices) {
     auto gi = m.CreateGpuInstance(t.gpu, s.profile->id, s.start);
     if (!gi.ok()) return gi.status();
-    CARVE_RETURN_IF_ERROR(m.CreateComputeInstance(t.gpu, gi->id, s.cis[0]->id, std::nullopt).status());
+    CARVE_RETURN_IF_ERROR(
+        m.CreateComputeInstance(t.gpu, gi->id, s.cis[0]->id, std::nullopt).status());
   }
   return Status::Ok();
 }
@@ -108,12 +114,14 @@ Status WipeAndRecreate(device::Machine& m, const apply::GpuLayout& t) {
 int Run(int delay_ms, int rounds, unsigned seed) {
   const mig::GpuModel& model = *mig::Catalog::Builtin().Find("h100-80gb");
   auto state = *device::sim::NewState(std::vector<const mig::GpuModel*>(8, &model), true, seed);
-  auto carve_m = device::sim::SimMachine::InMemory(state), wipe_m = device::sim::SimMachine::InMemory(state);
+  auto carve_m = device::sim::SimMachine::InMemory(state),
+       wipe_m = device::sim::SimMachine::InMemory(state);
   std::mt19937 rng(seed);
   std::vector<Layout> cur(8);
   for (auto& l : cur) l = Change(model, {}, rng);
   for (auto* m : {carve_m.get(), wipe_m.get()})  // the starting layouts, not measured
-    if (auto p = apply::MakePlan(*m->Gpus(), Targets(model, cur), false); !apply::Reconciler(*m, {}).Apply(*p).status.ok())
+    if (auto p = apply::MakePlan(*m->Gpus(), Targets(model, cur), false);
+        !apply::Reconciler(*m, {}).Apply(*p).status.ok())
       return 1;
   Tally carve, wipe;
   for (int r = 0; r < rounds; ++r) {
@@ -127,10 +135,12 @@ int Run(int delay_ms, int rounds, unsigned seed) {
     Counter cc(carve_m.get()), wc(wipe_m.get());
     auto t0 = std::chrono::steady_clock::now();
     auto plan = apply::MakePlan(*cc.Gpus(), targets, false);
-    if (!plan.ok() || !apply::Reconciler(cc, {}).Apply(*plan).status.ok()) return fmt::print("carve apply failed\n"), 1;
+    if (!plan.ok() || !apply::Reconciler(cc, {}).Apply(*plan).status.ok())
+      return fmt::print("carve apply failed\n"), 1;
     auto t1 = std::chrono::steady_clock::now();
     for (const auto& t : targets)
-      if (Status st = WipeAndRecreate(wc, t); !st.ok()) return fmt::print("baseline failed: {}\n", st.message()), 1;
+      if (Status st = WipeAndRecreate(wc, t); !st.ok())
+        return fmt::print("baseline failed: {}\n", st.message()), 1;
     auto t2 = std::chrono::steady_clock::now();
     for (auto* m : {carve_m.get(), wipe_m.get()}) (void)m->SetDelay(0);
     carve.seconds += std::chrono::duration<double>(t1 - t0).count();
@@ -146,13 +156,17 @@ int Run(int delay_ms, int rounds, unsigned seed) {
         }
     cur = next;
   }
-  fmt::print("8x H100 80GB (simulated), {} rounds of random layout changes, {} ms per driver operation\n",
-             rounds, delay_ms);
+  fmt::print(
+      "8x H100 80GB (simulated), {} rounds of random layout changes, {} ms per driver operation\n",
+      rounds, delay_ms);
   fmt::print("{:<22}{:>12}{:>14}{:>22}\n", "", "operations", "elapsed (s)", "untouched slices hit");
-  fmt::print("{:<22}{:>12}{:>14.1f}{:>22}\n", "carve apply", carve.ops, carve.seconds, carve.disrupted);
-  fmt::print("{:<22}{:>12}{:>14.1f}{:>22}\n", "wipe-and-recreate", wipe.ops, wipe.seconds, wipe.disrupted);
+  fmt::print("{:<22}{:>12}{:>14.1f}{:>22}\n", "carve apply", carve.ops, carve.seconds,
+             carve.disrupted);
+  fmt::print("{:<22}{:>12}{:>14.1f}{:>22}\n", "wipe-and-recreate", wipe.ops, wipe.seconds,
+             wipe.disrupted);
   fmt::print("ratio (wipe / carve): {:.2f}x operations, {:.2f}x time\n",
-             static_cast<double>(wipe.ops) / std::max(1L, carve.ops), wipe.seconds / std::max(1e-9, carve.seconds));
+             static_cast<double>(wipe.ops) / std::max(1L, carve.ops),
+             wipe.seconds / std::max(1e-9, carve.seconds));
   return 0;
 }
 
@@ -162,9 +176,12 @@ int main(int argc, char** argv) {
   int delay = 200, rounds = 3;
   unsigned seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--delay-ms")) delay = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seed")) seed = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--delay-ms"))
+      delay = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--rounds"))
+      rounds = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seed"))
+      seed = static_cast<unsigned>(std::atoi(argv[i + 1]));
   }
   return Run(delay, rounds, seed);
 }

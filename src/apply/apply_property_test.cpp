@@ -39,7 +39,8 @@ class Recorder : public device::MachineWrapper {
     ++calls;
     return MachineWrapper::CreateGpuInstance(gpu, p, s);
   }
-  Result<device::ComputeInstance> CreateComputeInstance(int gpu, int gi, int p, std::optional<int> s) override {
+  Result<device::ComputeInstance> CreateComputeInstance(int gpu, int gi, int p,
+                                                        std::optional<int> s) override {
     ++calls;
     return MachineWrapper::CreateComputeInstance(gpu, gi, p, s);
   }
@@ -62,7 +63,8 @@ int Pairs() {
 }
 
 // A simulated machine with `layouts[i]` on GPU i (full compute instances).
-std::unique_ptr<SimMachine> MachineWith(const mig::GpuModel& model, const std::vector<Layout>& layouts) {
+std::unique_ptr<SimMachine> MachineWith(const mig::GpuModel& model,
+                                        const std::vector<Layout>& layouts) {
   std::vector<const mig::GpuModel*> models(layouts.size(), &model);
   auto m = SimMachine::InMemory(*device::sim::NewState(models, /*mig_on=*/true, 1));
   for (size_t g = 0; g < layouts.size(); ++g)
@@ -122,18 +124,22 @@ TEST(ApplyProperty, ReachesEveryTargetAndNeverDestroysASliceBothLayoutsHold) {
         if (AsSet(tgt).count({p, start}) && AsSet(cur) != AsSet(tgt)) ++shared;
         if (AsSet(tgt).count({p, start})) {
           hit += rec.destroyed.count({0, p, start});
-          ASSERT_FALSE(rec.destroyed.count({0, p, start})) << model.alias << " destroyed a kept slice";
+          ASSERT_FALSE(rec.destroyed.count({0, p, start}))
+              << model.alias << " destroyed a kept slice";
         }
       }
       ops += rec.calls;
       if (AsSet(cur) != AsSet(tgt)) baseline += 2 * static_cast<long>(cur.size() + tgt.size());
     }
   }
-  std::printf("[ apply   ] %ld random (current, target) pairs: %ld driver operations; "
-              "wipe-and-recreate: %ld (%.2fx)\n", pairs, ops, baseline,
-              ops ? static_cast<double>(baseline) / ops : 0.0);
-  std::printf("[ apply   ] slices in both layouts of a changed GPU: %ld; destroyed by carve: %ld, "
-              "by wipe-and-recreate: %ld\n", shared, hit, shared);
+  std::printf(
+      "[ apply   ] %ld random (current, target) pairs: %ld driver operations; "
+      "wipe-and-recreate: %ld (%.2fx)\n",
+      pairs, ops, baseline, ops ? static_cast<double>(baseline) / ops : 0.0);
+  std::printf(
+      "[ apply   ] slices in both layouts of a changed GPU: %ld; destroyed by carve: %ld, "
+      "by wipe-and-recreate: %ld\n",
+      shared, hit, shared);
 }
 
 TEST(ApplyProperty, TargetsWithoutStartsKeepWhatFitsAndPlaceTheRest) {
@@ -200,7 +206,8 @@ TEST(ApplyFaults, AFailureAtEveryDriverCallLeavesEachGpuBeforeOrTargetAndARerunC
       }
     }
   }
-  std::printf("[ apply   ] %d applies with an injected fault, each restored and then converged\n", runs);
+  std::printf("[ apply   ] %d applies with an injected fault, each restored and then converged\n",
+              runs);
 }
 
 }  // namespace

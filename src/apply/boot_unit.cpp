@@ -63,12 +63,14 @@ Status InstallUnit(const std::string& dir, const std::string& text) {
   std::error_code ec;
   fs::path unit = fs::path(dir) / kUnitName, wants = fs::path(dir) / "multi-user.target.wants";
   fs::create_directories(wants, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", wants.string(), ec.message()),
-                            "Run as root, or pass --unit-dir DIR.");
+  if (ec)
+    return Status::Io(fmt::format("cannot create {}: {}", wants.string(), ec.message()),
+                      "Run as root, or pass --unit-dir DIR.");
   {
     std::ofstream out(unit, std::ios::trunc);
     out << text;
-    if (!out.flush()) return Status::Io("cannot write " + unit.string(), "Run as root, or pass --unit-dir DIR.");
+    if (!out.flush())
+      return Status::Io("cannot write " + unit.string(), "Run as root, or pass --unit-dir DIR.");
   }
   fs::remove(wants / kUnitName, ec);
   fs::create_symlink(fs::absolute(unit), wants / kUnitName, ec);

@@ -15,10 +15,10 @@ inline constexpr const char* kUnitName = "carve-apply.service";
 inline constexpr const char* kDefaultUnitDir = "/etc/systemd/system";
 
 struct UnitOptions {
-  std::string carve;                  // absolute path of the carve binary
-  std::vector<std::string> globals;   // e.g. {"--sim", "/abs/machine.json"}
-  std::string layout;                 // absolute path of the layout it applies
-  std::string config;                 // -c NAME for a mig-parted layout
+  std::string carve;                 // absolute path of the carve binary
+  std::vector<std::string> globals;  // e.g. {"--sim", "/abs/machine.json"}
+  std::string layout;                // absolute path of the layout it applies
+  std::string config;                // -c NAME for a mig-parted layout
   std::string state_dir;
 };
 

@@ -22,11 +22,11 @@
 namespace carve::apply {
 
 struct SliceChange {
-  SliceSpec spec;                                // start always known
-  int gi = -1;                                   // the GPU instance (kept, destroyed)
-  std::vector<device::ComputeInstance> cis{};    // its compute instances (destroyed)
-  std::vector<device::Process> processes{};      // processes using it
-  std::string why{};                             // destroyed: why it cannot stay
+  SliceSpec spec;                              // start always known
+  int gi = -1;                                 // the GPU instance (kept, destroyed)
+  std::vector<device::ComputeInstance> cis{};  // its compute instances (destroyed)
+  std::vector<device::Process> processes{};    // processes using it
+  std::string why{};                           // destroyed: why it cannot stay
 };
 
 struct GpuDiff {

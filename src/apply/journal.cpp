@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,11 +23,16 @@ json LayoutJson(const GpuLayout& l) {
   for (const auto& s : l.slices) {
     json cis = json::array();
     for (const auto* c : s.cis) cis.push_back(c->id);
-    slices.push_back({{"profile", s.profile->name}, {"profile_id", s.profile->id},
-                      {"start", *s.start}, {"cis", cis}});
+    slices.push_back({{"profile", s.profile->name},
+                      {"profile_id", s.profile->id},
+                      {"start", *s.start},
+                      {"cis", cis}});
   }
-  return {{"gpu", l.gpu}, {"model", l.model ? l.model->alias : ""}, {"mig", l.mig},
-          {"source", l.source}, {"slices", slices}};
+  return {{"gpu", l.gpu},
+          {"model", l.model ? l.model->alias : ""},
+          {"mig", l.mig},
+          {"source", l.source},
+          {"slices", slices}};
 }
 
 Result<GpuLayout> ParseLayout(const json& j) {
@@ -38,7 +44,8 @@ Result<GpuLayout> ParseLayout(const json& j) {
   l.model = alias.empty() ? nullptr : mig::Catalog::Builtin().Find(alias);
   if (!alias.empty() && !l.model) return Status::InvalidArgument("unknown GPU model " + alias);
   for (const auto& s : j.at("slices")) {
-    const mig::Profile* p = l.model ? l.model->FindProfileById(s.at("profile_id").get<int>()) : nullptr;
+    const mig::Profile* p =
+        l.model ? l.model->FindProfileById(s.at("profile_id").get<int>()) : nullptr;
     if (!p) return Status::InvalidArgument("unknown profile " + s.at("profile").dump());
     SliceSpec spec{p, s.at("start").get<int>(), {}};
     for (const auto& id : s.at("cis"))
@@ -69,14 +76,15 @@ std::string JournalPath(const std::string& dir) { return dir + "/apply-journal.j
 Status WriteJournal(const std::string& dir, const Journal& j) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create state directory {}: {}", dir, ec.message()),
-                            "Pass a writable one with --state-dir DIR.");
+  if (ec)
+    return Status::Io(fmt::format("cannot create state directory {}: {}", dir, ec.message()),
+                      "Pass a writable one with --state-dir DIR.");
   json before = json::array(), target = json::array();
   for (const auto& l : j.before) before.push_back(LayoutJson(l));
   for (const auto& l : j.target) target.push_back(LayoutJson(l));
-  json doc = {{"version", kVersion}, {"phase", j.phase}, {"force", j.force}, {"pid", j.pid},
-              {"started", j.started}, {"done", j.done}, {"ops", j.ops},
-              {"before", before}, {"target", target}};
+  json doc = {{"version", kVersion}, {"phase", j.phase},     {"force", j.force},
+              {"pid", j.pid},        {"started", j.started}, {"done", j.done},
+              {"ops", j.ops},        {"before", before},     {"target", target}};
   std::string path = JournalPath(dir), tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -98,7 +106,8 @@ Result<std::optional<Journal>> ReadJournal(const std::string& dir) {
   try {
     json doc = json::parse(text.str());
     if (doc.at("version") != kVersion)
-      return Status::InvalidArgument(fmt::format("{}: unknown journal version {}", path, doc.at("version").dump()));
+      return Status::InvalidArgument(
+          fmt::format("{}: unknown journal version {}", path, doc.at("version").dump()));
     j.phase = doc.at("phase").get<std::string>();
     j.force = doc.at("force").get<bool>();
     j.pid = doc.at("pid").get<int>();
@@ -125,6 +134,17 @@ Status RemoveJournal(const std::string& dir) {
   if (!std::filesystem::exists(path)) return Status::Ok();
   if (std::remove(path.c_str()) != 0 && errno != ENOENT) return Errno("cannot remove", path);
   return SyncPath(dir, O_RDONLY | O_DIRECTORY);
+}
+
+std::string PendingNote(const std::string& dir) {
+  auto j = ReadJournal(dir);
+  if (!j.ok()) return j.status().message();
+  if (!*j) return "";
+  if ((*j)->pid > 0 && ::kill((*j)->pid, 0) == 0)
+    return fmt::format("an apply is in progress (pid {}); this shows the GPUs mid-change",
+                       (*j)->pid);
+  return fmt::format("an interrupted apply is pending ({}); the next carve apply finishes it first",
+                     JournalPath(dir));
 }
 
 }  // namespace carve::apply

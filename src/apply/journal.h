@@ -34,5 +34,8 @@ Status WriteJournal(const std::string& dir, const Journal& j);
 // the GPUs' models; an unreadable journal is an error naming the file.
 Result<std::optional<Journal>> ReadJournal(const std::string& dir);
 Status RemoveJournal(const std::string& dir);
+// For read-only verbs: "" when `dir` holds no journal, else a line saying an
+// apply is in progress (its pid is alive) or was interrupted.
+std::string PendingNote(const std::string& dir);
 
 }  // namespace carve::apply

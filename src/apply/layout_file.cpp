@@ -14,20 +14,24 @@ namespace {
 
 struct Doc {
   std::string path;
-  std::string At(const YAML::Node& n) const { return fmt::format("{}:{}", path, n.Mark().line + 1); }
+  std::string At(const YAML::Node& n) const {
+    return fmt::format("{}:{}", path, n.Mark().line + 1);
+  }
   Status Bad(const YAML::Node& n, const std::string& msg, std::string hint = {}) const {
     return Status::InvalidArgument(At(n) + ": " + msg, std::move(hint));
   }
 };
 
-Status CheckKeys(const Doc& doc, const YAML::Node& map, std::initializer_list<std::string_view> keys) {
+Status CheckKeys(const Doc& doc, const YAML::Node& map,
+                 std::initializer_list<std::string_view> keys) {
   if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
   std::string known;
   for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
   for (const auto& kv : map) {
     std::string k = kv.first.as<std::string>();
     if (std::find(keys.begin(), keys.end(), k) == keys.end())
-      return doc.Bad(kv.first, fmt::format("unknown key '{}'", k), "Known keys here: " + known + ".");
+      return doc.Bad(kv.first, fmt::format("unknown key '{}'", k),
+                     "Known keys here: " + known + ".");
   }
   return Status::Ok();
 }
@@ -36,8 +40,10 @@ std::string IndexList(const std::vector<device::Gpu>& gpus) {
   return gpus.empty() ? "none" : fmt::format("0–{}", gpus.size() - 1);
 }
 
-Result<std::vector<int>> Select(const Doc& doc, const YAML::Node& e, const std::vector<device::Gpu>& gpus) {
-  int given = e["index"].IsDefined() + e["uuid"].IsDefined() + e["model"].IsDefined() + e["all"].IsDefined();
+Result<std::vector<int>> Select(const Doc& doc, const YAML::Node& e,
+                                const std::vector<device::Gpu>& gpus) {
+  int given = e["index"].IsDefined() + e["uuid"].IsDefined() + e["model"].IsDefined() +
+              e["all"].IsDefined();
   if (given != 1)
     return doc.Bad(e, "say which GPUs with exactly one of index:, uuid:, model: or all: true");
   std::vector<int> out;
@@ -58,7 +64,8 @@ Result<std::vector<int>> Select(const Doc& doc, const YAML::Node& e, const std::
     for (const auto& g : gpus)
       if (g.model == *m) out.push_back(g.index);
     if (out.empty())
-      return doc.Bad(n, fmt::format("this machine has no {} GPU", (*m)->alias), "See them: carve gpus");
+      return doc.Bad(n, fmt::format("this machine has no {} GPU", (*m)->alias),
+                     "See them: carve gpus");
   } else {
     if (!e["all"].as<bool>()) return doc.Bad(e["all"], "all: may only be true");
     for (const auto& g : gpus) out.push_back(g.index);
@@ -69,7 +76,8 @@ Result<std::vector<int>> Select(const Doc& doc, const YAML::Node& e, const std::
 Result<SliceSpec> SliceFromText(const mig::GpuModel& model, const std::string& text) {
   CARVE_ASSIGN_OR_RETURN(auto reqs, mig::ParseSliceList(model, text));
   if (reqs.size() != 1)
-    return Status::InvalidArgument(fmt::format("'{}' is not one slice", text), "One PROFILE[@START] per item.");
+    return Status::InvalidArgument(fmt::format("'{}' is not one slice", text),
+                                   "One PROFILE[@START] per item.");
   const auto& r = reqs[0];
   return SliceSpec{r.profile, r.start, {r.ci ? r.ci : model.DefaultComputeProfile(*r.profile)}};
 }
@@ -99,7 +107,8 @@ Result<GpuLayout> ParseLayout(const Doc& doc, const YAML::Node& e, const device:
   if (auto m = e["mig"]) l.mig = m.as<bool>();
   auto slices = e["slices"];
   if (!l.mig && slices && slices.size() > 0)
-    return doc.Bad(slices, "mig: off and slices contradict each other", "Drop the slices or say mig: on.");
+    return doc.Bad(slices, "mig: off and slices contradict each other",
+                   "Drop the slices or say mig: on.");
   if (!e["mig"] && !slices) return doc.Bad(e, "say mig: on|off, slices: […], or both");
   if (!slices) return l;
   if (!slices.IsSequence()) return doc.Bad(slices, "slices: is a list, e.g. [3g.40gb@4, 1g.10gb]");
@@ -107,13 +116,16 @@ Result<GpuLayout> ParseLayout(const Doc& doc, const YAML::Node& e, const device:
     return doc.Bad(e, fmt::format("GPU {} ({}) does not support MIG", gpu.index, gpu.name));
   for (const auto& n : slices) {
     auto s = ParseSlice(doc, n, *gpu.model);
-    if (!s.ok()) return doc.Bad(n, fmt::format("GPU {}: {}", gpu.index, s.status().message()), s.status().hint());
+    if (!s.ok())
+      return doc.Bad(n, fmt::format("GPU {}: {}", gpu.index, s.status().message()),
+                     s.status().hint());
     l.slices.push_back(*s);
   }
   return l;
 }
 
-Result<Layouts> LoadGpus(const Doc& doc, const YAML::Node& list, const std::vector<device::Gpu>& gpus) {
+Result<Layouts> LoadGpus(const Doc& doc, const YAML::Node& list,
+                         const std::vector<device::Gpu>& gpus) {
   if (!list.IsSequence()) return doc.Bad(list, "gpus: is a list of GPU entries");
   std::map<int, GpuLayout> by_gpu;
   for (const auto& e : list) {
@@ -136,7 +148,8 @@ Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::vector<d
   CARVE_RETURN_IF_ERROR(CheckKeys(doc, root, {"version", "gpus", "fleet", "models", "gateway"}));
   if (!root["version"]) return doc.Bad(root, "missing version: v1");
   if (root["version"].as<std::string>() != "v1")
-    return doc.Bad(root["version"], fmt::format("unknown version '{}'", root["version"].as<std::string>()),
+    return doc.Bad(root["version"],
+                   fmt::format("unknown version '{}'", root["version"].as<std::string>()),
                    "This carve reads version: v1.");
   if (!root["gpus"])
     return doc.Bad(root, "no gpus: section, so there is no layout to apply",
@@ -174,14 +187,16 @@ Result<Layouts> LoadLayoutFile(std::string_view text, const std::string& path,
   }
   if (mig_parted) return LoadMigParted(text, path, config, gpus);
   if (!config.empty())
-    return Status::InvalidArgument(fmt::format("{} is a carve.yaml; -c {} is for mig-parted configs", path, config),
-                                   "Drop -c.");
+    return Status::InvalidArgument(
+        fmt::format("{} is a carve.yaml; -c {} is for mig-parted configs", path, config),
+        "Drop -c.");
   return LoadCarveLayout(text, path, gpus);
 }
 
 std::string WriteCarveLayout(const std::vector<device::Gpu>& gpus) {
-  std::string out = "# carve export: what each GPU holds now. carve apply FILE changes nothing.\n"
-                    "version: v1\ngpus:\n";
+  std::string out =
+      "# carve export: what each GPU holds now. carve apply FILE changes nothing.\n"
+      "version: v1\ngpus:\n";
   for (const auto& g : gpus) {
     out += fmt::format("  - index: {}    # {} {}\n", g.index, g.name, g.uuid);
     if (!g.model || !g.mig_capable) {

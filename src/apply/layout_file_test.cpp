@@ -21,8 +21,9 @@ class LayoutFile : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto& cat = mig::Catalog::Builtin();
-    auto state = device::sim::NewState({cat.Find("h100-80gb"), cat.Find("h100-80gb"),
-                                        cat.Find("a100-80gb"), cat.Find("l4")}, true, 7);
+    auto state = device::sim::NewState(
+        {cat.Find("h100-80gb"), cat.Find("h100-80gb"), cat.Find("a100-80gb"), cat.Find("l4")}, true,
+        7);
     m_ = SimMachine::InMemory(*state);
   }
   std::vector<device::Gpu> Gpus() { return *m_->Gpus(); }
@@ -57,7 +58,9 @@ TEST_F(LayoutFile, ReadsSelectorsModesStartsAndComputeInstances) {
       "  - index: 0\n"
       "    mig: on\n"
       "    slices: [3g.40gb@4, 2g.20gb, 1c.3g.40gb@0]\n"
-      "  - uuid: " + Gpus()[1].uuid + "\n"
+      "  - uuid: " +
+      Gpus()[1].uuid +
+      "\n"
       "    slices: [{slice: 3g.40gb@0, compute: [1c, 2c]}, {slice: 1g.10gb@4, compute: []}]\n"
       "  - model: a100-80gb\n"
       "    mig: off\n");
@@ -72,22 +75,25 @@ TEST_F(LayoutFile, ReadsSelectorsModesStartsAndComputeInstances) {
 }
 
 TEST_F(LayoutFile, AcceptsTheWholeSpecAndAllTrue) {
-  auto l = Carve("version: v1\nfleet: [{gpu: h100-80gb, count: 2}]\nmodels: []\ngateway: {listen: x}\n"
-                 "gpus:\n  - all: true\n    mig: off\n");
+  auto l = Carve(
+      "version: v1\nfleet: [{gpu: h100-80gb, count: 2}]\nmodels: []\ngateway: {listen: x}\n"
+      "gpus:\n  - all: true\n    mig: off\n");
   ASSERT_TRUE(l.ok()) << Error(l);
   EXPECT_EQ(l->size(), 4u);
 }
 
 TEST_F(LayoutFile, ErrorsNameFileLineAndWhatToDo) {
   EXPECT_EQ(Error(Carve("version: v2\ngpus: []\n")), "c.yaml:1: unknown version 'v2'");
-  EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slicez: []\n")), "c.yaml:4: unknown key 'slicez'");
+  EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slicez: []\n")),
+            "c.yaml:4: unknown key 'slicez'");
   EXPECT_EQ(Error(Carve("version: v1\nplans: 1\n")), "c.yaml:2: unknown key 'plans'");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 9\n    mig: on\n")),
             "c.yaml:3: no GPU 9; this machine has GPUs 0–3");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - model: a30\n    mig: on\n")),
             "c.yaml:3: this machine has no a30 GPU");
-  EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    mig: on\n  - all: true\n    mig: off\n")),
-            "c.yaml:5: GPU 0 already has a layout, from c.yaml:3");
+  EXPECT_EQ(
+      Error(Carve("version: v1\ngpus:\n  - index: 0\n    mig: on\n  - all: true\n    mig: off\n")),
+      "c.yaml:5: GPU 0 already has a layout, from c.yaml:3");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slices: [3g.40gb@2]\n")),
             "c.yaml:4: GPU 0: 3g.40gb cannot start at unit 2 on H100 80GB SXM");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 3\n    slices: [1g.10gb]\n")),
@@ -130,21 +136,31 @@ TEST_F(LayoutFile, MigPartedConfigsMeanWhatTheyMeanToMigParted) {
 }
 
 TEST_F(LayoutFile, MigPartedRejectsWhatMigPartedRejects) {
-  EXPECT_EQ(Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: false\n"
-                         "      mig-devices: {1g.10gb: 1}\n", "a")),
-            "p.yaml:6: mig-devices given while mig-enabled is false");
-  EXPECT_EQ(Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n", "a")),
-            "p.yaml:4: mig-devices: is required when mig-enabled is true");
-  EXPECT_EQ(Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: false\n", "a")),
-            "p.yaml:4: devices: is all or a list of GPU indices");
-  EXPECT_EQ(Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: [0]\n      mig-enabled: false\n"
-                         "      hooks: x\n", "a")),
-            "p.yaml:6: unexpected field 'hooks' (mig-parted v1 rejects it too)");
+  EXPECT_EQ(
+      Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: false\n"
+                   "      mig-devices: {1g.10gb: 1}\n",
+                   "a")),
+      "p.yaml:6: mig-devices given while mig-enabled is false");
+  EXPECT_EQ(
+      Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n",
+                   "a")),
+      "p.yaml:4: mig-devices: is required when mig-enabled is true");
+  EXPECT_EQ(
+      Error(Parted(
+          "version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: false\n", "a")),
+      "p.yaml:4: devices: is all or a list of GPU indices");
+  EXPECT_EQ(
+      Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: [0]\n      mig-enabled: false\n"
+                   "      hooks: x\n",
+                   "a")),
+      "p.yaml:6: unexpected field 'hooks' (mig-parted v1 rejects it too)");
 }
 
 TEST_F(LayoutFile, ExportThenApplyChangesNothingInEitherFormat) {
-  auto l = Carve("version: v1\ngpus:\n  - index: 0\n    slices: [2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4]\n"
-                 "  - index: 1\n    slices: [{slice: 3g.40gb@0, compute: [1c, 1c, 1c]}, 1c.2g.20gb@4, 1g.10gb+me@6]\n");
+  auto l = Carve(
+      "version: v1\ngpus:\n  - index: 0\n    slices: [2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4]\n"
+      "  - index: 1\n    slices: [{slice: 3g.40gb@0, compute: [1c, 1c, 1c]}, 1c.2g.20gb@4, "
+      "1g.10gb+me@6]\n");
   ASSERT_TRUE(l.ok()) << Error(l);
   Apply(*l);
   auto carve = Carve(WriteCarveLayout(Gpus()));

@@ -40,7 +40,8 @@ void AddDestroys(const GpuDiff& d, bool force, std::vector<Op>& ops) {
 
 void AddCreates(const GpuDiff& d, std::vector<Op>& ops) {
   std::vector<SliceChange> create = d.create;
-  std::sort(create.begin(), create.end(), [](auto& a, auto& b) { return *a.spec.start < *b.spec.start; });
+  std::sort(create.begin(), create.end(),
+            [](auto& a, auto& b) { return *a.spec.start < *b.spec.start; });
   for (const auto& c : create) {
     ops.push_back(Op{.kind = OpKind::kCreateGi, .gpu = d.before.index, .slice = c.spec});
     for (const auto* cp : c.spec.cis) {
@@ -59,14 +60,16 @@ std::string Op::Describe() const {
     case OpKind::kStopProcess:
       return fmt::format("GPU {}: stop {}", gpu, ProcessText(process));
     case OpKind::kDestroyCi:
-      return fmt::format("GPU {}: destroy compute instance {} of {}{}", gpu, ci, slice.Name(), gi_text);
+      return fmt::format("GPU {}: destroy compute instance {} of {}{}", gpu, ci, slice.Name(),
+                         gi_text);
     case OpKind::kDestroyGi:
       return fmt::format("GPU {}: destroy {}{}", gpu, slice.Name(), gi_text);
     case OpKind::kSetMigMode:
       return fmt::format("GPU {}: turn MIG {}{}", gpu, enable ? "on" : "off",
                          reset ? fmt::format(" (resets GPU {} only)", gpu) : "");
     case OpKind::kCreateGi:
-      return fmt::format("GPU {}: create GPU instance {}@{}", gpu, slice.profile->name, *slice.start);
+      return fmt::format("GPU {}: create GPU instance {}@{}", gpu, slice.profile->name,
+                         *slice.start);
     case OpKind::kCreateCi:
       return fmt::format("GPU {}: create compute instance {} in {}@{}", gpu,
                          ci_profile->NameIn(*slice.profile), slice.profile->name, *slice.start);
@@ -95,9 +98,9 @@ Result<Plan> MakePlan(const std::vector<device::Gpu>& gpus, const Layouts& targe
   for (const auto& t : target) {
     auto g = std::find_if(gpus.begin(), gpus.end(), [&](auto& x) { return x.index == t.gpu; });
     if (g == gpus.end())
-      return Status::NotFound(fmt::format("{} names GPU {}, which this machine does not have",
-                                          t.source, t.gpu),
-                              "See the GPUs: carve gpus");
+      return Status::NotFound(
+          fmt::format("{} names GPU {}, which this machine does not have", t.source, t.gpu),
+          "See the GPUs: carve gpus");
     CARVE_ASSIGN_OR_RETURN(GpuDiff d, DiffGpu(*g, t));
     plan.gpus.push_back(std::move(d));
   }

@@ -55,18 +55,23 @@ Status InUseRefusal(const Plan& plan) {
       lines.push_back(fmt::format("cannot turn MIG {} on GPU {}: {}", d.after.mig ? "on" : "off",
                                   d.before.index, Using(d.mode_blockers)));
   }
-  return Status::InUse(Join(lines, ".\n       ") + ".",
-                       "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
+  return Status::InUse(
+      Join(lines, ".\n       ") + ".",
+      "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
 }
 
 std::string OutcomeText(const GpuOutcome& g) {
   switch (g.held) {
-    case Held::kTarget: return fmt::format("GPU {} holds its target: {}", g.gpu, g.holds);
-    case Held::kBefore: return fmt::format("GPU {} holds its pre-apply layout: {}", g.gpu, g.holds);
-    case Held::kOther: break;
+    case Held::kTarget:
+      return fmt::format("GPU {} holds its target: {}", g.gpu, g.holds);
+    case Held::kBefore:
+      return fmt::format("GPU {} holds its pre-apply layout: {}", g.gpu, g.holds);
+    case Held::kOther:
+      break;
   }
-  return fmt::format("GPU {} holds neither its target nor its pre-apply layout: {} (see carve mig list -i {})",
-                     g.gpu, g.holds, g.gpu);
+  return fmt::format(
+      "GPU {} holds neither its target nor its pre-apply layout: {} (see carve mig list -i {})",
+      g.gpu, g.holds, g.gpu);
 }
 
 Status Reconciler::Save(const Journal& j) {
@@ -127,14 +132,17 @@ Status Reconciler::RunOp(const Op& op, std::vector<device::Process>& stopped) {
       CARVE_RETURN_IF_ERROR(m_.StopProcess(op.gpu, op.process.pid, 5000));
       stopped.push_back(op.process);
       return Status::Ok();
-    case OpKind::kDestroyCi: return m_.DestroyComputeInstance(op.gpu, op.gi, op.ci);
-    case OpKind::kDestroyGi: return m_.DestroyGpuInstance(op.gpu, op.gi);
+    case OpKind::kDestroyCi:
+      return m_.DestroyComputeInstance(op.gpu, op.gi, op.ci);
+    case OpKind::kDestroyGi:
+      return m_.DestroyGpuInstance(op.gpu, op.gi);
     case OpKind::kSetMigMode: {
       CARVE_ASSIGN_OR_RETURN(device::ModeChange ch, m_.SetMigMode(op.gpu, op.enable));
       if (ch.mode.current == op.enable) return Status::Ok();
       if (!op.reset)
-        return ch.activation.ok() ? Status::Error(Code::kResetRequired, "the mode change is pending")
-                                  : ch.activation;
+        return ch.activation.ok()
+                   ? Status::Error(Code::kResetRequired, "the mode change is pending")
+                   : ch.activation;
       Status r = m_.ResetGpu(op.gpu);  // Ampere: this GPU only
       return r.ok() ? r : r.Prefixed(fmt::format("resetting GPU {} to apply the MIG mode", op.gpu));
     }
@@ -156,9 +164,8 @@ Status Reconciler::Verify(const Layouts& want) {
   for (const auto& l : want) {
     CARVE_ASSIGN_OR_RETURN(device::Gpu g, m_.GetGpu(l.gpu));
     if (!Holds(g, &l))
-      return Status::Internal(fmt::format(
-          "verification failed: GPU {} holds {} but should hold {}", l.gpu,
-          Describe(LayoutOf(g)), Describe(l)));
+      return Status::Internal(fmt::format("verification failed: GPU {} holds {} but should hold {}",
+                                          l.gpu, Describe(LayoutOf(g)), Describe(l)));
   }
   return Status::Ok();
 }
@@ -201,8 +208,9 @@ void Reconciler::Classify(const Layouts& before, const Layouts& target, Outcome&
       out.gpus.push_back({t.gpu, Held::kOther, "unknown: " + g.status().message()});
       continue;
     }
-    Held held = Holds(*g, &t) ? Held::kTarget : Holds(*g, Find(before, t.gpu)) ? Held::kBefore
-                                                                                : Held::kOther;
+    Held held = Holds(*g, &t)                    ? Held::kTarget
+                : Holds(*g, Find(before, t.gpu)) ? Held::kBefore
+                                                 : Held::kOther;
     out.gpus.push_back({t.gpu, held, Describe(LayoutOf(*g))});
   }
 }
@@ -214,22 +222,25 @@ Result<std::optional<Outcome>> Reconciler::Recover() {
   bool forward = j->phase == "forward";
   // The journal is written after each operation, so the one after `done`
   // may or may not have happened; the re-diff below does not care.
-  Note(fmt::format("an earlier apply (pid {}, started {}) was interrupted during operation {} of {} "
-                   "of its {}; {}", j->pid, j->started, j->done + 1, j->ops.size(),
-                   forward ? "change" : "rollback",
-                   forward ? "finishing it" : "finishing the rollback"));
+  Note(
+      fmt::format("an earlier apply (pid {}, started {}) was interrupted during operation {} of {} "
+                  "of its {}; {}",
+                  j->pid, j->started, j->done + 1, j->ops.size(), forward ? "change" : "rollback",
+                  forward ? "finishing it" : "finishing the rollback"));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m_.Gpus());
   if (forward) {
     auto plan = MakePlan(gpus, j->target, j->force);
-    if (plan.ok() && (!plan->in_use() || j->force)) return std::optional<Outcome>(Run(*plan, j->before, *j));
+    if (plan.ok() && (!plan->in_use() || j->force))
+      return std::optional<Outcome>(Run(*plan, j->before, *j));
     Note("cannot finish it (" + (plan.ok() ? InUseRefusal(*plan) : plan.status()).message() +
          "); rolling it back instead");
   }
   Outcome out;
   RollBack(j->before, &*j, out);
-  out.status = out.rolled_back ? Status::Ok()
-                               : Status::Error(Code::kInUse, "the interrupted apply could not be rolled back",
-                                               "See what each GPU holds below; stop what uses them and rerun.");
+  out.status = out.rolled_back
+                   ? Status::Ok()
+                   : Status::Error(Code::kInUse, "the interrupted apply could not be rolled back",
+                                   "See what each GPU holds below; stop what uses them and rerun.");
   Classify(j->before, j->target, out);
   return std::optional<Outcome>(out);
 }

@@ -33,7 +33,7 @@ struct Options {
   // its Nth operation, counting every operation this Reconciler runs.
   int crash_after_op = 0;
   std::function<void(const Op&, int n, int total)> on_op{};  // before each operation
-  std::function<void(const std::string&)> on_note{};          // "rolling back …"
+  std::function<void(const std::string&)> on_note{};         // "rolling back …"
 };
 
 enum class Held { kTarget, kBefore, kOther };

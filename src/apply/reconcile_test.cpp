@@ -34,11 +34,12 @@ Outcome ApplyYaml(device::Machine& m, const std::string& yaml, Options o = {}) {
 std::string Holds(device::Machine& m, int gpu) { return Describe(LayoutOf(*m.GetGpu(gpu))); }
 
 std::unique_ptr<SimMachine> H100(int n = 1) {
-  return SimMachine::InMemory(*device::sim::NewState(
-      std::vector<const mig::GpuModel*>(n, Model("h100-80gb")), true, 7));
+  return SimMachine::InMemory(
+      *device::sim::NewState(std::vector<const mig::GpuModel*>(n, Model("h100-80gb")), true, 7));
 }
 
-constexpr const char* kMixed = "  - index: 0\n    slices: [2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4]\n";
+constexpr const char* kMixed =
+    "  - index: 0\n    slices: [2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4]\n";
 constexpr const char* kTarget = "  - index: 0\n    slices: [2g.20gb@0, 1g.20gb@2, 3g.40gb@4]\n";
 
 TEST(Reconcile, KeepsSlicesInUseAndChangesOnlyWhatConflicts) {
@@ -71,7 +72,8 @@ TEST(Reconcile, RefusesToDestroyASliceInUseNamingTheProcessThenForceStopsIt) {
 }
 
 TEST(Reconcile, ModeChangesTouchOnlyTheGpusThatNeedThemAndResetOnlyThatAmpere) {
-  auto m = SimMachine::InMemory(*device::sim::NewState({Model("a100-80gb"), Model("a100-80gb")}, false, 7));
+  auto m = SimMachine::InMemory(
+      *device::sim::NewState({Model("a100-80gb"), Model("a100-80gb")}, false, 7));
   ASSERT_TRUE(m->Attach(1, std::nullopt, std::nullopt, {77, "train", 1000}).ok());
   Outcome out = ApplyYaml(*m, "  - index: 0\n    slices: [7g.80gb@0]\n");
   ASSERT_TRUE(out.status.ok()) << out.status.message();
@@ -80,18 +82,22 @@ TEST(Reconcile, ModeChangesTouchOnlyTheGpusThatNeedThemAndResetOnlyThatAmpere) {
   EXPECT_EQ(state.gpus[1].resets, 0);
   EXPECT_FALSE(state.gpus[1].mig.current);
   Outcome busy = ApplyYaml(*m, "  - index: 1\n    mig: on\n");
-  EXPECT_EQ(busy.status.message(), "cannot turn MIG on on GPU 1: process 77 (train, 1.0 GiB) is using it.");
+  EXPECT_EQ(busy.status.message(),
+            "cannot turn MIG on on GPU 1: process 77 (train, 1.0 GiB) is using it.");
 }
 
 TEST(Reconcile, AFailedOperationRestoresThePreApplyLayoutPlacementExactly) {
   auto m = H100(2);
-  ASSERT_TRUE(ApplyYaml(*m, std::string(kMixed) + "  - index: 1\n    slices: [7g.80gb]\n").status.ok());
+  ASSERT_TRUE(
+      ApplyYaml(*m, std::string(kMixed) + "  - index: 1\n    slices: [7g.80gb]\n").status.ok());
   ASSERT_TRUE(m->SetFault(9, Code::kInsufficientResources).ok());
-  Outcome out = ApplyYaml(*m, std::string(kTarget) + "  - index: 1\n    slices: [4g.40gb@0, 3g.40gb@4]\n");
+  Outcome out =
+      ApplyYaml(*m, std::string(kTarget) + "  - index: 1\n    slices: [4g.40gb@0, 3g.40gb@4]\n");
   EXPECT_EQ(out.status.code(), Code::kInsufficientResources);
   EXPECT_TRUE(out.rolled_back);
   ASSERT_EQ(out.gpus.size(), 2u);
-  EXPECT_EQ(OutcomeText(out.gpus[0]), "GPU 0 holds its pre-apply layout: 2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4");
+  EXPECT_EQ(OutcomeText(out.gpus[0]),
+            "GPU 0 holds its pre-apply layout: 2g.20gb@0, 1g.10gb@2, 1g.10gb@3, 3g.40gb@4");
   EXPECT_EQ(OutcomeText(out.gpus[1]), "GPU 1 holds its pre-apply layout: 7g.80gb@0");
 }
 
@@ -111,7 +117,9 @@ class Crash : public ::testing::Test {
     return std::move(*m);
   }
   std::string path() const { return (dir_ / "m.json").string(); }
-  Options Opts(int crash = 0) { return Options{.state_dir = (dir_ / "state").string(), .crash_after_op = crash}; }
+  Options Opts(int crash = 0) {
+    return Options{.state_dir = (dir_ / "state").string(), .crash_after_op = crash};
+  }
   // Runs the apply in a child killed after operation n; true when it was killed.
   bool KilledAfter(const std::string& yaml, int n) {
     pid_t pid = ::fork();
@@ -158,7 +166,7 @@ TEST_F(Crash, AKillDuringARollbackIsRolledBackByTheNextRun) {
   auto m = Fresh();
   ASSERT_TRUE(ApplyYaml(*m, kMixed).status.ok());
   ASSERT_TRUE(m->SetFault(6, Code::kUnknown).ok());  // the 6th call fails; rollback starts
-  ASSERT_TRUE(KilledAfter(target, 7));              // killed during the rollback
+  ASSERT_TRUE(KilledAfter(target, 7));               // killed during the rollback
   ASSERT_TRUE(m->SetFault(0, Code::kUnknown).ok());
   auto rec = Reconciler(*m, Opts()).Recover();
   ASSERT_TRUE(rec.ok() && *rec);

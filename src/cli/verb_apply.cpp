@@ -74,8 +74,9 @@ Status Finish(const Globals& g, const apply::Outcome& out, const std::string& do
   }
   std::string lines = OutcomeLines(out);
   if (!lines.empty() && lines.back() == '\n') lines.pop_back();
-  return Status::Error(out.status.code(), out.status.message(),
-                       (out.rolled_back ? "Rolled back. " : "") + std::string("What each GPU holds now:\n") + lines);
+  return Status::Error(
+      out.status.code(), out.status.message(),
+      (out.rolled_back ? "Rolled back. " : "") + std::string("What each GPU holds now:\n") + lines);
 }
 
 Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
@@ -85,8 +86,10 @@ Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
   // before the interrupted apply: a sound place to start this one from.
   if (!rec->status.ok() && !rec->rolled_back) return Finish(g, *rec, "");
   if (!rec->status.ok())
-    std::fprintf(stderr, "carve: could not finish it (%s); rolled it back\n", rec->status.message().c_str());
-  for (const auto& gpu : rec->gpus) std::fprintf(stderr, "carve: recovered: %s\n", apply::OutcomeText(gpu).c_str());
+    std::fprintf(stderr, "carve: could not finish it (%s); rolled it back\n",
+                 rec->status.message().c_str());
+  for (const auto& gpu : rec->gpus)
+    std::fprintf(stderr, "carve: recovered: %s\n", apply::OutcomeText(gpu).c_str());
   return Status::Ok();
 }
 
@@ -102,10 +105,15 @@ Status Install(const Globals& g, const Opts& o, device::Machine& m) {
   fs::copy_file(o.file, copy, fs::copy_options::overwrite_existing, ec);
   if (ec) return Status::Io(fmt::format("cannot copy {} to {}: {}", o.file, copy, ec.message()));
   apply::UnitOptions u{fs::read_symlink("/proc/self/exe").string(), {}, copy, o.config, state};
-  if (!g.sim.empty() && g.backend != "nvml") u.globals = {"--sim", fs::absolute(g.sim).string()};
+  if (g.backend == "nvml")
+    u.globals = {"--backend", "nvml"};
+  else if (!g.sim.empty())
+    u.globals = {"--sim", fs::absolute(g.sim).string()};
   CARVE_RETURN_IF_ERROR(apply::InstallUnit(o.unit_dir, apply::BootUnit(u)));
-  fmt::print("Installed {}/{}: at every boot it applies {} (a copy of {}; rerun --install after "
-             "editing it).\n", o.unit_dir, apply::kUnitName, copy, o.file);
+  fmt::print(
+      "Installed {}/{}: at every boot it applies {} (a copy of {}; rerun --install after "
+      "editing it).\n",
+      o.unit_dir, apply::kUnitName, copy, o.file);
   if (o.unit_dir == apply::kDefaultUnitDir) fmt::print("Now run: systemctl daemon-reload\n");
   return Status::Ok();
 }
@@ -122,7 +130,8 @@ Status Preview(const Globals& g, const apply::Plan& plan, bool force) {
 Status Run(const Globals& g, const Opts& o) {
   if (o.uninstall) {
     CARVE_RETURN_IF_ERROR(apply::UninstallUnit(o.unit_dir));
-    fmt::print("Removed {}/{}; the layout is no longer re-applied at boot.\n", o.unit_dir, apply::kUnitName);
+    fmt::print("Removed {}/{}; the layout is no longer re-applied at boot.\n", o.unit_dir,
+               apply::kUnitName);
     return Status::Ok();
   }
   if (o.file.empty()) return Status::InvalidArgument("name the layout file: carve apply FILE");
@@ -133,8 +142,8 @@ Status Run(const Globals& g, const Opts& o) {
   if (!o.dry_run) {
     CARVE_ASSIGN_OR_RETURN(lock, LockForChanges(*m, /*wait=*/false, "apply " + o.file));
     CARVE_RETURN_IF_ERROR(RecoverFirst(g, r));
-  } else if (auto j = apply::ReadJournal(StateDirFor(g, o.state_dir)); j.ok() && *j) {
-    std::fprintf(stderr, "carve: an interrupted apply is pending; the next carve apply finishes it first.\n");
+  } else if (std::string note = apply::PendingNote(StateDirFor(g, o.state_dir)); !note.empty()) {
+    std::fprintf(stderr, "carve: %s\n", note.c_str());
   }
   CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
@@ -144,10 +153,12 @@ Status Run(const Globals& g, const Opts& o) {
   if (!g.json) CARVE_RETURN_IF_ERROR(Preview(g, plan, o.force));
   if (plan.in_use() && !o.force) return apply::InUseRefusal(plan);
   if (!o.yes && !Interactive())
-    return Status::InvalidArgument("carve apply changes GPUs, and there is no terminal to confirm on",
-                                   "Pass --yes to apply, or --dry-run to only look. Nothing was changed.");
+    return Status::InvalidArgument(
+        "carve apply changes GPUs, and there is no terminal to confirm on",
+        "Pass --yes to apply, or --dry-run to only look. Nothing was changed.");
   if (!o.yes) CARVE_RETURN_IF_ERROR(Confirm(plan));
-  return Finish(g, r.Apply(plan), "Applied and verified: every GPU holds its layout, placement-exactly.");
+  return Finish(g, r.Apply(plan),
+                "Applied and verified: every GPU holds its layout, placement-exactly.");
 }
 
 }  // namespace
@@ -173,15 +184,18 @@ std::string StateDirFor(const Globals& g, const std::string& flag) {
 
 void AddApply(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("apply", "Make the GPUs hold a layout (carve.yaml or a mig-parted "
-                                          "config): smallest change, verified, rolled back on failure");
+  auto* cmd = app.add_subcommand("apply",
+                                 "Make the GPUs hold a layout (carve.yaml or a mig-parted "
+                                 "config): smallest change, verified, rolled back on failure");
   cmd->add_option("file", o->file, "Layout file: carve.yaml with gpus:, or a mig-parted config");
   cmd->add_option("-c,--config", o->config, "The mig-parted config to use (mig-configs: NAME)");
   cmd->add_flag("--dry-run", o->dry_run, "Show what would change, change nothing");
   cmd->add_flag("--force", o->force, "Stop processes using slices that must go (and list them)");
   cmd->add_flag("--yes,-y", o->yes, "Do not ask for confirmation");
-  cmd->add_option("--state-dir", o->state_dir, "Journal directory (default: SIMFILE.d, or /var/lib/carve)");
-  cmd->add_flag("--install", o->install, "Install a systemd unit that re-applies FILE at every boot");
+  cmd->add_option("--state-dir", o->state_dir,
+                  "Journal directory (default: SIMFILE.d, or /var/lib/carve)");
+  cmd->add_flag("--install", o->install,
+                "Install a systemd unit that re-applies FILE at every boot");
   cmd->add_flag("--uninstall", o->uninstall, "Remove that unit");
   cmd->add_option("--unit-dir", o->unit_dir, "Where the unit goes (default /etc/systemd/system)");
   cmd->callback(Body(g, [&g, o] { return Run(g, *o); }));

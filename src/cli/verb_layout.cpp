@@ -28,9 +28,10 @@ struct Opts {
 std::vector<std::string> Differences(const apply::GpuDiff& d) {
   std::vector<std::string> out;
   if (d.mode_change)
-    out.push_back(fmt::format("MIG is {}{}, the layout says {}", d.before.mig.current ? "on" : "off",
-                              d.before.mig.pending != d.before.mig.current ? " (a change is pending)" : "",
-                              d.after.mig ? "on" : "off"));
+    out.push_back(
+        fmt::format("MIG is {}{}, the layout says {}", d.before.mig.current ? "on" : "off",
+                    d.before.mig.pending != d.before.mig.current ? " (a change is pending)" : "",
+                    d.after.mig ? "on" : "off"));
   for (const auto& c : d.destroy) out.push_back(fmt::format("has {} ({})", c.spec.Name(), c.why));
   for (const auto& c : d.create) out.push_back("lacks " + c.spec.Name());
   return out;
@@ -39,14 +40,15 @@ std::vector<std::string> Differences(const apply::GpuDiff& d) {
 ordered_json AssertJson(const apply::Plan& plan) {
   ordered_json gpus = ordered_json::array();
   for (const auto& d : plan.gpus)
-    gpus.push_back({{"index", d.before.index}, {"match", d.empty()}, {"differences", Differences(d)}});
+    gpus.push_back(
+        {{"index", d.before.index}, {"match", d.empty()}, {"differences", Differences(d)}});
   return {{"match", plan.empty()}, {"gpus", gpus}};
 }
 
 Result<bool> Assert(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
-  if (auto j = apply::ReadJournal(StateDirFor(g, "")); j.ok() && *j)
-    std::fprintf(stderr, "carve: an interrupted apply is pending; the next carve apply finishes it.\n");
+  if (std::string note = apply::PendingNote(StateDirFor(g, "")); !note.empty())
+    std::fprintf(stderr, "carve: %s\n", note.c_str());
   CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
@@ -63,8 +65,9 @@ Result<bool> Assert(const Globals& g, const Opts& o) {
     fmt::print("GPU {}: differs:\n", d.before.index);
     for (const auto& line : Differences(d)) fmt::print("  {}\n", line);
   }
-  fmt::print("{}\n", plan.empty() ? "Every GPU the layout names holds it, placement-exactly."
-                                  : "Not applied; carve apply " + o.file + " --dry-run shows the change.");
+  fmt::print("{}\n", plan.empty()
+                         ? "Every GPU the layout names holds it, placement-exactly."
+                         : "Not applied; carve apply " + o.file + " --dry-run shows the change.");
   return plan.empty();
 }
 
@@ -83,9 +86,11 @@ Status Export(const Globals& g, const Opts& o) {
 
 void AddAssert(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("assert", "Exit 0 if every GPU holds the layout in FILE "
-                                           "placement-exactly, else 1 with the differences");
-  cmd->add_option("file", o->file, "Layout file: carve.yaml with gpus:, or a mig-parted config")->required();
+  auto* cmd = app.add_subcommand("assert",
+                                 "Exit 0 if every GPU holds the layout in FILE "
+                                 "placement-exactly, else 1 with the differences");
+  cmd->add_option("file", o->file, "Layout file: carve.yaml with gpus:, or a mig-parted config")
+      ->required();
   cmd->add_option("-c,--config", o->config, "The mig-parted config to use");
   cmd->callback([&g, o] {
     auto match = Assert(g, *o);
@@ -95,7 +100,8 @@ void AddAssert(CLI::App& app, Globals& g) {
 
 void AddExport(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("export", "Print the layout the GPUs hold now (applying it changes nothing)");
+  auto* cmd = app.add_subcommand(
+      "export", "Print the layout the GPUs hold now (applying it changes nothing)");
   cmd->add_option("--format", o->format, "carve (default) or mig-parted")
       ->check(CLI::IsMember({"carve", "mig-parted"}));
   cmd->add_option("-c,--config", o->config, "Name of the mig-parted config (default: current)");

@@ -3,7 +3,8 @@
 //
 //   class CountingMachine : public MachineWrapper {
 //     using MachineWrapper::MachineWrapper;
-//     Status DestroyGpuInstance(int gpu, int gi) override { ++n; return MachineWrapper::DestroyGpuInstance(gpu, gi); }
+//     Status DestroyGpuInstance(int gpu, int gi) override { ++n; return
+//     MachineWrapper::DestroyGpuInstance(gpu, gi); }
 //   };
 // Does not own the wrapped machine.
 #pragma once
@@ -21,12 +22,17 @@ class MachineWrapper : public Machine {
   std::string ChangeLockPath() const override { return target_->ChangeLockPath(); }
   Result<std::vector<Gpu>> Gpus() override { return target_->Gpus(); }
   Result<Gpu> GetGpu(int index) override { return target_->GetGpu(index); }
-  Result<ModeChange> SetMigMode(int gpu, bool enabled) override { return target_->SetMigMode(gpu, enabled); }
+  Result<ModeChange> SetMigMode(int gpu, bool enabled) override {
+    return target_->SetMigMode(gpu, enabled);
+  }
   Status ResetGpu(int gpu) override { return target_->ResetGpu(gpu); }
-  Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id, std::optional<int> start) override {
+  Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id,
+                                        std::optional<int> start) override {
     return target_->CreateGpuInstance(gpu, profile_id, start);
   }
-  Status DestroyGpuInstance(int gpu, int gi) override { return target_->DestroyGpuInstance(gpu, gi); }
+  Status DestroyGpuInstance(int gpu, int gi) override {
+    return target_->DestroyGpuInstance(gpu, gi);
+  }
   Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
                                                 std::optional<int> start) override {
     return target_->CreateComputeInstance(gpu, gi, ci_profile_id, start);
