@@ -44,7 +44,11 @@ void AddCreates(const GpuDiff& d, std::vector<Op>& ops) {
             [](auto& a, auto& b) { return *a.spec.start < *b.spec.start; });
   for (const auto& c : create) {
     ops.push_back(Op{.kind = OpKind::kCreateGi, .gpu = d.before.index, .slice = c.spec});
-    for (const auto* cp : c.spec.cis) {
+    // Larger compute instances first: a 1c at 0 would leave no legal start for a 2c.
+    auto cis = c.spec.cis;
+    std::stable_sort(cis.begin(), cis.end(),
+                     [](auto* a, auto* b) { return a->slices > b->slices; });
+    for (const auto* cp : cis) {
       Op op{.kind = OpKind::kCreateCi, .gpu = d.before.index, .slice = c.spec};
       op.ci_profile = cp;
       ops.push_back(op);
@@ -71,6 +75,9 @@ std::string Op::Describe() const {
       return fmt::format("GPU {}: create GPU instance {}@{}", gpu, slice.profile->name,
                          *slice.start);
     case OpKind::kCreateCi:
+      if (ci_profile->is_default)
+        return fmt::format("GPU {}: create the compute instance of {}@{}", gpu, slice.profile->name,
+                           *slice.start);
       return fmt::format("GPU {}: create compute instance {} in {}@{}", gpu,
                          ci_profile->NameIn(*slice.profile), slice.profile->name, *slice.start);
   }

@@ -53,6 +53,14 @@ TEST(Reconcile, KeepsSlicesInUseAndChangesOnlyWhatConflicts) {
   EXPECT_EQ(m->GetGpu(0)->processes.size(), 1u);
 }
 
+TEST(Reconcile, CreatesLargerComputeInstancesFirstSoMixedSplitsFit) {
+  auto m = H100();
+  Outcome out =
+      ApplyYaml(*m, "  - index: 0\n    slices: [{slice: 3g.40gb@4, compute: [1c, 2c]}]\n");
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_EQ(Holds(*m, 0), "3g.40gb@4 {1c,2c}");
+}
+
 TEST(Reconcile, RefusesToDestroyASliceInUseNamingTheProcessThenForceStopsIt) {
   auto m = H100();
   ASSERT_TRUE(ApplyYaml(*m, kMixed).status.ok());
