@@ -13,15 +13,13 @@
 #include "apply/boot_unit.h"
 #include "apply/layout_file.h"
 #include "apply/reconcile.h"
+#include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 #include "render/apply_preview.h"
 #include "render/style.h"
 
 namespace carve::cli {
-
-Result<std::string> ReadLayoutText(const std::string& path);
-std::string StateDirFor(const Globals& g, const std::string& flag);
 
 namespace {
 
@@ -185,8 +183,8 @@ std::string StateDirFor(const Globals& g, const std::string& flag) {
 void AddApply(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("apply",
-                                 "Make the GPUs hold a layout (carve.yaml or a mig-parted "
-                                 "config): smallest change, verified, rolled back on failure");
+                                 "Make the GPUs hold a layout: smallest change, verified, undone "
+                                 "on failure");
   cmd->add_option("file", o->file, "Layout file: carve.yaml with gpus:, or a mig-parted config");
   cmd->add_option("-c,--config", o->config, "The mig-parted config to use (mig-configs: NAME)");
   cmd->add_flag("--dry-run", o->dry_run, "Show what would change, change nothing");

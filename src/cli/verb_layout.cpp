@@ -9,13 +9,11 @@
 #include "apply/layout_file.h"
 #include "apply/mig_parted.h"
 #include "apply/plan.h"
+#include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 
 namespace carve::cli {
-
-Result<std::string> ReadLayoutText(const std::string& path);
-std::string StateDirFor(const Globals& g, const std::string& flag);
 
 namespace {
 
@@ -86,9 +84,8 @@ Status Export(const Globals& g, const Opts& o) {
 
 void AddAssert(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("assert",
-                                 "Exit 0 if every GPU holds the layout in FILE "
-                                 "placement-exactly, else 1 with the differences");
+  auto* cmd =
+      app.add_subcommand("assert", "Exit 0 iff the GPUs hold FILE's layout placement-exactly");
   cmd->add_option("file", o->file, "Layout file: carve.yaml with gpus:, or a mig-parted config")
       ->required();
   cmd->add_option("-c,--config", o->config, "The mig-parted config to use");
@@ -100,8 +97,8 @@ void AddAssert(CLI::App& app, Globals& g) {
 
 void AddExport(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand(
-      "export", "Print the layout the GPUs hold now (applying it changes nothing)");
+  auto* cmd =
+      app.add_subcommand("export", "Print the layout the GPUs hold now (carve.yaml or mig-parted)");
   cmd->add_option("--format", o->format, "carve (default) or mig-parted")
       ->check(CLI::IsMember({"carve", "mig-parted"}));
   cmd->add_option("-c,--config", o->config, "Name of the mig-parted config (default: current)");
