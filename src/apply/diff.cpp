@@ -58,54 +58,76 @@ std::vector<Have*> Candidates(std::vector<Have>& have, const std::vector<SliceSp
 }
 
 // Decides what is kept and where new slices go; fills d.keep, d.create, d.after.
-Status Match(const mig::GpuModel& model, const GpuLayout& target, std::vector<Have>& have,
-             GpuDiff& d) {
-  std::vector<mig::Slice> fixed;
-  std::vector<const SliceSpec*> flexible;
-  std::vector<SliceSpec> pinned_new;
-  for (const auto& want : target.slices) {
-    if (!want.start) {
-      flexible.push_back(&want);
-      continue;
-    }
-    auto h = std::find_if(have.begin(), have.end(), [&](const Have& x) {
-      return !x.kept && x.change.spec.start == want.start && x.change.spec.SameShape(want);
-    });
-    if (h != have.end()) {
-      h->kept = true;
-      d.keep.push_back(h->change);
-    } else {
-      pinned_new.push_back(want);
-    }
-    fixed.push_back(AsSlice(want));
+struct Matcher {
+  const mig::GpuModel& model;
+  std::vector<Have>& have;
+  GpuDiff& d;
+  std::vector<mig::Slice> fixed{};           // kept and pinned slices: what the rest goes around
+  std::vector<const SliceSpec*> flexible{};  // wanted slices without a start
+  std::vector<bool> used{};                  // flexible[i] is met by a kept slice
+  std::vector<SliceSpec> pinned_new{};       // wanted slices with a start the GPU lacks
+
+  void Keep(Have& h) {
+    h.kept = true;
+    d.keep.push_back(h.change);
   }
-  std::vector<bool> used(flexible.size(), false);
-  for (Have* h : Candidates(have, pinned_new)) {
-    size_t i = 0;
-    while (i < flexible.size() && (used[i] || !flexible[i]->SameShape(h->change.spec))) ++i;
-    if (i == flexible.size()) continue;
-    fixed.push_back(AsSlice(h->change.spec));
-    used[i] = true;
-    if (!mig::Place(model, fixed, Unplaced(flexible, used)).ok()) {
+
+  // A wanted slice with a start is kept when the GPU has it exactly.
+  void Pinned(const std::vector<SliceSpec>& wanted) {
+    for (const auto& want : wanted) {
+      if (!want.start) {
+        flexible.push_back(&want);
+        continue;
+      }
+      auto h = std::find_if(have.begin(), have.end(), [&](const Have& x) {
+        return !x.kept && x.change.spec.start == want.start && x.change.spec.SameShape(want);
+      });
+      h != have.end() ? Keep(*h) : pinned_new.push_back(want);
+      fixed.push_back(AsSlice(want));
+    }
+    used.assign(flexible.size(), false);
+  }
+
+  // A wanted slice without a start is met by one the GPU has, when the rest
+  // of the layout still fits around it.
+  void Flexible() {
+    for (Have* h : Candidates(have, pinned_new)) {
+      size_t i = 0;
+      while (i < flexible.size() && (used[i] || !flexible[i]->SameShape(h->change.spec))) ++i;
+      if (i == flexible.size()) continue;
+      fixed.push_back(AsSlice(h->change.spec));
+      used[i] = true;
+      if (mig::Place(model, fixed, Unplaced(flexible, used)).ok()) {
+        Keep(*h);
+        continue;
+      }
       fixed.pop_back();
       used[i] = false;
-      continue;
     }
-    h->kept = true;
-    d.keep.push_back(h->change);
   }
-  auto placed = mig::Place(model, fixed, Unplaced(flexible, used));
-  if (!placed.ok()) return placed.status();
-  for (auto& s : pinned_new) d.create.push_back(SliceChange{.spec = s});
-  for (size_t i = 0, j = 0; i < flexible.size(); ++i) {
-    if (used[i]) continue;
-    SliceSpec s = *flexible[i];
-    s.start = (*placed)[j++].start;
-    d.create.push_back(SliceChange{.spec = s});
+
+  Status PlaceRest() {
+    auto placed = mig::Place(model, fixed, Unplaced(flexible, used));
+    if (!placed.ok()) return placed.status();
+    for (auto& s : pinned_new) d.create.push_back(SliceChange{.spec = s});
+    for (size_t i = 0, j = 0; i < flexible.size(); ++i) {
+      if (used[i]) continue;
+      SliceSpec s = *flexible[i];
+      s.start = (*placed)[j++].start;
+      d.create.push_back(SliceChange{.spec = s});
+    }
+    for (const auto& k : d.keep) d.after.slices.push_back(k.spec);
+    for (const auto& c : d.create) d.after.slices.push_back(c.spec);
+    return Status::Ok();
   }
-  for (const auto& k : d.keep) d.after.slices.push_back(k.spec);
-  for (const auto& c : d.create) d.after.slices.push_back(c.spec);
-  return Status::Ok();
+};
+
+Status Match(const mig::GpuModel& model, const GpuLayout& target, std::vector<Have>& have,
+             GpuDiff& d) {
+  Matcher m{model, have, d};
+  m.Pinned(target.slices);
+  m.Flexible();
+  return m.PlaceRest();
 }
 
 std::string Units(const SliceSpec& s) {
