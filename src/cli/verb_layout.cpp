@@ -69,10 +69,27 @@ Result<bool> Assert(const Globals& g, const Opts& o) {
   return plan.empty();
 }
 
+ordered_json ExportJson(const std::vector<device::Gpu>& gpus) {
+  ordered_json out = ordered_json::array();
+  for (const auto& gpu : gpus) {
+    apply::GpuLayout l = apply::LayoutOf(gpu);
+    ordered_json slices = ordered_json::array();
+    for (const auto& s : l.slices) {
+      ordered_json cis = ordered_json::array();
+      for (const auto* c : s.cis) cis.push_back(c->NameIn(*s.profile));
+      slices.push_back({{"profile", s.profile->name}, {"start", *s.start}, {"compute", cis}});
+    }
+    out.push_back({{"index", gpu.index}, {"uuid", gpu.uuid}, {"mig", l.mig}, {"slices", slices}});
+  }
+  return {{"gpus", out}};
+}
+
 Status Export(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
-  if (o.format == "mig-parted") {
+  if (g.json) {
+    fmt::print("{}\n", ExportJson(gpus).dump(2));
+  } else if (o.format == "mig-parted") {
     fmt::print("{}", apply::WriteMigParted(gpus, o.config.empty() ? "current" : o.config));
   } else {
     fmt::print("{}", apply::WriteCarveLayout(gpus));

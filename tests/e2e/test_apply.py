@@ -65,6 +65,9 @@ def test_json_shapes(carve):
     assert plan["in_use"] is False and len(plan["operations"]) == 4
     assert carve.json("apply", target, "--yes")["gpus"][0]["holds"] == "target"
     assert carve.json("assert", target)["match"] is True
+    exported = carve.json("export")["gpus"][0]
+    assert exported["mig"] is True
+    assert exported["slices"][1] == {"profile": "3g.40gb", "start": 4, "compute": ["3g.40gb"]}
 
 
 def test_refuses_without_a_terminal_unless_yes(carve):
