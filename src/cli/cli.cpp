@@ -16,6 +16,9 @@ void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
 void AddPlan(CLI::App&, Globals&);
 void AddSize(CLI::App&, Globals&);
+void AddApply(CLI::App&, Globals&);
+void AddAssert(CLI::App&, Globals&);
+void AddExport(CLI::App&, Globals&);
 void AddDoctor(CLI::App&, Globals&);
 
 namespace {
@@ -23,8 +26,17 @@ struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus}, {AddProfiles}, {AddMig}, {AddPlan}, {AddSize},
-    {AddDoctor}, {AddSim}, {AddCatalog},
+    {AddGpus},
+    {AddProfiles},
+    {AddMig},
+    {AddPlan},
+    {AddSize},
+    {AddApply},
+    {AddAssert},
+    {AddExport},
+    {AddDoctor},
+    {AddSim},
+    {AddCatalog},
 };
 }  // namespace
 

@@ -1,0 +1,209 @@
+#include "apply/mig_parted.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+
+#include "mig/profile_ref.h"
+
+namespace carve::apply {
+namespace {
+
+struct Doc {
+  std::string path;
+  std::string At(const YAML::Node& n) const {
+    return fmt::format("{}:{}", path, n.Mark().line + 1);
+  }
+  Status Bad(const YAML::Node& n, const std::string& msg, std::string hint = {}) const {
+    return Status::InvalidArgument(At(n) + ": " + msg, std::move(hint));
+  }
+};
+
+Status OnlyKeys(const Doc& doc, const YAML::Node& map,
+                std::initializer_list<std::string_view> keys) {
+  if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
+  for (const auto& kv : map) {
+    std::string k = kv.first.as<std::string>();
+    if (std::find(keys.begin(), keys.end(), k) == keys.end())
+      return doc.Bad(kv.first,
+                     fmt::format("unexpected field '{}' (mig-parted v1 rejects it too)", k));
+  }
+  return Status::Ok();
+}
+
+// "0x233010DE" (any case; a ":0x…" subsystem part is ignored).
+Result<uint32_t> ParseDeviceId(const Doc& doc, const YAML::Node& n) {
+  std::string s = n.as<std::string>();
+  std::string dev = s.substr(0, s.find(':'));
+  try {
+    size_t used = 0;
+    unsigned long v = std::stoul(dev, &used, 16);
+    if (used == dev.size() && v <= 0xFFFFFFFFul) return static_cast<uint32_t>(v);
+  } catch (...) {
+  }
+  return doc.Bad(n, fmt::format("'{}' is not a PCI device id", s), "Write it like 0x233010DE.");
+}
+
+Result<bool> Selects(const Doc& doc, const YAML::Node& e, const device::Gpu& g) {
+  const YAML::Node devices = e["devices"];
+  bool in = false;
+  if (devices.IsScalar()) {
+    if (devices.as<std::string>() != "all")
+      return doc.Bad(devices, "devices: is all or a list of GPU indices");
+    in = true;
+  } else if (devices.IsSequence()) {
+    for (const auto& d : devices) in = in || d.as<int>() == g.index;
+  } else {
+    return doc.Bad(devices, "devices: is all or a list of GPU indices");
+  }
+  const YAML::Node filter = e["device-filter"];
+  if (!in || !filter) return in;
+  std::vector<YAML::Node> ids;
+  if (filter.IsSequence()) {
+    for (const auto& f : filter) ids.push_back(f);
+  } else {
+    ids.push_back(filter);
+  }
+  for (const auto& f : ids) {
+    CARVE_ASSIGN_OR_RETURN(uint32_t id, ParseDeviceId(doc, f));
+    if (id == g.pci_device_id) return true;
+  }
+  return false;
+}
+
+// "1c.3g.40gb": 3 → GPU instances of 3g.40gb holding as many 1c as fit each.
+Status AddDevices(const mig::GpuModel& model, const std::string& name, int count, GpuLayout& l) {
+  CARVE_ASSIGN_OR_RETURN(mig::ProfileRef ref, mig::ResolveProfile(model, name));
+  const mig::ComputeProfile* cp = ref.ci ? ref.ci : model.DefaultComputeProfile(*ref.gi);
+  int per_gi =
+      cp->is_default ? 1 : std::max(1, std::min(cp->max_instances, ref.gi->slices / cp->slices));
+  for (int left = count; left > 0; left -= per_gi)
+    l.slices.push_back(SliceSpec{
+        ref.gi, std::nullopt, std::vector<const mig::ComputeProfile*>(std::min(left, per_gi), cp)});
+  return Status::Ok();
+}
+
+Result<GpuLayout> EntryLayout(const Doc& doc, const YAML::Node& e, const device::Gpu& g) {
+  GpuLayout l{g.index, g.model, e["mig-enabled"].as<bool>(), {}, doc.At(e)};
+  const YAML::Node devs = e["mig-devices"];
+  if (l.mig && !devs) return doc.Bad(e, "mig-devices: is required when mig-enabled is true");
+  if (!l.mig && devs && devs.size() > 0)
+    return doc.Bad(devs, "mig-devices given while mig-enabled is false");
+  if (!l.mig) return l;
+  if (!g.model || !g.model->mig)
+    return doc.Bad(e, fmt::format("GPU {} ({}) does not support MIG", g.index, g.name),
+                   "Add a device-filter, or list devices explicitly.");
+  if (!devs.IsMap()) return doc.Bad(devs, "mig-devices: maps a profile to a count");
+  for (const auto& kv : devs) {
+    int count = kv.second.as<int>();
+    if (count < 0) return doc.Bad(kv.second, "a count cannot be negative");
+    Status st = AddDevices(*g.model, kv.first.as<std::string>(), count, l);
+    if (!st.ok())
+      return doc.Bad(kv.first, fmt::format("GPU {}: {}", g.index, st.message()), st.hint());
+  }
+  return l;
+}
+
+Result<YAML::Node> PickConfig(const Doc& doc, const YAML::Node& configs, const std::string& name) {
+  if (!configs.IsMap() || configs.size() == 0)
+    return doc.Bad(configs, "mig-configs: needs at least one config");
+  std::string names;
+  for (const auto& kv : configs) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
+  if (name.empty() && configs.size() == 1) return configs.begin()->second;
+  if (name.empty())
+    return Status::InvalidArgument(
+        fmt::format("{} has several mig-configs; choose one with -c NAME", doc.path),
+        "It has: " + names + ".");
+  if (!configs[name])
+    return doc.Bad(configs, fmt::format("no mig-config named '{}'", name),
+                   "It has: " + names + ".");
+  return configs[name];
+}
+
+Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::string& config,
+                     const std::vector<device::Gpu>& gpus) {
+  CARVE_RETURN_IF_ERROR(OnlyKeys(doc, root, {"version", "mig-configs"}));
+  if (!root["version"] || root["version"].as<std::string>() != "v1")
+    return doc.Bad(root, "mig-parted configs carve reads say version: v1");
+  CARVE_ASSIGN_OR_RETURN(YAML::Node entries, PickConfig(doc, root["mig-configs"], config));
+  if (!entries.IsSequence() || entries.size() == 0)
+    return doc.Bad(entries, "a mig-config is a list of entries");
+  std::map<int, GpuLayout> by_gpu;
+  for (const auto& e : entries) {
+    CARVE_RETURN_IF_ERROR(
+        OnlyKeys(doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}));
+    if (!e["devices"] || !e["mig-enabled"])
+      return doc.Bad(e, "devices: and mig-enabled: are required");
+    for (const auto& g : gpus) {
+      CARVE_ASSIGN_OR_RETURN(bool sel, Selects(doc, e, g));
+      if (!sel) continue;
+      if (by_gpu.count(g.index))
+        return doc.Bad(e,
+                       fmt::format("GPU {} is also selected by the entry at {}", g.index,
+                                   by_gpu[g.index].source),
+                       "carve wants one entry per GPU (mig-parted would let the later one win).");
+      CARVE_ASSIGN_OR_RETURN(GpuLayout l, EntryLayout(doc, e, g));
+      by_gpu[g.index] = l;
+    }
+  }
+  Layouts out;
+  for (auto& [i, l] : by_gpu) out.push_back(std::move(l));
+  return out;
+}
+
+// mig-parted's device strings and counts for one GPU.
+std::map<std::string, int> Counts(const device::Gpu& g, std::string& lost) {
+  std::map<std::string, int> out;
+  for (const auto& s : LayoutOf(g).slices) {
+    if (s.cis.empty()) lost += fmt::format(" {}@{}", s.profile->name, *s.start);
+    for (const auto* c : s.cis) ++out[c->NameIn(*s.profile)];
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Layouts> LoadMigParted(std::string_view text, const std::string& path,
+                              const std::string& config, const std::vector<device::Gpu>& gpus) {
+  Doc doc{path};
+  try {
+    return Load(doc, YAML::Load(std::string(text)), config, gpus);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+  }
+}
+
+std::string WriteMigParted(const std::vector<device::Gpu>& gpus, const std::string& name) {
+  std::map<std::pair<bool, std::map<std::string, int>>, std::vector<int>> groups;
+  std::string notes;
+  for (const auto& g : gpus) {
+    if (!g.model || !g.mig_capable) {
+      notes += fmt::format("# GPU {} ({}) has no MIG; left out.\n", g.index, g.name);
+      continue;
+    }
+    std::string lost;
+    auto counts = g.mig.current ? Counts(g, lost) : std::map<std::string, int>{};
+    if (!lost.empty())
+      notes +=
+          fmt::format("# GPU {}: GPU instances without compute instances (not expressible):{}\n",
+                      g.index, lost);
+    groups[{g.mig.current, counts}].push_back(g.index);
+  }
+  std::string out =
+      "# carve export --format mig-parted: what each GPU holds now (counts only;\n"
+      "# mig-parted has no placements).\n" +
+      notes + fmt::format("version: v1\nmig-configs:\n  {}:\n", name);
+  for (const auto& [key, indices] : groups) {
+    std::string list;
+    for (int i : indices) list += (list.empty() ? "" : ", ") + std::to_string(i);
+    out += fmt::format("    - devices: [{}]\n      mig-enabled: {}\n", list, key.first);
+    if (!key.first) continue;
+    out += key.second.empty() ? "      mig-devices: {}\n" : "      mig-devices:\n";
+    for (const auto& [dev, n] : key.second) out += fmt::format("        \"{}\": {}\n", dev, n);
+  }
+  return out;
+}
+
+}  // namespace carve::apply
