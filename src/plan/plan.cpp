@@ -115,6 +115,8 @@ Plan MakePlan(const PlanRequest& req) {
   Totals(plan);
   double value = p.costed ? plan.cost : plan.gpus_used;
   plan.optimal = s.found && s.optimal;
+  plan.node_limit_hit = s.found && s.hit_limit && !s.optimal;
+  plan.nodes = s.nodes;
   plan.lower_bound = s.found ? std::min(s.lower_bound, value) : 0;
   plan.gap = value > 0 ? (value - plan.lower_bound) / value : 0;
   if (req.options.baselines) plan.baselines = {WholeGpuBaseline(p), FirstFitBaseline(p)};

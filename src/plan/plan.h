@@ -1,7 +1,8 @@
 // The planner: fleet + models (+ current layouts) → a layout per GPU and a
-// replica per slice. A pure function: no I/O, no clock (the solver's time
-// limit is the only budget, and it is a work limit in GLPK's own terms of
-// wall time inside its call, recorded in the result), no shared state.
+// replica per slice. A pure function: no I/O, no clock, no shared state. The
+// solver's only budget is a count of branch-and-bound nodes, so the same
+// request gives the same plan on any machine; when the count runs out the plan
+// says so (`node_limit_hit`) and reports its lower bound and gap.
 //
 // Objective, in order (docs/planning.md):
 //   1. every demand met — otherwise `unmet` says what and why;
@@ -56,8 +57,9 @@ struct ModelDemand {
 };
 
 struct PlanOptions {
-  double time_limit_s = 5.0;    // solver budget
-  int exact_max_gpus = 32;      // larger fleets: one weighted solve, gap reported
+  int exact_max_gpus = 32;       // up to this many GPUs: prove optimality
+  int exact_nodes = 20000;       // branch-and-bound nodes for those (then: gap reported)
+  int heuristic_nodes = 300;     // nodes for larger fleets (a bound and gap always reported)
   bool baselines = false;       // also compute the two baselines
 };
 
@@ -123,6 +125,8 @@ struct Plan {
   bool costed = false;
   double lower_bound = 0;   // GPUs (or cost) no plan can beat
   bool optimal = false;     // proven: gpus_used (cost) == the optimum
+  bool node_limit_hit = false;  // the search stopped at its node limit before a proof
+  int nodes = 0;            // branch-and-bound nodes explored (phase 1)
   double gap = 0;           // (value - lower_bound) / value
   std::string method;       // "exact" or "heuristic"
   double solve_seconds = 0;
