@@ -12,8 +12,8 @@ namespace {
 
 // One GPU being filled: its layout counts, what is left, and its slots.
 struct Bin {
-  int fleet = 0;  // position in the fleet
-  std::vector<int> left;  // free slots per kind
+  int fleet = 0;                                    // position in the fleet
+  std::vector<int> left;                            // free slots per kind
   std::vector<std::pair<int, PlannedSlice>> slots;  // (kind, slice)
   bool Has(int model) const {
     for (const auto& [k, s] : slots)
@@ -60,7 +60,9 @@ class TypeFiller {
   }
 
  private:
-  void Fail(int i, const std::string& why) { out_.unmet.push_back({p_.request->models[i].name, why}); }
+  void Fail(int i, const std::string& why) {
+    out_.unmet.push_back({p_.request->models[i].name, why});
+  }
 
   void PlaceTensorParallel() {
     for (size_t i = 0; i < p_.request->models.size(); ++i) {
@@ -68,9 +70,12 @@ class TypeFiller {
       for (int r = 0; k && r < s_.w[t_][i]; ++r) {
         std::map<std::string, std::vector<int>> by_node;
         for (int f : free_) by_node[p_.request->fleet[f].node].push_back(f);
-        auto it = std::find_if(by_node.begin(), by_node.end(), [&](auto& kv) { return int(kv.second.size()) >= k; });
+        auto it = std::find_if(by_node.begin(), by_node.end(),
+                               [&](auto& kv) { return int(kv.second.size()) >= k; });
         if (it == by_node.end()) {
-          Fail(int(i), fmt::format("one tensor-parallel replica needs {} whole {} on one host; no host has that many free", k, type_.model->alias));
+          Fail(int(i), fmt::format("one tensor-parallel replica needs {} whole {} on one host; no "
+                                   "host has that many free",
+                                   k, type_.model->alias));
           continue;
         }
         const ModelDemand& m = p_.request->models[i];
@@ -78,8 +83,12 @@ class TypeFiller {
           int f = it->second[n];
           PlannedGpu& g = out_.gpus[f];
           g.mig = false;
-          PlacedReplica rep{int(i), PerGpuMiB(m.memory_mib, m.overhead_mib, k),
-                            m.throughput > 0 ? p_.tp_fit[i].value : 0, 0, {}, out_.next_tp_group};
+          PlacedReplica rep{int(i),
+                            PerGpuMiB(m.memory_mib, m.overhead_mib, k),
+                            m.throughput > 0 ? p_.tp_fit[i].value : 0,
+                            0,
+                            {},
+                            out_.next_tp_group};
           if (p_.tp_fit[i].option >= 0) rep.args = m.options[p_.tp_fit[i].option].args;
           g.slices.push_back(PlannedSlice{nullptr, 0, g.gpu.model->memory_mib, false, {rep}});
           free_.erase(std::find(free_.begin(), free_.end(), f));
@@ -102,12 +111,14 @@ class TypeFiller {
         free_.erase(best);
       }
     }
-    std::sort(bins_.begin(), bins_.end(), [](const Bin& a, const Bin& b) { return a.fleet < b.fleet; });
+    std::sort(bins_.begin(), bins_.end(),
+              [](const Bin& a, const Bin& b) { return a.fleet < b.fleet; });
   }
 
   PlannedSlice& Open(Bin& b, int k) {
     --b.left[k];
-    b.slots.push_back({k, PlannedSlice{type_.kinds[k].profile, 0, type_.kinds[k].memory_mib, false, {}}});
+    b.slots.push_back(
+        {k, PlannedSlice{type_.kinds[k].profile, 0, type_.kinds[k].memory_mib, false, {}}});
     return b.slots.back().second;
   }
 
@@ -152,13 +163,18 @@ class TypeFiller {
         bool placed = false;
         for (auto& [bin, idx] : shared) {
           PlannedSlice& sl = bin->slots[idx].second;
-          bool twice = std::any_of(sl.replicas.begin(), sl.replicas.end(), [&](auto& r) { return r.model == i; });
-          if (twice || sl.used_mib() + m.memory_mib > sl.memory_mib || (m.spread && bin->Has(i))) continue;
+          bool twice = std::any_of(sl.replicas.begin(), sl.replicas.end(),
+                                   [&](auto& r) { return r.model == i; });
+          if (twice || sl.used_mib() + m.memory_mib > sl.memory_mib || (m.spread && bin->Has(i)))
+            continue;
           sl.replicas.push_back(Replica(p_, t_, int(k), i));
           placed = true;
           break;
         }
-        if (!placed) Fail(i, fmt::format("share: the shared {} slices have no room left for another replica (memory)", type_.kinds[k].name));
+        if (!placed)
+          Fail(i, fmt::format(
+                      "share: the shared {} slices have no room left for another replica (memory)",
+                      type_.kinds[k].name));
       }
     }
   }
@@ -169,8 +185,10 @@ class TypeFiller {
       for (size_t k = 0; k < type_.kinds.size(); ++k) {
         int todo = s_.x[t_][k][i];
         for (auto& b : bins_)
-          while (todo > 0 && b.left[k] > 0) Open(b, int(k)).replicas.push_back(Replica(p_, t_, int(k), int(i))), --todo;
-        if (todo > 0) Fail(int(i), "internal: the layout counts have fewer slots than the solver assigned");
+          while (todo > 0 && b.left[k] > 0)
+            Open(b, int(k)).replicas.push_back(Replica(p_, t_, int(k), int(i))), --todo;
+        if (todo > 0)
+          Fail(int(i), "internal: the layout counts have fewer slots than the solver assigned");
       }
     }
   }
@@ -184,10 +202,12 @@ class TypeFiller {
         if (cand.memory_mib >= type_.kinds[k].memory_mib || !cand.profile) continue;
         bool ok = slice.used_mib() <= cand.memory_mib;
         for (const auto& r : slice.replicas)
-          ok = ok && p_.request->models[r.model].throughput == 0 && p_.fit[t_][k2][r.model].value > 0;
+          ok = ok && p_.request->models[r.model].throughput == 0 &&
+               p_.fit[t_][k2][r.model].value > 0;
         if (!ok) continue;
         std::vector<mig::SliceRequest> reqs;
-        for (const auto& [kk, s] : b.slots) reqs.push_back({&s == &slice ? cand.profile : s.profile, {}, nullptr});
+        for (const auto& [kk, s] : b.slots)
+          reqs.push_back({&s == &slice ? cand.profile : s.profile, {}, nullptr});
         if (!mig::Place(*type_.model, {}, reqs).ok()) continue;
         k = int(k2), slice.profile = cand.profile, slice.memory_mib = cand.memory_mib;
       }
@@ -203,7 +223,8 @@ class TypeFiller {
     g.mig = type_.model->mig;
     if (!PlaceSlices(g, p_.request->models)) {
       for (const auto& s : g.slices)
-        for (const auto& r : s.replicas) Fail(r.model, "internal: no valid placement for the planned slices");
+        for (const auto& r : s.replicas)
+          Fail(r.model, "internal: no valid placement for the planned slices");
       g.slices.clear();
     }
   }
@@ -233,27 +254,34 @@ bool PlaceSlices(PlannedGpu& g, const std::vector<ModelDemand>& models) {
     std::vector<bool> used(g.gpu.current.size(), false);
     for (size_t s = 0; s < g.slices.size(); ++s) {
       size_t c = 0;
-      while (c < g.gpu.current.size() && (used[c] || g.gpu.current[c].profile != g.slices[s].profile)) ++c;
-      if (c < g.gpu.current.size()) used[c] = true, kept.push_back(g.gpu.current[c]), kept_of.push_back(s);
-      else rest_of.push_back(s);
+      while (c < g.gpu.current.size() &&
+             (used[c] || g.gpu.current[c].profile != g.slices[s].profile))
+        ++c;
+      if (c < g.gpu.current.size())
+        used[c] = true, kept.push_back(g.gpu.current[c]), kept_of.push_back(s);
+      else
+        rest_of.push_back(s);
     }
     std::vector<mig::SliceRequest> reqs;
     for (size_t s : rest_of) reqs.push_back({g.slices[s].profile, {}, nullptr});
     auto placed = mig::Place(*g.gpu.model, kept, reqs);
     if (!placed.ok()) {
       kept.clear(), kept_of.clear(), rest_of.clear(), reqs.clear();
-      for (size_t s = 0; s < g.slices.size(); ++s) rest_of.push_back(s), reqs.push_back({g.slices[s].profile, {}, nullptr});
+      for (size_t s = 0; s < g.slices.size(); ++s)
+        rest_of.push_back(s), reqs.push_back({g.slices[s].profile, {}, nullptr});
       placed = mig::Place(*g.gpu.model, {}, reqs);
       if (!placed.ok()) return false;
     }
-    for (size_t n = 0; n < kept_of.size(); ++n) g.slices[kept_of[n]].start = kept[n].start, g.slices[kept_of[n]].kept = true;
+    for (size_t n = 0; n < kept_of.size(); ++n)
+      g.slices[kept_of[n]].start = kept[n].start, g.slices[kept_of[n]].kept = true;
     for (size_t n = 0; n < rest_of.size(); ++n) g.slices[rest_of[n]].start = (*placed)[n].start;
     std::sort(g.slices.begin(), g.slices.end(), [](auto& a, auto& b) { return a.start < b.start; });
   }
   for (auto& s : g.slices)
     for (auto& r : s.replicas) {
       const std::string& e = models[r.model].engine;
-      if (e == "vllm" || e == "sglang") r.memory_fraction = MemoryFraction(r.memory_mib, s.memory_mib, s.replicas.size() == 1);
+      if (e == "vllm" || e == "sglang")
+        r.memory_fraction = MemoryFraction(r.memory_mib, s.memory_mib, s.replicas.size() == 1);
     }
   return true;
 }

@@ -56,7 +56,8 @@ TEST(Features, PinnedToAbsentGpuSaysSo) {
   r.models[0].gpus = {"a30-test"};
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"), std::string::npos);
+  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"),
+            std::string::npos);
 }
 
 TEST(Features, SpreadPutsReplicasOnDistinctGpus) {
@@ -89,7 +90,8 @@ TEST(Features, FleetTooSmallSaysWhatIsMissing) {
   Plan p = MakePlan(r);
   ExpectValid(p);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("asks for 3 replicas; the fleet holds 2"), std::string::npos) << p.unmet[0].reason;
+  EXPECT_NE(p.unmet[0].reason.find("asks for 3 replicas; the fleet holds 2"), std::string::npos)
+      << p.unmet[0].reason;
 }
 
 TEST(Features, TooLargeForAnySliceNamesTheLargest) {
@@ -98,10 +100,14 @@ TEST(Features, TooLargeForAnySliceNamesTheLargest) {
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
   const std::string& why = p.unmet[0].reason;
-  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB (4g.96gb on rtx-pro-6000-test)"),
-            std::string::npos) << why;
+  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB "
+                     "(4g.96gb on rtx-pro-6000-test)"),
+            std::string::npos)
+      << why;
   EXPECT_NE(why.find("no peer-to-peer path"), std::string::npos);
-  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"), std::string::npos) << why;
+  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"),
+            std::string::npos)
+      << why;
 }
 
 TEST(Features, TensorParallelOverWholeGpusWhenNeeded) {
@@ -129,12 +135,15 @@ models:
     throughput: 10
     profiles:
       - {profile: 1g.24gb, throughput: 5}
-)", "c.yaml");
+)",
+                              "c.yaml");
   ASSERT_TRUE(spec.ok());
   auto d = DemandsFromSpec(*spec, {}, TestCatalog());
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
-            std::string::npos) << d.status().message();
+  EXPECT_NE(d.status().message().find(
+                "c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
+            std::string::npos)
+      << d.status().message();
   EXPECT_NE(d.status().hint().find("whole-GPU group"), std::string::npos);
 }
 
@@ -171,7 +180,8 @@ TEST(Features, KeepsCurrentSlicesWhereThePlanAllows) {
 TEST(Features, NodeListFromKubectl) {
   auto f = FleetFromNodes(R"({"items": [
     {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "2"}}},
-    {"metadata": {"name": "cpu", "labels": {}}}]})", TestCatalog());
+    {"metadata": {"name": "cpu", "labels": {}}}]})",
+                          TestCatalog());
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->size(), 2u);
   EXPECT_EQ((*f)[1].node, "n1");

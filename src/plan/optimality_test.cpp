@@ -24,12 +24,14 @@ struct Instance {
 
 // What one slot of `memory_mib` (profile name `name`, or the whole card) can
 // add for model i: 0 = not allowed.
-int Value(const ModelDemand& m, uint64_t memory_mib, const std::string& name, bool whole, const std::string& alias) {
+int Value(const ModelDemand& m, uint64_t memory_mib, const std::string& name, bool whole,
+          const std::string& alias) {
   if (m.memory_mib > memory_mib) return 0;
   if (m.options.empty()) return 1;
   int best = 0;
   for (const auto& o : m.options)
-    if (o.profile == name || (whole && o.profile == alias)) best = std::max(best, int(o.throughput));
+    if (o.profile == name || (whole && o.profile == alias))
+      best = std::max(best, int(o.throughput));
   return best;
 }
 
@@ -94,11 +96,13 @@ double BruteForce(const Instance& in) {
 
 std::string Describe(const Instance& in) {
   std::string out = "fleet:";
-  for (const auto& g : in.req.fleet) out += " " + g.model->alias + "$" + std::to_string(int(g.cost_per_month));
+  for (const auto& g : in.req.fleet)
+    out += " " + g.model->alias + "$" + std::to_string(int(g.cost_per_month));
   for (const auto& m : in.req.models) {
     out += "\n  " + m.name + " mem " + std::to_string(m.memory_mib) + (m.spread ? " spread" : "") +
            " replicas " + std::to_string(m.replicas) + " thr " + std::to_string(m.throughput);
-    for (const auto& o : m.options) out += " [" + o.profile + " " + std::to_string(o.throughput) + "]";
+    for (const auto& o : m.options)
+      out += " [" + o.profile + " " + std::to_string(o.throughput) + "]";
   }
   return out;
 }
@@ -125,7 +129,8 @@ Instance Random(std::mt19937& rng) {
     d.memory_mib = uint64_t(kMemGiB[pick(10)]) * 1024;
     if (pick(3) == 0) {
       // Throughput demand with options on profiles the fleet may have.
-      const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb", "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
+      const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb",
+                                 "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
       d.memory_mib = uint64_t(kMemGiB[pick(3)]) * 1024;
       for (int o = 0, n = 1 + pick(3); o < n; ++o)
         d.options.push_back(Option{kProfiles[pick(8)], double(10 * (1 + pick(10))), 0, {}});

@@ -68,14 +68,26 @@ class Builder {
   void DemandRows() {
     c_.u.assign(nm_, 0);
     demand_row_.assign(nm_, 0);
+    replicas_row_.assign(nm_, 0);
     for (size_t i = 0; i < nm_; ++i) {
       if (p_.excluded[i] || p_.demand[i] <= 0) continue;
       double need = p_.demand[i] / Best(p_, i);
       demand_row_[i] = ilp_.Row(GLP_LO, need, 0);
       // Integer: any shortfall, however small, costs more than the whole fleet.
-      c_.u[i] = ilp_.Col(std::ceil(need), Penalty(p_));
+      c_.u[i] = ilp_.Col(std::ceil(need - 1e-9), Penalty(p_));
       ilp_.Add(demand_row_[i], c_.u[i], 1);
+      // No replica covers more than the best one, so at least ⌈need⌉ of them
+      // (a rounding of the demand row the LP alone does not see).
+      if (p_.request->models[i].throughput <= 0) continue;
+      replicas_row_[i] = ilp_.Row(GLP_LO, std::ceil(need - 1e-9), 0);
+      ilp_.Add(replicas_row_[i], c_.u[i], 1);
     }
+  }
+
+  // Column `col` serves model i, each unit worth `value` of its demand.
+  void Serves(size_t i, int col, double value) {
+    ilp_.Add(demand_row_[i], col, value / Best(p_, i));
+    ilp_.Add(replicas_row_[i], col, 1);
   }
 
   // n[t] = Σ_l y[t][l] + Σ_i tp·w[t][i] GPUs, each at the type's cost, and
@@ -116,7 +128,7 @@ class Builder {
       const ModelDemand& m = p_.request->models[i];
       int col = ilp_.Col(Capacity(t, k), 0);
       (m.share ? c_.z : c_.x)[t][k][i] = col;
-      ilp_.Add(demand_row_[i], col, f.value / Best(p_, i));
+      Serves(i, col, f.value);
       if (m.share)
         SharedCol(t, k, col, m.memory_mib);
       else
@@ -146,7 +158,7 @@ class Builder {
       if (!k || !demand_row_[i]) continue;
       c_.w[t][i] = ilp_.Col(double(p_.types[t].members.size() / k), 0);
       ilp_.Add(count_row_, c_.w[t][i], k);
-      ilp_.Add(demand_row_[i], c_.w[t][i], p_.tp_fit[i].value / Best(p_, i));
+      Serves(i, c_.w[t][i], p_.tp_fit[i].value);
       sizes.insert(k);
     }
     for (int k : sizes) HostRow(t, k);
@@ -185,7 +197,7 @@ class Builder {
   Ilp& ilp_;
   size_t nm_;
   Cols c_;
-  std::vector<int> demand_row_, slot_row_;
+  std::vector<int> demand_row_, replicas_row_, slot_row_;
   int count_row_ = 0, mem_row_ = 0;
 };
 
@@ -263,7 +275,7 @@ Solution Polish(const Problem& p, Ilp& ilp, const Cols& c, const MipLimits& phas
   glp_set_mat_row(lp, keep, int(idx.size()) - 1, idx.data(), val.data());
   SliceMemoryObjective(p, lp, c);
   if (!SolveLp(lp)) return sol;
-  MipLimits limits{phase1.node_limit / 4, phase1.priority, start, 0};
+  MipLimits limits{200, phase1.priority, start, 0};
   MipResult r = SolveMip(lp, limits);
   if (r.status != GLP_OPT && r.status != GLP_FEAS) return sol;
   Solution refined = Read(lp, c);
