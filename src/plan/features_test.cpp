@@ -2,6 +2,8 @@
 // parallelism (whole GPUs) and its refusal across MIG slices, least change.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "plan/fleet.h"
 #include "plan/from_spec.h"
 #include "plan/test_fleets.h"
@@ -175,6 +177,68 @@ TEST(Features, KeepsCurrentSlicesWhereThePlanAllows) {
   ASSERT_EQ(p.gpus[1].slices.size(), 1u);
   EXPECT_EQ(p.gpus[1].slices[0].start, 0);
   EXPECT_TRUE(p.gpus[1].slices[0].kept);
+}
+
+// Every model is either met or named in `unmet`: nothing is dropped silently.
+void ExpectMetOrExplained(const Plan& p) {
+  for (const auto& m : p.models) {
+    bool named = std::any_of(p.unmet.begin(), p.unmet.end(),
+                             [&](const Unmet& u) { return u.model == m.name; });
+    EXPECT_TRUE(m.met || named) << m.name;
+  }
+}
+
+TEST(Features, SpreadBeyondTheFleetIsReportedUnmet) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  r.models = {M("a", 5, 3), M("b", 5, 4)};
+  r.models[0].spread = true;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  ExpectMetOrExplained(p);
+  EXPECT_FALSE(p.models[0].met);
+  EXPECT_EQ(p.models[0].replicas, 2);
+  EXPECT_TRUE(p.models[1].met);
+  for (const auto& g : p.gpus) {
+    int a = 0;
+    for (const auto& s : g.slices) a += s.replicas[0].model == 0;
+    EXPECT_LE(a, 1);
+  }
+}
+
+TEST(Features, SharedSlicesThatMemoryAloneWouldAdmitAreStillPacked) {
+  // 3 × 5 GiB fits 2 × 9.75 GiB by total memory but not slice by slice: the
+  // assignment opens a third slice instead of dropping a replica.
+  PlanRequest r = Fleet("h100-80gb:1");
+  r.models = {M("a", 5, 1), M("b", 5, 1), M("c", 5, 1)};
+  for (auto& m : r.models) m.share = true;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  ExpectMetOrExplained(p);
+  EXPECT_TRUE(p.unmet.empty()) << p.unmet[0].reason;
+  for (const auto& s : p.gpus[0].slices) EXPECT_LE(s.used_mib(), s.memory_mib);
+}
+
+TEST(Features, TensorParallelGroupsStayOnOneHost) {
+  // Four H100s, but two per host: no 4-way group exists, and the solver knows it.
+  const auto& cat = mig::Catalog::Builtin();
+  PlanRequest r;
+  for (int g = 0; g < 4; ++g)
+    r.fleet.push_back(FleetGpu{g, g < 2 ? "n1" : "n2", g % 2, cat.Find("h100-80gb"), 0, {}});
+  r.models = {M("huge", 200, 1)};
+  r.models[0].tensor_parallel = 4;
+  Plan p = MakePlan(r);
+  ExpectMetOrExplained(p);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("on one host"), std::string::npos) << p.unmet[0].reason;
+  EXPECT_EQ(p.gpus_used, 0);
+  // Two 2-way groups of a smaller model do fit, one per host.
+  r.models = {M("big", 120, 2)};
+  r.models[0].tensor_parallel = 2;
+  p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_TRUE(p.optimal);
+  for (const auto& g : p.gpus) EXPECT_EQ(g.slices[0].replicas[0].tp_group, g.gpu.index / 2);
 }
 
 TEST(Features, NodeListFromKubectl) {

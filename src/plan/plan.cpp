@@ -74,15 +74,28 @@ void Totals(Plan& plan) {
   plan.stranded_slices = plan.compute_total - plan.compute_allocated;
 }
 
+// GPUs per tensor-parallel replica of model i (the first type offering it); 0 = none.
+int GroupSize(const Problem& p, size_t i) {
+  for (const auto& row : p.tp)
+    if (row[i]) return row[i];
+  return 0;
+}
+
 std::string ShortfallReason(const Problem& p, size_t i, const ModelResult& r) {
   const ModelDemand& m = p.request->models[i];
   std::string asked = m.throughput > 0 ? fmt::format("{:g} requests/s", m.throughput)
                                        : fmt::format("{} replicas", m.replicas);
   std::string got = m.throughput > 0 ? fmt::format("{:g} requests/s", r.throughput)
                                      : fmt::format("{}", r.replicas);
+  if (int k = GroupSize(p, i))
+    return fmt::format(
+        "asks for {}; the fleet holds {}: each replica is a tensor-parallel group "
+        "of {} whole GPUs of one model on one host, and no more such groups are "
+        "free. Add GPUs to a host or lower the demand",
+        asked, got, k);
   return fmt::format(
-      "asks for {}; the fleet holds {} alongside the other models: every GPU it may "
-      "use is taken. Add GPUs to the fleet or lower the demand",
+      "asks for {}; the fleet holds {} alongside the other models: every GPU it "
+      "may use is taken. Add GPUs to the fleet or lower the demand",
       asked, got);
 }
 
