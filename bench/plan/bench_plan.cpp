@@ -181,7 +181,8 @@ int main() {
   } rows[] = {{8, 20}, {16, 20}, {32, 20}, {100, 50}, {250, 50}, {500, 50}, {1000, 50}};
   for (auto r : rows) carve::plan::Row(r.gpus, r.models);
   fmt::print(
-      "\n| GPUs | models | instances | proven optimal | slowest CPU s | most nodes | worst gap |\n");
+      "\n| GPUs | models | instances | proven optimal | slowest CPU s | most nodes "
+      "| worst gap |\n");
   fmt::print("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int gpus : {8, 16, 32}) carve::plan::Sweep(gpus, 20, 100);
 }

@@ -72,11 +72,16 @@ TEST(Features, SpreadPutsReplicasOnDistinctGpus) {
   for (const auto& g : p.gpus) EXPECT_LE(g.slices.size(), 1u);
 }
 
-TEST(Features, ShareFitsSmallModelsInOneSlice) {
+// The plan for `models`, all share: true, on one H100.
+Plan SharedOnOneH100(std::vector<ModelDemand> models) {
   PlanRequest r = Fleet("h100-80gb:1");
-  r.models = {M("a", 3, 1), M("b", 4, 1), M("c", 2, 1)};
+  r.models = std::move(models);
   for (auto& m : r.models) m.share = true;
-  Plan p = MakePlan(r);
+  return MakePlan(r);
+}
+
+TEST(Features, ShareFitsSmallModelsInOneSlice) {
+  Plan p = SharedOnOneH100({M("a", 3, 1), M("b", 4, 1), M("c", 2, 1)});
   ExpectValid(p);
   ASSERT_EQ(p.gpus[0].slices.size(), 1u);
   EXPECT_EQ(p.gpus[0].slices[0].replicas.size(), 3u);
@@ -208,10 +213,7 @@ TEST(Features, SpreadBeyondTheFleetIsReportedUnmet) {
 TEST(Features, SharedSlicesThatMemoryAloneWouldAdmitAreStillPacked) {
   // 3 × 5 GiB fits 2 × 9.75 GiB by total memory but not slice by slice: the
   // assignment opens a third slice instead of dropping a replica.
-  PlanRequest r = Fleet("h100-80gb:1");
-  r.models = {M("a", 5, 1), M("b", 5, 1), M("c", 5, 1)};
-  for (auto& m : r.models) m.share = true;
-  Plan p = MakePlan(r);
+  Plan p = SharedOnOneH100({M("a", 5, 1), M("b", 5, 1), M("c", 5, 1)});
   ExpectValid(p);
   ExpectMetOrExplained(p);
   EXPECT_TRUE(p.unmet.empty()) << p.unmet[0].reason;
@@ -243,7 +245,8 @@ TEST(Features, TensorParallelGroupsStayOnOneHost) {
 
 TEST(Features, NodeListFromKubectl) {
   auto f = FleetFromNodes(R"({"items": [
-    {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "2"}}},
+    {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+                                           "nvidia.com/gpu.count": "2"}}},
     {"metadata": {"name": "cpu", "labels": {}}}]})",
                           TestCatalog());
   ASSERT_TRUE(f.ok()) << f.status().ToString();

@@ -180,8 +180,8 @@ PlanRequest ThirtyTwoGpus() {
   const double kCost[] = {2100, 1300, 2600, 1100};
   PlanRequest req;
   for (int g = 0; g < 32; ++g)
-    req.fleet.push_back(FleetGpu{g, "node" + std::to_string(g / 8), g % 8, cat.Find(kGpus[g / 8]),
-                                 kCost[g / 8], {}});
+    req.fleet.push_back(FleetGpu{
+        g, "node" + std::to_string(g / 8), g % 8, cat.Find(kGpus[g / 8]), kCost[g / 8], {}});
   std::mt19937 rng(5);
   const double kGiB[] = {3, 4, 5, 7, 9, 12, 15, 22, 38};
   for (int i = 0; i < 20; ++i) {
