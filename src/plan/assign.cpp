@@ -12,8 +12,8 @@ namespace {
 
 // One GPU being filled: its layout counts, what is left, and its slots.
 struct Bin {
-  int fleet = 0;  // position in the fleet
-  std::vector<int> left;  // free slots per kind
+  int fleet = 0;                                    // position in the fleet
+  std::vector<int> left;                            // free slots per kind
   std::vector<std::pair<int, PlannedSlice>> slots;  // (kind, slice)
   bool Has(int model) const {
     for (const auto& [k, s] : slots)
@@ -23,7 +23,8 @@ struct Bin {
   }
 };
 
-int Overlap(const FleetGpu& g, const GpuType& t, const LayoutCounts& l) {
+// Current slices of `g` that layout `l` would keep (by profile).
+int CurrentOverlap(const FleetGpu& g, const GpuType& t, const LayoutCounts& l) {
   std::vector<int> have(t.kinds.size());
   for (const auto& s : g.current)
     for (size_t k = 0; k < t.kinds.size(); ++k)
@@ -54,125 +55,167 @@ class TypeFiller {
     PlaceTensorParallel();
     ChooseLayouts();
     PlaceSpread();
-    PlaceShared();
     PlaceRest();
+    PlaceShared();
     for (auto& b : bins_) Finish(b);
   }
 
  private:
-  void Fail(int i, const std::string& why) { out_.unmet.push_back({p_.request->models[i].name, why}); }
+  const ModelDemand& Model(int i) const { return p_.request->models[i]; }
+  int Models() const { return int(p_.request->models.size()); }
 
+  void Fail(int i, const std::string& why) { out_.unmet.push_back({Model(i).name, why}); }
+
+  // Larger groups first, so smaller ones do not break up the hosts they need.
   void PlaceTensorParallel() {
-    for (size_t i = 0; i < p_.request->models.size(); ++i) {
-      int k = p_.tp[t_][i];
-      for (int r = 0; k && r < s_.w[t_][i]; ++r) {
-        std::map<std::string, std::vector<int>> by_node;
-        for (int f : free_) by_node[p_.request->fleet[f].node].push_back(f);
-        auto it = std::find_if(by_node.begin(), by_node.end(), [&](auto& kv) { return int(kv.second.size()) >= k; });
-        if (it == by_node.end()) {
-          Fail(int(i), fmt::format("one tensor-parallel replica needs {} whole {} on one host; no host has that many free", k, type_.model->alias));
-          continue;
-        }
-        const ModelDemand& m = p_.request->models[i];
-        for (int n = 0; n < k; ++n) {
-          int f = it->second[n];
-          PlannedGpu& g = out_.gpus[f];
-          g.mig = false;
-          PlacedReplica rep{int(i), PerGpuMiB(m.memory_mib, m.overhead_mib, k),
-                            m.throughput > 0 ? p_.tp_fit[i].value : 0, 0, {}, out_.next_tp_group};
-          if (p_.tp_fit[i].option >= 0) rep.args = m.options[p_.tp_fit[i].option].args;
-          g.slices.push_back(PlannedSlice{nullptr, 0, g.gpu.model->memory_mib, false, {rep}});
-          free_.erase(std::find(free_.begin(), free_.end(), f));
-        }
-        ++out_.next_tp_group;
-      }
-    }
+    std::vector<int> order;
+    for (int i = 0; i < Models(); ++i)
+      if (p_.tp[t_][i]) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return p_.tp[t_][a] > p_.tp[t_][b]; });
+    for (int i : order)
+      for (int r = 0; r < s_.w[t_][i]; ++r) PlaceGroup(i, p_.tp[t_][i]);
   }
 
+  // One tensor-parallel replica of model i on k free whole GPUs of one host.
+  void PlaceGroup(int i, int k) {
+    std::map<std::string, std::vector<int>> by_node;
+    for (int f : free_) by_node[p_.request->fleet[f].node].push_back(f);
+    auto it = std::find_if(by_node.begin(), by_node.end(),
+                           [&](auto& kv) { return int(kv.second.size()) >= k; });
+    if (it == by_node.end()) {
+      Fail(i, fmt::format("one tensor-parallel replica needs {} whole {} on one host; no host has "
+                          "that many free",
+                          k, type_.model->alias));
+      return;
+    }
+    for (int n = 0; n < k; ++n) {
+      PlannedGpu& g = out_.gpus[it->second[n]];
+      g.mig = false;
+      g.slices.push_back(
+          PlannedSlice{nullptr, 0, g.gpu.model->memory_mib, false, {GroupMember(i, k)}});
+      free_.erase(std::find(free_.begin(), free_.end(), it->second[n]));
+    }
+    ++out_.next_tp_group;
+  }
+
+  PlacedReplica GroupMember(int i, int k) const {
+    const ModelDemand& m = Model(i);
+    const Fit& fit = p_.tp_fit[i];
+    PlacedReplica rep{i,
+                      PerGpuMiB(m.memory_mib, m.overhead_mib, k),
+                      m.throughput > 0 ? fit.value : 0,
+                      0,
+                      {},
+                      out_.next_tp_group};
+    if (fit.option >= 0) rep.args = m.options[fit.option].args;
+    return rep;
+  }
+
+  // Each layout the solver counted goes to the free GPU that holds most of it now.
   void ChooseLayouts() {
-    for (size_t l = 0; l < type_.layouts.size(); ++l) {
+    for (size_t l = 0; l < type_.layouts.size(); ++l)
       for (int c = 0; c < s_.y[t_][l] && !free_.empty(); ++c) {
-        auto best = free_.begin();
-        int best_overlap = -1;
-        for (auto it = free_.begin(); it != free_.end(); ++it) {
-          int o = Overlap(p_.request->fleet[*it], type_, type_.layouts[l]);
-          if (o > best_overlap) best_overlap = o, best = it;
-        }
+        auto best = std::max_element(free_.begin(), free_.end(), [&](int a, int b) {
+          return Overlap(a, type_.layouts[l]) < Overlap(b, type_.layouts[l]);
+        });
         bins_.push_back(Bin{*best, type_.layouts[l].count, {}});
         free_.erase(best);
       }
-    }
-    std::sort(bins_.begin(), bins_.end(), [](const Bin& a, const Bin& b) { return a.fleet < b.fleet; });
+    std::sort(bins_.begin(), bins_.end(),
+              [](const Bin& a, const Bin& b) { return a.fleet < b.fleet; });
+  }
+
+  int Overlap(int fleet, const LayoutCounts& l) const {
+    return CurrentOverlap(p_.request->fleet[fleet], type_, l);
   }
 
   PlannedSlice& Open(Bin& b, int k) {
     --b.left[k];
-    b.slots.push_back({k, PlannedSlice{type_.kinds[k].profile, 0, type_.kinds[k].memory_mib, false, {}}});
+    b.slots.push_back(
+        {k, PlannedSlice{type_.kinds[k].profile, 0, type_.kinds[k].memory_mib, false, {}}});
     return b.slots.back().second;
   }
 
+  // Spread replicas go to the GPU with most free slots of their kind that has
+  // none of the model yet.
   void PlaceSpread() {
-    for (size_t i = 0; i < p_.request->models.size(); ++i) {
-      if (!p_.request->models[i].spread || p_.request->models[i].share) continue;
-      for (size_t k = 0; k < type_.kinds.size(); ++k) {
-        for (int r = 0; r < s_.x[t_][k][i]; ++r) {
-          Bin* best = nullptr;
-          for (auto& b : bins_)
-            if (b.left[k] > 0 && !b.Has(int(i)) && (!best || b.left[k] > best->left[k])) best = &b;
-          if (!best) {
-            Fail(int(i), "spread: not enough distinct GPUs with a free slice for every replica");
-            continue;
-          }
-          Open(*best, int(k)).replicas.push_back(Replica(p_, t_, int(k), int(i)));
-        }
-      }
+    for (int i = 0; i < Models(); ++i) {
+      if (!Model(i).spread || Model(i).share) continue;
+      for (int k = 0; k < int(type_.kinds.size()); ++k)
+        for (int r = 0; r < s_.x[t_][k][i]; ++r) PlaceSpreadReplica(i, k);
     }
   }
 
-  void PlaceShared() {
-    for (size_t k = 0; k < type_.kinds.size(); ++k) {
-      std::vector<std::pair<Bin*, size_t>> shared;  // (bin, slot index)
-      for (int n = 0, b = 0; n < s_.s[t_][k] && b < int(bins_.size());) {
-        if (bins_[b].left[k] > 0) {
-          Open(bins_[b], int(k));
-          shared.push_back({&bins_[b], bins_[b].slots.size() - 1});
-          ++n;
-        } else {
-          ++b;
-        }
-      }
-      std::vector<int> items;  // share replicas, largest first (first-fit decreasing)
-      for (size_t i = 0; i < p_.request->models.size(); ++i)
-        for (int r = 0; r < s_.z[t_][k][i]; ++r) items.push_back(int(i));
-      std::stable_sort(items.begin(), items.end(), [&](int a, int b) {
-        return p_.request->models[a].memory_mib > p_.request->models[b].memory_mib;
-      });
-      for (int i : items) {
-        const ModelDemand& m = p_.request->models[i];
-        bool placed = false;
-        for (auto& [bin, idx] : shared) {
-          PlannedSlice& sl = bin->slots[idx].second;
-          bool twice = std::any_of(sl.replicas.begin(), sl.replicas.end(), [&](auto& r) { return r.model == i; });
-          if (twice || sl.used_mib() + m.memory_mib > sl.memory_mib || (m.spread && bin->Has(i))) continue;
-          sl.replicas.push_back(Replica(p_, t_, int(k), i));
-          placed = true;
-          break;
-        }
-        if (!placed) Fail(i, fmt::format("share: the shared {} slices have no room left for another replica (memory)", type_.kinds[k].name));
-      }
-    }
+  void PlaceSpreadReplica(int i, int k) {
+    Bin* best = nullptr;
+    for (auto& b : bins_)
+      if (b.left[k] > 0 && !b.Has(i) && (!best || b.left[k] > best->left[k])) best = &b;
+    if (!best)
+      return Fail(i, "spread: not enough distinct GPUs with a free slice for every replica");
+    Open(*best, k).replicas.push_back(Replica(p_, t_, k, i));
   }
 
   void PlaceRest() {
-    for (size_t i = 0; i < p_.request->models.size(); ++i) {
-      if (p_.request->models[i].spread || p_.request->models[i].share) continue;
-      for (size_t k = 0; k < type_.kinds.size(); ++k) {
+    for (int i = 0; i < Models(); ++i) {
+      if (Model(i).spread || Model(i).share) continue;
+      for (int k = 0; k < int(type_.kinds.size()); ++k) {
         int todo = s_.x[t_][k][i];
         for (auto& b : bins_)
-          while (todo > 0 && b.left[k] > 0) Open(b, int(k)).replicas.push_back(Replica(p_, t_, int(k), int(i))), --todo;
-        if (todo > 0) Fail(int(i), "internal: the layout counts have fewer slots than the solver assigned");
+          while (todo > 0 && b.left[k] > 0)
+            Open(b, k).replicas.push_back(Replica(p_, t_, k, i)), --todo;
+        if (todo > 0)
+          Fail(i, "internal: the layout counts have fewer slots than the solver assigned");
       }
     }
+  }
+
+  // Shared slices of each kind, filled first-fit decreasing by memory.
+  void PlaceShared() {
+    for (int k = 0; k < int(type_.kinds.size()); ++k) {
+      shared_.clear();
+      for (int n = s_.s[t_][k]; n > 0 && OpenShared(k);) --n;
+      for (int i : SharedItems(k))
+        if (!PutShared(i, k) && !(OpenShared(k) && PutShared(i, k)))
+          Fail(i, fmt::format("share: the shared {} slices have no room left for another "
+                              "replica (memory)",
+                              type_.kinds[k].name));
+    }
+  }
+
+  // Opens one more shared slice of kind k where a GPU's layout has room.
+  bool OpenShared(int k) {
+    for (auto& b : bins_)
+      if (b.left[k] > 0) {
+        Open(b, k);
+        shared_.push_back({&b, b.slots.size() - 1});
+        return true;
+      }
+    return false;
+  }
+
+  std::vector<int> SharedItems(int k) const {
+    std::vector<int> items;
+    for (int i = 0; i < Models(); ++i)
+      for (int r = 0; r < s_.z[t_][k][i]; ++r) items.push_back(i);
+    std::stable_sort(items.begin(), items.end(),
+                     [&](int a, int b) { return Model(a).memory_mib > Model(b).memory_mib; });
+    return items;
+  }
+
+  // First shared slice with room for one more replica of model i.
+  bool PutShared(int i, int k) {
+    const ModelDemand& m = Model(i);
+    for (auto& [bin, idx] : shared_) {
+      PlannedSlice& sl = bin->slots[idx].second;
+      bool twice = std::any_of(sl.replicas.begin(), sl.replicas.end(),
+                               [&](auto& r) { return r.model == i; });
+      if (twice || sl.used_mib() + m.memory_mib > sl.memory_mib || (m.spread && bin->Has(i)))
+        continue;
+      sl.replicas.push_back(Replica(p_, t_, k, i));
+      return true;
+    }
+    return false;
   }
 
   // Moves replicas of replica-demand models to the smallest kind that still
@@ -184,10 +227,12 @@ class TypeFiller {
         if (cand.memory_mib >= type_.kinds[k].memory_mib || !cand.profile) continue;
         bool ok = slice.used_mib() <= cand.memory_mib;
         for (const auto& r : slice.replicas)
-          ok = ok && p_.request->models[r.model].throughput == 0 && p_.fit[t_][k2][r.model].value > 0;
+          ok = ok && p_.request->models[r.model].throughput == 0 &&
+               p_.fit[t_][k2][r.model].value > 0;
         if (!ok) continue;
         std::vector<mig::SliceRequest> reqs;
-        for (const auto& [kk, s] : b.slots) reqs.push_back({&s == &slice ? cand.profile : s.profile, {}, nullptr});
+        for (const auto& [kk, s] : b.slots)
+          reqs.push_back({&s == &slice ? cand.profile : s.profile, {}, nullptr});
         if (!mig::Place(*type_.model, {}, reqs).ok()) continue;
         k = int(k2), slice.profile = cand.profile, slice.memory_mib = cand.memory_mib;
       }
@@ -203,7 +248,8 @@ class TypeFiller {
     g.mig = type_.model->mig;
     if (!PlaceSlices(g, p_.request->models)) {
       for (const auto& s : g.slices)
-        for (const auto& r : s.replicas) Fail(r.model, "internal: no valid placement for the planned slices");
+        for (const auto& r : s.replicas)
+          Fail(r.model, "internal: no valid placement for the planned slices");
       g.slices.clear();
     }
   }
@@ -215,6 +261,7 @@ class TypeFiller {
   Assignment& out_;
   std::vector<int> free_;
   std::vector<Bin> bins_;
+  std::vector<std::pair<Bin*, size_t>> shared_;  // (GPU, slot) of the kind being shared
 };
 
 }  // namespace
@@ -233,27 +280,34 @@ bool PlaceSlices(PlannedGpu& g, const std::vector<ModelDemand>& models) {
     std::vector<bool> used(g.gpu.current.size(), false);
     for (size_t s = 0; s < g.slices.size(); ++s) {
       size_t c = 0;
-      while (c < g.gpu.current.size() && (used[c] || g.gpu.current[c].profile != g.slices[s].profile)) ++c;
-      if (c < g.gpu.current.size()) used[c] = true, kept.push_back(g.gpu.current[c]), kept_of.push_back(s);
-      else rest_of.push_back(s);
+      while (c < g.gpu.current.size() &&
+             (used[c] || g.gpu.current[c].profile != g.slices[s].profile))
+        ++c;
+      if (c < g.gpu.current.size())
+        used[c] = true, kept.push_back(g.gpu.current[c]), kept_of.push_back(s);
+      else
+        rest_of.push_back(s);
     }
     std::vector<mig::SliceRequest> reqs;
     for (size_t s : rest_of) reqs.push_back({g.slices[s].profile, {}, nullptr});
     auto placed = mig::Place(*g.gpu.model, kept, reqs);
     if (!placed.ok()) {
       kept.clear(), kept_of.clear(), rest_of.clear(), reqs.clear();
-      for (size_t s = 0; s < g.slices.size(); ++s) rest_of.push_back(s), reqs.push_back({g.slices[s].profile, {}, nullptr});
+      for (size_t s = 0; s < g.slices.size(); ++s)
+        rest_of.push_back(s), reqs.push_back({g.slices[s].profile, {}, nullptr});
       placed = mig::Place(*g.gpu.model, {}, reqs);
       if (!placed.ok()) return false;
     }
-    for (size_t n = 0; n < kept_of.size(); ++n) g.slices[kept_of[n]].start = kept[n].start, g.slices[kept_of[n]].kept = true;
+    for (size_t n = 0; n < kept_of.size(); ++n)
+      g.slices[kept_of[n]].start = kept[n].start, g.slices[kept_of[n]].kept = true;
     for (size_t n = 0; n < rest_of.size(); ++n) g.slices[rest_of[n]].start = (*placed)[n].start;
     std::sort(g.slices.begin(), g.slices.end(), [](auto& a, auto& b) { return a.start < b.start; });
   }
   for (auto& s : g.slices)
     for (auto& r : s.replicas) {
       const std::string& e = models[r.model].engine;
-      if (e == "vllm" || e == "sglang") r.memory_fraction = MemoryFraction(r.memory_mib, s.memory_mib, s.replicas.size() == 1);
+      if (e == "vllm" || e == "sglang")
+        r.memory_fraction = MemoryFraction(r.memory_mib, s.memory_mib, s.replicas.size() == 1);
     }
   return true;
 }

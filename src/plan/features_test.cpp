@@ -2,6 +2,8 @@
 // parallelism (whole GPUs) and its refusal across MIG slices, least change.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "plan/fleet.h"
 #include "plan/from_spec.h"
 #include "plan/test_fleets.h"
@@ -56,7 +58,8 @@ TEST(Features, PinnedToAbsentGpuSaysSo) {
   r.models[0].gpus = {"a30-test"};
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"), std::string::npos);
+  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"),
+            std::string::npos);
 }
 
 TEST(Features, SpreadPutsReplicasOnDistinctGpus) {
@@ -69,11 +72,16 @@ TEST(Features, SpreadPutsReplicasOnDistinctGpus) {
   for (const auto& g : p.gpus) EXPECT_LE(g.slices.size(), 1u);
 }
 
-TEST(Features, ShareFitsSmallModelsInOneSlice) {
+// The plan for `models`, all share: true, on one H100.
+Plan SharedOnOneH100(std::vector<ModelDemand> models) {
   PlanRequest r = Fleet("h100-80gb:1");
-  r.models = {M("a", 3, 1), M("b", 4, 1), M("c", 2, 1)};
+  r.models = std::move(models);
   for (auto& m : r.models) m.share = true;
-  Plan p = MakePlan(r);
+  return MakePlan(r);
+}
+
+TEST(Features, ShareFitsSmallModelsInOneSlice) {
+  Plan p = SharedOnOneH100({M("a", 3, 1), M("b", 4, 1), M("c", 2, 1)});
   ExpectValid(p);
   ASSERT_EQ(p.gpus[0].slices.size(), 1u);
   EXPECT_EQ(p.gpus[0].slices[0].replicas.size(), 3u);
@@ -89,7 +97,8 @@ TEST(Features, FleetTooSmallSaysWhatIsMissing) {
   Plan p = MakePlan(r);
   ExpectValid(p);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("asks for 3 replicas; the fleet holds 2"), std::string::npos) << p.unmet[0].reason;
+  EXPECT_NE(p.unmet[0].reason.find("asks for 3 replicas; the fleet holds 2"), std::string::npos)
+      << p.unmet[0].reason;
 }
 
 TEST(Features, TooLargeForAnySliceNamesTheLargest) {
@@ -98,10 +107,14 @@ TEST(Features, TooLargeForAnySliceNamesTheLargest) {
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
   const std::string& why = p.unmet[0].reason;
-  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB (4g.96gb on rtx-pro-6000-test)"),
-            std::string::npos) << why;
+  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB "
+                     "(4g.96gb on rtx-pro-6000-test)"),
+            std::string::npos)
+      << why;
   EXPECT_NE(why.find("no peer-to-peer path"), std::string::npos);
-  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"), std::string::npos) << why;
+  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"),
+            std::string::npos)
+      << why;
 }
 
 TEST(Features, TensorParallelOverWholeGpusWhenNeeded) {
@@ -129,12 +142,15 @@ models:
     throughput: 10
     profiles:
       - {profile: 1g.24gb, throughput: 5}
-)", "c.yaml");
+)",
+                              "c.yaml");
   ASSERT_TRUE(spec.ok());
   auto d = DemandsFromSpec(*spec, {}, TestCatalog());
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
-            std::string::npos) << d.status().message();
+  EXPECT_NE(d.status().message().find(
+                "c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
+            std::string::npos)
+      << d.status().message();
   EXPECT_NE(d.status().hint().find("whole-GPU group"), std::string::npos);
 }
 
@@ -168,10 +184,71 @@ TEST(Features, KeepsCurrentSlicesWhereThePlanAllows) {
   EXPECT_TRUE(p.gpus[1].slices[0].kept);
 }
 
+// Every model is either met or named in `unmet`: nothing is dropped silently.
+void ExpectMetOrExplained(const Plan& p) {
+  for (const auto& m : p.models) {
+    bool named = std::any_of(p.unmet.begin(), p.unmet.end(),
+                             [&](const Unmet& u) { return u.model == m.name; });
+    EXPECT_TRUE(m.met || named) << m.name;
+  }
+}
+
+TEST(Features, SpreadBeyondTheFleetIsReportedUnmet) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  r.models = {M("a", 5, 3), M("b", 5, 4)};
+  r.models[0].spread = true;
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  ExpectMetOrExplained(p);
+  EXPECT_FALSE(p.models[0].met);
+  EXPECT_EQ(p.models[0].replicas, 2);
+  EXPECT_TRUE(p.models[1].met);
+  for (const auto& g : p.gpus) {
+    int a = 0;
+    for (const auto& s : g.slices) a += s.replicas[0].model == 0;
+    EXPECT_LE(a, 1);
+  }
+}
+
+TEST(Features, SharedSlicesThatMemoryAloneWouldAdmitAreStillPacked) {
+  // 3 × 5 GiB fits 2 × 9.75 GiB by total memory but not slice by slice: the
+  // assignment opens a third slice instead of dropping a replica.
+  Plan p = SharedOnOneH100({M("a", 5, 1), M("b", 5, 1), M("c", 5, 1)});
+  ExpectValid(p);
+  ExpectMetOrExplained(p);
+  EXPECT_TRUE(p.unmet.empty()) << p.unmet[0].reason;
+  for (const auto& s : p.gpus[0].slices) EXPECT_LE(s.used_mib(), s.memory_mib);
+}
+
+TEST(Features, TensorParallelGroupsStayOnOneHost) {
+  // Four H100s, but two per host: no 4-way group exists, and the solver knows it.
+  const auto& cat = mig::Catalog::Builtin();
+  PlanRequest r;
+  for (int g = 0; g < 4; ++g)
+    r.fleet.push_back(FleetGpu{g, g < 2 ? "n1" : "n2", g % 2, cat.Find("h100-80gb"), 0, {}});
+  r.models = {M("huge", 200, 1)};
+  r.models[0].tensor_parallel = 4;
+  Plan p = MakePlan(r);
+  ExpectMetOrExplained(p);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("on one host"), std::string::npos) << p.unmet[0].reason;
+  EXPECT_EQ(p.gpus_used, 0);
+  // Two 2-way groups of a smaller model do fit, one per host.
+  r.models = {M("big", 120, 2)};
+  r.models[0].tensor_parallel = 2;
+  p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_TRUE(p.optimal);
+  for (const auto& g : p.gpus) EXPECT_EQ(g.slices[0].replicas[0].tp_group, g.gpu.index / 2);
+}
+
 TEST(Features, NodeListFromKubectl) {
   auto f = FleetFromNodes(R"({"items": [
-    {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "2"}}},
-    {"metadata": {"name": "cpu", "labels": {}}}]})", TestCatalog());
+    {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+                                           "nvidia.com/gpu.count": "2"}}},
+    {"metadata": {"name": "cpu", "labels": {}}}]})",
+                          TestCatalog());
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->size(), 2u);
   EXPECT_EQ((*f)[1].node, "n1");

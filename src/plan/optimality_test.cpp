@@ -24,12 +24,14 @@ struct Instance {
 
 // What one slot of `memory_mib` (profile name `name`, or the whole card) can
 // add for model i: 0 = not allowed.
-int Value(const ModelDemand& m, uint64_t memory_mib, const std::string& name, bool whole, const std::string& alias) {
+int Value(const ModelDemand& m, uint64_t memory_mib, const std::string& name, bool whole,
+          const std::string& alias) {
   if (m.memory_mib > memory_mib) return 0;
   if (m.options.empty()) return 1;
   int best = 0;
   for (const auto& o : m.options)
-    if (o.profile == name || (whole && o.profile == alias)) best = std::max(best, int(o.throughput));
+    if (o.profile == name || (whole && o.profile == alias))
+      best = std::max(best, int(o.throughput));
   return best;
 }
 
@@ -94,11 +96,13 @@ double BruteForce(const Instance& in) {
 
 std::string Describe(const Instance& in) {
   std::string out = "fleet:";
-  for (const auto& g : in.req.fleet) out += " " + g.model->alias + "$" + std::to_string(int(g.cost_per_month));
+  for (const auto& g : in.req.fleet)
+    out += " " + g.model->alias + "$" + std::to_string(int(g.cost_per_month));
   for (const auto& m : in.req.models) {
     out += "\n  " + m.name + " mem " + std::to_string(m.memory_mib) + (m.spread ? " spread" : "") +
            " replicas " + std::to_string(m.replicas) + " thr " + std::to_string(m.throughput);
-    for (const auto& o : m.options) out += " [" + o.profile + " " + std::to_string(o.throughput) + "]";
+    for (const auto& o : m.options)
+      out += " [" + o.profile + " " + std::to_string(o.throughput) + "]";
   }
   return out;
 }
@@ -125,7 +129,8 @@ Instance Random(std::mt19937& rng) {
     d.memory_mib = uint64_t(kMemGiB[pick(10)]) * 1024;
     if (pick(3) == 0) {
       // Throughput demand with options on profiles the fleet may have.
-      const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb", "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
+      const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb",
+                                 "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
       d.memory_mib = uint64_t(kMemGiB[pick(3)]) * 1024;
       for (int o = 0, n = 1 + pick(3); o < n; ++o)
         d.options.push_back(Option{kProfiles[pick(8)], double(10 * (1 + pick(10))), 0, {}});
@@ -163,6 +168,48 @@ TEST(Optimality, MatchesBruteForceOnRandomSmallInstances) {
   }
   EXPECT_GT(feasible, 100);
   EXPECT_GT(infeasible, 10);
+}
+
+// 32 real GPUs of four models (8 per host, four prices) and 20 models, some by
+// throughput with measured profiles, some spread: the solver proves its plan
+// optimal (its flag, and a lower bound equal to the cost). Wall time is not
+// asserted; the budget is a node count, so this holds on any machine.
+PlanRequest ThirtyTwoGpus() {
+  const auto& cat = mig::Catalog::Builtin();
+  const char* kGpus[] = {"h100-80gb", "a100-80gb", "h200", "rtx-pro-6000"};
+  const double kCost[] = {2100, 1300, 2600, 1100};
+  PlanRequest req;
+  for (int g = 0; g < 32; ++g)
+    req.fleet.push_back(FleetGpu{
+        g, "node" + std::to_string(g / 8), g % 8, cat.Find(kGpus[g / 8]), kCost[g / 8], {}});
+  std::mt19937 rng(5);
+  const double kGiB[] = {3, 4, 5, 7, 9, 12, 15, 22, 38};
+  for (int i = 0; i < 20; ++i) {
+    ModelDemand m;
+    m.name = "m" + std::to_string(i);
+    m.memory_mib = uint64_t(kGiB[rng() % 9] * 1024);
+    m.replicas = 2 + int(rng() % 9);
+    m.spread = i % 7 == 3;
+    if (i % 5 == 4) {
+      m.memory_mib = 8 * 1024;
+      m.options = {{"1g.10gb", 150, 0, {}}, {"2g.20gb", 280, 0, {}}, {"1g.24gb", 200, 0, {}}};
+      m.throughput = 180.0 * m.replicas;
+    }
+    req.models.push_back(m);
+  }
+  return req;
+}
+
+TEST(Optimality, ThirtyTwoGpusTwentyModelsProvenOptimal) {
+  Plan p = MakePlan(ThirtyTwoGpus());
+  ExpectValid(p);
+  ASSERT_TRUE(p.unmet.empty()) << p.unmet[0].model << ": " << p.unmet[0].reason;
+  EXPECT_EQ(p.method, "exact");
+  EXPECT_TRUE(p.optimal);
+  EXPECT_FALSE(p.node_limit_hit);
+  EXPECT_DOUBLE_EQ(p.lower_bound, p.cost);
+  EXPECT_GT(p.gpus_used, 8);  // a real instance, not one GPU's worth
+  EXPECT_LT(p.gpus_used, 32);
 }
 
 TEST(Optimality, SameInputSamePlan) {

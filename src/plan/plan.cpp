@@ -17,7 +17,9 @@ namespace {
 void CountServed(Plan& plan, const PlanRequest& req) {
   plan.models.clear();
   for (const auto& m : req.models)
-    plan.models.push_back(ModelResult{m.name, 0, 0, m.throughput > 0 ? m.throughput : double(m.replicas), m.throughput > 0, false, 0});
+    plan.models.push_back(ModelResult{m.name, 0, 0,
+                                      m.throughput > 0 ? m.throughput : double(m.replicas),
+                                      m.throughput > 0, false, 0});
   std::vector<std::vector<bool>> group_seen(req.models.size());
   for (const auto& g : plan.gpus)
     for (const auto& s : g.slices)
@@ -46,7 +48,8 @@ void SplitCost(Plan& plan) {
     for (const auto& s : g.slices) {
       uint64_t used = std::max<uint64_t>(s.used_mib(), 1);
       for (const auto& r : s.replicas) {
-        double share = double(s.memory_mib) / double(total) * double(std::max<uint64_t>(r.memory_mib, 1)) / double(used);
+        double share = double(s.memory_mib) / double(total) *
+                       double(std::max<uint64_t>(r.memory_mib, 1)) / double(used);
         if (s.replicas.size() == 1) share = double(s.memory_mib) / double(total);
         plan.models[r.model].cost_per_month += g.gpu.cost_per_month * share;
       }
@@ -71,15 +74,29 @@ void Totals(Plan& plan) {
   plan.stranded_slices = plan.compute_total - plan.compute_allocated;
 }
 
+// GPUs per tensor-parallel replica of model i (the first type offering it); 0 = none.
+int GroupSize(const Problem& p, size_t i) {
+  for (const auto& row : p.tp)
+    if (row[i]) return row[i];
+  return 0;
+}
+
 std::string ShortfallReason(const Problem& p, size_t i, const ModelResult& r) {
   const ModelDemand& m = p.request->models[i];
   std::string asked = m.throughput > 0 ? fmt::format("{:g} requests/s", m.throughput)
                                        : fmt::format("{} replicas", m.replicas);
   std::string got = m.throughput > 0 ? fmt::format("{:g} requests/s", r.throughput)
                                      : fmt::format("{}", r.replicas);
-  return fmt::format("asks for {}; the fleet holds {} alongside the other models: every GPU it may "
-                     "use is taken. Add GPUs to the fleet or lower the demand",
-                     asked, got);
+  if (int k = GroupSize(p, i))
+    return fmt::format(
+        "asks for {}; the fleet holds {}: each replica is a tensor-parallel group "
+        "of {} whole GPUs of one model on one host, and no more such groups are "
+        "free. Add GPUs to a host or lower the demand",
+        asked, got, k);
+  return fmt::format(
+      "asks for {}; the fleet holds {} alongside the other models: every GPU it "
+      "may use is taken. Add GPUs to the fleet or lower the demand",
+      asked, got);
 }
 
 }  // namespace
@@ -97,7 +114,8 @@ Plan MakePlan(const PlanRequest& req) {
       s.y[t].assign(p.types[t].layouts.size(), 0);
       s.s.push_back(std::vector<int>(p.types[t].kinds.size(), 0));
       s.w.push_back(std::vector<int>(req.models.size(), 0));
-      s.x.push_back(std::vector<std::vector<int>>(p.types[t].kinds.size(), std::vector<int>(req.models.size(), 0)));
+      s.x.push_back(std::vector<std::vector<int>>(p.types[t].kinds.size(),
+                                                  std::vector<int>(req.models.size(), 0)));
       s.z.push_back(s.x.back());
     }
   }
@@ -106,15 +124,19 @@ Plan MakePlan(const PlanRequest& req) {
   plan.unmet.insert(plan.unmet.end(), a.unmet.begin(), a.unmet.end());
   CountServed(plan, req);
   for (size_t i = 0; i < req.models.size(); ++i) {
-    bool explained = std::any_of(plan.unmet.begin(), plan.unmet.end(), [&](const Unmet& u) { return u.model == req.models[i].name; });
+    bool explained = std::any_of(plan.unmet.begin(), plan.unmet.end(),
+                                 [&](const Unmet& u) { return u.model == req.models[i].name; });
     if (!plan.models[i].met && !explained)
-      plan.unmet.push_back(Unmet{req.models[i].name, s.found ? ShortfallReason(p, i, plan.models[i])
-                                                               : "the solver found no plan within its limits"});
+      plan.unmet.push_back(
+          Unmet{req.models[i].name, s.found ? ShortfallReason(p, i, plan.models[i])
+                                            : "the solver found no plan within its limits"});
   }
   SplitCost(plan);
   Totals(plan);
   double value = p.costed ? plan.cost : plan.gpus_used;
   plan.optimal = s.found && s.optimal;
+  plan.node_limit_hit = s.found && s.hit_limit && !s.optimal;
+  plan.nodes = s.nodes;
   plan.lower_bound = s.found ? std::min(s.lower_bound, value) : 0;
   plan.gap = value > 0 ? (value - plan.lower_bound) / value : 0;
   if (req.options.baselines) plan.baselines = {WholeGpuBaseline(p), FirstFitBaseline(p)};

@@ -1,7 +1,8 @@
 // The planner: fleet + models (+ current layouts) → a layout per GPU and a
-// replica per slice. A pure function: no I/O, no clock (the solver's time
-// limit is the only budget, and it is a work limit in GLPK's own terms of
-// wall time inside its call, recorded in the result), no shared state.
+// replica per slice. A pure function: no I/O, no clock, no shared state. The
+// solver's only budget is a count of branch-and-bound nodes, so the same
+// request gives the same plan on any machine; when the count runs out the plan
+// says so (`node_limit_hit`) and reports its lower bound and gap.
 //
 // Objective, in order (docs/planning.md):
 //   1. every demand met — otherwise `unmet` says what and why;
@@ -22,9 +23,9 @@ namespace carve::plan {
 
 // One GPU the planner may use.
 struct FleetGpu {
-  int index = 0;          // plan-wide, 0..N-1
-  std::string node;       // host name ("" for one machine)
-  int local_index = 0;    // index on its host
+  int index = 0;        // plan-wide, 0..N-1
+  std::string node;     // host name ("" for one machine)
+  int local_index = 0;  // index on its host
   const mig::GpuModel* model = nullptr;
   double cost_per_month = 0;
   std::vector<mig::Slice> current;  // slices that exist now (MIG on)
@@ -48,17 +49,18 @@ struct ModelDemand {
   double throughput = 0;      // demand in requests/s
   double latency_slo_ms = 0;  // options slower than this are ignored; 0 = none
   std::vector<Option> options;
-  std::string min_profile;    // "2g.20gb": at least this many compute slices and GB
-  bool spread = false;        // replicas on distinct GPUs
-  bool share = false;         // may share a slice with other share models
+  std::string min_profile;        // "2g.20gb": at least this many compute slices and GB
+  bool spread = false;            // replicas on distinct GPUs
+  bool share = false;             // may share a slice with other share models
   std::vector<std::string> gpus;  // allowed GPU aliases; empty = any
-  int tensor_parallel = 0;    // 0 = decide; >1 = whole GPUs per replica
+  int tensor_parallel = 0;        // 0 = decide; >1 = whole GPUs per replica
 };
 
 struct PlanOptions {
-  double time_limit_s = 5.0;    // solver budget
-  int exact_max_gpus = 32;      // larger fleets: one weighted solve, gap reported
-  bool baselines = false;       // also compute the two baselines
+  int exact_max_gpus = 32;    // up to this many GPUs: prove optimality
+  int exact_nodes = 5000;     // branch-and-bound nodes for those (then: gap reported)
+  int heuristic_nodes = 300;  // nodes for larger fleets (a bound and gap always reported)
+  bool baselines = false;     // also compute the two baselines
 };
 
 struct PlanRequest {
@@ -68,12 +70,12 @@ struct PlanRequest {
 };
 
 struct PlacedReplica {
-  int model = 0;              // index into PlanRequest::models
-  uint64_t memory_mib = 0;    // on this slice (per GPU for TP)
-  double throughput = 0;      // requests/s this replica is counted for
-  double memory_fraction = 0; // vLLM --gpu-memory-utilization
+  int model = 0;                  // index into PlanRequest::models
+  uint64_t memory_mib = 0;        // on this slice (per GPU for TP)
+  double throughput = 0;          // requests/s this replica is counted for
+  double memory_fraction = 0;     // vLLM --gpu-memory-utilization
   std::vector<std::string> args;  // the option's args
-  int tp_group = -1;          // replicas spanning GPUs share a group id
+  int tp_group = -1;              // replicas spanning GPUs share a group id
 };
 
 struct PlannedSlice {
@@ -95,8 +97,8 @@ struct PlannedGpu {
 struct ModelResult {
   std::string name;
   int replicas = 0;
-  double throughput = 0;  // served requests/s (throughput demand)
-  double demand = 0;      // replicas or requests/s asked for
+  double throughput = 0;       // served requests/s (throughput demand)
+  double demand = 0;           // replicas or requests/s asked for
   bool by_throughput = false;  // demand is requests/s
   bool met = false;
   double cost_per_month = 0;  // share of used GPUs' cost, by memory
@@ -119,12 +121,14 @@ struct Plan {
   std::vector<ModelResult> models;
   std::vector<Unmet> unmet;
   int gpus_used = 0;
-  double cost = 0;          // per month, when costs are given
+  double cost = 0;  // per month, when costs are given
   bool costed = false;
-  double lower_bound = 0;   // GPUs (or cost) no plan can beat
-  bool optimal = false;     // proven: gpus_used (cost) == the optimum
-  double gap = 0;           // (value - lower_bound) / value
-  std::string method;       // "exact" or "heuristic"
+  double lower_bound = 0;       // GPUs (or cost) no plan can beat
+  bool optimal = false;         // proven: gpus_used (cost) == the optimum
+  bool node_limit_hit = false;  // the search stopped at its node limit before a proof
+  int nodes = 0;                // branch-and-bound nodes explored (phase 1)
+  double gap = 0;               // (value - lower_bound) / value
+  std::string method;           // "exact" or "heuristic"
   double solve_seconds = 0;
   uint64_t memory_total_mib = 0, memory_allocated_mib = 0, memory_used_mib = 0;
   int compute_total = 0, compute_allocated = 0;

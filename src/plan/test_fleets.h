@@ -11,7 +11,8 @@
 
 namespace carve::plan {
 
-const mig::Catalog& TestCatalog();  // h100-80gb (builtin) + a30-test, rtx-pro-6000-test, rtx-5090-test
+const mig::Catalog&
+TestCatalog();  // h100-80gb (builtin) + a30-test, rtx-pro-6000-test, rtx-5090-test
 
 // Every MIG GPU's slices pass mig::CheckLayout, every replica fits its slice.
 inline void ExpectValid(const Plan& p) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "render/layout_bar.h"
+
 namespace carve::render {
 namespace {
 
@@ -13,121 +15,159 @@ using plan::PlannedSlice;
 
 std::string GiB(uint64_t mib) { return fmt::format("{:.1f}", mib / 1024.0); }
 
-// `text` cut or padded with `fill` to exactly `width` columns.
-std::string Fit(std::string text, size_t width, const std::string& fill) {
-  std::string out;
-  size_t w = 0;
-  for (size_t i = 0; i < text.size() && w < width;) {
-    size_t len = 1;
-    unsigned char c = text[i];
-    if (c >= 0xF0) len = 4; else if (c >= 0xE0) len = 3; else if (c >= 0xC0) len = 2;
-    out += text.substr(i, len), i += len, ++w;
-  }
-  while (w < width) out += fill, ++w;
-  return out;
-}
-
-std::string SliceLabel(const PlannedSlice& s, const Plan& plan) {
-  std::string who;
-  for (const auto& r : s.replicas) who += (who.empty() ? "" : "+") + plan.models[r.model].name;
-  std::string shape = s.profile ? s.profile->name.substr(0, s.profile->name.find('.')) : "whole";
-  return shape + " " + who;
-}
+// A replica's memory; "—" for a model sized only by its measured profiles.
+std::string ReplicaGiB(uint64_t mib) { return mib ? GiB(mib) + " GiB" : "—"; }
 
 std::string Money(double v) { return fmt::format("${:.0f}", v); }
 
-}  // namespace
+std::string Bound(const Plan& plan) {
+  return plan.costed ? Money(plan.lower_bound) : fmt::format("{:g}", plan.lower_bound);
+}
 
-std::string LayoutBar(const PlannedGpu& g, const Plan& plan, int width) {
-  int units = g.mig ? g.gpu.model->placement_units : 1;
-  int unit_w = std::max(3, width / std::max(units, 1));
-  std::vector<std::pair<int, std::string>> cells;  // (units, label)
-  if (!g.mig) {
-    cells.push_back({1, g.slices.empty() ? "free" : SliceLabel(g.slices[0], plan)});
-  } else {
-    int at = 0;
-    for (const auto& s : g.slices) {
-      if (s.start > at) cells.push_back({s.start - at, "free"});
-      cells.push_back({s.profile->size(), SliceLabel(s, plan)});
-      at = s.start + s.profile->size();
-    }
-    if (at < units) cells.push_back({units - at, "free"});
-  }
-  std::string out = "┌";
-  for (size_t c = 0; c < cells.size(); ++c) {
-    size_t w = size_t(cells[c].first * unit_w - 1);
-    out += Fit(cells[c].second, w, cells[c].second == "free" ? "·" : "─");
-    out += c + 1 < cells.size() ? "┬" : "┐";
+std::string Proof(const Plan& plan) {
+  if (plan.optimal) return "proven optimal";
+  return fmt::format("gap {:.1f} %{}", plan.gap * 100,
+                     plan.node_limit_hit ? ", search stopped at its node limit" : "");
+}
+
+std::string Replicas(const PlannedSlice& s, const Plan& plan) {
+  std::string who;
+  for (const auto& r : s.replicas) who += (who.empty() ? "" : "+") + plan.models[r.model].name;
+  return who;
+}
+
+// The first `width` code points of UTF-8 `text`.
+std::string Cut(const std::string& text, size_t width) {
+  size_t i = 0;
+  for (size_t n = 0; i < text.size() && n < width; ++n)
+    for (++i; i < text.size() && (text[i] & 0xC0) == 0x80;) ++i;
+  return text.substr(0, i);
+}
+
+std::string Header(const Plan& plan) {
+  return fmt::format("carve plan: {} model(s) on {} of {} GPUs{} — {}; lower bound {}\n\n",
+                     plan.models.size(), plan.gpus_used, plan.gpus.size(),
+                     plan.costed ? fmt::format(" ({}/month)", Money(plan.cost)) : "", Proof(plan),
+                     Bound(plan));
+}
+
+std::string ReplicaLine(const PlannedSlice& s, size_t r, const Plan& plan) {
+  const auto& rep = s.replicas[r];
+  std::string name = s.profile ? fmt::format("{}@{}", s.profile->name, s.start) : "whole GPU";
+  std::string slice;
+  if (r + 1 == s.replicas.size())
+    slice = fmt::format("  (slice {} GiB, {} free)", GiB(s.memory_mib),
+                        GiB(s.memory_mib - s.used_mib()));
+  std::string extra;
+  if (rep.memory_fraction > 0)
+    extra += fmt::format("  --gpu-memory-utilization {:.2f}", rep.memory_fraction);
+  if (rep.throughput > 0) extra += fmt::format("  {:g} req/s", rep.throughput);
+  if (rep.tp_group >= 0) extra += fmt::format("  tensor-parallel group {}", rep.tp_group);
+  return fmt::format("  {:<14} {:<20} {:>10}{}{}\n", r == 0 ? name : "",
+                     plan.models[rep.model].name, ReplicaGiB(rep.memory_mib), slice, extra);
+}
+
+std::string GpuText(const PlannedGpu& g, const Plan& plan) {
+  std::string where = g.gpu.node.empty() ? fmt::format("GPU {}", g.gpu.local_index)
+                                         : fmt::format("{} GPU {}", g.gpu.node, g.gpu.local_index);
+  if (!g.used()) return fmt::format("{:<10} {:<18} unused\n", where, g.gpu.model->alias);
+  std::string out = fmt::format("{:<10} {:<18} {}\n", where, g.gpu.model->alias,
+                                g.mig ? "MIG on" : "MIG off (whole GPU)");
+  for (const auto& line : LayoutBar(g, plan)) out += "  " + line + "\n";
+  for (const auto& s : g.slices)
+    for (size_t r = 0; r < s.replicas.size(); ++r) out += ReplicaLine(s, r, plan);
+  return out;
+}
+
+std::string ModelsText(const Plan& plan) {
+  std::string out = "\nModels\n";
+  out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", "model", "demand", "planned", "met",
+                     plan.costed ? "  cost/month" : "");
+  for (const auto& m : plan.models) {
+    bool thr = m.by_throughput;
+    std::string demand =
+        thr ? fmt::format("{:g} req/s", m.demand) : fmt::format("{:g} replicas", m.demand);
+    std::string got = thr ? fmt::format("{:g} req/s ({})", m.throughput, m.replicas)
+                          : fmt::format("{}", m.replicas);
+    out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", m.name, demand, got,
+                       m.met ? "yes" : "NO", plan.costed ? "  " + Money(m.cost_per_month) : "");
   }
   return out;
 }
 
-std::string PlanText(const Plan& plan, bool compare) {
-  std::string out;
-  out += fmt::format("carve plan: {} model(s) on {} of {} GPUs{} — {}; lower bound {}\n\n",
-                     plan.models.size(), plan.gpus_used, plan.gpus.size(),
-                     plan.costed ? fmt::format(" ({}/month)", Money(plan.cost)) : "",
-                     plan.optimal ? "optimal" : fmt::format("gap {:.1f} %", plan.gap * 100),
-                     plan.costed ? Money(plan.lower_bound) : fmt::format("{:g}", plan.lower_bound));
-  for (const auto& g : plan.gpus) {
-    std::string where = g.gpu.node.empty() ? fmt::format("GPU {}", g.gpu.local_index)
-                                           : fmt::format("{} GPU {}", g.gpu.node, g.gpu.local_index);
-    if (!g.used()) {
-      out += fmt::format("{:<10} {:<18} unused\n", where, g.gpu.model->alias);
-      continue;
-    }
-    out += fmt::format("{:<10} {:<18} {}\n", where, g.gpu.model->alias, g.mig ? "MIG on" : "MIG off (whole GPU)");
-    out += "  " + LayoutBar(g, plan) + "\n";
-    for (const auto& s : g.slices) {
-      std::string name = s.profile ? fmt::format("{}@{}", s.profile->name, s.start) : "whole GPU";
-      for (size_t r = 0; r < s.replicas.size(); ++r) {
-        const auto& rep = s.replicas[r];
-        std::string extra;
-        if (rep.memory_fraction > 0) extra += fmt::format("  --gpu-memory-utilization {:.2f}", rep.memory_fraction);
-        if (rep.throughput > 0) extra += fmt::format("  {:g} req/s", rep.throughput);
-        if (rep.tp_group >= 0) extra += fmt::format("  tensor-parallel group {}", rep.tp_group);
-        out += fmt::format("  {:<14} {:<20} {:>6} GiB{}{}\n", r == 0 ? name : "", plan.models[rep.model].name,
-                           GiB(rep.memory_mib), r + 1 == s.replicas.size()
-                               ? fmt::format("  (slice {} GiB, {} free)", GiB(s.memory_mib), GiB(s.memory_mib - s.used_mib()))
-                               : "", extra);
-      }
-    }
-  }
-  out += "\nModels\n";
-  out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", "model", "demand", "planned", "met", plan.costed ? "  cost/month" : "");
-  for (size_t i = 0; i < plan.models.size(); ++i) {
-    const auto& m = plan.models[i];
-    bool thr = m.by_throughput;
-    std::string demand = thr ? fmt::format("{:g} req/s", m.demand) : fmt::format("{:g} replicas", m.demand);
-    std::string got = thr ? fmt::format("{:g} req/s", m.throughput) : fmt::format("{}", m.replicas);
-    if (thr) got += fmt::format(" ({})", m.replicas);
-    out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", m.name, demand, got, m.met ? "yes" : "NO",
-                       plan.costed ? "  " + Money(m.cost_per_month) : "");
-  }
-  out += "\nTotals\n";
-  out += fmt::format("  GPUs used       {} of {} (lower bound {}, {})\n", plan.gpus_used, plan.gpus.size(),
-                     plan.costed ? Money(plan.lower_bound) : fmt::format("{:g}", plan.lower_bound),
-                     plan.optimal ? "proven optimal" : fmt::format("gap {:.1f} %", plan.gap * 100));
-  if (plan.costed) out += fmt::format("  cost            {}/month\n", Money(plan.cost));
+std::string TotalsText(const Plan& plan) {
   auto pct = [](double a, double b) { return b > 0 ? 100.0 * a / b : 0.0; };
-  out += fmt::format("  memory          {} GiB used by replicas, {} GiB in slices, {} GiB on used GPUs ({:.0f} % used)\n",
-                     GiB(plan.memory_used_mib), GiB(plan.memory_allocated_mib), GiB(plan.memory_total_mib),
-                     pct(plan.memory_used_mib, plan.memory_total_mib));
-  out += fmt::format("  compute         {} of {} compute slices in slices ({:.0f} %); {} idle on used GPUs\n",
-                     plan.compute_allocated, plan.compute_total, pct(plan.compute_allocated, plan.compute_total),
-                     plan.stranded_slices);
-  if (!plan.unmet.empty()) {
-    out += "\nUnmet\n";
-    for (const auto& u : plan.unmet) out += fmt::format("  {}: {}\n", u.model, u.reason);
+  std::string out = "\nTotals\n";
+  out += fmt::format("  GPUs used       {} of {} (lower bound {}, {})\n", plan.gpus_used,
+                     plan.gpus.size(), Bound(plan), Proof(plan));
+  if (plan.costed) out += fmt::format("  cost            {}/month\n", Money(plan.cost));
+  out += fmt::format(
+      "  memory          {} GiB used by replicas, {} GiB in slices, {} GiB on used GPUs ({:.0f} % "
+      "used)\n",
+      GiB(plan.memory_used_mib), GiB(plan.memory_allocated_mib), GiB(plan.memory_total_mib),
+      pct(plan.memory_used_mib, plan.memory_total_mib));
+  out += fmt::format(
+      "  compute         {} of {} compute slices in slices ({:.0f} %); {} idle on used GPUs\n",
+      plan.compute_allocated, plan.compute_total, pct(plan.compute_allocated, plan.compute_total),
+      plan.stranded_slices);
+  return out;
+}
+
+// "—" appears only for models without `memory:`: say what it means once.
+std::string Notes(const Plan& plan) {
+  for (const auto& g : plan.gpus)
+    for (const auto& s : g.slices)
+      for (const auto& r : s.replicas)
+        if (r.memory_mib == 0)
+          return "\n— : the model gives neither `memory:` nor `estimate:`; it is placed by the "
+                 "profiles it was\n    measured on (`profiles:`), and its slice is its own.\n";
+  return "";
+}
+
+std::string UnmetText(const Plan& plan) {
+  if (plan.unmet.empty()) return "";
+  std::string out = "\nUnmet\n";
+  for (const auto& u : plan.unmet) out += fmt::format("  {}: {}\n", u.model, u.reason);
+  return out;
+}
+
+std::string CompareText(const Plan& plan) {
+  std::string cost = plan.costed ? "   cost/month" : "";
+  std::string out = "\nCompared with\n";
+  out += fmt::format("  {:<48} {:>5}{}\n", "plan", "GPUs", cost);
+  out += fmt::format("  {:<48} {:>5}{}\n", "carve", plan.gpus_used,
+                     plan.costed ? "   " + Money(plan.cost) : "");
+  for (const auto& b : plan.baselines)
+    out += fmt::format("  {:<48} {:>5}{}{}\n", b.name, b.gpus_used,
+                       plan.costed ? "   " + Money(b.cost) : "",
+                       b.all_met ? "" : "   (does not meet all demand)");
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> LayoutBar(const PlannedGpu& g, const Plan& plan) {
+  if (!g.mig) {
+    std::string who = g.slices.empty() ? "" : Replicas(g.slices[0], plan);
+    auto bar = DrawBar(1, {BarSegment{0, 1, "whole", who}});
+    return {bar[0], bar[1], bar[2]};
   }
-  if (compare && !plan.baselines.empty()) {
-    out += "\nCompared with\n";
-    out += fmt::format("  {:<48} {:>5}{}\n", "plan", "GPUs", plan.costed ? "   cost/month" : "");
-    out += fmt::format("  {:<48} {:>5}{}\n", "carve", plan.gpus_used, plan.costed ? "   " + Money(plan.cost) : "");
-    for (const auto& b : plan.baselines)
-      out += fmt::format("  {:<48} {:>5}{}{}\n", b.name, b.gpus_used, plan.costed ? "   " + Money(b.cost) : "",
-                         b.all_met ? "" : "   (does not meet all demand)");
+  int units = g.gpu.model->placement_units;
+  std::vector<BarSegment> segments;
+  for (const auto& s : g.slices) {
+    size_t inner = size_t(s.profile->size() * UnitWidth(units) - 1);
+    std::string who = Cut(Replicas(s, plan), inner);
+    segments.push_back(BarSegment{s.start, s.profile->size(), s.profile->name, who});
   }
+  auto bar = DrawBar(units, segments);
+  return {bar[0], bar[1], bar[2]};
+}
+
+std::string PlanText(const Plan& plan, bool compare) {
+  std::string out = Header(plan);
+  for (const auto& g : plan.gpus) out += GpuText(g, plan);
+  out += ModelsText(plan) + TotalsText(plan) + Notes(plan) + UnmetText(plan);
+  if (compare && !plan.baselines.empty()) out += CompareText(plan);
   return out;
 }
 
@@ -137,20 +177,26 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
   j["gpus_used"] = plan.gpus_used;
   j["lower_bound"] = plan.lower_bound;
   j["optimal"] = plan.optimal;
+  j["node_limit_hit"] = plan.node_limit_hit;
   j["gap"] = plan.gap;
   j["method"] = plan.method;
   if (plan.costed) j["cost_per_month"] = plan.cost;
   j["gpus"] = J::array();
   for (const auto& g : plan.gpus) {
-    J gj{{"index", g.gpu.index}, {"gpu", g.gpu.model->alias}, {"node", g.gpu.node},
-         {"local_index", g.gpu.local_index}, {"mig", g.mig}, {"used", g.used()}};
+    J gj{{"index", g.gpu.index}, {"gpu", g.gpu.model->alias},
+         {"node", g.gpu.node},   {"local_index", g.gpu.local_index},
+         {"mig", g.mig},         {"used", g.used()}};
     gj["slices"] = J::array();
     for (const auto& s : g.slices) {
-      J sj{{"profile", s.profile ? s.profile->name : "whole"}, {"start", s.start},
-           {"memory_mib", s.memory_mib}, {"kept", s.kept}};
+      J sj{{"profile", s.profile ? s.profile->name : "whole"},
+           {"start", s.start},
+           {"memory_mib", s.memory_mib},
+           {"kept", s.kept}};
       sj["replicas"] = J::array();
       for (const auto& r : s.replicas) {
-        J rj{{"model", plan.models[r.model].name}, {"memory_mib", r.memory_mib}, {"throughput", r.throughput}};
+        J rj{{"model", plan.models[r.model].name},
+             {"memory_mib", r.memory_mib},
+             {"throughput", r.throughput}};
         if (r.memory_fraction > 0) rj["gpu_memory_utilization"] = r.memory_fraction;
         if (r.tp_group >= 0) rj["tensor_parallel_group"] = r.tp_group;
         if (!r.args.empty()) rj["args"] = r.args;
@@ -162,26 +208,38 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
   }
   j["models"] = J::array();
   for (const auto& m : plan.models) {
-    J mj{{"name", m.name}, {"replicas", m.replicas}, {"throughput", m.throughput}, {"demand", m.demand}, {"met", m.met}};
+    J mj{{"name", m.name},
+         {"replicas", m.replicas},
+         {"throughput", m.throughput},
+         {"demand", m.demand},
+         {"met", m.met}};
     if (plan.costed) mj["cost_per_month"] = m.cost_per_month;
     j["models"].push_back(mj);
   }
   j["unmet"] = J::array();
   for (const auto& u : plan.unmet) j["unmet"].push_back({{"model", u.model}, {"reason", u.reason}});
-  j["totals"] = {{"memory_total_mib", plan.memory_total_mib}, {"memory_allocated_mib", plan.memory_allocated_mib},
-                 {"memory_used_mib", plan.memory_used_mib}, {"compute_total", plan.compute_total},
-                 {"compute_allocated", plan.compute_allocated}, {"idle_compute_slices", plan.stranded_slices}};
+  j["totals"] = {{"memory_total_mib", plan.memory_total_mib},
+                 {"memory_allocated_mib", plan.memory_allocated_mib},
+                 {"memory_used_mib", plan.memory_used_mib},
+                 {"compute_total", plan.compute_total},
+                 {"compute_allocated", plan.compute_allocated},
+                 {"idle_compute_slices", plan.stranded_slices}};
   if (!plan.baselines.empty()) {
     j["baselines"] = J::array();
     for (const auto& b : plan.baselines)
-      j["baselines"].push_back({{"name", b.name}, {"gpus_used", b.gpus_used}, {"cost_per_month", b.cost}, {"all_met", b.all_met}});
+      j["baselines"].push_back({{"name", b.name},
+                                {"gpus_used", b.gpus_used},
+                                {"cost_per_month", b.cost},
+                                {"all_met", b.all_met}});
   }
   return j;
 }
 
 std::string PlanLayoutsYaml(const Plan& plan, const std::string& source) {
-  std::string out = fmt::format("# Written by `carve plan {} --write`: the layouts `carve apply` holds.\n"
-                                "# GPUs the plan leaves unused are not listed.\nversion: v1\ngpus:\n", source);
+  std::string out = fmt::format(
+      "# Written by `carve plan {} --write`: the layouts `carve apply` holds.\n"
+      "# GPUs the plan leaves unused are not listed.\nversion: v1\ngpus:\n",
+      source);
   std::string node;
   for (const auto& g : plan.gpus) {
     if (!g.used()) continue;
@@ -192,7 +250,8 @@ std::string PlanLayoutsYaml(const Plan& plan, const std::string& source) {
       continue;
     }
     std::string slices;
-    for (const auto& s : g.slices) slices += fmt::format("{}{}@{}", slices.empty() ? "" : ", ", s.profile->name, s.start);
+    for (const auto& s : g.slices)
+      slices += fmt::format("{}{}@{}", slices.empty() ? "" : ", ", s.profile->name, s.start);
     out += fmt::format("    mig: on\n    slices: [{}]\n", slices);
   }
   return out;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "plan/plan.h"
 
@@ -16,7 +17,9 @@ nlohmann::ordered_json PlanJson(const plan::Plan& plan);
 // `mig: off` for whole-GPU use. `source` names the spec in a comment.
 std::string PlanLayoutsYaml(const plan::Plan& plan, const std::string& source);
 
-// One line of placement units: ┌3g big───┬1g small┬ free ┐.
-std::string LayoutBar(const plan::PlannedGpu& gpu, const plan::Plan& plan, int width = 72);
+// The GPU's placement units drawn as render::DrawBar draws a machine (top,
+// middle, bottom lines): each slice a segment with its profile over its
+// replicas; free units are empty cells; a whole GPU is one segment.
+std::vector<std::string> LayoutBar(const plan::PlannedGpu& gpu, const plan::Plan& plan);
 
 }  // namespace carve::render
