@@ -16,13 +16,14 @@ void AddSim(CLI::App&, Globals&);
 void AddCatalog(CLI::App&, Globals&);
 void AddPlan(CLI::App&, Globals&);
 void AddSize(CLI::App&, Globals&);
+void AddRender(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus}, {AddProfiles}, {AddMig}, {AddPlan}, {AddSize}, {AddSim}, {AddCatalog},
+    {AddGpus}, {AddProfiles}, {AddMig}, {AddPlan}, {AddSize}, {AddRender}, {AddSim}, {AddCatalog},
 };
 }  // namespace
 

@@ -144,6 +144,7 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
   for (const auto& g : plan.gpus) {
     J gj{{"index", g.gpu.index}, {"gpu", g.gpu.model->alias}, {"node", g.gpu.node},
          {"local_index", g.gpu.local_index}, {"mig", g.mig}, {"used", g.used()}};
+    if (!g.gpu.mig_config.empty()) gj["mig_config_now"] = g.gpu.mig_config;
     gj["slices"] = J::array();
     for (const auto& s : g.slices) {
       J sj{{"profile", s.profile ? s.profile->name : "whole"}, {"start", s.start},
