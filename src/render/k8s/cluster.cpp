@@ -137,6 +137,13 @@ void NameWorkloads(const plan::Plan& plan, std::map<GroupKey, Workload>& groups)
 
 }  // namespace
 
+std::string MigEntry::Text() const {
+  if (!mig_enabled) return "MIG off";
+  std::string out;
+  for (const auto& [p, k] : counts) out += fmt::format("{}{}×{}", out.empty() ? "" : " + ", p, k);
+  return out;
+}
+
 std::string MigResourceName(const std::string& profile) {
   std::string name = "nvidia.com/mig-" + profile;
   std::replace(name.begin(), name.end(), '+', '.');
@@ -204,9 +211,7 @@ Status CheckSingle(const Cluster& cluster) {
       MigEntry e = EntryOf(*g);
       std::string shape = !e.mig_enabled ? "MIG off" : e.counts.size() == 1 ? e.counts[0].first : "several profiles";
       shapes.insert(shape);
-      std::string held;
-      for (const auto& [p, k] : e.counts) held += fmt::format("{}{}×{}", held.empty() ? "" : " + ", p, k);
-      what.push_back(fmt::format("GPU {}: {}", g->gpu.local_index, held.empty() ? "MIG off" : held));
+      what.push_back(fmt::format("GPU {}: {}", g->gpu.local_index, e.Text()));
     }
     if (shapes.size() == 1 && *shapes.begin() != "several profiles") continue;
     return Status::NotSupported(

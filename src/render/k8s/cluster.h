@@ -35,6 +35,7 @@ struct MigEntry {
   bool mig_enabled = false;
   std::vector<std::pair<std::string, int>> counts;  // profile → count, in placement order
   std::vector<uint32_t> device_filter;              // PCI ids, when the node mixes products
+  std::string Text() const;  // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
 };
 
 struct NodeLayout {

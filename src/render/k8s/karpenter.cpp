@@ -77,11 +77,7 @@ Json NodePool(const NodeLayout& l) {
 
 std::string Held(const NodeLayout& l) {
   std::string out;
-  for (const auto& e : l.entries) {
-    std::string held;
-    for (const auto& [p, k] : e.counts) held += fmt::format("{}{}×{}", held.empty() ? "" : " + ", p, k);
-    out += (out.empty() ? "" : "; ") + (e.mig_enabled ? held : std::string("MIG off"));
-  }
+  for (const auto& e : l.entries) out += (out.empty() ? "" : "; ") + e.Text();
   return out;
 }
 

@@ -8,13 +8,9 @@ namespace {
 
 std::string LayoutText(const NodeLayout& l) {
   std::string out;
-  for (const auto& e : l.entries) {
-    std::string held;
-    for (const auto& [p, k] : e.counts) held += fmt::format("{}{}×{}", held.empty() ? "" : " + ", p, k);
+  for (const auto& e : l.entries)
     out += fmt::format("{}GPU {}: {}", out.empty() ? "" : "; ",
-                       e.devices.empty() ? "all" : fmt::format("{}", fmt::join(e.devices, ",")),
-                       e.mig_enabled ? held : "MIG off");
-  }
+                       e.devices.empty() ? "all" : fmt::format("{}", fmt::join(e.devices, ",")), e.Text());
   return out;
 }
 
@@ -35,7 +31,7 @@ std::string NodeTable(const Cluster& c) {
 constexpr const char* kSteps = R"MD(## Steps (what rollout.sh does)
 
 1. **Config.** `kubectl apply -f mig-config.yaml` and point the GPU Operator at it:
-   ClusterPolicy `spec.migManager.config.name=@CM@` and `spec.mig.strategy=@STRATEGY@`.
+   ClusterPolicy `spec.migManager.config.name={cm}` and `spec.mig.strategy={strategy}`.
 2. **Per node, one at a time.** If its layout changes: `kubectl cordon`, then `kubectl drain
    --ignore-daemonsets` — the MIG manager does **not** drain; it wipes and recreates every GPU
    whose counts change, and a process on a slice makes that fail.
@@ -83,11 +79,9 @@ std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) 
   for (const auto& w : c.workloads)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
                        w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
-  std::string steps = kSteps;
-  for (auto [from, to] : {std::pair<std::string, std::string>{"@CM@", o.mig_configmap},
-                          {"@STRATEGY@", o.strategy == Strategy::kSingle ? "single" : "mixed"}})
-    for (size_t at; (at = steps.find(from)) != std::string::npos;) steps.replace(at, from.size(), to);
-  return out + "\n" + steps;
+  return out + "\n" +
+         fmt::format(fmt::runtime(kSteps), fmt::arg("cm", o.mig_configmap),
+                     fmt::arg("strategy", o.strategy == Strategy::kSingle ? "single" : "mixed"));
 }
 
 }  // namespace carve::render::k8s
