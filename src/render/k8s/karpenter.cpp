@@ -101,7 +101,8 @@ std::string PoolTable(const Cluster& cluster, const Options& options) {
   for (const auto& l : cluster.layouts) {
     std::string p = UniformProfile(l);
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", l.name, l.model->alias, l.gpu_count,
-                       l.nodes.size(), l.mig_capable ? "mig" : "none", p.empty() ? "— (mixed layout)" : p,
+                       l.nodes.size(), l.mig_capable ? "mig" : "none",
+                       !p.empty() ? p : l.mig_capable ? "— (several profiles)" : "— (whole GPUs)",
                        p.empty() ? "—" : p, p.empty() ? "—" : "MIG" + p.substr(0, p.find('.')), Held(l));
   }
   return out;
