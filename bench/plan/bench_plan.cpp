@@ -28,7 +28,7 @@ std::vector<FleetGpu> Fleet(int gpus) {
   std::vector<FleetGpu> fleet;
   for (int g = 0; g < gpus; ++g) {
     int type = g % 4;
-    fleet.push_back(FleetGpu{g, fmt::format("node{}", g / 8), g % 8, models[type % models.size()], kCost[type], {}});
+    fleet.push_back(FleetGpu{g, fmt::format("node{}", g / 8), g % 8, models[type % models.size()], kCost[type], {}, {}});
   }
   return fleet;
 }

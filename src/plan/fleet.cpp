@@ -18,7 +18,7 @@ void Append(std::vector<FleetGpu>& fleet, const mig::GpuModel* model, int count,
   int local = 0;
   for (const auto& g : fleet) local += g.node == node;
   for (int c = 0; c < count; ++c)
-    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}});
+    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}, {}});
 }
 
 std::string Dashed(std::string s) {
@@ -91,7 +91,7 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
       return Status::NotSupported(
           fmt::format("GPU {} ({}) is not in carve's catalogue", g.index, g.name),
           "Plan for the other GPUs with --fleet, or add the model to catalog/ (see `carve catalog`).");
-    FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}};
+    FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}, {}};
     for (const auto& gi : g.mig.current ? g.gpu_instances : std::vector<device::GpuInstance>{}) {
       const mig::Profile* p = g.model->FindProfileById(gi.profile_id);
       if (p) f.current.push_back(mig::Slice{p, gi.placement.start, gi.id});

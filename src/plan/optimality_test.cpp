@@ -114,7 +114,7 @@ Instance Random(std::mt19937& rng) {
   for (int g = 0; g < gpus; ++g) {
     const mig::GpuModel* m = cat.Find(kGpus[pick(4)]);
     double cost = costed ? 100.0 * (1 + pick(20)) : 0;
-    in.req.fleet.push_back(FleetGpu{g, "", g, m, cost, {}});
+    in.req.fleet.push_back(FleetGpu{g, "", g, m, cost, {}, {}});
   }
   int models = 1 + pick(3);
   for (int i = 0; i < models; ++i) {
