@@ -37,7 +37,7 @@ std::vector<FleetGpu> Fleet(int gpus) {
   for (int g = 0; g < gpus; ++g) {
     const GpuKind& k = kGpus[(g / per_node) % 4];
     std::string node = fmt::format("node{}", g / per_node);
-    fleet.push_back(FleetGpu{g, node, g % per_node, cat.Find(k.alias), k.cost, {}});
+    fleet.push_back(FleetGpu{g, node, g % per_node, cat.Find(k.alias), k.cost, {}, {}});
   }
   return fleet;
 }

@@ -20,6 +20,7 @@ void AddApply(CLI::App&, Globals&);
 void AddAssert(CLI::App&, Globals&);
 void AddExport(CLI::App&, Globals&);
 void AddDoctor(CLI::App&, Globals&);
+void AddRender(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
@@ -34,6 +35,7 @@ const VerbRow kVerbs[] = {
     {AddApply},
     {AddAssert},
     {AddExport},
+    {AddRender},
     {AddDoctor},
     {AddSim},
     {AddCatalog},

@@ -33,11 +33,12 @@ Result<std::string> ReadFile(const std::string& path, const char* what) {
 }
 
 // The fleet, from the first source given: --fleet, --nodes, the spec, the machine.
-Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const PlanFlags& f, const spec::Spec& spec) {
+Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const std::string& fleet, const std::string& nodes,
+                                          const spec::Spec& spec) {
   const auto& cat = mig::Catalog::Builtin();
-  if (!f.fleet.empty()) return plan::FleetFromFlag(f.fleet, cat);
-  if (!f.nodes.empty()) {
-    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(f.nodes, "node list"));
+  if (!fleet.empty()) return plan::FleetFromFlag(fleet, cat);
+  if (!nodes.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(nodes, "node list"));
     return plan::FleetFromNodes(text, cat);
   }
   if (spec.fleet) return plan::FleetFromSpec(*spec.fleet, cat);
@@ -67,21 +68,28 @@ Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Sp
   return files;
 }
 
-namespace {
-
-Status Run(Globals& g, const PlanFlags& f) {
-  CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+// Sizes the spec's models and plans them on the fleet (shared with `carve render`).
+Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
+                            const std::string& nodes, bool compare) {
   if (spec.models.empty())
     return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
   CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
   CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
   plan::PlanRequest req;
-  CARVE_ASSIGN_OR_RETURN(req.fleet, Fleet(g, f, spec));
+  CARVE_ASSIGN_OR_RETURN(req.fleet, Fleet(g, fleet, nodes, spec));
   for (auto& s : sized) req.models.push_back(std::move(s.demand));
-  req.options.baselines = f.compare;
+  req.options.baselines = compare;
   auto t0 = std::chrono::steady_clock::now();
   plan::Plan result = plan::MakePlan(req);
   result.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+namespace {
+
+Status Run(Globals& g, const PlanFlags& f) {
+  CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  CARVE_ASSIGN_OR_RETURN(plan::Plan result, PlanSpec(g, spec, f.fleet, f.nodes, f.compare));
   if (g.json) {
     auto j = render::PlanJson(result);
     j["solve_seconds"] = result.solve_seconds;

@@ -225,7 +225,7 @@ TEST(Features, TensorParallelGroupsStayOnOneHost) {
   const auto& cat = mig::Catalog::Builtin();
   PlanRequest r;
   for (int g = 0; g < 4; ++g)
-    r.fleet.push_back(FleetGpu{g, g < 2 ? "n1" : "n2", g % 2, cat.Find("h100-80gb"), 0, {}});
+    r.fleet.push_back(FleetGpu{g, g < 2 ? "n1" : "n2", g % 2, cat.Find("h100-80gb"), 0, {}, {}});
   r.models = {M("huge", 200, 1)};
   r.models[0].tensor_parallel = 4;
   Plan p = MakePlan(r);

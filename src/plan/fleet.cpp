@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace carve::plan {
@@ -14,12 +18,22 @@ void Append(std::vector<FleetGpu>& fleet, const mig::GpuModel* model, int count,
   int local = 0;
   for (const auto& g : fleet) local += g.node == node;
   for (int c = 0; c < count; ++c)
-    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}});
+    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}, {}});
 }
 
-// GFD writes the product with dashes for spaces ("NVIDIA-H100-80GB-HBM3").
+std::string Dashed(std::string s) {
+  std::replace(s.begin(), s.end(), ' ', '-');
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// GFD writes the product with dashes for spaces ("NVIDIA-H100-80GB-HBM3"), so
+// products whose own name has dashes ("NVIDIA A100-SXM4-80GB") are compared dashed.
 const mig::GpuModel* FindProduct(const mig::Catalog& cat, std::string product) {
   if (const auto* m = cat.Find(product)) return m;
+  for (const auto& m : cat.models())
+    for (const auto& p : m.products)
+      if (Dashed(p.name) == Dashed(product)) return &m;
   std::replace(product.begin(), product.end(), '-', ' ');
   return cat.Find(product);
 }
@@ -77,7 +91,7 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
       return Status::NotSupported(
           fmt::format("GPU {} ({}) is not in carve's catalogue", g.index, g.name),
           "Plan for the other GPUs with --fleet, or add the model to catalog/ (see `carve catalog`).");
-    FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}};
+    FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}, {}};
     for (const auto& gi : g.mig.current ? g.gpu_instances : std::vector<device::GpuInstance>{}) {
       const mig::Profile* p = g.model->FindProfileById(gi.profile_id);
       if (p) f.current.push_back(mig::Slice{p, gi.placement.start, gi.id});
@@ -111,7 +125,10 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
       return Status::NotFound(fmt::format("--nodes: node {} has GPU product '{}', which carve's catalogue lacks", name, product),
                               fmt::format("Known models: {}.", catalog.AliasList()));
     int count = std::atoi(labels.value("nvidia.com/gpu.count", "0").c_str());
+    if (labels.value("nvidia.com/mig.capable", "") != "true") model = WholeGpuModel(model);
     Append(fleet, model, count, 0, name);
+    for (int i = int(fleet.size()) - count; i < int(fleet.size()); ++i)
+      fleet[i].mig_config = labels.value("nvidia.com/mig.config", "");
   }
   if (fleet.empty())
     return Status::NotFound("--nodes: no node carries the GPU Feature Discovery labels nvidia.com/gpu.product and nvidia.com/gpu.count",
@@ -120,6 +137,21 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
 }
 
 }  // namespace
+
+const mig::GpuModel* WholeGpuModel(const mig::GpuModel* model) {
+  if (!model->mig) return model;
+  static std::mutex mu;
+  static std::map<const mig::GpuModel*, std::unique_ptr<mig::GpuModel>> whole;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& w = whole[model];
+  if (!w) {
+    w = std::make_unique<mig::GpuModel>(*model);
+    w->mig = false;
+    w->profiles.clear();
+    w->compute_profiles.clear();
+  }
+  return w.get();
+}
 
 Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view text, const mig::Catalog& catalog) {
   try {

@@ -23,6 +23,14 @@ Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Ca
 // The machine's GPUs; MIG-enabled ones bring their current slices.
 Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& gpus);
 // Nodes with nvidia.com/gpu.product and nvidia.com/gpu.count labels; others are skipped.
+// A node whose nvidia.com/mig.capable is not "true" gets its model's whole-GPU
+// variant (WholeGpuModel), so it is planned with MIG off; each GPU keeps the
+// node's current nvidia.com/mig.config.
 Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, const mig::Catalog& catalog);
+
+// `model` with MIG off (no profiles): how a GPU is planned on a node the GPU
+// Operator does not partition. The same pointer for the same model; lives as
+// long as the process.
+const mig::GpuModel* WholeGpuModel(const mig::GpuModel* model);
 
 }  // namespace carve::plan

@@ -118,7 +118,7 @@ Instance Random(std::mt19937& rng) {
   for (int g = 0; g < gpus; ++g) {
     const mig::GpuModel* m = cat.Find(kGpus[pick(4)]);
     double cost = costed ? 100.0 * (1 + pick(20)) : 0;
-    in.req.fleet.push_back(FleetGpu{g, "", g, m, cost, {}});
+    in.req.fleet.push_back(FleetGpu{g, "", g, m, cost, {}, {}});
   }
   int models = 1 + pick(3);
   for (int i = 0; i < models; ++i) {
@@ -181,7 +181,7 @@ PlanRequest ThirtyTwoGpus() {
   PlanRequest req;
   for (int g = 0; g < 32; ++g)
     req.fleet.push_back(FleetGpu{
-        g, "node" + std::to_string(g / 8), g % 8, cat.Find(kGpus[g / 8]), kCost[g / 8], {}});
+        g, "node" + std::to_string(g / 8), g % 8, cat.Find(kGpus[g / 8]), kCost[g / 8], {}, {}});
   std::mt19937 rng(5);
   const double kGiB[] = {3, 4, 5, 7, 9, 12, 15, 22, 38};
   for (int i = 0; i < 20; ++i) {

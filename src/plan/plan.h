@@ -29,6 +29,7 @@ struct FleetGpu {
   const mig::GpuModel* model = nullptr;
   double cost_per_month = 0;
   std::vector<mig::Slice> current;  // slices that exist now (MIG on)
+  std::string mig_config;  // the node's nvidia.com/mig.config label now ("" = none or unknown)
 };
 
 // A measured option: one replica on `profile` (MIG profile name, or the GPU

@@ -186,6 +186,7 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
     J gj{{"index", g.gpu.index}, {"gpu", g.gpu.model->alias},
          {"node", g.gpu.node},   {"local_index", g.gpu.local_index},
          {"mig", g.mig},         {"used", g.used()}};
+    if (!g.gpu.mig_config.empty()) gj["mig_config_now"] = g.gpu.mig_config;
     gj["slices"] = J::array();
     for (const auto& s : g.slices) {
       J sj{{"profile", s.profile ? s.profile->name : "whole"},

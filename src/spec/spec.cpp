@@ -110,13 +110,15 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   Fields f(node, file, name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
   CARVE_RETURN_IF_ERROR(f.Check({"name", "engine", "source", "memory", "estimate", "replicas",
                                  "throughput", "latency_slo_ms", "profiles", "min_profile",
-                                 "spread", "gpus", "share", "args", "command", "tensor_parallel"}));
+                                 "spread", "gpus", "share", "args", "command", "tensor_parallel",
+                                 "image"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
   CARVE_RETURN_IF_ERROR(f.Str("engine", &m->engine));
   CARVE_RETURN_IF_ERROR(f.Str("source", &m->source));
   CARVE_RETURN_IF_ERROR(f.StrList("command", &m->command));
+  CARVE_RETURN_IF_ERROR(f.Str("image", &m->image));
   CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
   CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));
   if (f.Has("estimate")) {

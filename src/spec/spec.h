@@ -58,6 +58,7 @@ struct Model {
   std::string source;
   std::vector<std::string> command;
   std::vector<std::string> args;
+  std::string image;  // container image (carve render k8s); default per engine
   std::optional<uint64_t> memory_mib;
   std::optional<Estimate> estimate;
   std::optional<int> replicas;

@@ -1,0 +1,90 @@
+// carve render: the plan as text for other systems. `carve render k8s` writes
+// Kubernetes objects, node labels, the rollout script and runbook, and node
+// pools; further targets (docker, …) are subcommands beside it.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/cli.h"
+#include "plan/plan.h"
+#include "render/k8s/k8s.h"
+#include "spec/spec.h"
+
+namespace carve::cli {
+
+Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
+                            const std::string& nodes, bool compare);
+
+namespace {
+
+struct K8sFlags {
+  std::string spec, fleet, nodes, out, strategy = "mixed";
+  render::k8s::Options options;
+};
+
+Status Unmet(const plan::Plan& p) {
+  std::string what;
+  for (const auto& u : p.unmet) what += fmt::format("\n  {}: {}", u.model, u.reason);
+  return Status::Insufficient(fmt::format("the plan does not serve every model, so carve renders nothing:{}", what),
+                              "Add GPUs (--nodes, --fleet) or lower demand; `carve plan` shows the plan.");
+}
+
+Status WriteFiles(const std::string& dir, const std::vector<render::k8s::File>& files) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Io(fmt::format("cannot create '{}': {}", dir, ec.message()));
+  for (const auto& f : files) {
+    fs::path path = fs::path(dir) / f.path;
+    std::ofstream out(path, std::ios::binary);
+    out << f.text;
+    if (!out) return Status::Io(fmt::format("cannot write '{}'", path.string()));
+    out.close();
+    if (f.executable)
+      fs::permissions(path, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add, ec);
+    fmt::print("wrote {}\n", path.string());
+  }
+  return Status::Ok();
+}
+
+Status RunK8s(Globals& g, K8sFlags& f) {
+  CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, f.nodes, false));
+  if (!p.unmet.empty()) return Unmet(p);
+  f.options.strategy = f.strategy == "single" ? render::k8s::Strategy::kSingle : render::k8s::Strategy::kMixed;
+  f.options.spec_file = f.spec;
+  if (f.out.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, render::k8s::RenderK8sObjects(p, spec, f.options));
+    fmt::print("{}", text);
+    return Status::Ok();
+  }
+  CARVE_ASSIGN_OR_RETURN(auto files, render::k8s::RenderK8s(p, spec, f.options));
+  return WriteFiles(f.out, files);
+}
+
+void AddK8s(CLI::App* render, Globals& g) {
+  auto* cmd = render->add_subcommand("k8s", "Kubernetes: mig-parted ConfigMap, node labels, Deployments, gateway, rollout, pools");
+  auto f = std::make_shared<K8sFlags>();
+  cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
+  cmd->add_option("--nodes", f->nodes, "Plan for a Kubernetes node list (kubectl get nodes -o json)")->type_name("FILE");
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
+  cmd->add_option("--strategy", f->strategy, "The device plugin's MIG strategy: mixed (default) or single")
+      ->check(CLI::IsMember({"mixed", "single"}));
+  cmd->add_option("-o,--output", f->out, "Write every file to DIR (default: the objects as YAML on stdout)")->type_name("DIR");
+  cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")->capture_default_str();
+  cmd->add_option("--mig-configmap", f->options.mig_configmap, "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")
+      ->capture_default_str();
+  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")->capture_default_str();
+  cmd->callback(Body(g, [&g, f] { return RunK8s(g, *f); }));
+}
+
+}  // namespace
+
+void AddRender(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("render", "Render the plan for other systems (k8s)");
+  cmd->require_subcommand(1);
+  AddK8s(cmd, g);
+}
+
+}  // namespace carve::cli

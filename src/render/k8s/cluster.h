@@ -1,0 +1,93 @@
+// The plan seen as a cluster: nodes, the distinct node layouts (one named
+// mig-parted config each) and the workloads (one Deployment each). Every
+// k8s renderer reads this; it is a pure function of the plan and the spec.
+//
+// Workloads are grouped by (model, node layout, profile, engine settings),
+// and each is pinned to the nodes holding that layout. All nodes of one
+// layout advertise the same resources, and every workload of a profile on a
+// layout may use any of them, so the scheduler can always place the whole
+// plan: the grouping is exact, not a hint.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "spec/spec.h"
+#include "util/status.h"
+
+namespace carve::render::k8s {
+
+enum class Strategy { kMixed, kSingle };
+
+struct Options {
+  Strategy strategy = Strategy::kMixed;
+  std::string ns = "carve";                              // namespace of the workloads
+  std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
+  std::string operator_ns = "gpu-operator";              // where the GPU Operator runs
+  std::string carve_image = "ghcr.io/carve-project/carve:" CARVE_VERSION;  // the gateway
+  std::string spec_file;                                 // named in comments
+};
+
+// One mig-parted entry: GPUs (by index on the node) with the same layout.
+struct MigEntry {
+  std::vector<int> devices;  // empty = all
+  bool mig_enabled = false;
+  std::vector<std::pair<std::string, int>> counts;  // profile → count, in placement order
+  std::vector<uint32_t> device_filter;              // PCI ids, when the node mixes products
+  std::string Text() const;  // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
+};
+
+struct NodeLayout {
+  std::string name;  // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
+  const mig::GpuModel* model = nullptr;  // the node's (first) GPU model
+  int gpu_count = 0;
+  bool mig_capable = false;
+  std::vector<MigEntry> entries;
+  std::vector<std::string> nodes;  // names ("" for a fleet without node names)
+};
+
+struct Node {
+  std::string name;     // "" for a fleet without node names
+  std::string layout;   // NodeLayout::name
+  std::string current;  // nvidia.com/mig.config now
+  bool mig_capable = false;
+  std::vector<const plan::PlannedGpu*> gpus;
+};
+
+struct Workload {
+  std::string name;  // Deployment name
+  int model = 0;     // index into plan.models / spec.models
+  std::string layout;
+  const mig::Profile* profile = nullptr;  // nullptr: whole GPUs
+  int gpus = 1;                           // whole GPUs per replica (tensor parallel)
+  int replicas = 0;
+  double memory_fraction = 0;
+  std::vector<std::string> args;  // the option's args
+  std::vector<std::string> nodes; // where its layout is (empty names: any node with the label)
+  std::string Resource(Strategy s) const;  // nvidia.com/mig-…, nvidia.com/gpu
+  uint64_t memory_mib = 0;                 // GPU memory of one replica's slice(s)
+};
+
+struct Cluster {
+  std::vector<Node> nodes;          // sorted by name
+  std::vector<NodeLayout> layouts;  // sorted by name
+  std::vector<Workload> workloads;  // sorted by name
+};
+
+// Fails when the plan cannot be expressed: slices shared by several models
+// (the device plugin hands one MIG device to one pod), or a node that is not
+// uniform under the single strategy (with the node and the reason).
+Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options);
+
+// The device plugin's resource name for a profile under `mixed`:
+// nvidia.com/mig-<profile> with every '+' written as '.'.
+std::string MigResourceName(const std::string& profile);
+// A DNS-1123 label from any text: lower case, [a-z0-9-], at most 63
+// characters (longer names keep a hash of the whole).
+std::string DnsLabel(const std::string& text);
+// Is every node's layout uniform (one profile, all GPUs MIG-enabled, or all
+// whole)? The reason names the node and what differs.
+Status CheckSingle(const Cluster& cluster);
+
+}  // namespace carve::render::k8s

@@ -1,0 +1,143 @@
+// The rollout, as a script and as a runbook for people: label → wait for the
+// MIG manager → restart the device plugin → apply the workloads.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "render/k8s/k8s.h"
+
+namespace carve::render::k8s {
+namespace {
+
+constexpr const char* kPrelude = R"SH(set -euo pipefail
+cd "$(dirname "$0")"
+TIMEOUT=${TIMEOUT:-900}              # seconds the MIG manager gets per node
+DRAIN=${DRAIN:-yes}                  # no: skip cordon/drain (only if the node runs no GPU work)
+OPERATOR_NS=${OPERATOR_NS:-@OPNS@}
+CLUSTER_POLICY=${CLUSTER_POLICY:-cluster-policy}
+NS=@NS@
+
+log() { printf 'rollout: %s\n' "$*" >&2; }
+label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }
+allocatable() { kubectl get node "$1" -o "jsonpath={.status.allocatable.${2//./\\.}}"; }
+
+# The MIG manager leaves gpu.deploy.* at paused-for-mig-change and the state
+# at pending when a GPU client does not stop (NVIDIA/gpu-operator#2833).
+wedged() {
+  log "$1: nvidia.com/mig.config.state is '$(label "$1" nvidia.com/mig.config.state)' after ${TIMEOUT}s"
+  kubectl get node "$1" -o json | grep -o '"nvidia.com/gpu.deploy[^"]*": *"paused-for-mig-change"' >&2 &&
+    log "$1: GPU operands are still paused: the MIG manager is wedged; see RUNBOOK.md, 'If the MIG manager wedges'"
+  kubectl -n "$OPERATOR_NS" logs -l app=nvidia-mig-manager --tail=30 --prefix 2>/dev/null | grep -F "$1" >&2 || true
+  return 1
+}
+
+wait_mig() {
+  local deadline=$((SECONDS + TIMEOUT)) s
+  while :; do
+    s=$(label "$1" nvidia.com/mig.config.state)
+    case "$s" in
+      success) return 0 ;;
+      failed) log "$1: the MIG manager reports failed; kubectl -n $OPERATOR_NS logs -l app=nvidia-mig-manager"; return 1 ;;
+    esac
+    (( SECONDS < deadline )) || { wedged "$1"; return 1; }
+    sleep 10
+  done
+}
+
+# The device plugin does not notice new MIG devices: restart it on the node.
+restart_plugin() {
+  kubectl -n "$OPERATOR_NS" delete pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" --wait=true
+  sleep 5
+  kubectl -n "$OPERATOR_NS" wait pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" \
+    --for=condition=Ready --timeout=300s
+}
+
+wait_allocatable() {  # node resource count
+  local deadline=$((SECONDS + 300))
+  until [ "$(allocatable "$1" "$2")" = "$3" ]; do
+    (( SECONDS < deadline )) || { log "$1: $2 is '$(allocatable "$1" "$2")', expected $3"; return 1; }
+    sleep 5
+  done
+}
+
+# Kubelet keeps extended resources that dropped to zero (kubernetes#92396).
+stale() {
+  kubectl get node "$1" -o json | grep -o '"nvidia.com/mig-[^"]*": *"0"' | cut -d'"' -f2 | while read -r r; do
+    log "$1: stale $r=0; remove: kubectl patch node $1 --subresource=status --type=json -p '[{\"op\":\"remove\",\"path\":\"/status/capacity/${r/\//~1}\"}]'"
+  done
+}
+
+roll_node() {  # node layout mig(yes|no) resource=count...
+  local node=$1 layout=$2 mig=$3; shift 3
+  if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
+     { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
+    log "$node: already holds $layout"
+  else
+    if [ "$mig" = yes ] && [ "$DRAIN" = yes ]; then
+      log "$node: cordon and drain (the MIG manager does not drain workloads)"
+      kubectl cordon "$node"
+      kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=600s
+    fi
+    local labels=("carve.dev/layout=$layout")
+    [ "$mig" = yes ] && labels+=("nvidia.com/mig.config=$layout")
+    kubectl label node "$node" --overwrite "${labels[@]}"
+    if [ "$mig" = yes ]; then
+      log "$node: waiting for the MIG manager (up to ${TIMEOUT}s)"
+      wait_mig "$node"
+      restart_plugin "$node"
+    fi
+  fi
+  for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
+  stale "$node"
+  kubectl uncordon "$node"
+}
+)SH";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at; (at = text.find(from)) != std::string::npos;) text.replace(at, from.size(), to);
+  return text;
+}
+
+// What the device plugin should advertise on the node once the layout is applied.
+std::map<std::string, int> Expected(const Node& n, Strategy s) {
+  std::map<std::string, int> out;
+  for (const auto* g : n.gpus) {
+    if (!g->mig || !g->used()) {
+      ++out["nvidia.com/gpu"];
+      continue;
+    }
+    for (const auto& sl : g->slices) ++out[s == Strategy::kSingle ? "nvidia.com/gpu" : MigResourceName(sl.profile->name)];
+  }
+  return out;
+}
+
+std::string NodeName(const Node& n) { return n.name.empty() ? kNodePlaceholder : n.name; }
+
+}  // namespace
+
+std::string RolloutScript(const Cluster& c, const Options& o) {
+  std::string out = "#!/usr/bin/env bash\n# Written by carve render k8s";
+  out += o.spec_file.empty() ? "" : " from " + o.spec_file;
+  out += ". Rolls the plan out node by node; RUNBOOK.md explains each step.\n";
+  out += Replace(Replace(kPrelude, "@OPNS@", o.operator_ns), "@NS@", o.ns);
+  out += fmt::format("\nlog \"mig-parted config → ConfigMap {}/{}; ClusterPolicy: migManager.config.name and mig.strategy\"\n",
+                     o.operator_ns, o.mig_configmap);
+  out += "kubectl apply -f mig-config.yaml\n";
+  out += fmt::format("kubectl patch clusterpolicies.nvidia.com \"$CLUSTER_POLICY\" --type merge -p "
+                     "'{{\"spec\":{{\"migManager\":{{\"config\":{{\"name\":\"{}\"}}}},\"mig\":{{\"strategy\":\"{}\"}}}}}}'\n",
+                     o.mig_configmap, o.strategy == Strategy::kSingle ? "single" : "mixed");
+  out += "\n# One node at a time: label, wait, restart the device plugin, check what it advertises.\n";
+  for (const auto& n : c.nodes) {
+    if (n.layout.empty()) continue;
+    out += fmt::format("roll_node {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no");
+    for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
+    out += "\n";
+  }
+  out += "\nlog \"workloads\"\nkubectl apply -f namespace.yaml\nkubectl apply -f models.yaml -f gateway.yaml\n";
+  for (const auto& w : c.workloads)
+    out += fmt::format("kubectl -n \"$NS\" rollout status deployment/{} --timeout=3600s\n", w.name);
+  out += "kubectl -n \"$NS\" rollout status deployment/carve-gateway --timeout=600s\nlog done\n";
+  return out;
+}
+
+}  // namespace carve::render::k8s

@@ -1,0 +1,87 @@
+// RUNBOOK.md: the rollout for people, with this plan's nodes and layouts.
+#include <fmt/format.h>
+
+#include "render/k8s/k8s.h"
+
+namespace carve::render::k8s {
+namespace {
+
+std::string LayoutText(const NodeLayout& l) {
+  std::string out;
+  for (const auto& e : l.entries)
+    out += fmt::format("{}GPU {}: {}", out.empty() ? "" : "; ",
+                       e.devices.empty() ? "all" : fmt::format("{}", fmt::join(e.devices, ",")), e.Text());
+  return out;
+}
+
+std::string NodeTable(const Cluster& c) {
+  std::string out = "| node | GPUs | layout now | planned layout | change |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& n : c.nodes) {
+    std::string now = n.current.empty() ? "(none)" : n.current;
+    std::string change = n.layout.empty() ? "unused by the plan; left alone"
+                         : !n.mig_capable ? "label only (not MIG-capable: whole GPUs)"
+                         : n.current == n.layout ? "none"
+                                                 : "drain, repartition";
+    out += fmt::format("| {} | {}× {} | {} | {} | {} |\n", n.name.empty() ? "$NODE" : n.name, n.gpus.size(),
+                       n.gpus.front()->gpu.model->alias, now, n.layout.empty() ? "—" : n.layout, change);
+  }
+  return out;
+}
+
+constexpr const char* kSteps = R"MD(## Steps (what rollout.sh does)
+
+1. **Config.** `kubectl apply -f mig-config.yaml` and point the GPU Operator at it:
+   ClusterPolicy `spec.migManager.config.name={cm}` and `spec.mig.strategy={strategy}`.
+2. **Per node, one at a time.** If its layout changes: `kubectl cordon`, then `kubectl drain
+   --ignore-daemonsets` — the MIG manager does **not** drain; it wipes and recreates every GPU
+   whose counts change, and a process on a slice makes that fail.
+3. **Label.** `nvidia.com/mig.config=<layout>` (the MIG manager's selector) and
+   `carve.dev/layout=<layout>` (what the Deployments and pools select on).
+4. **Wait** for `nvidia.com/mig.config.state=success` (`pending` → `success`/`failed`; a
+   `rebooting` step on clouds where a reset is impossible).
+5. **Restart the device plugin** pod on the node: it does not pick up new MIG devices
+   (NVIDIA/k8s-device-plugin#992). Then check the node's allocatable resources equal the plan.
+6. **Stale resources.** Kubelet keeps resources that dropped to zero (`nvidia.com/mig-…: 0`);
+   the script prints the `kubectl patch node … --subresource=status` that removes each.
+7. `kubectl uncordon`, next node. Last: `kubectl apply -f namespace.yaml -f models.yaml -f
+   gateway.yaml` and wait for every rollout.
+
+## If the MIG manager wedges
+
+`nvidia.com/mig.config.state` stays `pending` and `nvidia.com/gpu.deploy.*` labels stay
+`paused-for-mig-change` when a GPU client did not stop in time (NVIDIA/gpu-operator#2833); the
+node then advertises no GPUs. rollout.sh stops after `TIMEOUT` seconds (default 900) and says
+so. To recover: find what still holds the GPUs (`kubectl get pods -A -o wide
+--field-selector spec.nodeName=NODE`, host services such as DCGM, `nvidia-persistenced`),
+stop it, then delete the node's `nvidia-mig-manager` pod so it retries; if the operands stay
+paused, set each `nvidia.com/gpu.deploy.<operand>` label back to `true`. Run rollout.sh again:
+nodes already at their layout are skipped.
+
+## What carve leaves to the GPU Operator
+
+mig-parted configs hold counts, not placements: the MIG manager decides where each slice
+goes. carve's plan (`carve plan`) shows where carve would place them; the ConfigMap lists
+profiles in that order. Under `single` every GPU of a node must hold one profile; carve
+refuses a plan that breaks this rather than render a node GFD would label `…-MIG-INVALID`.
+)MD";
+
+}  // namespace
+
+std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) {
+  std::string out = "# Rollout runbook\n\nWritten by `carve render k8s`";
+  out += o.spec_file.empty() ? "" : fmt::format(" from `{}`", o.spec_file);
+  out += fmt::format(". Strategy: `{}`. Run `./rollout.sh` (environment: `TIMEOUT`, `DRAIN`, "
+                     "`OPERATOR_NS`, `CLUSTER_POLICY`), or follow the steps by hand.\n\n## Nodes\n\n",
+                     o.strategy == Strategy::kSingle ? "single" : "mixed");
+  out += NodeTable(c) + "\n## Layouts\n\n| layout | GPU | slices |\n| --- | --- | --- |\n";
+  for (const auto& l : c.layouts) out += fmt::format("| {} | {} | {} |\n", l.name, l.model->alias, LayoutText(l));
+  out += "\n## Workloads\n\n| Deployment | model | replicas | slice | layout |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& w : c.workloads)
+    out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
+                       w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
+  return out + "\n" +
+         fmt::format(fmt::runtime(kSteps), fmt::arg("cm", o.mig_configmap),
+                     fmt::arg("strategy", o.strategy == Strategy::kSingle ? "single" : "mixed"));
+}
+
+}  // namespace carve::render::k8s

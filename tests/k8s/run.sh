@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# carve render k8s through the real binary: every object it writes validates
+# against the Kubernetes API schemas (validate.js), its scripts parse, and the
+# refusals say why. Usage: run.sh PATH/TO/carve
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ex=$here/../../examples/k8s
+carve=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "run.sh: $*" >&2; exit 1; }
+
+# The validator itself rejects broken objects (each one of them).
+node "$here/validate.js" --expect-invalid "$here/invalid.yaml" >/dev/null || fail "validator accepted invalid.yaml"
+
+"$carve" render k8s "$ex/carve.yaml" --nodes "$ex/nodes.json" -o "$tmp/nodes" >/dev/null
+"$carve" render k8s "$ex/carve.yaml" --nodes "$ex/nodes.json" >"$tmp/stdout.yaml"
+"$carve" render k8s "$ex/carve.yaml" --fleet h100-80gb:2,h100-nvl:2,l40s:1 -o "$tmp/fleet" >/dev/null
+printf 'version: v1\nmodels:\n  - {name: small, source: Qwen/Qwen3-0.6B, memory: 8GiB, replicas: 14}\n' >"$tmp/uniform.yaml"
+"$carve" render k8s "$tmp/uniform.yaml" --fleet h100-80gb:2 --strategy single -o "$tmp/single" >/dev/null
+grep -q 'nvidia.com/gpu: 1' "$tmp/single/models.yaml" || fail "single: no nvidia.com/gpu request"
+
+for d in nodes fleet single; do
+  node "$here/validate.js" "$tmp/$d" || fail "$d: invalid objects"
+  for s in "$tmp/$d"/*.sh; do bash -n "$s" || fail "$s does not parse"; done
+done
+node "$here/validate.js" "$tmp/stdout.yaml" || fail "stdout: invalid objects"
+
+# Refusals: non-uniform nodes under single; an unknown strategy.
+set +e
+out=$("$carve" render k8s "$ex/carve.yaml" --nodes "$ex/nodes.json" --strategy single 2>&1)
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "single on mixed layouts: exit $rc, expected 3"
+grep -q 'not uniform' <<<"$out" || fail "single: no reason given: $out"
+echo "run.sh: ok"
