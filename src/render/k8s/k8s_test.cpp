@@ -3,6 +3,8 @@
 // strategy's refusal, and the rendered files against golden copies
 // (CARVE_UPDATE_GOLDEN=1 rewrites them).
 #include <gtest/gtest.h>
+
+#include "apply/mig_parted.h"
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -130,24 +132,32 @@ TEST(K8sPlan, SingleStrategyOnAUniformNodeRequestsGpus) {
   EXPECT_EQ(c->workloads[0].replicas, 7);
 }
 
-// A small mig-parted reader for the test (carve's own reader lives in apply/).
 using Counts = std::vector<std::pair<std::string, int>>;
-std::map<std::string, std::map<int, Counts>> ReadMigParted(const std::string& text, int gpus_per_node) {
-  std::map<std::string, std::map<int, Counts>> out;
-  YAML::Node root = YAML::Load(text);
-  EXPECT_EQ(root["version"].as<std::string>(), "v1");
-  for (const auto& cfg : root["mig-configs"])
-    for (const auto& entry : cfg.second) {
-      std::vector<int> devices;
-      if (entry["devices"].IsScalar() && entry["devices"].as<std::string>() == "all")
-        for (int i = 0; i < gpus_per_node; ++i) devices.push_back(i);
-      else
-        devices = entry["devices"].as<std::vector<int>>();
-      Counts counts;
-      if (entry["mig-enabled"].as<bool>())
-        for (const auto& kv : entry["mig-devices"]) counts.push_back({kv.first.as<std::string>(), kv.second.as<int>()});
-      for (int d : devices) out[cfg.first.as<std::string>()][d] = counts;
+
+// The config `name` read back by carve's own mig-parted reader (apply/), as
+// profile counts per GPU in the order the config lists them.
+std::map<int, Counts> ReadBack(const std::string& text, const std::string& name,
+                               const std::vector<const plan::PlannedGpu*>& gpus) {
+  std::vector<device::Gpu> machine;
+  for (const auto* g : gpus) {
+    device::Gpu d;
+    d.index = g->gpu.local_index;
+    d.model = g->gpu.model;
+    d.mig_capable = g->gpu.model->mig;
+    machine.push_back(d);
+  }
+  std::sort(machine.begin(), machine.end(), [](auto& a, auto& b) { return a.index < b.index; });
+  auto layouts = apply::LoadMigParted(text, "config.yaml", name, machine);
+  EXPECT_TRUE(layouts.ok()) << layouts.status().ToString();
+  std::map<int, Counts> out;
+  if (!layouts.ok()) return out;
+  for (const auto& l : *layouts) {
+    Counts& c = out[l.gpu];
+    for (const auto& s : l.slices) {
+      if (c.empty() || c.back().first != s.profile->name) c.push_back({s.profile->name, 0});
+      ++c.back().second;
     }
+  }
   return out;
 }
 
@@ -160,8 +170,7 @@ TEST(K8sMigConfig, ReadBackYieldsThePlannedLayoutsInPlacementOrder) {
   int checked = 0;
   for (const auto& n : c->nodes) {
     if (n.layout.empty() || !n.mig_capable) continue;
-    auto read = ReadMigParted(cm["data"]["config.yaml"].as<std::string>(), int(n.gpus.size()));
-    ASSERT_TRUE(read.count(n.layout)) << n.layout;
+    auto read = ReadBack(cm["data"]["config.yaml"].as<std::string>(), n.layout, n.gpus);
     for (const auto* g : n.gpus) {
       Counts planned;  // profile counts in the plan's placement order
       for (const auto& s : g->mig ? g->slices : std::vector<plan::PlannedSlice>{}) {
@@ -169,7 +178,7 @@ TEST(K8sMigConfig, ReadBackYieldsThePlannedLayoutsInPlacementOrder) {
           planned.push_back({s.profile->name, 0});
         for (auto& p : planned) p.second += p.first == s.profile->name;
       }
-      EXPECT_EQ(read[n.layout][g->gpu.local_index], planned) << n.name << " GPU " << g->gpu.local_index;
+      EXPECT_EQ(read[g->gpu.local_index], planned) << n.name << " GPU " << g->gpu.local_index;
       ++checked;
     }
   }
