@@ -10,6 +10,8 @@ namespace carve::cli {
 
 // One row per verb; the order is the order of `carve --help`.
 void AddCatalog(CLI::App&, Globals&);
+void AddGateway(CLI::App&, Globals&);
+void AddEngine(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
@@ -17,6 +19,8 @@ struct VerbRow {
 };
 const VerbRow kVerbs[] = {
     {AddCatalog},
+    {AddGateway},
+    {AddEngine},
 };
 }  // namespace
 
