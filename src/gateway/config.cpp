@@ -112,7 +112,7 @@ Status ParseModel(const Reader& r, const YAML::Node& n, const std::string& where
   CARVE_RETURN_IF_ERROR(r.Positive(n, "max_in_flight", m.limits.max_in_flight, where, true));
   CARVE_RETURN_IF_ERROR(r.Positive(n, "max_queue", m.limits.max_queue, where, true));
   YAML::Node reps = n["replicas"];
-  if (!reps.IsSequence() || reps.size() == 0)
+  if (!reps.IsDefined() || !reps.IsSequence() || reps.size() == 0)
     return r.Error(reps.IsDefined() ? reps : n, where + ".replicas must list at least one url");
   for (size_t i = 0; i < reps.size(); ++i) {
     std::string w = where + ".replicas[" + std::to_string(i) + "]";
@@ -134,7 +134,7 @@ Status ParseKey(const Reader& r, const YAML::Node& n, const std::string& where, 
                    where + ".sha256 must be 64 hex digits: the SHA-256 of the key "
                            "(printf %s KEY | sha256sum), never the key itself");
   YAML::Node models = n["models"];
-  if (!models.IsSequence() || models.size() == 0)
+  if (!models.IsDefined() || !models.IsSequence() || models.size() == 0)
     return r.Error(models.IsDefined() ? models : n,
                    where + ".models must list the models this key may use ([\"*\"] for all)");
   for (const auto& m : models) k.models.push_back(m.Scalar());

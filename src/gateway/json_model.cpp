@@ -96,7 +96,9 @@ ModelOrError Fail(ErrorKind kind, std::string message) {
 ModelOrError ModelFromJson(std::string_view body) {
   boost::json::basic_parser<ModelHandler> parser{boost::json::parse_options{}};
   error_code ec;
-  parser.write_some(false, body.data(), body.size(), ec);
+  size_t used = parser.write_some(false, body.data(), body.size(), ec);
+  if (!ec && body.substr(used).find_first_not_of(" \t\r\n") != std::string_view::npos)
+    return Fail(ErrorKind::kInvalidJson, "The request body has data after its JSON object.");
   if (ec)
     return Fail(ErrorKind::kInvalidJson,
                 "The request body is not valid JSON (" + ec.message() + ").");
