@@ -151,6 +151,11 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
     co_return co_await SendWhole(s, r, req.version(), keep, w, t) && keep;
   }
   EchoReply r = EchoRespond(eng.opts, req.method_string(), req.target(), req.body());
+  if (req.method() != http::verb::post) {  // probes and listings stay out of the log
+    Watch w;
+    asio::steady_timer t(s.get_executor());
+    co_return co_await SendWhole(s, r, req.version(), keep, w, t) && keep;
+  }
   size_t seq = eng.log.Begin({std::string(req["X-Request-Id"]), std::string(req.target()), r.model,
                               "in_progress", r.stream, MonotonicNs(), 0});
   auto w = std::make_shared<Watch>();
