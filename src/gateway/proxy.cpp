@@ -66,19 +66,20 @@ bool IsHopByHop(http::field f, std::string_view name) {
   }
 }
 
-Request UpstreamRequest(ProxyJob& job) {
-  Request up{job.req.method(), job.req.target(), 11};
+// The client's request, turned into the engine's in place (no copy of a body
+// that may be tens of MiB): hop-by-hop headers out, our own in.
+Request& UpstreamRequest(ProxyJob& job) {
+  Request& up = job.req;
   const bool strip_keys = job.snap->keys.enabled();  // gateway keys are not the engine's
-  for (const auto& f : job.req) {
-    if (IsHopByHop(f.name(), f.name_string())) continue;
-    if (strip_keys && (f.name() == http::field::authorization ||
-                       beast::iequals(f.name_string(), "x-api-key")))
-      continue;
-    up.insert(f.name(), f.name_string(), f.value());
+  for (auto it = up.begin(); it != up.end();) {
+    bool drop = IsHopByHop(it->name(), it->name_string()) ||
+                (strip_keys && (it->name() == http::field::authorization ||
+                                beast::iequals(it->name_string(), "x-api-key")));
+    it = drop ? up.erase(it) : std::next(it);
   }
+  up.version(11);
   up.set("X-Request-Id", job.request_id);
   up.set(http::field::forwarded, "for=\"" + job.client_ip + "\"");
-  up.body() = std::move(job.req.body());
   up.keep_alive(true);
   up.prepare_payload();
   return up;
@@ -94,6 +95,7 @@ struct Exchange {
   Request& up;
   Watch& watch;
   ProxyOutcome& out;
+  unsigned client_version;  // HTTP/1.0 or 1.1, as the client spoke
   ErrorKind error = ErrorKind::kNoHealthyUpstream;  // when the attempt was not kDone
   std::string error_message;
 };
@@ -153,7 +155,7 @@ asio::awaitable<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<
   }
   auto up_res = p.release();
   bool upstream_keep = up_res.keep_alive();
-  http::response<http::string_body> res{up_res.result(), x.job.req.version()};
+  http::response<http::string_body> res{up_res.result(), x.client_version};
   CopyResponseHeaders(up_res.base(), res.base());
   StampResponse(res.base(), x.job.request_id);
   res.body() = std::move(up_res.body());
@@ -197,14 +199,14 @@ asio::awaitable<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<St
   http::response_parser<http::buffer_body> p{std::move(head)};
   p.body_limit(boost::none);
   const auto& up = p.get();
-  http::response<http::buffer_body> res{up.result(), x.job.req.version()};
+  http::response<http::buffer_body> res{up.result(), x.client_version};
   CopyResponseHeaders(up.base(), res.base());
   StampResponse(res.base(), x.job.request_id);
   if (sse) {
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
   }
-  res.chunked(x.job.req.version() >= 11);
+  res.chunked(x.client_version >= 11);
   if (!res.chunked()) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
   res.keep_alive(x.out.keep_alive);
   x.out.status = res.result_int();
@@ -361,14 +363,13 @@ std::unique_ptr<Stream> UpstreamPool::TakeIdle(const std::string& host_port) {
   auto it = idle_.find(host_port);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  while (!list.empty()) {
-    auto conn = std::move(list.back());
-    list.pop_back();
-    char c;
-    ssize_t n = ::recv(conn->socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;  // open and quiet
-  }
-  return nullptr;
+  if (list.empty()) return nullptr;
+  // No liveness check here (it would cost a syscall per request): if the engine
+  // closed this connection while idle, the exchange fails before any answer and
+  // TryReplica retries once on a fresh connection.
+  auto conn = std::move(list.back());
+  list.pop_back();
+  return conn;
 }
 
 void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream> conn) {
@@ -382,10 +383,11 @@ void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream>
 asio::awaitable<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job) {
   ProxyOutcome out;
   out.keep_alive = job.req.keep_alive();
+  const unsigned client_version = job.req.version();
   auto watch = std::make_shared<Watch>();
   StartWatch(client, watch);
-  Request up = UpstreamRequest(job);
-  Exchange x{st, wk, client, job, up, *watch, out, ErrorKind::kNoHealthyUpstream, {}};
+  Request& up = UpstreamRequest(job);
+  Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream, {}};
   std::vector<const Replica*> tried;
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;
@@ -417,7 +419,7 @@ asio::awaitable<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client
   st.CountError(job.pool.get(), x.error);
   std::string message = x.error_message.empty() ? DefaultMessage(x.error, job.model)
                                                  : x.error_message;
-  bool ok = co_await WriteError(client, job.req.version(), out.keep_alive, x.error, message,
+  bool ok = co_await WriteError(client, client_version, out.keep_alive, x.error, message,
                                 job.request_id, job.snap->config.timeouts.client_write_ms);
   if (!ok) out.keep_alive = false;
   co_return out;

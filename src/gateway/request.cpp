@@ -74,7 +74,7 @@ RouteMatch MatchGet(std::string_view path) {
 
 RouteMatch MatchRoute(std::string_view method, std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
-  if (method == "GET" || method == "HEAD") return MatchGet(path);
+  if (method == "GET") return MatchGet(path);  // HEAD is refused: no body to strip
   if (method == "POST" && IsModelAddressedPath(path)) return {Route::kModelAddressed, {}};
   if (MatchGet(path).route != Route::kUnknown || IsModelAddressedPath(path))
     return {Route::kWrongMethod, {}};

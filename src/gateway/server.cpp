@@ -1,13 +1,12 @@
 // The client half of the gateway: accept, read requests, answer the gateway's
 // own routes, hand model-addressed requests to the proxy, log, keep alive.
 #include <boost/asio/write.hpp>
-#include <boost/json.hpp>
 #include <random>
 
 #include "gateway/exposition.h"
 #include "gateway/gateway.h"
+#include "gateway/handler.h"
 #include "gateway/net.h"
-#include "gateway/request.h"
 
 namespace carve::gateway {
 namespace net {
@@ -64,112 +63,24 @@ std::string RequestId(const Request& req) {
   return ok ? std::string(given) : NewRequestId();
 }
 
-// One answer the session gives itself (not relayed from an engine).
-struct Local {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::optional<ErrorKind> error;
-};
-
-Local Error(ErrorKind kind, std::string message) {
-  Local l;
-  l.error = kind;
-  l.body = std::move(message);
-  return l;
-}
-
-// A model card: the engine's own when the prober fetched it, else a minimal one.
-std::string Card(const ModelPool& pool, int64_t created) {
-  for (const auto& r : pool.replicas())
-    if (auto c = r->card(); !c.empty()) return c;
-  boost::json::object o{{"id", pool.name()}, {"object", "model"}, {"created", created},
-                        {"owned_by", "carve"}};
-  return boost::json::serialize(o);
-}
-
-Local ListModels(const GatewayState& st, const ApiKey* key, int64_t created) {
-  std::string body = R"({"object":"list","data":[)";
-  bool first = true;
-  for (const auto& pool : st.router.Pools()) {
-    if (!KeyRing::Allows(key, pool->name())) continue;
-    body += (first ? "" : ",") + Card(*pool, created);
-    first = false;
-  }
-  return Local{200, "application/json", body + "]}", {}};
-}
-
-Local GetModel(const GatewayState& st, const ApiKey* key, const std::string& id, int64_t created) {
-  auto pool = st.router.Find(id);
-  if (!pool || !KeyRing::Allows(key, id))
-    return Error(ErrorKind::kModelNotFound,
-                 "The model '" + id + "' does not exist or you do not have access to it.");
-  return Local{200, "application/json", Card(*pool, created), {}};
-}
-
-Local Ready(const GatewayState& st) {
-  boost::json::object models;
-  bool ready = st.probed_once.load() && !st.draining.load();
-  for (const auto& pool : st.router.Pools()) {
-    int healthy = 0, total = 0;
-    for (const auto& r : pool->replicas()) ++total, healthy += r->healthy();
-    models[pool->name()] = {{"healthy", healthy}, {"replicas", total}};
-    ready = ready && healthy > 0;
-  }
-  boost::json::object o{{"ready", ready}, {"models", std::move(models)}};
-  return Local{ready ? 200 : 503, "application/json", boost::json::serialize(o), {}};
-}
-
-Local Metrics(GatewayState& st) {
+std::string MetricsText(GatewayState& st) {
   std::string extra;
   {
     std::lock_guard lock(st.mu);
     if (st.extra_metrics) extra = st.extra_metrics();
   }
   GatewayGauges g{st.connections.load(), st.draining.load()};
-  return Local{200, "text/plain; version=0.0.4; charset=utf-8",
-               RenderMetrics(st.router, st.unrouted_errors, g, extra), {}};
+  return RenderMetrics(st.router, st.unrouted_errors, g, extra);
 }
 
-// Who is asking: nullopt answer means go on with `key` (null when keys are off).
-std::optional<Local> Authorize(const Snapshot& snap, const Request& req, const ApiKey*& key) {
-  key = nullptr;
-  if (!snap.keys.enabled()) return std::nullopt;
-  key = snap.keys.Find(PresentedKey(req[http::field::authorization], req["x-api-key"]));
-  if (key) return std::nullopt;
-  return Error(ErrorKind::kUnauthorized,
-               "Missing or invalid API key; send it as 'Authorization: Bearer KEY'.");
-}
-
-// Everything but model-addressed requests; nullopt means "proxy it".
-std::optional<Local> Answer(GatewayState& st, const Snapshot& snap, const Request& req,
-                            const RouteMatch& m, const ApiKey*& key, std::string& model) {
-  auto created = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch() -
-                     (Clock::now() - st.started)).count();
-  switch (m.route) {
-    case Route::kHealth: return Local{200, "application/json", R"({"status":"ok"})", {}};
-    case Route::kReady: return Ready(st);
-    case Route::kMetrics: return Metrics(st);
-    case Route::kUnknown:
-      return Error(ErrorKind::kRouteNotFound, "Unknown route " + std::string(req.method_string()) +
-                                                  " " + std::string(req.target()) + ".");
-    case Route::kWrongMethod:
-      return Error(ErrorKind::kMethodNotAllowed,
-                   std::string(req.method_string()) + " is not allowed on " +
-                       std::string(req.target()) + ".");
-    default: break;
-  }
-  if (auto denied = Authorize(snap, req, key)) return denied;
-  if (m.route == Route::kListModels) return ListModels(st, key, created);
-  if (m.route == Route::kGetModel) return GetModel(st, key, m.model_id, created);
-  ModelOrError mo = ExtractModel(req[http::field::content_type], req.body());
-  if (!mo.ok()) return Error(*mo.error, mo.message);
-  model = mo.model;
-  if (!st.router.Find(model) || !KeyRing::Allows(key, model))
-    return Error(ErrorKind::kModelNotFound,
-                 "The model '" + model + "' does not exist or you do not have access to it.");
-  return std::nullopt;
+Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
+  auto wall_started = std::chrono::system_clock::now() - (Clock::now() - st.started);
+  GatewayView g{st.router, snap.keys, st.probed_once.load(), st.draining.load(),
+                std::chrono::duration_cast<std::chrono::seconds>(wall_started.time_since_epoch()).count(),
+                [&st] { return MetricsText(st); }};
+  RequestView r{req.method_string(), req.target(), req[http::field::authorization],
+                req["x-api-key"], req[http::field::content_type], req.body()};
+  return Decide(g, r);
 }
 
 asio::awaitable<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
@@ -182,42 +93,37 @@ asio::awaitable<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Reque
   rec.path = std::string(req.target());
   rec.bytes_in = req.body().size();
   bool keep = req.keep_alive() && !st.draining.load();
-  const ApiKey* key = nullptr;
-  std::string model;
-  RouteMatch m = MatchRoute(req.method_string(), req.target());
-  std::optional<Local> local = Answer(st, *snap, req, m, key, model);
-  rec.model = model;
-  rec.key = key ? key->name : "";
-  if (local) {
-    bool ok;
-    if (local->error) {
-      st.CountError(model.empty() ? nullptr : st.router.Find(model).get(), *local->error);
-      rec.error = std::string(InfoFor(*local->error).code);
-      rec.status = InfoFor(*local->error).status;
-      ok = co_await WriteError(stream, req.version(), keep, *local->error, local->body, rec.id,
-                               cfg.timeouts.client_write_ms);
-    } else {
-      rec.status = local->status;
-      rec.bytes_out = local->body.size();
-      ok = co_await WriteText(stream, req.version(), keep, local->status, local->content_type,
-                              std::move(local->body), rec.id, cfg.timeouts.client_write_ms);
-    }
-    rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    st.log->Write(rec);
-    co_return ok && keep;
+  Decision d = DecideFor(st, *snap, req);
+  rec.model = d.model;
+  rec.key = d.key ? d.key->name : "";
+  auto pool = d.model.empty() ? nullptr : st.router.Find(d.model);
+  bool ok = true;
+  if (d.error) {
+    st.CountError(pool.get(), *d.error);
+    rec.error = std::string(InfoFor(*d.error).code);
+    rec.status = d.status;
+    ok = co_await WriteError(stream, req.version(), keep, *d.error, d.body, rec.id,
+                             cfg.timeouts.client_write_ms);
+  } else if (!d.proxy) {
+    rec.status = d.status;
+    rec.bytes_out = d.body.size();
+    ok = co_await WriteText(stream, req.version(), keep, d.status, d.content_type,
+                            std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
+  } else {
+    if (!keep) req.keep_alive(false);
+    ProxyJob job{std::move(req), d.model, rec.id, client_ip, snap, pool, start};
+    ProxyOutcome out = co_await Proxy(st, wk, stream, job);
+    rec.status = out.status;
+    rec.error = out.error;
+    rec.replica = out.replica;
+    rec.first_byte_ms = out.first_byte_ms;
+    rec.bytes_out = out.bytes_out;
+    rec.stream = out.stream;
+    ok = out.keep_alive;
   }
-  ProxyJob job{std::move(req), model, rec.id, client_ip, snap, st.router.Find(model), start};
-  if (!keep) job.req.keep_alive(false);
-  ProxyOutcome out = co_await Proxy(st, wk, stream, job);
-  rec.status = out.status;
-  rec.error = out.error;
-  rec.replica = out.replica;
-  rec.first_byte_ms = out.first_byte_ms;
-  rec.bytes_out = out.bytes_out;
-  rec.stream = out.stream;
   rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   st.log->Write(rec);
-  co_return out.keep_alive && keep;
+  co_return ok && keep;
 }
 
 // After refusing a body, read (and drop) what the client is still sending for a
