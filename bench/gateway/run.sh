@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build}
 CARVE=$(realpath "$BUILD_DIR/carve")
 DURATION=${DURATION:-10}        # seconds per wrk run
+ROUNDS=${ROUNDS:-3}             # engine, carve, nginx take turns; medians are reported
 CONNS=${CONNS:-64}              # peak-load connections
 LIGHT_CONNS=${LIGHT_CONNS:-2}   # light-load connections (wrk has no fixed-rate mode)
 PROXY_THREADS=${PROXY_THREADS:-1}  # carve threads = nginx worker_processes
@@ -130,15 +131,19 @@ IDLE_RSS_START=$(rss_kib "$GW_PID")
 NGINX_PORT=$(free_port)
 start_nginx ngx1 "$E1" "$NGINX_PORT"
 declare -A R
-for target in engine carve nginx; do
-  case $target in
-    engine) url="http://127.0.0.1:$E1" ;;
-    carve) url="http://127.0.0.1:$GW_PORT" ;;
-    nginx) url="http://127.0.0.1:$NGINX_PORT" ;;
-  esac
-  R[$target,peak]=$(run_wrk "$url" "$CONNS")
-  R[$target,light]=$(run_wrk "$url" "$LIGHT_CONNS")
-  echo "   $target peak: ${R[$target,peak]}  light: ${R[$target,light]}" >&2
+for round in $(seq "$ROUNDS"); do
+  for target in engine carve nginx; do
+    case $target in
+      engine) url="http://127.0.0.1:$E1" ;;
+      carve) url="http://127.0.0.1:$GW_PORT" ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT" ;;
+    esac
+    peak=$(run_wrk "$url" "$CONNS")
+    light=$(run_wrk "$url" "$LIGHT_CONNS")
+    R[$target,peak]+="$peak;"
+    R[$target,light]+="$light;"
+    echo "   round $round $target peak: $peak  light: $light" >&2
+  done
 done
 IDLE_RSS_AFTER=$(rss_kib "$GW_PID")
 
@@ -162,18 +167,22 @@ echo "   engine: $S_ENGINE" >&2
 echo "   carve:  $S_CARVE" >&2
 echo "   nginx:  $S_NGINX" >&2
 
+LOAD_AVG=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$tmp" <<PY
-import sys
+import statistics
 R = {}
-for key, val in [$(for k in "${!R[@]}"; do printf '("%s","%s"),' "$k" "${R[$k]}"; done)]:
-    rps, p50, p99, err = val.split()
-    R[key] = (float(rps), float(p50), float(p99), err)
+for key, runs in [$(for k in "${!R[@]}"; do printf '("%s","%s"),' "$k" "${R[$k]}"; done)]:
+    rows = [r.split() for r in runs.split(";") if r.strip()]
+    med = lambda i: statistics.median(float(r[i]) for r in rows)
+    err = "-" if all(r[3] == "-" for r in rows) else "errors"
+    R[key] = (med(0), med(1), med(2), err)
 def stream(s):
     return dict(kv.split("=") for kv in s.split())
 S = {"engine": stream("""$S_ENGINE"""), "carve": stream("""$S_CARVE"""), "nginx": stream("""$S_NGINX""")}
 cpu = open("/proc/cpuinfo").read().count("processor")
-print(f"Machine: {cpu} CPUs; engine 1 thread; carve threads = nginx workers = $PROXY_THREADS; "
-      f"wrk -t2, ${DURATION}s per run; access logs off in both proxies.\n")
+print(f"Machine: {cpu} CPUs, load average (1, 5, 15 min) at the end $LOAD_AVG; engine 1 thread; "
+      f"carve threads = nginx workers = $PROXY_THREADS; wrk -t2, ${DURATION}s per run, "
+      f"median of $ROUNDS rounds taken in turn; access logs off in both proxies.\n")
 print("| load | target | requests/s | p50 ms | p99 ms | added p50 ms | added p99 ms |")
 print("|---|---|---:|---:|---:|---:|---:|")
 for load, conns in (("peak", $CONNS), ("light", $LIGHT_CONNS)):

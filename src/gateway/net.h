@@ -42,10 +42,21 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Stream = beast::tcp_stream;
 using Request = http::request<http::string_body>;
 using Clock = std::chrono::steady_clock;
-inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// Every I/O object names the io_context's own executor rather than the
+// type-erased any_io_executor: each operation then skips an executor copy and
+// a virtual call, which shows in a proxy's per-request cost.
+using Executor = asio::io_context::executor_type;
+template <typename T = void>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Resolver = asio::ip::basic_resolver<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 // What a reload replaces as a whole; sessions hold the one they started with.
 struct Snapshot {
@@ -124,14 +135,14 @@ struct ProxyOutcome {
 };
 
 // Forwards `job` to a replica of its model and relays the answer to `client`.
-asio::awaitable<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job);
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job);
 
 // Probes every replica's health path forever (on one worker), and fetches the
 // model card of each replica that has none yet.
-asio::awaitable<void> RunProber(GatewayState& st, Worker& wk);
+Task<void> RunProber(GatewayState& st, Worker& wk);
 
 // Writes a gateway-originated error; false if the client is gone.
-asio::awaitable<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
                                  ErrorKind kind, std::string_view message,
                                  const std::string& request_id, int write_timeout_ms);
 

@@ -15,14 +15,14 @@ struct Answer {
   std::string error;
 };
 
-asio::awaitable<Answer> Get(Worker& wk, const Endpoint& e, const std::string& target,
+Task<Answer> Get(Worker& wk, const Endpoint& e, const std::string& target,
                             int timeout_ms) {
   Answer a;
   beast::error_code ec;
   auto address = asio::ip::make_address(e.host, ec);
   tcp::endpoint ep;
   if (ec) {
-    tcp::resolver resolver(wk.ioc);
+    Resolver resolver(wk.ioc);
     auto [rec, results] = co_await resolver.async_resolve(e.host, std::to_string(e.port), kTuple);
     if (rec || results.empty()) co_return Answer{0, {}, "cannot resolve " + e.host};
     ep = *results.begin();
@@ -63,7 +63,7 @@ std::string FindCard(const std::string& body, const std::string& model) {
   return {};
 }
 
-asio::awaitable<void> ProbeOne(Worker& wk, std::shared_ptr<ModelPool> pool,
+Task<void> ProbeOne(Worker& wk, std::shared_ptr<ModelPool> pool,
                                std::shared_ptr<Replica> r, HealthConfig h) {
   Answer a = co_await Get(wk, r->endpoint(), h.path, h.timeout_ms);
   if (a.status == 200) {
@@ -79,14 +79,14 @@ asio::awaitable<void> ProbeOne(Worker& wk, std::shared_ptr<ModelPool> pool,
 
 }  // namespace
 
-asio::awaitable<void> RunProber(GatewayState& st, Worker& wk) {
-  asio::steady_timer timer(wk.ioc);
+Task<void> RunProber(GatewayState& st, Worker& wk) {
+  Timer timer(wk.ioc);
   for (;;) {
     auto snap = st.snapshot();
     const HealthConfig& h = snap->config.health;
     auto pending = std::make_shared<int>(0);
-    asio::steady_timer done(wk.ioc);
-    done.expires_at(asio::steady_timer::time_point::max());
+    Timer done(wk.ioc);
+    done.expires_at(Timer::time_point::max());
     for (const auto& pool : st.router.Pools())
       for (const auto& r : pool->replicas()) {
         ++*pending;

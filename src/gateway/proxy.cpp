@@ -24,7 +24,7 @@ double MsSince(Clock::time_point t) {
 // Shared between a proxied request and the watcher of its client socket.
 struct Watch {
   Stream* upstream = nullptr;             // closed when the client leaves
-  asio::steady_timer* queue_timer = nullptr;
+  Timer* queue_timer = nullptr;
   bool client_gone = false;
   bool active = true;
 };
@@ -100,14 +100,14 @@ struct Exchange {
   std::string error_message;
 };
 
-asio::awaitable<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
+Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
   auto conn = std::make_unique<Stream>(x.wk.ioc);
   beast::error_code ec;
   auto address = asio::ip::make_address(r.endpoint().host, ec);
   tcp::endpoint ep;
   if (ec) {
-    tcp::resolver resolver(x.wk.ioc);
+    Resolver resolver(x.wk.ioc);
     auto [rec, results] = co_await resolver.async_resolve(
         r.endpoint().host, std::to_string(r.endpoint().port), kTuple);
     if (rec || results.empty()) {
@@ -132,6 +132,11 @@ asio::awaitable<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
   co_return conn;
 }
 
+void StripHopByHop(http::fields& f) {
+  for (auto it = f.begin(); it != f.end();)
+    it = IsHopByHop(it->name(), it->name_string()) ? f.erase(it) : std::next(it);
+}
+
 void CopyResponseHeaders(const http::fields& from, http::fields& to) {
   for (const auto& f : from)
     if (!IsHopByHop(f.name(), f.name_string())) to.insert(f.name(), f.name_string(), f.value());
@@ -139,7 +144,7 @@ void CopyResponseHeaders(const http::fields& from, http::fields& to) {
 
 // A complete, bounded answer: read it all, then send it in one write. Until the
 // write, a failure can still be retried elsewhere.
-asio::awaitable<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
                                        beast::flat_buffer& buf,
                                        http::response_parser<http::empty_body>& head) {
   const auto& cfg = x.job.snap->config;
@@ -153,12 +158,12 @@ asio::awaitable<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<
     x.job.pool->MarkDown(&r);
     co_return Attempt::kRetry;
   }
-  auto up_res = p.release();
-  bool upstream_keep = up_res.keep_alive();
-  http::response<http::string_body> res{up_res.result(), x.client_version};
-  CopyResponseHeaders(up_res.base(), res.base());
+  // The engine's answer goes back as it came, edited in place: hop-by-hop out.
+  auto res = p.release();
+  bool upstream_keep = res.keep_alive();
+  StripHopByHop(res.base());
+  res.version(x.client_version);
   StampResponse(res.base(), x.job.request_id);
-  res.body() = std::move(up_res.body());
   res.keep_alive(x.out.keep_alive);
   res.prepare_payload();
   x.out.status = res.result_int();
@@ -172,7 +177,7 @@ asio::awaitable<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<
 
 // Ends a stream whose engine went away after the client got the first byte:
 // an SSE error event, then a clean end of the chunked body.
-asio::awaitable<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& res,
+Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& res,
                                          http::response_serializer<http::buffer_body>& sr,
                                          bool sse, const std::string& why) {
   x.out.error = "upstream_disconnected";
@@ -192,7 +197,7 @@ asio::awaitable<void> EndStreamWithError(Exchange& x, http::response<http::buffe
 }
 
 // A stream (or an unbounded answer): forward every read as it arrives.
-asio::awaitable<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
                                      beast::flat_buffer& buf,
                                      http::response_parser<http::empty_body>& head, bool sse) {
   const auto& cfg = x.job.snap->config;
@@ -256,7 +261,7 @@ bool IsEventStream(const http::fields& f) {
 
 // One try on one replica. A pooled connection that turns out closed is replaced
 // by a fresh one once; that is the engine's keep-alive, not a failure.
-asio::awaitable<Attempt> TryReplica(Exchange& x, Replica& r) {
+Task<Attempt> TryReplica(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
   x.up.set(http::field::host, r.endpoint().host_header);
   for (int round = 0; round < 2; ++round) {
@@ -304,11 +309,11 @@ asio::awaitable<Attempt> TryReplica(Exchange& x, Replica& r) {
 // Waits for a slot on the model, queueing when every replica is at its limit.
 struct QueueWait {
   explicit QueueWait(asio::io_context& ioc) : timer(ioc) {}
-  asio::steady_timer timer;
+  Timer timer;
   Waiter waiter;
 };
 
-asio::awaitable<Lease> AcquireSlot(Exchange& x, const std::vector<const Replica*>& tried) {
+Task<Lease> AcquireSlot(Exchange& x, const std::vector<const Replica*>& tried) {
   ModelPool& pool = *x.job.pool;
   auto first = pool.Acquire(tried, nullptr);
   if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
@@ -380,7 +385,7 @@ void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream>
   }
 }
 
-asio::awaitable<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job) {
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job) {
   ProxyOutcome out;
   out.keep_alive = job.req.keep_alive();
   const unsigned client_version = job.req.version();

@@ -15,7 +15,7 @@ void StampResponse(http::fields& f, const std::string& request_id) {
   f.set("X-Request-Id", request_id);
 }
 
-asio::awaitable<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int status,
+Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int status,
                                 std::string_view content_type, std::string body,
                                 const std::string& request_id, int write_timeout_ms,
                                 const std::vector<std::pair<std::string, std::string>>& extra = {}) {
@@ -31,7 +31,7 @@ asio::awaitable<bool> WriteText(Stream& client, unsigned version, bool keep_aliv
   co_return !ec;
 }
 
-asio::awaitable<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
                                  ErrorKind kind, std::string_view message,
                                  const std::string& request_id, int write_timeout_ms) {
   const ErrorInfo& info = InfoFor(kind);
@@ -83,7 +83,7 @@ Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
   return Decide(g, r);
 }
 
-asio::awaitable<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
+Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
                              const std::string& client_ip, Clock::time_point start) {
   auto snap = st.snapshot();
   const auto& cfg = snap->config;
@@ -128,7 +128,7 @@ asio::awaitable<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Reque
 
 // After refusing a body, read (and drop) what the client is still sending for a
 // moment, so closing does not reset the connection before it reads the answer.
-asio::awaitable<void> LingeringClose(Stream& stream) {
+Task<void> LingeringClose(Stream& stream) {
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   char sink[16 << 10];
@@ -139,7 +139,7 @@ asio::awaitable<void> LingeringClose(Stream& stream) {
   }
 }
 
-asio::awaitable<void> Session(GatewayState& st, Worker& wk, tcp::socket socket) {
+Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   struct Count {
     std::atomic<int>& n;
     ~Count() { n.fetch_sub(1); }
@@ -195,10 +195,10 @@ asio::awaitable<void> Session(GatewayState& st, Worker& wk, tcp::socket socket) 
   stream.socket().close(ec);
 }
 
-asio::awaitable<void> AcceptLoop(GatewayState& st, tcp::acceptor& acceptor,
+Task<void> AcceptLoop(GatewayState& st, Acceptor& acceptor,
                                  std::vector<std::unique_ptr<Worker>>& workers) {
   size_t next = 0;
-  asio::steady_timer backoff(acceptor.get_executor());
+  Timer backoff(acceptor.get_executor());
   for (;;) {
     Worker& wk = *workers[next++ % workers.size()];
     auto [ec, socket] = co_await acceptor.async_accept(wk.ioc, kTuple);
@@ -214,8 +214,8 @@ asio::awaitable<void> AcceptLoop(GatewayState& st, tcp::acceptor& acceptor,
   }
 }
 
-asio::awaitable<void> FlushLoop(GatewayState& st, asio::io_context& ioc) {
-  asio::steady_timer t(ioc);
+Task<void> FlushLoop(GatewayState& st, asio::io_context& ioc) {
+  Timer t(ioc);
   for (;;) {
     t.expires_after(std::chrono::milliseconds(200));
     auto [ec] = co_await t.async_wait(kTuple);
@@ -238,7 +238,7 @@ Result<std::vector<std::pair<Backend, Endpoint>>> Resolve(const std::vector<Back
 struct Gateway::Impl {
   std::unique_ptr<GatewayState> st;
   std::vector<std::unique_ptr<Worker>> workers;  // destroyed before st
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<Acceptor> acceptor;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
@@ -254,7 +254,7 @@ Status Gateway::Impl::Listen(const GatewayConfig& c) {
     return Status::InvalidArgument("listen address '" + c.listen_host + "' is not an IP address",
                                    "use e.g. 127.0.0.1, 0.0.0.0 or ::1");
   tcp::endpoint ep(address, c.listen_port);
-  acceptor = std::make_unique<tcp::acceptor>(workers[0]->ioc);
+  acceptor = std::make_unique<Acceptor>(workers[0]->ioc);
   acceptor->open(ep.protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor->bind(ep, ec);
