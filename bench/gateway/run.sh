@@ -43,14 +43,13 @@ wait_http() {
 }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-start_engine() {  # name, extra flags...
+start_engine() {  # name, extra flags... -> sets ENGINE_PORT (not in a subshell: pids must stick)
   local name=$1; shift
   "$CARVE" engine echo --port 0 --port-file "$tmp/$name.port" --model echo "$@" \
     >"$tmp/$name.log" 2>&1 &
   pids+=($!)
-  local port; port=$(wait_port_file "$tmp/$name.port")
-  wait_http "http://127.0.0.1:$port/health"
-  echo "$port"
+  ENGINE_PORT=$(wait_port_file "$tmp/$name.port")
+  wait_http "http://127.0.0.1:$ENGINE_PORT/health"
 }
 
 start_gateway() {  # name, engine port -> sets GW_PORT, GW_PID
@@ -125,7 +124,8 @@ run_wrk() {  # url conns -> "rps p50_ms p99_ms errors"
 }
 
 echo "== request/response: engine, carve, nginx (${DURATION}s each, $CONNS and $LIGHT_CONNS connections)" >&2
-E1=$(start_engine e1)
+start_engine e1
+E1=$ENGINE_PORT
 start_gateway gw1 "$E1"
 IDLE_RSS_START=$(rss_kib "$GW_PID")
 NGINX_PORT=$(free_port)
@@ -149,7 +149,8 @@ IDLE_RSS_AFTER=$(rss_kib "$GW_PID")
 
 echo "== $STREAMS streams x $STREAM_TOKENS chunks, one every 10 ms" >&2
 g++ -O2 -std=c++20 -o "$tmp/stream_load" bench/gateway/stream_load.cpp -pthread
-E2=$(start_engine e2 --token-delay-ms 10 --tokens "$STREAM_TOKENS")
+start_engine e2 --token-delay-ms 10 --tokens "$STREAM_TOKENS"
+E2=$ENGINE_PORT
 start_gateway gw2 "$E2"
 GW2_IDLE=$(rss_kib "$GW_PID")
 NGINX2_PORT=$(free_port)
