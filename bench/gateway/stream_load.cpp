@@ -46,7 +46,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
     socket.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, size_t n) {
       if (ec) return self->Fail();
       auto now = Clock::now();
-      if (!self->first) self->gaps.push_back(std::chrono::duration<double, std::milli>(now - self->last).count());
+      if (!self->first)
+        self->gaps.push_back(std::chrono::duration<double, std::milli>(now - self->last).count());
       self->first = false;
       self->last = now;
       self->tail = (self->tail + std::string(self->buf, n));
@@ -72,10 +73,13 @@ int main(int argc, char** argv) {
   std::vector<double> gaps;
   gaps.reserve(size_t(n) * tokens);
   int done = 0, failed = 0;
-  std::string body = "{\"model\":\"echo\",\"stream\":true,\"max_tokens\":" + std::to_string(tokens) +
-                     ",\"messages\":[{\"role\":\"user\",\"content\":\"a b c\"}]}";
-  std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string body =
+      "{\"model\":\"echo\",\"stream\":true,\"max_tokens\":" + std::to_string(tokens) +
+      ",\"messages\":[{\"role\":\"user\",\"content\":\"a b c\"}]}";
+  std::string req =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   for (int i = 0; i < n; ++i) {
     auto s = std::make_shared<Stream>(io, gaps, done, failed);
@@ -86,8 +90,10 @@ int main(int argc, char** argv) {
   io.run();
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   // The first gaps include the first token delay; keep the steady-state ones.
-  std::printf("streams=%d done=%d failed=%d chunks=%zu secs=%.2f gap_p50_ms=%.3f gap_p99_ms=%.3f gap_p999_ms=%.3f gap_max_ms=%.3f\n",
-              n, done, failed, gaps.size(), secs, Pct(gaps, 0.5), Pct(gaps, 0.99), Pct(gaps, 0.999),
-              gaps.empty() ? 0 : *std::max_element(gaps.begin(), gaps.end()));
+  std::printf(
+      "streams=%d done=%d failed=%d chunks=%zu secs=%.2f gap_p50_ms=%.3f gap_p99_ms=%.3f "
+      "gap_p999_ms=%.3f gap_max_ms=%.3f\n",
+      n, done, failed, gaps.size(), secs, Pct(gaps, 0.5), Pct(gaps, 0.99), Pct(gaps, 0.999),
+      gaps.empty() ? 0 : *std::max_element(gaps.begin(), gaps.end()));
   return failed ? 1 : 0;
 }

@@ -32,7 +32,8 @@ void AddEngine(CLI::App& app, Globals& g) {
   echo->add_option("--embedding-dim", o->embedding_dim, "Length of embedding vectors")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
-  echo->add_option("--threads", o->threads, "Serving threads")->check(CLI::Range(1, 256))
+  echo->add_option("--threads", o->threads, "Serving threads")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   echo->callback(Body(g, [o, models] {
     if (!models->empty()) o->models = *models;

@@ -16,14 +16,14 @@
 namespace carve::gateway {
 
 struct AccessRecord {
-  std::string id;         // X-Request-Id (the client's, or one the gateway made)
+  std::string id;  // X-Request-Id (the client's, or one the gateway made)
   std::string method;
   std::string path;
   std::string model;
-  std::string key;        // the key's name, "" when keys are off
-  std::string replica;    // upstream url, "" if never routed
+  std::string key;      // the key's name, "" when keys are off
+  std::string replica;  // upstream url, "" if never routed
   int status = 0;
-  std::string error;      // the gateway's error code, if it originated the answer
+  std::string error;  // the gateway's error code, if it originated the answer
   double duration_ms = 0;
   double first_byte_ms = 0;
   uint64_t bytes_in = 0;

@@ -59,9 +59,12 @@ class Reader {
  private:
   template <typename T>
   static const char* TypeName() {
-    if constexpr (std::is_same_v<T, std::string>) return "string";
-    else if constexpr (std::is_same_v<T, bool>) return "boolean";
-    else return "number";
+    if constexpr (std::is_same_v<T, std::string>)
+      return "string";
+    else if constexpr (std::is_same_v<T, bool>)
+      return "boolean";
+    else
+      return "number";
   }
   std::string file_;
 };
@@ -104,8 +107,7 @@ Status ParseReplica(const Reader& r, const YAML::Node& n, const std::string& mod
   return Status::Ok();
 }
 
-Status ParseModel(const Reader& r, const YAML::Node& n, const std::string& where,
-                  ModelConfig& m) {
+Status ParseModel(const Reader& r, const YAML::Node& n, const std::string& where, ModelConfig& m) {
   CARVE_RETURN_IF_ERROR(r.Keys(n, where, {"name", "replicas", "max_in_flight", "max_queue"}));
   CARVE_RETURN_IF_ERROR(r.Get(n, "name", m.name, where));
   if (m.name.empty()) return r.Error(n, where + " has no name (the id clients send as model)");
@@ -131,8 +133,9 @@ Status ParseKey(const Reader& r, const YAML::Node& n, const std::string& where, 
              std::all_of(k.sha256.begin(), k.sha256.end(), [](char c) { return std::isxdigit(c); });
   if (!hex)
     return r.Error(n[k.sha256.empty() ? "name" : "sha256"],
-                   where + ".sha256 must be 64 hex digits: the SHA-256 of the key "
-                           "(printf %s KEY | sha256sum), never the key itself");
+                   where +
+                       ".sha256 must be 64 hex digits: the SHA-256 of the key "
+                       "(printf %s KEY | sha256sum), never the key itself");
   YAML::Node models = n["models"];
   if (!models.IsDefined() || !models.IsSequence() || models.size() == 0)
     return r.Error(models.IsDefined() ? models : n,
@@ -149,7 +152,8 @@ Status ParseList(const Reader& r, const YAML::Node& root, const char* key, Fn pa
   if (!list.IsSequence()) return r.Error(list, std::string(key) + " must be a list");
   for (size_t i = 0; i < list.size(); ++i) {
     T item;
-    CARVE_RETURN_IF_ERROR(parse(r, list[i], std::string(key) + "[" + std::to_string(i) + "]", item));
+    CARVE_RETURN_IF_ERROR(
+        parse(r, list[i], std::string(key) + "[" + std::to_string(i) + "]", item));
     out.push_back(std::move(item));
   }
   return Status::Ok();
@@ -166,8 +170,9 @@ Status ParseLimits(const Reader& r, const YAML::Node& n, GatewayConfig& c) {
 
 Status ParseTimeouts(const Reader& r, const YAML::Node& n, Timeouts& t) {
   if (!n.IsDefined()) return Status::Ok();
-  CARVE_RETURN_IF_ERROR(r.Keys(n, "timeouts", {"connect_ms", "upstream_idle_ms", "client_idle_ms",
-                                               "client_write_ms", "queue_ms", "drain_ms"}));
+  CARVE_RETURN_IF_ERROR(r.Keys(n, "timeouts",
+                               {"connect_ms", "upstream_idle_ms", "client_idle_ms",
+                                "client_write_ms", "queue_ms", "drain_ms"}));
   CARVE_RETURN_IF_ERROR(r.Positive(n, "connect_ms", t.connect_ms, "timeouts", false));
   CARVE_RETURN_IF_ERROR(r.Positive(n, "upstream_idle_ms", t.upstream_idle_ms, "timeouts", false));
   CARVE_RETURN_IF_ERROR(r.Positive(n, "client_idle_ms", t.client_idle_ms, "timeouts", false));
@@ -255,8 +260,9 @@ Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& fi
 
 Result<GatewayConfig> LoadConfig(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read gateway config " + path,
-                                   "check the path given to --config");
+  if (!in)
+    return Status::NotFound("cannot read gateway config " + path,
+                            "check the path given to --config");
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseConfig(ss.str(), path);

@@ -78,7 +78,8 @@ TEST_P(GatewayConfigErrors, NamesFileAndLine) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
   EXPECT_NE(c.status().message().find(GetParam().where), std::string::npos) << c.status().message();
-  EXPECT_NE(c.status().message().find(GetParam().message), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find(GetParam().message), std::string::npos)
+      << c.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -89,16 +90,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"listen: nowhere\n", "gw.yaml:1:", "HOST:PORT"},
         BadCase{"threads: many\n", "gw.yaml:1:", "not a valid number"},
         BadCase{"models:\n  - name: a\n    replicas: [https://x:1]\n", "gw.yaml:3:", "http://"},
-        BadCase{"models:\n  - name: a\n    replicas:\n      - url: http://h:1/v1\n", "gw.yaml:4:",
-                "has a path"},
+        BadCase{"models:\n  - name: a\n    replicas:\n      - url: http://h:1/v1\n",
+                "gw.yaml:4:", "has a path"},
         BadCase{"models:\n  - name: a\n", "gw.yaml:2:", "at least one url"},
         BadCase{"models:\n  - name: a\n    replicas: [http://h:1]\n  - name: a\n    replicas: "
                 "[http://h:2]\n",
                 "gw.yaml:4:", "listed twice"},
         BadCase{"models:\n  - name: a\n    replicas:\n      - url: http://h:1\n        gpus: 0\n",
                 "gw.yaml:5:", "unknown key 'gpus'"},
-        BadCase{"keys:\n  - name: k\n    sha256: secret\n    models: [a]\n", "gw.yaml:3:",
-                "64 hex digits"},
+        BadCase{"keys:\n  - name: k\n    sha256: secret\n    models: [a]\n",
+                "gw.yaml:3:", "64 hex digits"},
         BadCase{"keys:\n  - name: k\n    sha256: "
                 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n",
                 "gw.yaml:2:", "models must list"},

@@ -33,8 +33,7 @@ void Histograms(PromWriter& w, const Replicas& all) {
            "Time from a complete request to the first body bytes of the answer "
            "(the first token of a stream).");
   for (const auto& r : all)
-    w.WriteHistogram("carve_gateway_time_to_first_token_seconds", ReplicaLabels(*r),
-                     r->first_byte);
+    w.WriteHistogram("carve_gateway_time_to_first_token_seconds", ReplicaLabels(*r), r->first_byte);
 }
 
 void ReplicaGauges(PromWriter& w, const Replicas& all) {
@@ -58,7 +57,8 @@ void Errors(PromWriter& w, const std::string& model, const ErrorCounts& counts) 
     if (n == 0) continue;
     const ErrorInfo& info = InfoFor(static_cast<ErrorKind>(k));
     w.Sample("carve_gateway_errors_total",
-             {{"model", model}, {"code", std::string(info.code)},
+             {{"model", model},
+              {"code", std::string(info.code)},
               {"status", std::to_string(info.status)}},
              static_cast<double>(n));
   }
@@ -79,7 +79,8 @@ std::string RenderMetrics(const Router& router, const ErrorCounts& unrouted,
   Histograms(w, all);
   ReplicaGauges(w, all);
   w.Family("carve_gateway_queue_depth", "gauge", "Requests waiting for a slot, per model.");
-  for (const auto& p : pools) w.Sample("carve_gateway_queue_depth", {{"model", p->name()}}, p->queue_depth());
+  for (const auto& p : pools)
+    w.Sample("carve_gateway_queue_depth", {{"model", p->name()}}, p->queue_depth());
   w.Family("carve_gateway_errors_total", "counter",
            "Answers the gateway gave itself, by error code (model is empty before routing).");
   Errors(w, "", unrouted);

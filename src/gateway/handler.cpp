@@ -32,8 +32,8 @@ Decision NoSuchModel(const std::string& model) {
 std::string Card(const ModelPool& pool, int64_t created) {
   for (const auto& r : pool.replicas())
     if (auto c = r->card(); !c.empty()) return c;
-  boost::json::object o{{"id", pool.name()}, {"object", "model"}, {"created", created},
-                        {"owned_by", "carve"}};
+  boost::json::object o{
+      {"id", pool.name()}, {"object", "model"}, {"created", created}, {"owned_by", "carve"}};
   return boost::json::serialize(o);
 }
 
@@ -70,8 +70,10 @@ Decision Ready(const GatewayView& g) {
 // The gateway's own routes; nullopt for the ones that need a key.
 std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route route) {
   switch (route) {
-    case Route::kHealth: return Answer(200, R"({"status":"ok"})");
-    case Route::kReady: return Ready(g);
+    case Route::kHealth:
+      return Answer(200, R"({"status":"ok"})");
+    case Route::kReady:
+      return Ready(g);
     case Route::kMetrics:
       return Answer(200, g.metrics ? g.metrics() : "", "text/plain; version=0.0.4; charset=utf-8");
     case Route::kUnknown:
@@ -80,7 +82,8 @@ std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route r
     case Route::kWrongMethod:
       return Error(ErrorKind::kMethodNotAllowed,
                    std::string(r.method) + " is not allowed on " + std::string(r.target) + ".");
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 

@@ -30,20 +30,20 @@ struct RequestView {
 struct GatewayView {
   const Router& router;
   const KeyRing& keys;
-  bool probed = false;    // the first round of health probes is done
+  bool probed = false;  // the first round of health probes is done
   bool draining = false;
-  int64_t created = 0;    // "created" of model cards the gateway makes up
+  int64_t created = 0;                   // "created" of model cards the gateway makes up
   std::function<std::string()> metrics;  // the /metrics text
 };
 
 struct Decision {
-  bool proxy = false;            // forward to a replica of `model`
-  int status = 200;              // when answering
+  bool proxy = false;  // forward to a replica of `model`
+  int status = 200;    // when answering
   std::string content_type = "application/json";
-  std::string body;              // the answer, or the error's message
+  std::string body;  // the answer, or the error's message
   std::optional<ErrorKind> error;
-  std::string model;             // the model named, once known
-  const ApiKey* key = nullptr;   // the caller's key (null when keys are off)
+  std::string model;            // the model named, once known
+  const ApiKey* key = nullptr;  // the caller's key (null when keys are off)
 };
 
 Decision Decide(const GatewayView& g, const RequestView& r);

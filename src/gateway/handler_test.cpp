@@ -17,12 +17,15 @@ class DecideTest : public testing::Test {
   }
 
   Decision Post(std::string_view body, std::string_view auth = "") {
-    return Decide(View(), RequestView{"POST", "/v1/chat/completions", auth, "", "application/json", body});
+    return Decide(View(),
+                  RequestView{"POST", "/v1/chat/completions", auth, "", "application/json", body});
   }
   Decision Get(std::string_view target, std::string_view auth = "") {
     return Decide(View(), RequestView{"GET", target, auth, "", "", ""});
   }
-  GatewayView View() { return GatewayView{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }}; }
+  GatewayView View() {
+    return GatewayView{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }};
+  }
 
   Router router_;
   KeyRing keys_;
@@ -65,8 +68,9 @@ TEST_F(DecideTest, KeysGateEverythingUnderV1ButNotHealth) {
   Decision unknown = Post(R"({"model":"m9"})", "Bearer sk-a");
   EXPECT_EQ(forbidden.error, ErrorKind::kModelNotFound);
   EXPECT_EQ(unknown.error, ErrorKind::kModelNotFound);
-  EXPECT_EQ(Get("/v1/models", "Bearer sk-a").body,
-            R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve"}]})");
+  EXPECT_EQ(
+      Get("/v1/models", "Bearer sk-a").body,
+      R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve"}]})");
   EXPECT_EQ(Get("/v1/models/m2", "Bearer sk-a").error, ErrorKind::kModelNotFound);
 }
 
@@ -77,7 +81,8 @@ TEST_F(DecideTest, ListsEveryModelWithoutKeys) {
 }
 
 TEST_F(DecideTest, EngineCardWinsOverTheMadeUpOne) {
-  router_.Find("m1")->replicas()[0]->set_card(R"({"id":"m1","object":"model","max_model_len":8192})");
+  router_.Find("m1")->replicas()[0]->set_card(
+      R"({"id":"m1","object":"model","max_model_len":8192})");
   EXPECT_EQ(Get("/v1/models/m1").body, R"({"id":"m1","object":"model","max_model_len":8192})");
 }
 

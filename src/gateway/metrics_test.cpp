@@ -60,13 +60,16 @@ TEST(RenderMetrics, PerReplicaLabelsErrorsAndExtraLines) {
   ErrorCounts unrouted{};
   unrouted[static_cast<size_t>(ErrorKind::kUnauthorized)] += 1;
   std::string t = RenderMetrics(router, unrouted, {3, false}, "carve_slice_memory_used_bytes 1\n");
-  const std::string labels = R"(model="m",replica="http://127.0.0.1:9000",gpu="0",slice="3g.40gb@4")";
+  const std::string labels =
+      R"(model="m",replica="http://127.0.0.1:9000",gpu="0",slice="3g.40gb@4")";
   EXPECT_TRUE(Has(t, "carve_gateway_requests_total{" + labels + ",status=\"200\"} 1\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_upstream_healthy{" + labels + "} 1\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_in_flight_requests{" + labels + "} 0\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_queue_depth{model=\"m\"} 0\n"));
-  EXPECT_TRUE(Has(t, R"(carve_gateway_errors_total{model="m",code="upstream_unavailable",status="503"} 2)"));
-  EXPECT_TRUE(Has(t, R"(carve_gateway_errors_total{model="",code="invalid_api_key",status="401"} 1)"));
+  EXPECT_TRUE(Has(
+      t, R"(carve_gateway_errors_total{model="m",code="upstream_unavailable",status="503"} 2)"));
+  EXPECT_TRUE(
+      Has(t, R"(carve_gateway_errors_total{model="",code="invalid_api_key",status="401"} 1)"));
   EXPECT_TRUE(Has(t, "carve_gateway_open_connections 3\n"));
   EXPECT_TRUE(t.ends_with("carve_slice_memory_used_bytes 1\n"));
 }

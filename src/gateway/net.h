@@ -126,8 +126,8 @@ struct ProxyJob {
 
 struct ProxyOutcome {
   int status = 0;
-  std::string error;     // the gateway's error code when it answered itself
-  std::string replica;   // url of the replica that answered
+  std::string error;    // the gateway's error code when it answered itself
+  std::string replica;  // url of the replica that answered
   double first_byte_ms = 0;
   uint64_t bytes_out = 0;
   bool stream = false;
@@ -142,9 +142,9 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob&
 Task<void> RunProber(GatewayState& st, Worker& wk);
 
 // Writes a gateway-originated error; false if the client is gone.
-Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
-                                 ErrorKind kind, std::string_view message,
-                                 const std::string& request_id, int write_timeout_ms);
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+                      std::string_view message, const std::string& request_id,
+                      int write_timeout_ms);
 
 // Sets the headers every gateway answer carries.
 void StampResponse(http::fields& f, const std::string& request_id);

@@ -15,8 +15,7 @@ struct Answer {
   std::string error;
 };
 
-Task<Answer> Get(Worker& wk, const Endpoint& e, const std::string& target,
-                            int timeout_ms) {
+Task<Answer> Get(Worker& wk, const Endpoint& e, const std::string& target, int timeout_ms) {
   Answer a;
   beast::error_code ec;
   auto address = asio::ip::make_address(e.host, ec);
@@ -63,8 +62,8 @@ std::string FindCard(const std::string& body, const std::string& model) {
   return {};
 }
 
-Task<void> ProbeOne(Worker& wk, std::shared_ptr<ModelPool> pool,
-                               std::shared_ptr<Replica> r, HealthConfig h) {
+Task<void> ProbeOne(Worker& wk, std::shared_ptr<ModelPool> pool, std::shared_ptr<Replica> r,
+                    HealthConfig h) {
   Answer a = co_await Get(wk, r->endpoint(), h.path, h.timeout_ms);
   if (a.status == 200) {
     if (!r->healthy()) pool->MarkUp(r.get());

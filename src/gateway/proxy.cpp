@@ -23,7 +23,7 @@ double MsSince(Clock::time_point t) {
 
 // Shared between a proxied request and the watcher of its client socket.
 struct Watch {
-  Stream* upstream = nullptr;             // closed when the client leaves
+  Stream* upstream = nullptr;  // closed when the client leaves
   Timer* queue_timer = nullptr;
   bool client_gone = false;
   bool active = true;
@@ -48,7 +48,7 @@ void StartWatch(Stream& client, std::shared_ptr<Watch> w) {
   });
 }
 
-bool IsHopByHop(http::field f, std::string_view name) {
+bool IsHopByHop(http::field f) {
   switch (f) {
     case http::field::connection:
     case http::field::keep_alive:
@@ -72,9 +72,9 @@ Request& UpstreamRequest(ProxyJob& job) {
   Request& up = job.req;
   const bool strip_keys = job.snap->keys.enabled();  // gateway keys are not the engine's
   for (auto it = up.begin(); it != up.end();) {
-    bool drop = IsHopByHop(it->name(), it->name_string()) ||
-                (strip_keys && (it->name() == http::field::authorization ||
-                                beast::iequals(it->name_string(), "x-api-key")));
+    bool drop =
+        IsHopByHop(it->name()) || (strip_keys && (it->name() == http::field::authorization ||
+                                                  beast::iequals(it->name_string(), "x-api-key")));
     it = drop ? up.erase(it) : std::next(it);
   }
   up.version(11);
@@ -95,7 +95,7 @@ struct Exchange {
   Request& up;
   Watch& watch;
   ProxyOutcome& out;
-  unsigned client_version;  // HTTP/1.0 or 1.1, as the client spoke
+  unsigned client_version;                          // HTTP/1.0 or 1.1, as the client spoke
   ErrorKind error = ErrorKind::kNoHealthyUpstream;  // when the attempt was not kDone
   std::string error_message;
 };
@@ -122,8 +122,8 @@ Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
   x.watch.upstream = conn.get();
   auto [cec] = co_await conn->async_connect(ep, kTuple);
   if (cec) {
-    x.error = cec == beast::error::timeout ? ErrorKind::kUpstreamTimeout
-                                           : ErrorKind::kNoHealthyUpstream;
+    x.error =
+        cec == beast::error::timeout ? ErrorKind::kUpstreamTimeout : ErrorKind::kNoHealthyUpstream;
     x.error_message = "cannot connect to " + r.backend().url + ": " + cec.message();
     x.watch.upstream = nullptr;
     co_return nullptr;
@@ -134,19 +134,19 @@ Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
 
 void StripHopByHop(http::fields& f) {
   for (auto it = f.begin(); it != f.end();)
-    it = IsHopByHop(it->name(), it->name_string()) ? f.erase(it) : std::next(it);
+    it = IsHopByHop(it->name()) ? f.erase(it) : std::next(it);
 }
 
 void CopyResponseHeaders(const http::fields& from, http::fields& to) {
   for (const auto& f : from)
-    if (!IsHopByHop(f.name(), f.name_string())) to.insert(f.name(), f.name_string(), f.value());
+    if (!IsHopByHop(f.name())) to.insert(f.name(), f.name_string(), f.value());
 }
 
 // A complete, bounded answer: read it all, then send it in one write. Until the
 // write, a failure can still be retried elsewhere.
 Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
-                                       beast::flat_buffer& buf,
-                                       http::response_parser<http::empty_body>& head) {
+                            beast::flat_buffer& buf,
+                            http::response_parser<http::empty_body>& head) {
   const auto& cfg = x.job.snap->config;
   http::response_parser<http::string_body> p{std::move(head)};
   p.body_limit(kMaxBufferedResponse);
@@ -178,8 +178,8 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& co
 // Ends a stream whose engine went away after the client got the first byte:
 // an SSE error event, then a clean end of the chunked body.
 Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& res,
-                                         http::response_serializer<http::buffer_body>& sr,
-                                         bool sse, const std::string& why) {
+                              http::response_serializer<http::buffer_body>& sr, bool sse,
+                              const std::string& why) {
   x.out.error = "upstream_disconnected";
   if (!sse || !res.chunked()) {
     x.out.keep_alive = false;  // nothing clean to say: cut the connection
@@ -198,8 +198,8 @@ Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& re
 
 // A stream (or an unbounded answer): forward every read as it arrives.
 Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
-                                     beast::flat_buffer& buf,
-                                     http::response_parser<http::empty_body>& head, bool sse) {
+                          beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
+                          bool sse) {
   const auto& cfg = x.job.snap->config;
   http::response_parser<http::buffer_body> p{std::move(head)};
   p.body_limit(boost::none);
@@ -230,9 +230,9 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       if (ec != beast::error::timeout) x.job.pool->MarkDown(&r);
-      co_await EndStreamWithError(x, res, sr, sse,
-                                  "the engine at " + r.backend().url + " went away mid-stream (" +
-                                      ec.message() + ")");
+      co_await EndStreamWithError(
+          x, res, sr, sse,
+          "the engine at " + r.backend().url + " went away mid-stream (" + ec.message() + ")");
       co_return Attempt::kDone;
     }
     size_t got = sizeof chunk - p.get().body().size;
@@ -251,7 +251,7 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
   res.body().more = false;
   auto [eec, en] = co_await http::async_write(x.client, sr, kTuple);
   if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
-  co_return eec && eec != http::error::need_buffer ? Attempt::kClientGone : Attempt::kDone;
+  co_return eec&& eec != http::error::need_buffer ? Attempt::kClientGone : Attempt::kDone;
 }
 
 bool IsEventStream(const http::fields& f) {
@@ -319,12 +319,15 @@ Task<Lease> AcquireSlot(Exchange& x, const std::vector<const Replica*>& tried) {
   if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
   if (first.outcome == ModelPool::Outcome::kNoHealthy || pool.limits().max_queue == 0) {
     bool none = first.outcome == ModelPool::Outcome::kNoHealthy;
-    if (!none || tried.empty()) x.error = none ? ErrorKind::kNoHealthyUpstream : ErrorKind::kQueueFull;
+    if (!none || tried.empty())
+      x.error = none ? ErrorKind::kNoHealthyUpstream : ErrorKind::kQueueFull;
     co_return Lease{};
   }
   auto wait = std::make_shared<QueueWait>(x.wk.ioc);
   wait->timer.expires_after(std::chrono::milliseconds(x.job.snap->config.timeouts.queue_ms));
-  wait->waiter.wake = [wait] { asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); }); };
+  wait->waiter.wake = [wait] {
+    asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
+  };
   auto second = pool.Acquire(tried, &wait->waiter);
   if (second.outcome != ModelPool::Outcome::kQueued) {
     wait->waiter.wake = nullptr;
@@ -392,7 +395,8 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob&
   auto watch = std::make_shared<Watch>();
   StartWatch(client, watch);
   Request& up = UpstreamRequest(job);
-  Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream, {}};
+  Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream,
+             {}};
   std::vector<const Replica*> tried;
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;
@@ -422,8 +426,8 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob&
   out.status = info.status;
   out.error = std::string(info.code);
   st.CountError(job.pool.get(), x.error);
-  std::string message = x.error_message.empty() ? DefaultMessage(x.error, job.model)
-                                                 : x.error_message;
+  std::string message =
+      x.error_message.empty() ? DefaultMessage(x.error, job.model) : x.error_message;
   bool ok = co_await WriteError(client, client_version, out.keep_alive, x.error, message,
                                 job.request_id, job.snap->config.timeouts.client_write_ms);
   if (!ok) out.keep_alive = false;

@@ -34,9 +34,9 @@ RouteMatch MatchRoute(std::string_view method, std::string_view target);
 
 // The model a request names, or why it cannot be routed.
 struct ModelOrError {
-  std::string model;                // non-empty when ok()
-  std::optional<ErrorKind> error;   // kInvalidJson or kMissingModel
-  std::string message;              // for the person: what was wrong
+  std::string model;               // non-empty when ok()
+  std::optional<ErrorKind> error;  // kInvalidJson or kMissingModel
+  std::string message;             // for the person: what was wrong
   bool ok() const { return !error; }
 };
 

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ModelOrError form = ExtractModel(in.substr(0, nl), in.substr(nl + 1));
     if (form.ok() && form.model.empty()) __builtin_trap();
   }
-  auto route = MatchRoute(in.substr(0, in.find(' ')), in.substr(in.find(' ') == in.npos ? 0 : in.find(' ') + 1));
+  auto route = MatchRoute(in.substr(0, in.find(' ')),
+                          in.substr(in.find(' ') == in.npos ? 0 : in.find(' ') + 1));
   (void)route;
   return 0;
 }

@@ -74,7 +74,8 @@ TEST(ExtractModel, FromMultipartForm) {
 }
 
 TEST(ExtractModel, MultipartWithoutModelIs400) {
-  std::string no_model = "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b--\r\n";
+  std::string no_model =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b--\r\n";
   EXPECT_EQ(ExtractModel("multipart/form-data; boundary=b", no_model).error,
             ErrorKind::kMissingModel);
   EXPECT_EQ(ExtractModel("multipart/form-data", kForm).error, ErrorKind::kMissingModel);

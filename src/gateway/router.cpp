@@ -41,8 +41,7 @@ const std::shared_ptr<Replica>* ModelPool::PickLocked(
   return best;
 }
 
-ModelPool::Acquired ModelPool::Acquire(const std::vector<const Replica*>& exclude,
-                                       Waiter* waiter) {
+ModelPool::Acquired ModelPool::Acquire(const std::vector<const Replica*>& exclude, Waiter* waiter) {
   std::lock_guard lock(mu_);
   if (const auto* r = PickLocked(exclude)) {
     (*r)->outstanding_.fetch_add(1, std::memory_order_relaxed);
@@ -115,8 +114,8 @@ void ModelPool::MarkDown(Replica* r) {
   {
     std::lock_guard lock(mu_);
     r->healthy_.store(false, std::memory_order_relaxed);
-    bool any = std::any_of(replicas_.begin(), replicas_.end(),
-                           [](const auto& x) { return x->healthy(); });
+    bool any =
+        std::any_of(replicas_.begin(), replicas_.end(), [](const auto& x) { return x->healthy(); });
     if (!any) wakes = FailAllLocked();
   }
   RunAll(wakes);

@@ -63,8 +63,8 @@ class Replica {
   std::string card_;  // guarded by card_mu_
   const Backend backend_;
   const Endpoint endpoint_;
-  std::atomic<bool> healthy_{true};   // optimistic until a connect or probe fails
-  std::atomic<int> outstanding_{0};   // written under the pool's mutex
+  std::atomic<bool> healthy_{true};  // optimistic until a connect or probe fails
+  std::atomic<int> outstanding_{0};  // written under the pool's mutex
 };
 
 class ModelPool;

@@ -16,9 +16,9 @@ void StampResponse(http::fields& f, const std::string& request_id) {
 }
 
 Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int status,
-                                std::string_view content_type, std::string body,
-                                const std::string& request_id, int write_timeout_ms,
-                                const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+                     std::string_view content_type, std::string body, const std::string& request_id,
+                     int write_timeout_ms,
+                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   http::response<http::string_body> res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, content_type);
   StampResponse(res.base(), request_id);
@@ -31,9 +31,9 @@ Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int stat
   co_return !ec;
 }
 
-Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive,
-                                 ErrorKind kind, std::string_view message,
-                                 const std::string& request_id, int write_timeout_ms) {
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+                      std::string_view message, const std::string& request_id,
+                      int write_timeout_ms) {
   const ErrorInfo& info = InfoFor(kind);
   std::vector<std::pair<std::string, std::string>> extra = {{std::string(kOriginHeader), "1"}};
   if (info.retry_after_s) extra.emplace_back("Retry-After", std::to_string(info.retry_after_s));
@@ -75,16 +75,24 @@ std::string MetricsText(GatewayState& st) {
 
 Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
   auto wall_started = std::chrono::system_clock::now() - (Clock::now() - st.started);
-  GatewayView g{st.router, snap.keys, st.probed_once.load(), st.draining.load(),
-                std::chrono::duration_cast<std::chrono::seconds>(wall_started.time_since_epoch()).count(),
-                [&st] { return MetricsText(st); }};
-  RequestView r{req.method_string(), req.target(), req[http::field::authorization],
-                req["x-api-key"], req[http::field::content_type], req.body()};
+  GatewayView g{
+      st.router,
+      snap.keys,
+      st.probed_once.load(),
+      st.draining.load(),
+      std::chrono::duration_cast<std::chrono::seconds>(wall_started.time_since_epoch()).count(),
+      [&st] { return MetricsText(st); }};
+  RequestView r{req.method_string(),
+                req.target(),
+                req[http::field::authorization],
+                req["x-api-key"],
+                req[http::field::content_type],
+                req.body()};
   return Decide(g, r);
 }
 
 Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
-                             const std::string& client_ip, Clock::time_point start) {
+                  const std::string& client_ip, Clock::time_point start) {
   auto snap = st.snapshot();
   const auto& cfg = snap->config;
   AccessRecord rec;
@@ -123,7 +131,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
   }
   rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   st.log->Write(rec);
-  co_return ok && keep;
+  co_return ok&& keep;
 }
 
 // After refusing a body, read (and drop) what the client is still sending for a
@@ -196,7 +204,7 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
 }
 
 Task<void> AcceptLoop(GatewayState& st, Acceptor& acceptor,
-                                 std::vector<std::unique_ptr<Worker>>& workers) {
+                      std::vector<std::unique_ptr<Worker>>& workers) {
   size_t next = 0;
   Timer backoff(acceptor.get_executor());
   for (;;) {
@@ -289,7 +297,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
       std::make_shared<const Snapshot>(Snapshot{config, KeyRing(config.keys)}));
   impl->st->log = std::move(log);
   impl->st->router.Update(backends, config.ModelLimits(), Limits{});
-  unsigned n = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) impl->workers.push_back(std::make_unique<Worker>());
   CARVE_RETURN_IF_ERROR(impl->Listen(config));
   impl->Run();
@@ -309,8 +318,7 @@ Status Gateway::Reload(const GatewayConfig& config) {
     return Status::InvalidArgument("listen, threads and access_log cannot change on reload",
                                    "restart the gateway to change them");
   CARVE_ASSIGN_OR_RETURN(auto resolved, Resolve(config.AllBackends()));
-  impl_->st->set_snapshot(
-      std::make_shared<const Snapshot>(Snapshot{config, KeyRing(config.keys)}));
+  impl_->st->set_snapshot(std::make_shared<const Snapshot>(Snapshot{config, KeyRing(config.keys)}));
   impl_->st->router.Update(resolved, config.ModelLimits(), Limits{});
   return Status::Ok();
 }

@@ -24,6 +24,12 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
+EchoReply Json(std::string body) {
+  EchoReply r;
+  r.body = std::move(body);
+  return r;
+}
+
 EchoReply Error(int status, std::string_view type, std::string message) {
   EchoReply r;
   r.status = status;
@@ -158,7 +164,8 @@ std::vector<EchoEvent> Stream(const EchoOptions& o, const Generation& g, bool us
     events.push_back({i == 0 ? o.first_token_ms : o.token_delay_ms, Sse(chunk)});
   }
   json::object last = Head(g, object);
-  last["choices"] = json::array{Choice(g, g.chat ? json::value(json::object{}) : json::value(""), json::value(g.finish))};
+  last["choices"] = json::array{
+      Choice(g, g.chat ? json::value(json::object{}) : json::value(""), json::value(g.finish))};
   events.push_back({0, Sse(last)});
   if (usage) {
     json::object u = Head(g, object);
@@ -255,19 +262,23 @@ EchoReply Embed(const EchoOptions& o, const json::object& req) {
     auto v = Vector(inputs[i], o.embedding_dim);
     words += Words(inputs[i]).size();
     json::value emb = b64 ? json::value(Base64(v)) : json::value(json::array(v.begin(), v.end()));
-    data.push_back(json::object{{"object", "embedding"}, {"embedding", std::move(emb)}, {"index", i}});
+    data.push_back(
+        json::object{{"object", "embedding"}, {"embedding", std::move(emb)}, {"index", i}});
   }
   EchoReply r;
   r.model = std::string(req.at("model").as_string());
-  json::object o2{{"object", "list"}, {"data", std::move(data)}, {"model", r.model},
+  json::object o2{{"object", "list"},
+                  {"data", std::move(data)},
+                  {"model", r.model},
                   {"usage", json::object{{"prompt_tokens", words}, {"total_tokens", words}}}};
   r.body = json::serialize(o2);
   return r;
 }
 
 json::object Card(const EchoOptions& o, const std::string& model) {
-  return {{"id", model},          {"object", "model"}, {"created", kCreated},
-          {"owned_by", "carve-echo"}, {"root", model}, {"carve_device", o.device}};
+  return {{"id", model},         {"object", "model"},
+          {"created", kCreated}, {"owned_by", "carve-echo"},
+          {"root", model},       {"carve_device", o.device}};
 }
 
 bool Serves(const EchoOptions& o, std::string_view model) {
@@ -286,14 +297,14 @@ EchoReply EchoRespond(const EchoOptions& o, std::string_view method, std::string
                       std::string_view body) {
   path = path.substr(0, path.find('?'));
   if (method == "GET") {
-    if (path == "/health") return EchoReply{200, "application/json", "", 0, false, {}, {}};
-    if (path == "/v1/models") return EchoReply{200, "application/json", EchoModels(o), 0, false, {}, {}};
+    if (path == "/health") return Json("");  // vLLM answers with an empty body too
+    if (path == "/v1/models") return Json(EchoModels(o));
     if (path.starts_with("/v1/models/") && Serves(o, path.substr(11)))
-      return EchoReply{200, "application/json", json::serialize(Card(o, std::string(path.substr(11)))), 0, false, {}, {}};
+      return Json(json::serialize(Card(o, std::string(path.substr(11)))));
     return Error(404, "NotFoundError", "Not found: " + std::string(path));
   }
   if (method != "POST") return Error(405, "MethodNotAllowed", "Method not allowed");
-  if (path == "/v1/audio/transcriptions") return EchoReply{200, "application/json", R"({"text":"echo"})", 0, false, {}, {}};
+  if (path == "/v1/audio/transcriptions") return Json(R"({"text":"echo"})");
   const bool chat = path == "/v1/chat/completions";
   if (!chat && path != "/v1/completions" && path != "/v1/embeddings")
     return Error(404, "NotFoundError", "Not found: " + std::string(path));
@@ -304,7 +315,8 @@ EchoReply EchoRespond(const EchoOptions& o, std::string_view method, std::string
   auto* model = req.if_contains("model");
   if (!model || !model->is_string()) return Error(400, "BadRequestError", "'model' is required");
   if (!Serves(o, model->as_string()))
-    return Error(404, "NotFoundError", "The model `" + std::string(model->as_string()) + "` does not exist.");
+    return Error(404, "NotFoundError",
+                 "The model `" + std::string(model->as_string()) + "` does not exist.");
   if (path == "/v1/embeddings") return Embed(o, req);
   return Complete(o, req, body, chat);
 }

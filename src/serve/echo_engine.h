@@ -21,15 +21,15 @@ namespace carve::serve {
 
 struct EchoOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;             // 0: pick a free port
-  std::string port_file;         // written once listening
+  uint16_t port = 0;      // 0: pick a free port
+  std::string port_file;  // written once listening
   std::vector<std::string> models = {"echo"};
-  int tokens = 16;               // completion length when the request sets none
-  int first_token_ms = 0;        // before the first token
-  int token_delay_ms = 0;        // between tokens
+  int tokens = 16;         // completion length when the request sets none
+  int first_token_ms = 0;  // before the first token
+  int token_delay_ms = 0;  // between tokens
   int embedding_dim = 16;
   int threads = 1;
-  std::string device;            // CUDA_VISIBLE_DEVICES as seen at start (a MIG UUID)
+  std::string device;  // CUDA_VISIBLE_DEVICES as seen at start (a MIG UUID)
 };
 
 // One SSE event, sent as one write after `delay_ms`.
@@ -41,8 +41,8 @@ struct EchoEvent {
 struct EchoReply {
   int status = 200;
   std::string content_type = "application/json";
-  std::string body;               // when !stream
-  int delay_ms = 0;               // when !stream: the whole generation time
+  std::string body;  // when !stream
+  int delay_ms = 0;  // when !stream: the whole generation time
   bool stream = false;
   std::vector<EchoEvent> events;  // when stream, ending with "data: [DONE]\n\n"
   std::string model;              // for the request log ("" if none)

@@ -32,7 +32,8 @@ TEST(EchoEngine, SameRequestSameBytes) {
 }
 
 TEST(EchoEngine, StreamsOneEventPerTokenThenDone) {
-  std::string req = R"({"model":"m1","stream":true,"max_tokens":3,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"a"}]})";
+  std::string req =
+      R"({"model":"m1","stream":true,"max_tokens":3,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"a"}]})";
   auto r = EchoRespond(Opts(), "POST", "/v1/chat/completions", req);
   ASSERT_TRUE(r.stream);
   EXPECT_EQ(r.content_type, "text/event-stream");

@@ -63,9 +63,13 @@ class RequestLog {
     boost::json::array a;
     std::lock_guard lock(mu_);
     for (const auto& e : entries_)
-      a.push_back(boost::json::object{{"id", e.id}, {"path", e.path}, {"model", e.model},
-                                      {"stream", e.stream}, {"outcome", e.outcome},
-                                      {"start_ns", e.start_ns}, {"end_ns", e.end_ns}});
+      a.push_back(boost::json::object{{"id", e.id},
+                                      {"path", e.path},
+                                      {"model", e.model},
+                                      {"stream", e.stream},
+                                      {"outcome", e.outcome},
+                                      {"start_ns", e.start_ns},
+                                      {"end_ns", e.end_ns}});
     return boost::json::serialize(boost::json::object{{"requests", std::move(a)}});
   }
 
@@ -116,8 +120,7 @@ asio::awaitable<bool> SendStream(beast::tcp_stream& s, const EchoReply& r, unsig
   if (hec) co_return false;
   for (const auto& e : r.events) {
     if (!co_await Pause(t, w, e.delay_ms)) co_return false;
-    auto [ec, n] = co_await asio::async_write(
-        s, http::make_chunk(asio::buffer(e.data)), kTuple);
+    auto [ec, n] = co_await asio::async_write(s, http::make_chunk(asio::buffer(e.data)), kTuple);
     if (ec) co_return false;
   }
   auto [ec, n] = co_await asio::async_write(s, http::make_chunk_last(), kTuple);
@@ -145,7 +148,8 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
                             http::request<http::string_body>& req) {
   bool keep = req.keep_alive();
   if (req.method() == http::verb::get && req.target() == "/echo/requests") {
-    EchoReply r{200, "application/json", eng.log.Json(), 0, false, {}, {}};
+    EchoReply r;
+    r.body = eng.log.Json();
     Watch w;
     asio::steady_timer t(s.get_executor());
     co_return co_await SendWhole(s, r, req.version(), keep, w, t) && keep;
@@ -169,7 +173,7 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
   beast::error_code ignored;
   s.socket().cancel(ignored);
   eng.log.End(seq, ok ? "completed" : "client_closed");
-  co_return ok && keep;
+  co_return ok&& keep;
 }
 
 asio::awaitable<void> Session(Engine& eng, tcp::socket socket) {
@@ -222,9 +226,10 @@ Result<tcp::acceptor> Listen(asio::io_context& ioc, const EchoOptions& o) {
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return Status::Error(Code::kInUse, "cannot listen on " + o.host + ":" +
-                                           std::to_string(o.port) + ": " + ec.message(),
-                         "use --port 0 to pick a free port");
+    return Status::Error(
+        Code::kInUse,
+        "cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + ec.message(),
+        "use --port 0 to pick a free port");
   return a;
 }
 
