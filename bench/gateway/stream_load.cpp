@@ -2,7 +2,8 @@
 // chunks each stream receives (the engine sends one every --token-delay-ms),
 // so the same run against the engine and against a proxy shows what the proxy
 // adds per chunk. One thread, epoll, no HTTP library: it only needs arrival
-// times. Built and run by bench/gateway/run.sh.
+// times (it reads raw bytes and only looks for the end of the chunked body).
+// Built and run by bench/gateway/run.sh.
 //
 // Usage: stream_load PORT STREAMS TOKENS
 #include <algorithm>
@@ -33,10 +34,10 @@ struct Stream : std::enable_shared_from_this<Stream> {
   void Start(tcp::endpoint ep) {
     auto self = shared_from_this();
     socket.async_connect(ep, [self](boost::system::error_code ec) {
-      if (ec) return self->Fail();
+      if (ec) return self->Fail(ec, "connect");
       asio::async_write(self->socket, asio::buffer(self->request),
                         [self](boost::system::error_code ec, size_t) {
-                          if (ec) return self->Fail();
+                          if (ec) return self->Fail(ec, "write");
                           self->Read();
                         });
     });
@@ -44,19 +45,23 @@ struct Stream : std::enable_shared_from_this<Stream> {
   void Read() {
     auto self = shared_from_this();
     socket.async_read_some(asio::buffer(buf), [self](boost::system::error_code ec, size_t n) {
-      if (ec) return self->Fail();
+      if (ec) return self->Fail(ec, "read");
       auto now = Clock::now();
       if (!self->first)
         self->gaps.push_back(std::chrono::duration<double, std::milli>(now - self->last).count());
       self->first = false;
       self->last = now;
       self->tail = (self->tail + std::string(self->buf, n));
-      if (self->tail.find("[DONE]") != std::string::npos) return void(++self->done);
+      // The end of the chunked body, not "[DONE]": a proxy may split an event
+      // across HTTP chunks, so the event is not contiguous in the raw bytes.
+      if (self->tail.find("\r\n0\r\n\r\n") != std::string::npos) return void(++self->done);
       if (self->tail.size() > 64) self->tail.erase(0, self->tail.size() - 64);
       self->Read();
     });
   }
-  void Fail() { ++failed; }
+  void Fail(const boost::system::error_code& ec, const char* where) {
+    if (failed++ < 3) std::fprintf(stderr, "stream failed in %s: %s\n", where, ec.message().c_str());
+  }
 };
 
 double Pct(std::vector<double>& v, double p) {
