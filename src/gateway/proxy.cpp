@@ -196,6 +196,60 @@ Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& re
   co_await http::async_write(x.client, sr, kTuple);
 }
 
+// A stream's inter-byte (engine) and slow-client timeouts, checked once a
+// second by one timer instead of arming two timers for every chunk relayed.
+class StreamTimeouts {
+ public:
+  StreamTimeouts(asio::io_context& ioc, Stream& upstream, Stream& client, int idle_ms, int write_ms)
+      : state_(std::make_shared<State>(ioc, upstream, client, idle_ms, write_ms)) {
+    upstream.expires_never();
+    client.expires_never();
+    Arm(state_);
+  }
+  ~StreamTimeouts() {
+    state_->active = false;
+    state_->timer.cancel();
+  }
+  StreamTimeouts(const StreamTimeouts&) = delete;
+  StreamTimeouts& operator=(const StreamTimeouts&) = delete;
+
+  void Read() { state_->last_read = Clock::now(); }
+  void WriteStart() { state_->write_since = Clock::now(); }
+  void WriteDone() { state_->write_since = Clock::time_point::max(); }
+  bool upstream_timed_out() const { return state_->upstream_timed_out; }
+
+ private:
+  struct State {
+    State(asio::io_context& ioc, Stream& u, Stream& c, int idle_ms, int write_ms)
+        : timer(ioc), upstream(u), client(c), idle(idle_ms), write(write_ms) {}
+    Timer timer;
+    Stream& upstream;
+    Stream& client;
+    std::chrono::milliseconds idle, write;
+    Clock::time_point last_read = Clock::now();
+    Clock::time_point write_since = Clock::time_point::max();
+    bool active = true;  // false once the stream is over: the streams may be gone
+    bool upstream_timed_out = false;
+  };
+
+  static void Arm(std::shared_ptr<State> s) {
+    s->timer.expires_after(std::chrono::seconds(1));
+    s->timer.async_wait([s](beast::error_code ec) {
+      if (ec || !s->active) return;
+      auto now = Clock::now();
+      if (now - s->last_read > s->idle) {
+        s->upstream_timed_out = true;
+        CloseUpstream(&s->upstream);
+      }
+      if (s->write_since != Clock::time_point::max() && now - s->write_since > s->write)
+        CloseUpstream(&s->client);  // the pending write fails: the client is dropped
+      Arm(s);
+    });
+  }
+
+  std::shared_ptr<State> state_;
+};
+
 // A stream (or an unbounded answer): forward every read as it arrives.
 Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
                           beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
@@ -217,22 +271,29 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
   x.out.status = res.result_int();
   x.out.stream = true;
   http::response_serializer<http::buffer_body> sr{res};
-  x.client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_write_ms));
+  StreamTimeouts timeouts(x.wk.ioc, *conn, x.client, cfg.timeouts.upstream_idle_ms,
+                          cfg.timeouts.client_write_ms);
+  timeouts.WriteStart();
   auto [hec, hn] = co_await http::async_write_header(x.client, sr, kTuple);
+  timeouts.WriteDone();
   if (hec) co_return Attempt::kClientGone;
   char chunk[kRelayChunk];
   while (!p.is_done()) {
     p.get().body().data = chunk;
     p.get().body().size = sizeof chunk;
-    conn->expires_after(std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms));
     auto [ec, n] = co_await http::async_read_some(*conn, buf, p, kTuple);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     if (ec == http::error::need_buffer) ec = {};
+    timeouts.Read();
     if (ec) {
-      if (ec != beast::error::timeout) x.job.pool->MarkDown(&r);
-      co_await EndStreamWithError(
-          x, res, sr, sse,
-          "the engine at " + r.backend().url + " went away mid-stream (" + ec.message() + ")");
+      bool idle = timeouts.upstream_timed_out();
+      if (!idle) x.job.pool->MarkDown(&r);  // it died; a slow engine stays in rotation
+      std::string why = idle ? "the engine at " + r.backend().url + " sent nothing for " +
+                                   std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
+                             : "the engine at " + r.backend().url + " went away mid-stream (" +
+                                   ec.message() + ")";
+      timeouts.WriteStart();
+      co_await EndStreamWithError(x, res, sr, sse, why);
       co_return Attempt::kDone;
     }
     size_t got = sizeof chunk - p.get().body().size;
@@ -241,15 +302,18 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
     res.body().data = chunk;
     res.body().size = got;
     res.body().more = true;
-    x.client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_write_ms));
+    timeouts.WriteStart();
     auto [wec, wn] = co_await http::async_write(x.client, sr, kTuple);
+    timeouts.WriteDone();
     if (wec && wec != http::error::need_buffer) co_return Attempt::kClientGone;
     x.out.bytes_out += got;
   }
   res.body().data = nullptr;
   res.body().size = 0;
   res.body().more = false;
+  timeouts.WriteStart();
   auto [eec, en] = co_await http::async_write(x.client, sr, kTuple);
+  timeouts.WriteDone();
   if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
   co_return eec&& eec != http::error::need_buffer ? Attempt::kClientGone : Attempt::kDone;
 }

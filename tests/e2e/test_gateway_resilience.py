@@ -192,3 +192,23 @@ def test_sigterm_drains_streams_then_exits(tmp_path, procs):
     status, body = streams["during-drain"]
     assert status == 200 and body.endswith(b"data: [DONE]\n\n")
     assert gw.proc.wait(timeout=10) == 0
+
+
+def test_silent_engine_mid_stream_gets_idle_timeout_not_total(tmp_path, procs):
+    # Tokens every 300 ms pass an idle timeout of 1 s however long the stream;
+    # a 3 s silence does not, and ends the stream with the error event.
+    engine = Engine(str(tmp_path), "e1", extra=["--token-delay-ms", "300", "--tokens", "8"])
+    slow = Engine(str(tmp_path), "e2", models=["m2"],
+                  extra=["--token-delay-ms", "3000", "--tokens", "3"])
+    procs += [engine, slow]
+    gw = Gateway(str(tmp_path), {"models": [one_model([engine]), one_model([slow], "m2")],
+                                 "timeouts": {"upstream_idle_ms": 1000}})
+    procs.append(gw)
+    status, _, body = post(gw.port, "/v1/chat/completions", chat(stream=True), timeout=20)
+    assert status == 200 and body.endswith(b"data: [DONE]\n\n")  # 2.1 s in total: no cut
+    status, _, body = post(gw.port, "/v1/chat/completions", chat("m2", stream=True), timeout=20)
+    assert status == 200
+    last = json.loads(body.rstrip(b"\n").split(b"\n\n")[-1][6:])
+    assert last["error"]["code"] == "upstream_disconnected"
+    assert "sent nothing for 1000 ms" in last["error"]["message"]
+    assert get(gw.port, "/ready")[0] == 200  # slow is not dead: still in rotation
