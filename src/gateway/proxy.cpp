@@ -1,4 +1,5 @@
-// The upstream half of the gateway: pick a replica, forward, relay the answer.
+// The upstream half of the gateway: pick a replica, reach it, send the request;
+// relay.cpp sends the answer back.
 //
 // Retries happen only before the first byte reached the client. A replica that
 // refuses a connection leaves rotation at once (the prober brings it back). A
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+
 #include "gateway/relay.h"
 
 namespace carve::gateway::net {
