@@ -23,6 +23,9 @@ void AddDoctor(CLI::App&, Globals&);
 void AddRender(CLI::App&, Globals&);
 void AddGateway(CLI::App&, Globals&);
 void AddEngine(CLI::App&, Globals&);
+void AddUp(CLI::App&, Globals&);
+void AddDown(CLI::App&, Globals&);
+void AddStatus(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
@@ -38,6 +41,9 @@ const VerbRow kVerbs[] = {
     {AddAssert},
     {AddExport},
     {AddRender},
+    {AddUp},
+    {AddDown},
+    {AddStatus},
     {AddDoctor},
     {AddSim},
     {AddCatalog},

@@ -68,15 +68,23 @@ Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Sp
   return files;
 }
 
+Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet, bool compare);
+
 // Sizes the spec's models and plans them on the fleet (shared with `carve render`).
 Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
                             const std::string& nodes, bool compare) {
   if (spec.models.empty())
     return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
+  CARVE_ASSIGN_OR_RETURN(auto gpus, Fleet(g, fleet, nodes, spec));
+  return PlanSpecOn(spec, std::move(gpus), compare);
+}
+
+// Sizes the spec's models and plans them on `fleet` (carve up: the machine's GPUs).
+Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet, bool compare) {
   CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
   CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
   plan::PlanRequest req;
-  CARVE_ASSIGN_OR_RETURN(req.fleet, Fleet(g, fleet, nodes, spec));
+  req.fleet = std::move(fleet);
   for (auto& s : sized) req.models.push_back(std::move(s.demand));
   req.options.baselines = compare;
   auto t0 = std::chrono::steady_clock::now();

@@ -8,7 +8,10 @@
 
 #include "cli/cli.h"
 #include "plan/plan.h"
+#include "cli/machine_open.h"
 #include "render/k8s/k8s.h"
+#include "serve/docker.h"
+#include "up/up.h"
 #include "spec/spec.h"
 
 namespace carve::cli {
@@ -79,12 +82,54 @@ void AddK8s(CLI::App* render, Globals& g) {
   cmd->callback(Body(g, [&g, f] { return RunK8s(g, *f); }));
 }
 
+struct DockerFlags {
+  std::string spec, fleet;
+};
+
+// The same replicas as `docker run --gpus device=MIG-…` commands. MIG UUIDs
+// come from the machine's slices as they are now; slices the plan still has
+// to create (or with no machine: --fleet, a fleet: section) get placeholders.
+Status RunDocker(Globals& g, const DockerFlags& f) {
+  CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, "", false));
+  if (!p.unmet.empty()) return Unmet(p);
+  std::vector<device::Gpu> gpus;
+  bool machine = f.fleet.empty() && !spec.fleet;
+  if (machine) {
+    auto m = OpenMachine(g);
+    if (m.ok()) {
+      auto read = (*m)->Gpus();
+      if (read.ok()) gpus = std::move(*read);
+    }
+  }
+  int placeholders = 0;
+  CARVE_ASSIGN_OR_RETURN(auto replicas, up::ReplicasFromPlan(p, spec, gpus, placeholders));
+  CARVE_ASSIGN_OR_RETURN(std::string text, serve::RenderDockerRun(replicas));
+  if (placeholders == 0)
+    fmt::print("# MIG UUIDs: this machine's slices now.\n");
+  else
+    fmt::print("# MIG UUIDs: {} of {} are placeholders (MIG-GPU-PROFILE@START) for slices that do not exist yet;\n"
+               "# run carve apply (or carve up) first, then render again for real UUIDs.\n",
+               placeholders, replicas.size());
+  fmt::print("{}", text);
+  return Status::Ok();
+}
+
+void AddDocker(CLI::App* render, Globals& g) {
+  auto* cmd = render->add_subcommand("docker", "docker run --gpus device=MIG-… per replica (from a spec)");
+  auto f = std::make_shared<DockerFlags>();
+  cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for instead of this machine: ALIAS[:COUNT],…")->type_name("LIST");
+  cmd->callback(Body(g, [&g, f] { return RunDocker(g, *f); }));
+}
+
 }  // namespace
 
 void AddRender(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("render", "Render the plan for other systems (k8s)");
+  auto* cmd = app.add_subcommand("render", "Render the plan for other systems (k8s, docker)");
   cmd->require_subcommand(1);
   AddK8s(cmd, g);
+  AddDocker(cmd, g);
 }
 
 }  // namespace carve::cli

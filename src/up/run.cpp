@@ -1,0 +1,111 @@
+// RunService: the foreground loop of `carve up` (also what --detach runs in
+// the background). Signals arrive on a signalfd, engine state changes on the
+// service's eventfd; one thread does everything else.
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "up/up.h"
+#include "util/file_lock.h"
+
+namespace carve::up {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// SIGHUP: reload the spec STATE_DIR/reload.request names (or the same spec).
+void Reload(Service& s, const std::string& state_dir, std::string& spec_path) {
+  Json req = Json::parse(ReadFile(state_dir + "/reload.request"), nullptr, false);
+  std::string path = req.is_object() ? req.value("spec", spec_path) : spec_path;
+  std::string nonce = req.is_object() ? req.value("nonce", "") : "";
+  std::fprintf(stderr, "carve up: reloading %s\n", path.c_str());
+  Status st = s.Reload(path);
+  if (st.ok()) spec_path = path;
+  if (!st.ok()) std::fprintf(stderr, "carve up: reload failed: %s\n", st.ToString().c_str());
+  Json res = {{"nonce", nonce}, {"spec", path}, {"error", st.ok() ? "" : st.ToString()}};
+  (void)WriteAtomic(state_dir + "/reload.result", res.dump() + "\n");
+}
+
+}  // namespace
+
+Status RunService(const std::string& spec_path, Options options, Hooks hooks,
+                  const std::function<void(const std::string& listen)>& on_ready, bool tty) {
+  // Signals are taken on a signalfd; blocked before any thread exists so every
+  // thread inherits the mask (engines get a clean mask at exec, see process.cpp).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) return Status::Internal("signalfd failed");
+
+  std::string state_dir = options.state_dir;
+  std::string current = spec_path;
+  auto lock = FileLock::Acquire(state_dir + "/up.lock", /*wait=*/false);
+  if (!lock.ok())
+    return lock.status().Prefixed("another carve up runs in " + state_dir).WithHint(
+        "carve up SPEC reloads it; carve down stops it.");
+  lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
+  CARVE_RETURN_IF_ERROR(WriteAtomic(state_dir + "/up.pid", fmt::format("{}\n", ::getpid())));
+
+  auto started = Service::Start(spec_path, options, std::move(hooks));
+  if (!started.ok()) {
+    std::remove((state_dir + "/up.pid").c_str());
+    ::close(sfd);
+    return started.status();
+  }
+  Service& s = **started;
+  on_ready(s.listen());
+
+  int exit_drain_ms = 30'000;
+  while (true) {
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};
+    ::poll(fds, 2, 500);
+    if (fds[1].revents & POLLIN) {
+      uint64_t n;
+      (void)!::read(s.wake_fd(), &n, sizeof n);
+    }
+    bool stop = false;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGHUP)
+          Reload(s, state_dir, current);
+        else
+          stop = true;
+      }
+    }
+    if (stop) break;
+    s.Tick();
+    if (tty) {
+      // A live summary: redraw the status in place.
+      std::string text = StatusText(s.StatusJson());
+      std::fprintf(stdout, "\x1b[H\x1b[2J%s\nCtrl-C stops the engines (the layout stays).\n", text.c_str());
+      std::fflush(stdout);
+    }
+  }
+  std::fprintf(stderr, "carve up: stopping: draining the gateway, stopping engines\n");
+  s.Stop(std::chrono::milliseconds(exit_drain_ms));
+  started->reset();
+  std::remove((state_dir + "/up.pid").c_str());
+  ::close(sfd);
+  return Status::Ok();
+}
+
+}  // namespace carve::up

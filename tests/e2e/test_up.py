@@ -1,0 +1,336 @@
+"""carve up / status / down end to end: a simulated H100, real echo engines,
+the in-process gateway, curl. Every wait is a bounded poll; every test stops
+what it started (carve down, then process groups as a last resort)."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BACKEND
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "sim", reason="carve up attaches engines to simulated slices; run once, on the simulator")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def poll(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+class Up:
+    """One `carve up` service on the test's simulated machine."""
+
+    def __init__(self, carve):
+        self.c = carve
+        # Run as root, engines run as the unprivileged `carve` user, which must
+        # reach their working directories: pytest's tmp_path is root-only.
+        self.dir = Path(tempfile.mkdtemp(prefix="carve-up-"))
+        self.dir.chmod(0o755)
+        self.port = free_port()
+        self.seen = set()  # every engine and service pid seen, for cleanup
+
+    def spec(self, name, models):
+        path = self.c.tmp / name
+        path.write_text("version: v1\nmodels:\n" + models +
+                        f"gateway:\n  listen: 127.0.0.1:{self.port}\n")
+        return str(path)
+
+    def run(self, verb, *args):
+        return self.c.run(verb, *args, "--state-dir", str(self.dir))
+
+    def up(self, spec, *extra):
+        p = self.run("up", spec, *extra)
+        self.note()
+        return p
+
+    def status(self):
+        p = self.c.run("--json", "status", "--state-dir", str(self.dir))
+        if p.returncode != 0:
+            return None
+        st = json.loads(p.stdout)
+        self.seen.add(st["pid"])
+        for r in st["replicas"]:
+            if r["pid"]:
+                self.seen.add(r["pid"])
+        return st
+
+    def note(self):
+        try:
+            self.status()
+        except (json.JSONDecodeError, KeyError):
+            pass
+
+    def by_id(self):
+        return {r["id"]: r for r in self.status()["replicas"]}
+
+    def all_ready(self, n):
+        st = self.status()
+        if st and len(st["replicas"]) == n and all(r["state"] == "ready" for r in st["replicas"]):
+            return st
+        return None
+
+    def cleanup(self):
+        self.note()
+        self.run("down")
+        for pid in self.seen:
+            if group_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def up(carve):
+    u = Up(carve)
+    yield u
+    u.cleanup()
+
+
+def chat(port, model):
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hello there"}]})
+    p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10",
+                        f"http://127.0.0.1:{port}/v1/chat/completions",
+                        "-H", "Content-Type: application/json", "-d", body],
+                       capture_output=True, text=True, timeout=20)
+    text, _, code = p.stdout.rpartition("\n")
+    return int(code or 0), text
+
+
+def models_card(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as r:
+        return json.loads(r.read())
+
+
+THREE = """\
+  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}
+  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}
+  - {name: summarize, engine: echo, memory: 19GiB, replicas: 1%s}
+"""
+
+
+def test_up_serves_restarts_reloads_and_goes_down(carve, up):
+    carve.new("h100-80gb")  # MIG off: carve up turns it on and carves the slices
+    spec = up.spec("carve.yaml", THREE % "")
+    p = up.up(spec, "--detach")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"http://127.0.0.1:{up.port}" in p.stdout and "curl -s" in p.stdout
+
+    st = up.all_ready(4)
+    assert st, up.status()
+    assert st["gateway"]["listen"] == f"127.0.0.1:{up.port}"
+    reps = st["replicas"]
+    assert sorted(r["model"] for r in reps) == ["chat", "chat", "embed", "summarize"]
+    uuids = {r["uuid"] for r in reps}
+    assert len(uuids) == 4 and all(u.startswith("MIG-") for u in uuids)
+    for r in reps:
+        assert r["engine"] == "echo" and r["gpu"] == 0 and r["restarts"] == 0
+        assert r["profile"] == ("1g.20gb" if r["model"] == "summarize" else "1g.10gb")
+        assert alive(r["pid"]) and r["port"] > 0
+        # Each engine sees its own slice: CUDA_VISIBLE_DEVICES is its MIG UUID.
+        card = models_card(r["port"])["data"][0]
+        assert card["id"] == r["model"] and card["carve_device"] == r["uuid"]
+    # The simulator shows each engine on its slice (and carve up the memory).
+    poll(lambda: all(r["memory_used_mib"] > 0 for r in up.status()["replicas"]), 10, "slice memory")
+    text = up.run("status").stdout
+    for word in ("chat", "embed", "summarize", "1g.10gb@", "1g.20gb@", "ready", "MIG-"):
+        assert word in text, text
+
+    # One request per model through the gateway, with curl.
+    for model in ("chat", "embed", "summarize"):
+        code, body = chat(up.port, model)
+        assert code == 200, body
+        assert json.loads(body)["model"] == model
+    poll(lambda: sum(r["requests"] for r in up.status()["replicas"]) >= 3, 10, "request counts in status")
+
+    # SIGKILL an engine: it comes back, ready, on the same slice.
+    victim = next(r for r in reps if r["model"] == "chat")
+    os.kill(victim["pid"], signal.SIGKILL)
+    back = poll(lambda: (lambda r: r if r["state"] == "ready" and r["pid"] != victim["pid"] else None)(
+        up.by_id()[victim["id"]]), 15, "the killed engine to come back")
+    assert back["restarts"] == 1 and back["uuid"] == victim["uuid"] and alive(back["pid"])
+    assert chat(up.port, "chat")[0] == 200
+
+    # Change one model and run carve up again: only its engine restarts.
+    before = {r["id"]: r["pid"] for r in up.status()["replicas"]}
+    spec2 = up.spec("carve2.yaml", THREE % ", args: [--tokens, '4']")
+    p = up.up(spec2)
+    assert p.returncode == 0, p.stdout + p.stderr
+    after = up.all_ready(4)
+    assert after, up.status()
+    for r in after["replicas"]:
+        if r["model"] == "summarize":
+            assert r["pid"] not in before.values()
+        else:
+            assert before[r["id"]] == r["pid"], (r, before)
+    assert chat(up.port, "summarize")[0] == 200
+
+    # carve down: the service and every engine (and its process group) gone.
+    pids = [after["pid"]] + [r["pid"] for r in after["replicas"]]
+    p = up.run("down")
+    assert p.returncode == 0 and "Stopped" in p.stdout, p.stdout + p.stderr
+    for pid in pids:
+        assert not alive(pid), pid
+    for r in after["replicas"]:
+        assert not group_alive(r["pid"]), r
+    assert up.run("status").returncode != 0
+    # The layout stays.
+    gpus = carve.json("gpus")
+    assert "MIG-" in json.dumps(gpus)
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_crash_looping_engine_is_reported_and_idle(carve, up):
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("crash.yaml", """\
+  - {name: ok, engine: echo, memory: 9GiB, replicas: 1}
+  - name: broken
+    engine: command
+    command: [sh, -c, "echo 'fatal: no weights at {source}'; exit 3"]
+    source: /nowhere
+    memory: 9GiB
+    replicas: 1
+""")
+    p = up.up(spec, "--detach", "--keep-going")
+    assert p.returncode == 0, p.stdout + p.stderr
+    broken = poll(lambda: (lambda r: r if r["state"] == "crash-looping" else None)(
+        next(r for r in up.status()["replicas"] if r["model"] == "broken")), 20, "crash-looping")
+    assert "fatal: no weights at /nowhere" in broken["last_error"]
+    assert broken["restarts"] <= 5
+    assert "crash-looping" in up.run("status").stdout
+    # Over a window it neither restarts again nor burns CPU; the good model serves.
+    svc = up.status()["pid"]
+    cpu0, t0 = cpu_seconds(svc), time.monotonic()
+    assert chat(up.port, "ok")[0] == 200
+    deadline = t0 + 2.0
+    while time.monotonic() < deadline:
+        r = next(r for r in up.status()["replicas"] if r["model"] == "broken")
+        assert r["restarts"] == broken["restarts"] and r["state"] == "crash-looping"
+        time.sleep(0.2)
+    assert cpu_seconds(svc) - cpu0 < 0.5
+
+
+def test_engine_never_ready_fails_with_log_tail(carve, up):
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("slow.yaml", """\
+  - name: slow
+    engine: command
+    command: [sh, -c, "echo 'loading weights 1%'; exec sleep 613"]
+    memory: 9GiB
+    replicas: 1
+""")
+    p = up.up(spec, "--detach", "--ready-timeout", "1")
+    assert p.returncode != 0
+    assert "did not become ready" in p.stderr and "loading weights 1%" in p.stderr, p.stderr
+    assert up.run("status").returncode != 0
+    assert subprocess.run(["pgrep", "-f", "sleep 613"], capture_output=True).returncode == 1
+
+
+def test_gateway_port_taken(carve, up):
+    carve.new("h100-80gb", mig="on")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", up.port))
+        s.listen()
+        spec = up.spec("taken.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+        p = up.up(spec, "--detach")
+    assert p.returncode != 0
+    assert f"127.0.0.1:{up.port}" in p.stderr, p.stderr
+    assert up.run("status").returncode != 0
+    # Nothing was carved: the gateway is checked before the layout.
+    assert "MIG-" not in json.dumps(carve.json("gpus"))
+
+
+def test_engine_port_taken_is_skipped(carve, up):
+    carve.new("h100-80gb", mig="on")
+    first = 21000 + (os.getpid() % 1000) * 6
+    held = []
+    try:
+        for port in (first, first + 1):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue  # someone else holds it: as good for this test
+            s.listen()
+            held.append(s)
+        spec = up.spec("ports.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n")
+        p = up.up(spec, "--detach", "--engine-ports", f"{first}-{first + 5}")
+        assert p.returncode == 0, p.stdout + p.stderr
+        st = up.all_ready(2)
+        assert st
+        ports = {r["port"] for r in st["replicas"]}
+        assert not ports & {first, first + 1} and all(first <= q <= first + 5 for q in ports)
+        assert chat(up.port, "chat")[0] == 200
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_slice_cannot_be_created(carve, up):
+    carve.new("h100-80gb", mig="on")
+    carve.ok("sim", "fault", carve.state, "--after", "1", "--error", "insufficient_resources")
+    spec = up.spec("fault.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+    p = up.up(spec, "--detach")
+    assert p.returncode != 0
+    assert "applying the layout failed" in p.stderr, p.stderr
+    assert up.run("status").returncode != 0
+
+
+@pytest.mark.parametrize("name,fleet", [
+    ("up/vllm-h100.yaml", "h100-80gb"),
+    ("up/vllm-a100-80gb.yaml", "a100-80gb"),
+    ("up/vllm-rtx-pro-6000.yaml", "rtx-pro-6000"),
+    ("up/vllm-mixed-fleet.yaml", "h100-80gb:2,a100-80gb"),
+    ("up/echo.yaml", "h100-80gb"),
+])
+def test_examples_parse_and_plan(carve, name, fleet):
+    p = carve.run("plan", str(EXAMPLES / name), "--fleet", fleet)
+    assert p.returncode == 0, p.stdout + p.stderr
