@@ -453,6 +453,7 @@ void Service::Impl::Scrape() {
 void Service::Impl::Tick(bool force_write) {
   auto snap = sup->Snapshot();
   std::vector<gateway::Backend> ready;
+  bool attached = false;
   for (const auto& s : snap) {
     auto it = replicas.find(s.id);
     if (it == replicas.end()) continue;
@@ -464,7 +465,7 @@ void Service::Impl::Tick(bool force_write) {
       std::optional<int> gi, ci;
       if (sl.gi >= 0) gi = sl.gi, ci = sl.ci;
       if (r.attached_pid > 0) (void)sim->Detach(static_cast<uint32_t>(r.attached_pid));
-      if (sim->Attach(sl.gpu, gi, ci, proc).ok()) r.attached_pid = s.pid;
+      if (sim->Attach(sl.gpu, gi, ci, proc).ok()) r.attached_pid = s.pid, attached = true;
     }
     if (s.state == serve::State::kReady && s.port > 0)
       ready.push_back({s.model, fmt::format("http://127.0.0.1:{}", s.port), std::to_string(r.want.slot.gpu),
@@ -474,7 +475,11 @@ void Service::Impl::Tick(bool force_write) {
   bool changed = ready.size() != backends.size() || !std::equal(ready.begin(), ready.end(), backends.begin(), same);
   if (gw && changed && gw->UpdateBackends(ready).ok()) backends = ready;
   auto now = std::chrono::steady_clock::now();
-  if (now - last_scrape > std::chrono::seconds(2)) Scrape();
+  if (now - last_scrape > std::chrono::seconds(2)) {
+    Scrape();
+  } else if (attached || force_write) {
+    if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);  // memory as the engines now use it
+  }
   std::string text = StatusNow().dump(2) + "\n";
   // The status changes every second (its clock); write it when it changed otherwise, or each second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
