@@ -334,3 +334,57 @@ def test_slice_cannot_be_created(carve, up):
 def test_examples_parse_and_plan(carve, name, fleet):
     p = carve.run("plan", str(EXAMPLES / name), "--fleet", fleet)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_refuses_to_destroy_a_slice_another_process_uses(carve, up):
+    carve.new("h100-80gb", mig="on")
+    carve.ok("mig", "create", "-i", "0", "7g.80gb")
+    gi = carve.json("gpus")["gpus"][0]["slices"][0]["gi"]
+    carve.ok("sim", "attach", carve.state, "-i", "0", "--gi", str(gi), "--pid", "4242",
+             "--name", "someone-elses-job", "--memory", "1000")
+    spec = up.spec("foreign.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n")
+    p = up.up(spec, "--detach")
+    assert p.returncode != 0
+    assert "other than carve's engines" in p.stderr and "4242" in p.stderr, p.stderr
+    assert up.run("status").returncode != 0
+    slices = carve.json("gpus")["gpus"][0]["slices"]
+    assert [s["profile"] for s in slices] == ["7g.80gb"]  # nothing was changed
+
+
+def test_foreground_sigint_stops_engines(carve, up):
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("fg.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+    proc = subprocess.Popen([os.environ["CARVE_BIN"], "up", spec, "--state-dir", str(up.dir)],
+                            env=carve.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    up.seen.add(proc.pid)
+    try:
+        st = poll(lambda: up.all_ready(1), 20, "the foreground service")
+        engine = st["replicas"][0]["pid"]
+        assert chat(up.port, "chat")[0] == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert f"http://127.0.0.1:{up.port}" in out
+        assert not alive(engine) and not group_alive(engine)
+        assert up.run("status").returncode != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_render_docker(carve, up):
+    # No machine state for the fleet: placeholders, and the header says so.
+    p = carve.run("render", "docker", str(EXAMPLES / "up/vllm-h100.yaml"), "--fleet", "h100-80gb")
+    assert p.returncode == 0, p.stderr
+    assert "docker run" in p.stdout and "--gpus" in p.stdout and "placeholders" in p.stdout
+    # From the machine after carve up: the real MIG UUIDs of its slices.
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("docker.yaml", "  - {name: chat, engine: vllm, source: Qwen/Qwen3-4B, memory: 9GiB, replicas: 1}\n")
+    p = carve.run("plan", spec, "--write", str(carve.tmp / "layout.yaml"))
+    assert p.returncode == 0, p.stderr
+    carve.ok("apply", "--yes", str(carve.tmp / "layout.yaml"))
+    uuid = carve.json("gpus")["gpus"][0]["slices"][0]["uuid"]
+    p = carve.run("render", "docker", spec)
+    assert p.returncode == 0, p.stderr
+    assert f"device={uuid}" in p.stdout and "this machine's slices" in p.stdout, p.stdout
