@@ -73,7 +73,6 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   Service& s = **started;
   on_ready(s.listen());
 
-  int exit_drain_ms = 30'000;
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};
     ::poll(fds, 2, 500);
@@ -96,12 +95,15 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     if (tty) {
       // A live summary: redraw the status in place.
       std::string text = StatusText(s.StatusJson());
-      std::fprintf(stdout, "\x1b[H\x1b[2J%s\nCtrl-C stops the engines (the layout stays).\n", text.c_str());
+      std::fprintf(stdout,
+                   "\x1b[H\x1b[2J%s\nTry: curl -s http://%s/v1/models\n"
+                   "Ctrl-C stops the engines (the layout stays).\n",
+                   text.c_str(), s.listen().c_str());
       std::fflush(stdout);
     }
   }
   std::fprintf(stderr, "carve up: stopping: draining the gateway, stopping engines\n");
-  s.Stop(std::chrono::milliseconds(exit_drain_ms));
+  s.Stop(s.drain());
   started->reset();
   std::remove((state_dir + "/up.pid").c_str());
   ::close(sfd);

@@ -594,6 +594,7 @@ Status Service::Reload(const std::string& spec_path) {
 void Service::Tick() { impl_->Tick(false); }
 int Service::wake_fd() const { return impl_->wake; }
 std::string Service::listen() const { return impl_->StatusNow()["gateway"]["listen"].get<std::string>(); }
+std::chrono::milliseconds Service::drain() const { return std::chrono::milliseconds(impl_->gwcfg.timeouts.drain_ms); }
 Json Service::StatusJson() { return impl_->StatusNow(); }
 
 void Service::Stop(std::chrono::milliseconds drain) {

@@ -66,6 +66,7 @@ class Service {
   void Stop(std::chrono::milliseconds drain);
 
   std::string listen() const;  // "127.0.0.1:8000"
+  std::chrono::milliseconds drain() const;  // the gateway's timeouts.drain_ms
   nlohmann::ordered_json StatusJson();
 
  private:
