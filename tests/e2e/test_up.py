@@ -207,6 +207,14 @@ def test_up_serves_restarts_reloads_and_goes_down(carve, up):
             assert before[r["id"]] == r["pid"], (r, before)
     assert chat(up.port, "summarize")[0] == 200
 
+    # A spec the machine cannot serve: the reload is refused, nothing stops.
+    bad = up.spec("too-big.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 20}\n")
+    p = up.up(bad)
+    assert p.returncode != 0 and "could not reload" in p.stderr, p.stdout + p.stderr
+    assert {r["id"]: r["pid"] for r in up.all_ready(4)["replicas"]} == {
+        r["id"]: r["pid"] for r in after["replicas"]}
+    assert "last reload failed" in up.run("status").stdout
+
     # carve down: the service and every engine (and its process group) gone.
     pids = [after["pid"]] + [r["pid"] for r in after["replicas"]]
     p = up.run("down")
