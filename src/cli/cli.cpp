@@ -21,6 +21,8 @@ void AddAssert(CLI::App&, Globals&);
 void AddExport(CLI::App&, Globals&);
 void AddDoctor(CLI::App&, Globals&);
 void AddRender(CLI::App&, Globals&);
+void AddGateway(CLI::App&, Globals&);
+void AddEngine(CLI::App&, Globals&);
 
 namespace {
 struct VerbRow {
@@ -39,6 +41,8 @@ const VerbRow kVerbs[] = {
     {AddDoctor},
     {AddSim},
     {AddCatalog},
+    {AddGateway},
+    {AddEngine},
 };
 }  // namespace
 

@@ -63,3 +63,12 @@ class Carve:
 @pytest.fixture
 def carve(tmp_path):
     return Carve(tmp_path)
+
+
+@pytest.fixture
+def procs():
+    """Collects the processes a test starts and stops them all at its end."""
+    started = []
+    yield started
+    for p in reversed(started):
+        p.stop()

@@ -1,0 +1,61 @@
+// carve's gateway: one OpenAI-compatible endpoint in front of every replica.
+//
+// Usable alone (`carve gateway --config FILE`) or embedded (`carve up` feeds
+// it the replicas it starts through UpdateBackends). The header is free of
+// Beast and Asio on purpose: users of the gateway do not pay for them.
+//
+// Thread-safety: every method may be called from any thread while the gateway
+// serves on its own threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/backend.h"
+#include "gateway/config.h"
+#include "util/status.h"
+
+namespace carve::gateway {
+
+class Gateway {
+ public:
+  // Binds config.listen and starts serving. Fails if the address is taken or a
+  // backend url or the access log is bad.
+  static Result<std::unique_ptr<Gateway>> Start(const GatewayConfig& config);
+  ~Gateway();  // Stop(0) if not stopped yet
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  uint16_t port() const;  // the bound port (useful with listen port 0)
+
+  // Replaces the backends; model limits stay as configured. Replicas that stay
+  // keep their health and counters; requests in flight finish where they are.
+  Status UpdateBackends(const std::vector<Backend>& backends);
+  // Applies a new config (backends, keys, limits, timeouts, probes). `listen`,
+  // `threads` and `access_log` need a restart and are refused when changed.
+  Status Reload(const GatewayConfig& config);
+  // Text appended to every /metrics answer (e.g. per-slice memory, added by
+  // `carve up`). Called on a gateway thread at each scrape; must be fast.
+  void SetExtraMetrics(std::function<std::string()> fn);
+
+  // Stops accepting, closes idle connections, lets requests in flight (streams
+  // too) finish for up to `drain`, then closes what is left. Blocks until done.
+  void Stop(std::chrono::milliseconds drain);
+
+ private:
+  struct Impl;
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `carve gateway`: loads the config, serves until SIGINT/SIGTERM (then drains
+// for timeouts.drain_ms) and reloads the file on SIGHUP. A reload that fails
+// keeps the running config and logs why. Writes the bound port to `port_file`
+// when given (after the socket listens), so a supervisor can learn it.
+Status ServeFromConfigFile(const std::string& path, const std::string& port_file);
+
+}  // namespace carve::gateway

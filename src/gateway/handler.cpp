@@ -1,0 +1,117 @@
+#include "gateway/handler.h"
+
+#include <boost/json.hpp>
+
+#include "gateway/request.h"
+
+namespace carve::gateway {
+namespace {
+
+Decision Answer(int status, std::string body, std::string content_type = "application/json") {
+  Decision d;
+  d.status = status;
+  d.body = std::move(body);
+  d.content_type = std::move(content_type);
+  return d;
+}
+
+Decision Error(ErrorKind kind, std::string message) {
+  Decision d;
+  d.status = InfoFor(kind).status;
+  d.error = kind;
+  d.body = std::move(message);
+  return d;
+}
+
+Decision NoSuchModel(const std::string& model) {
+  return Error(ErrorKind::kModelNotFound,
+               "The model '" + model + "' does not exist or you do not have access to it.");
+}
+
+// A model card: the engine's own when the prober fetched it, else a minimal one.
+std::string Card(const ModelPool& pool, int64_t created) {
+  for (const auto& r : pool.replicas())
+    if (auto c = r->card(); !c.empty()) return c;
+  boost::json::object o{
+      {"id", pool.name()}, {"object", "model"}, {"created", created}, {"owned_by", "carve"}};
+  return boost::json::serialize(o);
+}
+
+Decision ListModels(const GatewayView& g, const ApiKey* key) {
+  std::string body = R"({"object":"list","data":[)";
+  bool first = true;
+  for (const auto& pool : g.router.Pools()) {
+    if (!KeyRing::Allows(key, pool->name())) continue;
+    body += (first ? "" : ",") + Card(*pool, g.created);
+    first = false;
+  }
+  return Answer(200, body + "]}");
+}
+
+Decision GetModel(const GatewayView& g, const ApiKey* key, const std::string& id) {
+  auto pool = g.router.Find(id);
+  if (!pool || !KeyRing::Allows(key, id)) return NoSuchModel(id);
+  return Answer(200, Card(*pool, g.created));
+}
+
+Decision Ready(const GatewayView& g) {
+  boost::json::object models;
+  bool ready = g.probed && !g.draining;
+  for (const auto& pool : g.router.Pools()) {
+    int healthy = 0, total = 0;
+    for (const auto& r : pool->replicas()) ++total, healthy += r->healthy();
+    models[pool->name()] = {{"healthy", healthy}, {"replicas", total}};
+    ready = ready && healthy > 0;
+  }
+  boost::json::object o{{"ready", ready}, {"draining", g.draining}, {"models", std::move(models)}};
+  return Answer(ready ? 200 : 503, boost::json::serialize(o));
+}
+
+// The gateway's own routes; nullopt for the ones that need a key.
+std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route route) {
+  switch (route) {
+    case Route::kHealth:
+      return Answer(200, R"({"status":"ok"})");
+    case Route::kReady:
+      return Ready(g);
+    case Route::kMetrics:
+      return Answer(200, g.metrics ? g.metrics() : "", "text/plain; version=0.0.4; charset=utf-8");
+    case Route::kUnknown:
+      return Error(ErrorKind::kRouteNotFound,
+                   "Unknown route " + std::string(r.method) + " " + std::string(r.target) + ".");
+    case Route::kWrongMethod:
+      return Error(ErrorKind::kMethodNotAllowed,
+                   std::string(r.method) + " is not allowed on " + std::string(r.target) + ".");
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Decision Decide(const GatewayView& g, const RequestView& r) {
+  RouteMatch m = MatchRoute(r.method, r.target);
+  if (auto d = Open(g, r, m.route)) return *d;
+  const ApiKey* key = nullptr;
+  if (g.keys.enabled()) {
+    key = g.keys.Find(PresentedKey(r.authorization, r.x_api_key));
+    if (!key)
+      return Error(ErrorKind::kUnauthorized,
+                   "Missing or invalid API key; send it as 'Authorization: Bearer KEY'.");
+  }
+  Decision d = [&] {
+    if (m.route == Route::kListModels) return ListModels(g, key);
+    if (m.route == Route::kGetModel) return GetModel(g, key, m.model_id);
+    ModelOrError mo = ExtractModel(r.content_type, r.body);
+    if (!mo.ok()) return Error(*mo.error, mo.message);
+    Decision p = g.router.Find(mo.model) && KeyRing::Allows(key, mo.model) ? Decision{}
+                                                                           : NoSuchModel(mo.model);
+    p.proxy = !p.error;
+    p.model = mo.model;
+    return p;
+  }();
+  d.key = key;
+  return d;
+}
+
+}  // namespace carve::gateway

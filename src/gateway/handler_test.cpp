@@ -1,0 +1,109 @@
+#include "gateway/handler.h"
+
+#include <gtest/gtest.h>
+
+namespace carve::gateway {
+namespace {
+
+class DecideTest : public testing::Test {
+ protected:
+  DecideTest() {
+    std::vector<std::pair<Backend, Endpoint>> list;
+    for (const char* m : {"m1", "m2"}) {
+      std::string url = std::string("http://127.0.0.1:") + (m[1] == '1' ? "9001" : "9002");
+      list.push_back({Backend{m, url, "", ""}, *ParseUrl(url)});
+    }
+    router_.Update(list, {}, Limits{});
+  }
+
+  Decision Post(std::string_view body, std::string_view auth = "") {
+    return Decide(View(),
+                  RequestView{"POST", "/v1/chat/completions", auth, "", "application/json", body});
+  }
+  Decision Get(std::string_view target, std::string_view auth = "") {
+    return Decide(View(), RequestView{"GET", target, auth, "", "", ""});
+  }
+  GatewayView View() {
+    return GatewayView{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }};
+  }
+
+  Router router_;
+  KeyRing keys_;
+  bool probed_ = true;
+};
+
+TEST_F(DecideTest, ModelRequestIsProxied) {
+  Decision d = Post(R"({"model":"m2"})");
+  EXPECT_TRUE(d.proxy);
+  EXPECT_FALSE(d.error);
+  EXPECT_EQ(d.model, "m2");
+}
+
+TEST_F(DecideTest, MissingModelIsNeverProxied) {
+  Decision d = Post(R"({"messages":[]})");
+  EXPECT_FALSE(d.proxy);
+  EXPECT_EQ(d.error, ErrorKind::kMissingModel);
+  EXPECT_EQ(d.status, 400);
+}
+
+TEST_F(DecideTest, UnknownModelIs404) {
+  Decision d = Post(R"({"model":"m9"})");
+  EXPECT_FALSE(d.proxy);
+  EXPECT_EQ(d.error, ErrorKind::kModelNotFound);
+  EXPECT_EQ(d.model, "m9");
+}
+
+TEST_F(DecideTest, KeysGateEverythingUnderV1ButNotHealth) {
+  keys_ = KeyRing({{"a", Sha256Hex("sk-a"), {"m1"}}});
+  EXPECT_EQ(Post(R"({"model":"m1"})").error, ErrorKind::kUnauthorized);
+  EXPECT_EQ(Get("/v1/models").error, ErrorKind::kUnauthorized);
+  EXPECT_EQ(Get("/health").status, 200);
+  EXPECT_EQ(Get("/metrics").body, "x 1\n");
+  Decision ok = Post(R"({"model":"m1"})", "Bearer sk-a");
+  EXPECT_TRUE(ok.proxy);
+  ASSERT_NE(ok.key, nullptr);
+  EXPECT_EQ(ok.key->name, "a");
+  // Forbidden and unknown are the same answer.
+  Decision forbidden = Post(R"({"model":"m2"})", "Bearer sk-a");
+  Decision unknown = Post(R"({"model":"m9"})", "Bearer sk-a");
+  EXPECT_EQ(forbidden.error, ErrorKind::kModelNotFound);
+  EXPECT_EQ(unknown.error, ErrorKind::kModelNotFound);
+  EXPECT_EQ(
+      Get("/v1/models", "Bearer sk-a").body,
+      R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve"}]})");
+  EXPECT_EQ(Get("/v1/models/m2", "Bearer sk-a").error, ErrorKind::kModelNotFound);
+}
+
+TEST_F(DecideTest, ListsEveryModelWithoutKeys) {
+  Decision d = Get("/v1/models");
+  EXPECT_NE(d.body.find(R"("id":"m1")"), std::string::npos);
+  EXPECT_NE(d.body.find(R"("id":"m2")"), std::string::npos);
+}
+
+TEST_F(DecideTest, EngineCardWinsOverTheMadeUpOne) {
+  router_.Find("m1")->replicas()[0]->set_card(
+      R"({"id":"m1","object":"model","max_model_len":8192})");
+  EXPECT_EQ(Get("/v1/models/m1").body, R"({"id":"m1","object":"model","max_model_len":8192})");
+}
+
+TEST_F(DecideTest, ReadyNeedsAProbeRoundAndAHealthyReplicaPerModel) {
+  probed_ = false;
+  EXPECT_EQ(Get("/ready").status, 503);
+  probed_ = true;
+  EXPECT_EQ(Get("/ready").status, 200);
+  auto pool = router_.Find("m2");
+  pool->MarkDown(pool->replicas()[0].get());
+  Decision d = Get("/ready");
+  EXPECT_EQ(d.status, 503);
+  EXPECT_NE(d.body.find(R"("m2":{"healthy":0,"replicas":1})"), std::string::npos);
+}
+
+TEST_F(DecideTest, UnknownRoutesAndMethods) {
+  EXPECT_EQ(Get("/nope").error, ErrorKind::kRouteNotFound);
+  EXPECT_EQ(Get("/v1/chat/completions").error, ErrorKind::kMethodNotAllowed);
+  EXPECT_EQ(Decide(View(), RequestView{"HEAD", "/health", "", "", "", ""}).error,
+            ErrorKind::kMethodNotAllowed);
+}
+
+}  // namespace
+}  // namespace carve::gateway

@@ -1,0 +1,50 @@
+#include "gateway/keys.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace carve::gateway {
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string_view PresentedKey(std::string_view authorization, std::string_view x_api_key) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() > kBearer.size()) {
+    std::string_view scheme = authorization.substr(0, kBearer.size());
+    bool bearer = std::equal(scheme.begin(), scheme.end(), kBearer.begin(), kBearer.end(),
+                             [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    if (bearer) return authorization.substr(kBearer.size());
+  }
+  return x_api_key;
+}
+
+KeyRing::KeyRing(std::vector<ApiKey> keys) : keys_(std::move(keys)) {
+  for (size_t i = 0; i < keys_.size(); ++i) by_hash_.emplace(keys_[i].sha256, i);
+}
+
+const ApiKey* KeyRing::Find(std::string_view presented) const {
+  if (presented.empty()) return nullptr;
+  auto it = by_hash_.find(Sha256Hex(presented));
+  return it == by_hash_.end() ? nullptr : &keys_[it->second];
+}
+
+bool KeyRing::Allows(const ApiKey* key, std::string_view model) {
+  if (key == nullptr) return true;
+  return std::any_of(key->models.begin(), key->models.end(),
+                     [&](const std::string& m) { return m == "*" || m == model; });
+}
+
+}  // namespace carve::gateway

@@ -1,0 +1,152 @@
+// Private to the gateway's two networking files (server.cpp, proxy.cpp): the
+// Beast/Asio types they share. Nothing outside src/gateway includes this, so
+// the rest of carve compiles without Beast.
+//
+// Threading: the gateway runs one io_context per thread ("worker"); a client
+// connection and the upstream connections it uses live on one worker, so a
+// session never needs a strand. Shared state (router, counters, snapshot) is
+// thread-safe on its own.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/access_log.h"
+#include "gateway/config.h"
+#include "gateway/errors.h"
+#include "gateway/keys.h"
+#include "gateway/router.h"
+
+namespace carve::gateway::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Clock = std::chrono::steady_clock;
+
+// Every I/O object names the io_context's own executor rather than the
+// type-erased any_io_executor: each operation then skips an executor copy and
+// a virtual call, which shows in a proxy's per-request cost.
+using Executor = asio::io_context::executor_type;
+template <typename T = void>
+using Task = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Resolver = asio::ip::basic_resolver<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+
+// What a reload replaces as a whole; sessions hold the one they started with.
+struct Snapshot {
+  GatewayConfig config;
+  KeyRing keys;
+};
+
+// Idle keep-alive connections to engines, for one worker (no locking).
+class UpstreamPool {
+ public:
+  // A pooled connection that is still open, or null.
+  std::unique_ptr<Stream> TakeIdle(const std::string& host_port);
+  void PutIdle(const std::string& host_port, std::unique_ptr<Stream> conn);
+  void Clear() { idle_.clear(); }
+
+ private:
+  static constexpr size_t kMaxIdlePerUpstream = 64;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
+};
+
+struct Worker {
+  asio::io_context ioc{1};
+  UpstreamPool upstreams;
+  std::set<Stream*> idle_clients;  // sessions waiting for their next request
+  std::thread thread;
+};
+
+struct GatewayState {
+  explicit GatewayState(std::shared_ptr<const Snapshot> s) : snapshot_(std::move(s)) {}
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(mu);
+    return snapshot_;
+  }
+  void set_snapshot(std::shared_ptr<const Snapshot> s) {
+    std::lock_guard lock(mu);
+    snapshot_ = std::move(s);
+  }
+  void CountError(ModelPool* pool, ErrorKind kind) {
+    auto& counts = pool ? pool->errors : unrouted_errors;
+    counts[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  Router router;
+  std::unique_ptr<AccessLog> log;
+  ErrorCounts unrouted_errors{};  // errors before a model was known
+  std::atomic<int> connections{0};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> probed_once{false};
+  std::function<std::string()> extra_metrics;  // guarded by mu
+  const Clock::time_point started = Clock::now();
+  mutable std::mutex mu;
+
+ private:
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by mu
+};
+
+// One model-addressed request, as the session hands it to the proxy.
+struct ProxyJob {
+  Request req;
+  std::string model;
+  std::string request_id;
+  std::string client_ip;
+  std::shared_ptr<const Snapshot> snap;
+  std::shared_ptr<ModelPool> pool;
+  Clock::time_point start;
+};
+
+struct ProxyOutcome {
+  int status = 0;
+  std::string error;    // the gateway's error code when it answered itself
+  std::string replica;  // url of the replica that answered
+  double first_byte_ms = 0;
+  uint64_t bytes_out = 0;
+  bool stream = false;
+  bool keep_alive = true;  // false: the client connection must close
+};
+
+// Forwards `job` to a replica of its model and relays the answer to `client`.
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job);
+
+// Probes every replica's health path forever (on one worker), and fetches the
+// model card of each replica that has none yet.
+Task<void> RunProber(GatewayState& st, Worker& wk);
+
+// Writes a gateway-originated error; false if the client is gone.
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+                      std::string_view message, const std::string& request_id,
+                      int write_timeout_ms);
+
+// Sets the headers every gateway answer carries.
+void StampResponse(http::fields& f, const std::string& request_id);
+
+}  // namespace carve::gateway::net

@@ -1,0 +1,262 @@
+// The upstream half of the gateway: pick a replica, reach it, send the request;
+// relay.cpp sends the answer back.
+//
+// Retries happen only before the first byte reached the client. A replica that
+// refuses a connection leaves rotation at once (the prober brings it back). A
+// client that goes away closes the upstream connection at once, so the engine
+// stops generating: a watcher waits for the client socket to become readable
+// while the exchange runs, and EOF there means the client left.
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "gateway/relay.h"
+
+namespace carve::gateway::net {
+namespace {
+
+void StartWatch(Stream& client, std::shared_ptr<Watch> w) {
+  client.socket().async_wait(tcp::socket::wait_read, [&client, w](beast::error_code ec) {
+    if (!w->active || ec) return;
+    char c;
+    ssize_t n = ::recv(client.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return;  // a pipelined request, not a disconnect: stop watching
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return StartWatch(client, w);
+    w->client_gone = true;
+    if (w->upstream) CloseUpstream(w->upstream);
+    if (w->queue_timer) w->queue_timer->cancel();
+  });
+}
+
+// The client's request, turned into the engine's in place (no copy of a body
+// that may be tens of MiB): hop-by-hop headers out, our own in.
+Request& UpstreamRequest(ProxyJob& job) {
+  Request& up = job.req;
+  const bool strip_keys = job.snap->keys.enabled();  // gateway keys are not the engine's
+  for (auto it = up.begin(); it != up.end();) {
+    bool drop =
+        IsHopByHop(it->name()) || (strip_keys && (it->name() == http::field::authorization ||
+                                                  beast::iequals(it->name_string(), "x-api-key")));
+    it = drop ? up.erase(it) : std::next(it);
+  }
+  up.version(11);
+  up.set("X-Request-Id", job.request_id);
+  up.set(http::field::forwarded, "for=\"" + job.client_ip + "\"");
+  up.keep_alive(true);
+  up.prepare_payload();
+  return up;
+}
+
+Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
+  const auto& cfg = x.job.snap->config;
+  auto conn = std::make_unique<Stream>(x.wk.ioc);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(r.endpoint().host, ec);
+  tcp::endpoint ep;
+  if (ec) {
+    Resolver resolver(x.wk.ioc);
+    auto [rec, results] = co_await resolver.async_resolve(
+        r.endpoint().host, std::to_string(r.endpoint().port), kTuple);
+    if (rec || results.empty()) {
+      x.error_message = "cannot resolve " + r.endpoint().host + ": " + rec.message();
+      co_return nullptr;
+    }
+    ep = *results.begin();
+  } else {
+    ep = tcp::endpoint(address, r.endpoint().port);
+  }
+  conn->expires_after(std::chrono::milliseconds(cfg.timeouts.connect_ms));
+  x.watch.upstream = conn.get();
+  auto [cec] = co_await conn->async_connect(ep, kTuple);
+  if (cec) {
+    x.error =
+        cec == beast::error::timeout ? ErrorKind::kUpstreamTimeout : ErrorKind::kNoHealthyUpstream;
+    x.error_message = "cannot connect to " + r.backend().url + ": " + cec.message();
+    x.watch.upstream = nullptr;
+    co_return nullptr;
+  }
+  conn->socket().set_option(tcp::no_delay(true), ec);
+  co_return conn;
+}
+
+bool IsEventStream(const http::fields& f) {
+  auto ct = f[http::field::content_type];
+  return ct.size() >= 17 && beast::iequals(ct.substr(0, 17), "text/event-stream");
+}
+
+// One try on one replica. A pooled connection that turns out closed is replaced
+// by a fresh one once; that is the engine's keep-alive, not a failure.
+Task<Attempt> TryReplica(Exchange& x, Replica& r) {
+  const auto& cfg = x.job.snap->config;
+  x.up.set(http::field::host, r.endpoint().host_header);
+  for (int round = 0; round < 2; ++round) {
+    x.watch.upstream = nullptr;
+    std::unique_ptr<Stream> conn;
+    if (round == 0) conn = x.wk.upstreams.TakeIdle(r.endpoint().host_header);
+    const bool reused = conn != nullptr;
+    if (!conn) conn = co_await Connect(x, r);
+    if (x.watch.client_gone) co_return Attempt::kClientGone;
+    if (!conn) {
+      r.connect_failures.fetch_add(1, std::memory_order_relaxed);
+      x.job.pool->MarkDown(&r);
+      co_return Attempt::kRetry;
+    }
+    x.watch.upstream = conn.get();
+    conn->expires_after(std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms));
+    auto [wec, wn] = co_await http::async_write(*conn, x.up, kTuple);
+    beast::flat_buffer buf;
+    http::response_parser<http::empty_body> head;
+    head.header_limit(64 << 10);
+    beast::error_code hec = wec;
+    if (!wec) std::tie(hec, wn) = co_await http::async_read_header(*conn, buf, head, kTuple);
+    if (x.watch.client_gone) co_return Attempt::kClientGone;
+    if (hec && reused && hec != beast::error::timeout) continue;
+    if (hec) {
+      x.error = hec == beast::error::timeout ? ErrorKind::kUpstreamTimeout : ErrorKind::kBadGateway;
+      x.error_message = "the engine at " + r.backend().url + " did not answer: " + hec.message();
+      if (hec == beast::error::timeout) co_return Attempt::kFailed;
+      x.job.pool->MarkDown(&r);
+      co_return Attempt::kRetry;
+    }
+    x.out.replica = r.backend().url;
+    x.out.first_byte_ms = MsSince(x.job.start);
+    const auto& h = head.get();
+    bool sse = IsEventStream(h.base());
+    bool bounded = h.has_content_length() && head.content_length() &&
+                   *head.content_length() <= kMaxBufferedResponse;
+    if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, buf, head);
+    x.out.first_byte_ms = 0;  // set when the first body bytes arrive
+    co_return co_await RelayStream(x, r, conn, buf, head, sse);
+  }
+  co_return Attempt::kRetry;
+}
+
+// Waits for a slot on the model, queueing when every replica is at its limit.
+struct QueueWait {
+  explicit QueueWait(asio::io_context& ioc) : timer(ioc) {}
+  Timer timer;
+  Waiter waiter;
+};
+
+Task<Lease> AcquireSlot(Exchange& x, const std::vector<const Replica*>& tried) {
+  ModelPool& pool = *x.job.pool;
+  auto first = pool.Acquire(tried, nullptr);
+  if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
+  if (first.outcome == ModelPool::Outcome::kNoHealthy || pool.limits().max_queue == 0) {
+    bool none = first.outcome == ModelPool::Outcome::kNoHealthy;
+    if (!none || tried.empty())
+      x.error = none ? ErrorKind::kNoHealthyUpstream : ErrorKind::kQueueFull;
+    co_return Lease{};
+  }
+  auto wait = std::make_shared<QueueWait>(x.wk.ioc);
+  wait->timer.expires_after(std::chrono::milliseconds(x.job.snap->config.timeouts.queue_ms));
+  wait->waiter.wake = [wait] {
+    asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
+  };
+  auto second = pool.Acquire(tried, &wait->waiter);
+  if (second.outcome != ModelPool::Outcome::kQueued) {
+    wait->waiter.wake = nullptr;
+    if (second.outcome == ModelPool::Outcome::kGranted) co_return std::move(second.lease);
+    x.error = second.outcome == ModelPool::Outcome::kQueueFull ? ErrorKind::kQueueFull
+                                                               : ErrorKind::kNoHealthyUpstream;
+    co_return Lease{};
+  }
+  x.watch.queue_timer = &wait->timer;
+  co_await wait->timer.async_wait(kTuple);
+  x.watch.queue_timer = nullptr;
+  bool still_queued = pool.Cancel(&wait->waiter);
+  wait->waiter.wake = nullptr;  // breaks the wait <-> wake cycle; the pool is done with it
+  if (still_queued) {
+    x.error = ErrorKind::kQueueTimeout;
+    x.error_message = "waited " + std::to_string(x.job.snap->config.timeouts.queue_ms) +
+                      " ms for a free replica of '" + x.job.model + "'; retry later";
+    co_return Lease{};
+  }
+  Lease lease = pool.Adopt(&wait->waiter);
+  if (!lease) x.error = ErrorKind::kNoHealthyUpstream;
+  co_return lease;
+}
+
+std::string DefaultMessage(ErrorKind kind, const std::string& model) {
+  switch (kind) {
+    case ErrorKind::kQueueFull:
+      return "Too many requests are waiting for '" + model + "'; retry after the delay given.";
+    case ErrorKind::kNoHealthyUpstream:
+      return "No replica of '" + model + "' is reachable right now; retry shortly.";
+    case ErrorKind::kUpstreamTimeout:
+      return "The engine serving '" + model + "' did not answer in time.";
+    default:
+      return "The engine serving '" + model + "' gave a broken answer.";
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Stream> UpstreamPool::TakeIdle(const std::string& host_port) {
+  auto it = idle_.find(host_port);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  if (list.empty()) return nullptr;
+  // No liveness check here (it would cost a syscall per request): if the engine
+  // closed this connection while idle, the exchange fails before any answer and
+  // TryReplica retries once on a fresh connection.
+  auto conn = std::move(list.back());
+  list.pop_back();
+  return conn;
+}
+
+void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream> conn) {
+  auto& list = idle_[host_port];
+  if (list.size() < kMaxIdlePerUpstream) {
+    conn->expires_never();
+    list.push_back(std::move(conn));
+  }
+}
+
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job) {
+  ProxyOutcome out;
+  out.keep_alive = job.req.keep_alive();
+  const unsigned client_version = job.req.version();
+  auto watch = std::make_shared<Watch>();
+  StartWatch(client, watch);
+  Request& up = UpstreamRequest(job);
+  Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream,
+             {}};
+  std::vector<const Replica*> tried;
+  Attempt result = Attempt::kRetry;
+  const int tries = 1 + job.snap->config.retries;
+  for (int i = 0; i < tries && result == Attempt::kRetry && !watch->client_gone; ++i) {
+    Lease lease = co_await AcquireSlot(x, tried);
+    if (!lease) break;
+    Replica& r = *lease.replica();
+    tried.push_back(&r);
+    result = co_await TryReplica(x, r);
+    watch->upstream = nullptr;
+    r.duration.Observe(MsSince(job.start) / 1000);
+    if (result == Attempt::kDone) {
+      r.responses.Add(out.status);
+      if (out.first_byte_ms > 0) r.first_byte.Observe(out.first_byte_ms / 1000);
+    }
+  }
+  watch->active = false;
+  beast::error_code ignored;
+  client.socket().cancel(ignored);
+  if (watch->client_gone || result == Attempt::kClientGone) {
+    out.status = 499;  // nginx's "client closed request", for the log only
+    out.keep_alive = false;
+    co_return out;
+  }
+  if (result == Attempt::kDone) co_return out;
+  const auto& info = InfoFor(x.error);
+  out.status = info.status;
+  out.error = std::string(info.code);
+  st.CountError(job.pool.get(), x.error);
+  std::string message =
+      x.error_message.empty() ? DefaultMessage(x.error, job.model) : x.error_message;
+  bool ok = co_await WriteError(client, client_version, out.keep_alive, x.error, message,
+                                job.request_id, job.snap->config.timeouts.client_write_ms);
+  if (!ok) out.keep_alive = false;
+  co_return out;
+}
+
+}  // namespace carve::gateway::net

@@ -1,0 +1,224 @@
+// Relaying an engine's answer to the client: whole (bounded answers) or as it
+// arrives (streams), with hop-by-hop headers removed and the gateway's added.
+#include "gateway/relay.h"
+
+namespace carve::gateway::net {
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+void CloseUpstream(Stream* s) {
+  beast::error_code ignored;
+  s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  s->socket().close(ignored);
+}
+
+bool IsHopByHop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::expect:
+    case http::field::host:
+    case http::field::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+constexpr size_t kRelayChunk = 16 << 10;
+
+void StripHopByHop(http::fields& f) {
+  for (auto it = f.begin(); it != f.end();)
+    it = IsHopByHop(it->name()) ? f.erase(it) : std::next(it);
+}
+
+void CopyResponseHeaders(const http::fields& from, http::fields& to) {
+  for (const auto& f : from)
+    if (!IsHopByHop(f.name())) to.insert(f.name(), f.name_string(), f.value());
+}
+
+// Ends a stream whose engine went away after the client got the first byte:
+// an SSE error event, then a clean end of the chunked body.
+Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& res,
+                              http::response_serializer<http::buffer_body>& sr, bool sse,
+                              const std::string& why) {
+  x.out.error = "upstream_disconnected";
+  if (!sse || !res.chunked()) {
+    x.out.keep_alive = false;  // nothing clean to say: cut the connection
+    co_return;
+  }
+  std::string event = StreamErrorEvent(why);
+  res.body().data = event.data();
+  res.body().size = event.size();
+  res.body().more = true;
+  co_await http::async_write(x.client, sr, kTuple);
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  co_await http::async_write(x.client, sr, kTuple);
+}
+
+// A stream's inter-byte (engine) and slow-client timeouts, checked once a
+// second by one timer instead of arming two timers for every chunk relayed.
+class StreamTimeouts {
+ public:
+  StreamTimeouts(asio::io_context& ioc, Stream& upstream, Stream& client, int idle_ms, int write_ms)
+      : state_(std::make_shared<State>(ioc, upstream, client, idle_ms, write_ms)) {
+    upstream.expires_never();
+    client.expires_never();
+    Arm(state_);
+  }
+  ~StreamTimeouts() {
+    state_->active = false;
+    state_->timer.cancel();
+  }
+  StreamTimeouts(const StreamTimeouts&) = delete;
+  StreamTimeouts& operator=(const StreamTimeouts&) = delete;
+
+  void Read() { state_->last_read = Clock::now(); }
+  void WriteStart() { state_->write_since = Clock::now(); }
+  void WriteDone() { state_->write_since = Clock::time_point::max(); }
+  bool upstream_timed_out() const { return state_->upstream_timed_out; }
+
+ private:
+  struct State {
+    State(asio::io_context& ioc, Stream& u, Stream& c, int idle_ms, int write_ms)
+        : timer(ioc), upstream(u), client(c), idle(idle_ms), write(write_ms) {}
+    Timer timer;
+    Stream& upstream;
+    Stream& client;
+    std::chrono::milliseconds idle, write;
+    Clock::time_point last_read = Clock::now();
+    Clock::time_point write_since = Clock::time_point::max();
+    bool active = true;  // false once the stream is over: the streams may be gone
+    bool upstream_timed_out = false;
+  };
+
+  static void Arm(std::shared_ptr<State> s) {
+    s->timer.expires_after(std::chrono::seconds(1));
+    s->timer.async_wait([s](beast::error_code ec) {
+      if (ec || !s->active) return;
+      auto now = Clock::now();
+      if (now - s->last_read > s->idle) {
+        s->upstream_timed_out = true;
+        CloseUpstream(&s->upstream);
+      }
+      if (s->write_since != Clock::time_point::max() && now - s->write_since > s->write)
+        CloseUpstream(&s->client);  // the pending write fails: the client is dropped
+      Arm(s);
+    });
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+                            beast::flat_buffer& buf,
+                            http::response_parser<http::empty_body>& head) {
+  const auto& cfg = x.job.snap->config;
+  http::response_parser<http::string_body> p{std::move(head)};
+  p.body_limit(kMaxBufferedResponse);
+  auto [ec, n] = co_await http::async_read(*conn, buf, p, kTuple);
+  if (x.watch.client_gone) co_return Attempt::kClientGone;
+  if (ec) {
+    x.error = ErrorKind::kBadGateway;
+    x.error_message = "the engine at " + r.backend().url + " broke off its answer: " + ec.message();
+    x.job.pool->MarkDown(&r);
+    co_return Attempt::kRetry;
+  }
+  // The engine's answer goes back as it came, edited in place: hop-by-hop out.
+  auto res = p.release();
+  bool upstream_keep = res.keep_alive();
+  StripHopByHop(res.base());
+  res.version(x.client_version);
+  StampResponse(res.base(), x.job.request_id);
+  res.keep_alive(x.out.keep_alive);
+  res.prepare_payload();
+  x.out.status = res.result_int();
+  x.out.bytes_out = res.body().size();
+  x.client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_write_ms));
+  auto [wec, wn] = co_await http::async_write(x.client, res, kTuple);
+  if (wec || x.watch.client_gone) co_return Attempt::kClientGone;
+  if (upstream_keep) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
+  co_return Attempt::kDone;
+}
+
+Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+                          beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
+                          bool sse) {
+  const auto& cfg = x.job.snap->config;
+  http::response_parser<http::buffer_body> p{std::move(head)};
+  p.body_limit(boost::none);
+  const auto& up = p.get();
+  http::response<http::buffer_body> res{up.result(), x.client_version};
+  CopyResponseHeaders(up.base(), res.base());
+  StampResponse(res.base(), x.job.request_id);
+  if (sse) {
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");
+  }
+  res.chunked(x.client_version >= 11);
+  if (!res.chunked()) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
+  res.keep_alive(x.out.keep_alive);
+  x.out.status = res.result_int();
+  x.out.stream = true;
+  http::response_serializer<http::buffer_body> sr{res};
+  StreamTimeouts timeouts(x.wk.ioc, *conn, x.client, cfg.timeouts.upstream_idle_ms,
+                          cfg.timeouts.client_write_ms);
+  timeouts.WriteStart();
+  auto [hec, hn] = co_await http::async_write_header(x.client, sr, kTuple);
+  timeouts.WriteDone();
+  if (hec) co_return Attempt::kClientGone;
+  char chunk[kRelayChunk];
+  while (!p.is_done()) {
+    p.get().body().data = chunk;
+    p.get().body().size = sizeof chunk;
+    auto [ec, n] = co_await http::async_read_some(*conn, buf, p, kTuple);
+    if (x.watch.client_gone) co_return Attempt::kClientGone;
+    if (ec == http::error::need_buffer) ec = {};
+    timeouts.Read();
+    if (ec) {
+      bool idle = timeouts.upstream_timed_out();
+      if (!idle) x.job.pool->MarkDown(&r);  // it died; a slow engine stays in rotation
+      std::string why = idle ? "the engine at " + r.backend().url + " sent nothing for " +
+                                   std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
+                             : "the engine at " + r.backend().url + " went away mid-stream (" +
+                                   ec.message() + ")";
+      timeouts.WriteStart();
+      co_await EndStreamWithError(x, res, sr, sse, why);
+      co_return Attempt::kDone;
+    }
+    size_t got = sizeof chunk - p.get().body().size;
+    if (got == 0) continue;
+    if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
+    res.body().data = chunk;
+    res.body().size = got;
+    res.body().more = true;
+    timeouts.WriteStart();
+    auto [wec, wn] = co_await http::async_write(x.client, sr, kTuple);
+    timeouts.WriteDone();
+    if (wec && wec != http::error::need_buffer) co_return Attempt::kClientGone;
+    x.out.bytes_out += got;
+  }
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  timeouts.WriteStart();
+  auto [eec, en] = co_await http::async_write(x.client, sr, kTuple);
+  timeouts.WriteDone();
+  if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
+  co_return eec&& eec != http::error::need_buffer ? Attempt::kClientGone : Attempt::kDone;
+}
+
+}  // namespace carve::gateway::net

@@ -1,0 +1,55 @@
+// Private to proxy.cpp and relay.cpp: one proxied exchange, and relaying an
+// engine's answer to the client once its headers arrived.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/net.h"
+
+namespace carve::gateway::net {
+
+// Answers of known length up to this are read whole before the client sees a
+// byte (so a failure can still be retried); larger ones stream through.
+inline constexpr uint64_t kMaxBufferedResponse = 8ull << 20;
+
+// Shared between a proxied request and the watcher of its client socket.
+struct Watch {
+  Stream* upstream = nullptr;  // closed when the client leaves
+  Timer* queue_timer = nullptr;
+  bool client_gone = false;
+  bool active = true;
+};
+
+enum class Attempt { kDone, kRetry, kClientGone, kFailed };
+
+struct Exchange {
+  GatewayState& st;
+  Worker& wk;
+  Stream& client;
+  ProxyJob& job;
+  Request& up;
+  Watch& watch;
+  ProxyOutcome& out;
+  unsigned client_version;                          // HTTP/1.0 or 1.1, as the client spoke
+  ErrorKind error = ErrorKind::kNoHealthyUpstream;  // when the attempt was not kDone
+  std::string error_message;
+};
+
+double MsSince(Clock::time_point t);
+void CloseUpstream(Stream* s);
+bool IsHopByHop(http::field f);
+
+// A complete, bounded answer: read it all, then send it in one write. Until the
+// write, a failure can still be retried elsewhere (kRetry).
+Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+                            beast::flat_buffer& buf, http::response_parser<http::empty_body>& head);
+
+// A stream (or an unbounded answer): every read from the engine is one write
+// to the client. An engine lost mid-stream ends an SSE stream with an error
+// event (kDone: the status was already sent).
+Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+                          beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
+                          bool sse);
+
+}  // namespace carve::gateway::net

@@ -1,0 +1,55 @@
+// What a request asks for, decided without sockets: which route, which model.
+//
+// These are pure functions of the request line, headers and body, so the unit
+// tests and the fuzzers reach every branch without a server. The session calls
+// them and does the I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gateway/errors.h"
+
+namespace carve::gateway {
+
+enum class Route {
+  kModelAddressed,  // POST whose "model" picks the replica (chat, completions, audio …)
+  kListModels,      // GET /v1/models
+  kGetModel,        // GET /v1/models/{id}
+  kHealth,          // GET /health: the gateway process is alive
+  kReady,           // GET /ready: every model has a healthy replica
+  kMetrics,         // GET /metrics
+  kWrongMethod,     // a known path with the wrong method
+  kUnknown,
+};
+
+struct RouteMatch {
+  Route route = Route::kUnknown;
+  std::string model_id;  // kGetModel: the id, percent-decoded (ids may hold '/')
+};
+
+// Matches "METHOD target"; the query string is ignored.
+RouteMatch MatchRoute(std::string_view method, std::string_view target);
+
+// The model a request names, or why it cannot be routed.
+struct ModelOrError {
+  std::string model;               // non-empty when ok()
+  std::optional<ErrorKind> error;  // kInvalidJson or kMissingModel
+  std::string message;             // for the person: what was wrong
+  bool ok() const { return !error; }
+};
+
+// Reads "model" from a JSON object body (top level only), or from the form
+// field "model" of a multipart/form-data body (audio transcription and
+// translation). A missing, empty or non-string model is kMissingModel.
+ModelOrError ExtractModel(std::string_view content_type, std::string_view body);
+
+// The value of the form field `name` in a multipart body, or nullopt.
+std::optional<std::string_view> MultipartField(std::string_view body, std::string_view boundary,
+                                               std::string_view name);
+
+// The boundary parameter of a multipart Content-Type, unquoted; empty if none.
+std::string_view MultipartBoundary(std::string_view content_type);
+
+}  // namespace carve::gateway

@@ -1,0 +1,142 @@
+#include "gateway/router.h"
+
+#include <gtest/gtest.h>
+
+namespace carve::gateway {
+namespace {
+
+std::pair<Backend, Endpoint> B(const std::string& model, int port) {
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  return {Backend{model, url, "0", "1g.10gb@" + std::to_string(port)}, *ParseUrl(url)};
+}
+
+std::shared_ptr<ModelPool> Pool(Router& router, int replicas, Limits limits = {}) {
+  std::vector<std::pair<Backend, Endpoint>> list;
+  for (int i = 0; i < replicas; ++i) list.push_back(B("m", 9000 + i));
+  router.Update(list, {{"m", limits}}, Limits{});
+  return router.Find("m");
+}
+
+TEST(Router, LeastOutstandingSpreadsLoad) {
+  Router router;
+  auto pool = Pool(router, 3);
+  std::vector<Lease> held;
+  for (int i = 0; i < 6; ++i) held.push_back(std::move(pool->Acquire({}, nullptr).lease));
+  for (const auto& r : pool->replicas()) EXPECT_EQ(r->outstanding(), 2);
+  const Replica* first = held[0].replica();
+  held[0].Release();
+  // The one with a free slot is now strictly least loaded and must be chosen.
+  auto next = pool->Acquire({}, nullptr);
+  EXPECT_EQ(next.lease.replica(), first);
+}
+
+TEST(Router, TiesRotateSoIdleTrafficSpreads) {
+  Router router;
+  auto pool = Pool(router, 2);
+  std::set<const Replica*> seen;
+  for (int i = 0; i < 4; ++i) seen.insert(pool->Acquire({}, nullptr).lease.replica());
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(Router, UnhealthyAndExcludedReplicasAreSkipped) {
+  Router router;
+  auto pool = Pool(router, 2);
+  auto rs = pool->replicas();
+  pool->MarkDown(rs[0].get());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pool->Acquire({}, nullptr).lease.replica(), rs[1].get());
+  auto none = pool->Acquire({rs[1].get()}, nullptr);
+  EXPECT_EQ(none.outcome, ModelPool::Outcome::kNoHealthy);
+  pool->MarkUp(rs[0].get());
+  EXPECT_EQ(pool->Acquire({rs[1].get()}, nullptr).lease.replica(), rs[0].get());
+}
+
+TEST(Router, QueueGrantsFreedSlotAndWakes) {
+  Router router;
+  auto pool = Pool(router, 1, Limits{1, 1});
+  auto first = pool->Acquire({}, nullptr);
+  ASSERT_EQ(first.outcome, ModelPool::Outcome::kGranted);
+  int woken = 0;
+  Waiter w;
+  w.wake = [&] { ++woken; };
+  EXPECT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_EQ(pool->queue_depth(), 1);
+  Waiter w2;
+  EXPECT_EQ(pool->Acquire({}, &w2).outcome, ModelPool::Outcome::kQueueFull);
+  first.lease.Release();
+  EXPECT_EQ(woken, 1);
+  EXPECT_TRUE(w.done);
+  EXPECT_FALSE(pool->Cancel(&w));  // already granted: adopt instead
+  Lease adopted = pool->Adopt(&w);
+  ASSERT_TRUE(adopted);
+  EXPECT_EQ(adopted.replica()->outstanding(), 1);
+  EXPECT_EQ(pool->queue_depth(), 0);
+}
+
+TEST(Router, CancelRemovesAQueuedWaiter) {
+  Router router;
+  auto pool = Pool(router, 1, Limits{1, 4});
+  auto first = pool->Acquire({}, nullptr);
+  Waiter w;
+  w.wake = [] {};
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_TRUE(pool->Cancel(&w));
+  first.lease.Release();
+  EXPECT_FALSE(w.done);
+  EXPECT_EQ(pool->replicas()[0]->outstanding(), 0);
+}
+
+TEST(Router, LastReplicaDownFailsQueuedWaiters) {
+  Router router;
+  auto pool = Pool(router, 1, Limits{1, 4});
+  auto first = pool->Acquire({}, nullptr);
+  bool woken = false;
+  Waiter w;
+  w.wake = [&] { woken = true; };
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  pool->MarkDown(pool->replicas()[0].get());
+  EXPECT_TRUE(woken);
+  EXPECT_TRUE(w.done);
+  EXPECT_FALSE(pool->Adopt(&w));
+}
+
+TEST(Router, UpdateKeepsStateOfSurvivingReplicas) {
+  Router router;
+  auto pool = Pool(router, 2);
+  auto rs = pool->replicas();
+  pool->MarkDown(rs[1].get());
+  auto lease = pool->Acquire({}, nullptr);
+  router.Update({B("m", 9001), B("m", 9002), B("other", 9100)}, {}, Limits{});
+  auto after = router.Find("m");
+  EXPECT_EQ(after, pool);  // same pool object: queued requests stay queued
+  auto now = after->replicas();
+  ASSERT_EQ(now.size(), 2u);
+  EXPECT_EQ(now[0], rs[1]);  // same object, still down
+  EXPECT_FALSE(now[0]->healthy());
+  EXPECT_NE(router.Find("other"), nullptr);
+  lease.lease.Release();  // released into the replica that left: no crash, count back to 0
+  EXPECT_EQ(rs[0]->outstanding(), 0);
+}
+
+TEST(Router, RemovedModelIsGone) {
+  Router router;
+  Pool(router, 1);
+  router.Update({}, {}, Limits{});
+  EXPECT_EQ(router.Find("m"), nullptr);
+  EXPECT_TRUE(router.Pools().empty());
+}
+
+TEST(ParseUrl, AcceptsHostPortRefusesOthers) {
+  auto e = ParseUrl("http://localhost:8001/");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->host, "localhost");
+  EXPECT_EQ(e->port, 8001);
+  EXPECT_EQ(ParseUrl("http://h")->port, 80);
+  EXPECT_FALSE(ParseUrl("https://h:1").ok());
+  EXPECT_FALSE(ParseUrl("http://h:0").ok());
+  EXPECT_FALSE(ParseUrl("http://h:99999").ok());
+  EXPECT_FALSE(ParseUrl("http://:80").ok());
+  EXPECT_FALSE(ParseUrl("http://h:1/v1").ok());
+}
+
+}  // namespace
+}  // namespace carve::gateway

@@ -1,0 +1,356 @@
+// The client half of the gateway: accept, read requests, answer the gateway's
+// own routes, hand model-addressed requests to the proxy, log, keep alive.
+#include <boost/asio/write.hpp>
+#include <random>
+
+#include "gateway/exposition.h"
+#include "gateway/gateway.h"
+#include "gateway/handler.h"
+#include "gateway/net.h"
+
+namespace carve::gateway {
+namespace net {
+
+void StampResponse(http::fields& f, const std::string& request_id) {
+  f.set("X-Request-Id", request_id);
+}
+
+Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int status,
+                     std::string_view content_type, std::string body, const std::string& request_id,
+                     int write_timeout_ms,
+                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  http::response<http::string_body> res{static_cast<http::status>(status), version};
+  res.set(http::field::content_type, content_type);
+  StampResponse(res.base(), request_id);
+  for (const auto& [k, v] : extra) res.set(k, v);
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  client.expires_after(std::chrono::milliseconds(write_timeout_ms));
+  auto [ec, n] = co_await http::async_write(client, res, kTuple);
+  co_return !ec;
+}
+
+Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+                      std::string_view message, const std::string& request_id,
+                      int write_timeout_ms) {
+  const ErrorInfo& info = InfoFor(kind);
+  std::vector<std::pair<std::string, std::string>> extra = {{std::string(kOriginHeader), "1"}};
+  if (info.retry_after_s) extra.emplace_back("Retry-After", std::to_string(info.retry_after_s));
+  if (kind == ErrorKind::kUnauthorized) extra.emplace_back("WWW-Authenticate", "Bearer");
+  co_return co_await WriteText(client, version, keep_alive, info.status, "application/json",
+                               ErrorBody(kind, message), request_id, write_timeout_ms, extra);
+}
+
+}  // namespace net
+
+namespace {
+using namespace net;
+
+std::string NewRequestId() {
+  static const uint32_t prefix = std::random_device{}();
+  static std::atomic<uint64_t> counter{0};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "gw-%08x-%llx", prefix,
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return buf;
+}
+
+std::string RequestId(const Request& req) {
+  auto given = req["X-Request-Id"];
+  bool ok = !given.empty() && given.size() <= 128 &&
+            std::all_of(given.begin(), given.end(), [](char c) { return c > 32 && c < 127; });
+  return ok ? std::string(given) : NewRequestId();
+}
+
+std::string MetricsText(GatewayState& st) {
+  std::string extra;
+  {
+    std::lock_guard lock(st.mu);
+    if (st.extra_metrics) extra = st.extra_metrics();
+  }
+  GatewayGauges g{st.connections.load(), st.draining.load()};
+  return RenderMetrics(st.router, st.unrouted_errors, g, extra);
+}
+
+Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
+  auto wall_started = std::chrono::system_clock::now() - (Clock::now() - st.started);
+  GatewayView g{
+      st.router,
+      snap.keys,
+      st.probed_once.load(),
+      st.draining.load(),
+      std::chrono::duration_cast<std::chrono::seconds>(wall_started.time_since_epoch()).count(),
+      [&st] { return MetricsText(st); }};
+  RequestView r{req.method_string(),
+                req.target(),
+                req[http::field::authorization],
+                req["x-api-key"],
+                req[http::field::content_type],
+                req.body()};
+  return Decide(g, r);
+}
+
+Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
+                  const std::string& client_ip, Clock::time_point start) {
+  auto snap = st.snapshot();
+  const auto& cfg = snap->config;
+  AccessRecord rec;
+  rec.id = RequestId(req);
+  rec.method = std::string(req.method_string());
+  rec.path = std::string(req.target());
+  rec.bytes_in = req.body().size();
+  bool keep = req.keep_alive() && !st.draining.load();
+  Decision d = DecideFor(st, *snap, req);
+  rec.model = d.model;
+  rec.key = d.key ? d.key->name : "";
+  auto pool = d.model.empty() ? nullptr : st.router.Find(d.model);
+  bool ok = true;
+  if (d.error) {
+    st.CountError(pool.get(), *d.error);
+    rec.error = std::string(InfoFor(*d.error).code);
+    rec.status = d.status;
+    ok = co_await WriteError(stream, req.version(), keep, *d.error, d.body, rec.id,
+                             cfg.timeouts.client_write_ms);
+  } else if (!d.proxy) {
+    rec.status = d.status;
+    rec.bytes_out = d.body.size();
+    ok = co_await WriteText(stream, req.version(), keep, d.status, d.content_type,
+                            std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
+  } else {
+    if (!keep) req.keep_alive(false);
+    ProxyJob job{std::move(req), d.model, rec.id, client_ip, snap, pool, start};
+    ProxyOutcome out = co_await Proxy(st, wk, stream, job);
+    rec.status = out.status;
+    rec.error = out.error;
+    rec.replica = out.replica;
+    rec.first_byte_ms = out.first_byte_ms;
+    rec.bytes_out = out.bytes_out;
+    rec.stream = out.stream;
+    ok = out.keep_alive;
+  }
+  rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  st.log->Write(rec);
+  co_return ok&& keep;
+}
+
+// After refusing a body, read (and drop) what the client is still sending for a
+// moment, so closing does not reset the connection before it reads the answer.
+Task<void> LingeringClose(Stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  char sink[16 << 10];
+  for (int i = 0; i < 256; ++i) {
+    stream.expires_after(std::chrono::milliseconds(500));
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    if (rec) break;
+  }
+}
+
+Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
+  struct Count {
+    std::atomic<int>& n;
+    ~Count() { n.fetch_sub(1); }
+  } count{st.connections};
+  beast::error_code ec;
+  std::string client_ip = socket.remote_endpoint(ec).address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  Stream stream(std::move(socket));
+  beast::flat_buffer buf;
+  while (!st.draining.load()) {
+    auto snap = st.snapshot();
+    const auto& cfg = snap->config;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(cfg.max_header_bytes);
+    parser.body_limit(cfg.max_body_bytes);
+    stream.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
+    wk.idle_clients.insert(&stream);
+    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
+    wk.idle_clients.erase(&stream);
+    auto start = Clock::now();
+    if (hec == http::error::header_limit || hec == http::error::body_limit) {
+      bool body = hec == http::error::body_limit;
+      auto kind = body ? ErrorKind::kBodyTooLarge : ErrorKind::kHeaderTooLarge;
+      st.CountError(nullptr, kind);
+      std::string what = body ? "The request body is larger than the limit of " +
+                                    std::to_string(cfg.max_body_bytes) + " bytes."
+                              : "The request headers are larger than the limit of " +
+                                    std::to_string(cfg.max_header_bytes) + " bytes.";
+      co_await WriteError(stream, 11, false, kind, what, NewRequestId(), 5000);
+      co_await LingeringClose(stream);
+      break;
+    }
+    if (hec) break;
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+      if (cec) break;
+    }
+    auto [bec, bn] = co_await http::async_read(stream, buf, parser, kTuple);
+    if (bec == http::error::body_limit) {
+      st.CountError(nullptr, ErrorKind::kBodyTooLarge);
+      co_await WriteError(stream, 11, false, ErrorKind::kBodyTooLarge,
+                          "The request body is larger than the limit of " +
+                              std::to_string(cfg.max_body_bytes) + " bytes.",
+                          NewRequestId(), 5000);
+      co_await LingeringClose(stream);
+      break;
+    }
+    if (bec) break;
+    if (!co_await Handle(st, wk, stream, parser.release(), client_ip, start)) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+}
+
+Task<void> AcceptLoop(GatewayState& st, Acceptor& acceptor,
+                      std::vector<std::unique_ptr<Worker>>& workers) {
+  size_t next = 0;
+  Timer backoff(acceptor.get_executor());
+  for (;;) {
+    Worker& wk = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(wk.ioc, kTuple);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {  // e.g. out of file descriptors: do not spin
+      backoff.expires_after(std::chrono::milliseconds(20));
+      co_await backoff.async_wait(kTuple);
+      continue;
+    }
+    if (st.connections.load() >= st.snapshot()->config.max_connections) continue;  // closes it
+    st.connections.fetch_add(1);
+    asio::co_spawn(wk.ioc, Session(st, wk, std::move(socket)), asio::detached);
+  }
+}
+
+Task<void> FlushLoop(GatewayState& st, asio::io_context& ioc) {
+  Timer t(ioc);
+  for (;;) {
+    t.expires_after(std::chrono::milliseconds(200));
+    auto [ec] = co_await t.async_wait(kTuple);
+    if (ec) co_return;
+    st.log->Flush();
+  }
+}
+
+Result<std::vector<std::pair<Backend, Endpoint>>> Resolve(const std::vector<Backend>& backends) {
+  std::vector<std::pair<Backend, Endpoint>> out;
+  for (const auto& b : backends) {
+    CARVE_ASSIGN_OR_RETURN(Endpoint e, ParseUrl(b.url));
+    out.emplace_back(b, std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  std::unique_ptr<GatewayState> st;
+  std::vector<std::unique_ptr<Worker>> workers;  // destroyed before st
+  std::unique_ptr<Acceptor> acceptor;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  uint16_t port = 0;
+  std::atomic<bool> stopped{false};
+
+  Status Listen(const GatewayConfig& c);
+  void Run();
+};
+
+Status Gateway::Impl::Listen(const GatewayConfig& c) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(c.listen_host, ec);
+  if (ec)
+    return Status::InvalidArgument("listen address '" + c.listen_host + "' is not an IP address",
+                                   "use e.g. 127.0.0.1, 0.0.0.0 or ::1");
+  tcp::endpoint ep(address, c.listen_port);
+  acceptor = std::make_unique<Acceptor>(workers[0]->ioc);
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Status::Error(Code::kInUse, "cannot listen on " + c.listen + ": " + ec.message(),
+                         "pick another port in listen:, or stop what uses this one");
+  port = acceptor->local_endpoint().port();
+  return Status::Ok();
+}
+
+void Gateway::Impl::Run() {
+  Worker& first = *workers[0];
+  asio::co_spawn(first.ioc, AcceptLoop(*st, *acceptor, workers), asio::detached);
+  asio::co_spawn(first.ioc, RunProber(*st, first), asio::detached);
+  asio::co_spawn(first.ioc, FlushLoop(*st, first.ioc), asio::detached);
+  for (auto& w : workers) {
+    guards.push_back(asio::make_work_guard(w->ioc));
+    w->thread = std::thread([io = &w->ioc] { io->run(); });
+  }
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() { Stop(std::chrono::milliseconds(0)); }
+uint16_t Gateway::port() const { return impl_->port; }
+
+Result<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
+  CARVE_ASSIGN_OR_RETURN(auto backends, Resolve(config.AllBackends()));
+  CARVE_ASSIGN_OR_RETURN(auto log, AccessLog::Open(config.access_log));
+  auto impl = std::make_unique<Impl>();
+  impl->st = std::make_unique<GatewayState>(
+      std::make_shared<const Snapshot>(Snapshot{config, KeyRing(config.keys)}));
+  impl->st->log = std::move(log);
+  impl->st->router.Update(backends, config.ModelLimits(), Limits{});
+  unsigned n =
+      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) impl->workers.push_back(std::make_unique<Worker>());
+  CARVE_RETURN_IF_ERROR(impl->Listen(config));
+  impl->Run();
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Status Gateway::UpdateBackends(const std::vector<Backend>& backends) {
+  CARVE_ASSIGN_OR_RETURN(auto resolved, Resolve(backends));
+  impl_->st->router.Update(resolved, impl_->st->snapshot()->config.ModelLimits(), Limits{});
+  return Status::Ok();
+}
+
+Status Gateway::Reload(const GatewayConfig& config) {
+  const GatewayConfig& now = impl_->st->snapshot()->config;
+  if (config.listen != now.listen || config.threads != now.threads ||
+      config.access_log != now.access_log)
+    return Status::InvalidArgument("listen, threads and access_log cannot change on reload",
+                                   "restart the gateway to change them");
+  CARVE_ASSIGN_OR_RETURN(auto resolved, Resolve(config.AllBackends()));
+  impl_->st->set_snapshot(std::make_shared<const Snapshot>(Snapshot{config, KeyRing(config.keys)}));
+  impl_->st->router.Update(resolved, config.ModelLimits(), Limits{});
+  return Status::Ok();
+}
+
+void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
+  std::lock_guard lock(impl_->st->mu);
+  impl_->st->extra_metrics = std::move(fn);
+}
+
+void Gateway::Stop(std::chrono::milliseconds drain) {
+  if (!impl_ || impl_->stopped.exchange(true)) return;
+  GatewayState& st = *impl_->st;
+  st.draining.store(true);
+  asio::post(impl_->workers[0]->ioc, [a = impl_->acceptor.get()] {
+    beast::error_code ec;
+    a->close(ec);
+  });
+  for (auto& w : impl_->workers)  // idle keep-alive connections go now; busy ones finish
+    asio::post(w->ioc, [wk = w.get()] {
+      for (Stream* s : wk->idle_clients) s->cancel();
+    });
+  auto deadline = Clock::now() + drain;
+  while (st.connections.load() > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (auto& w : impl_->workers) w->ioc.stop();
+  for (auto& w : impl_->workers)
+    if (w->thread.joinable()) w->thread.join();
+  st.router.Update({}, {}, Limits{});  // wakes (into stopped contexts) anything still queued
+  impl_->guards.clear();
+  impl_->acceptor.reset();
+  impl_->workers.clear();
+  st.log->Flush();
+}
+
+}  // namespace carve::gateway
