@@ -1,5 +1,7 @@
 #include "apply/journal.h"
 
+#include "util/atomic_file.h"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -85,15 +87,7 @@ Status WriteJournal(const std::string& dir, const Journal& j) {
   json doc = {{"version", kVersion}, {"phase", j.phase},     {"force", j.force},
               {"pid", j.pid},        {"started", j.started}, {"done", j.done},
               {"ops", j.ops},        {"before", before},     {"target", target}};
-  std::string path = JournalPath(dir), tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << doc.dump(1) << "\n";
-    if (!out.flush()) return Errno("cannot write", tmp);
-  }
-  CARVE_RETURN_IF_ERROR(SyncPath(tmp, O_RDONLY));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename", tmp);
-  return SyncPath(dir, O_RDONLY | O_DIRECTORY);
+  return WriteFileAtomically(JournalPath(dir), doc.dump(1) + "\n", /*durable=*/true);
 }
 
 Result<std::optional<Journal>> ReadJournal(const std::string& dir) {

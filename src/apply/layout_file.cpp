@@ -7,34 +7,11 @@
 #include <map>
 
 #include "apply/mig_parted.h"
+#include "apply/yaml_doc.h"
 #include "mig/profile_ref.h"
 
 namespace carve::apply {
 namespace {
-
-struct Doc {
-  std::string path;
-  std::string At(const YAML::Node& n) const {
-    return fmt::format("{}:{}", path, n.Mark().line + 1);
-  }
-  Status Bad(const YAML::Node& n, const std::string& msg, std::string hint = {}) const {
-    return Status::InvalidArgument(At(n) + ": " + msg, std::move(hint));
-  }
-};
-
-Status CheckKeys(const Doc& doc, const YAML::Node& map,
-                 std::initializer_list<std::string_view> keys) {
-  if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
-  std::string known;
-  for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
-  for (const auto& kv : map) {
-    std::string k = kv.first.as<std::string>();
-    if (std::find(keys.begin(), keys.end(), k) == keys.end())
-      return doc.Bad(kv.first, fmt::format("unknown key '{}'", k),
-                     "Known keys here: " + known + ".");
-  }
-  return Status::Ok();
-}
 
 std::string IndexList(const std::vector<device::Gpu>& gpus) {
   return gpus.empty() ? "none" : fmt::format("0–{}", gpus.size() - 1);
@@ -211,6 +188,21 @@ std::string WriteCarveLayout(const std::vector<device::Gpu>& gpus) {
     out += fmt::format("    slices: [{}]\n", items);
   }
   return out;
+}
+
+Status CheckKeys(const Doc& doc, const YAML::Node& map, std::initializer_list<std::string_view> keys,
+                 std::string_view unknown_note) {
+  if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
+  std::string known;
+  for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
+  for (const auto& kv : map) {
+    std::string k = kv.first.as<std::string>();
+    if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
+    if (!unknown_note.empty())
+      return doc.Bad(kv.first, fmt::format("unexpected field '{}' ({})", k, unknown_note));
+    return doc.Bad(kv.first, fmt::format("unknown key '{}'", k), "Known keys here: " + known + ".");
+  }
+  return Status::Ok();
 }
 
 }  // namespace carve::apply

@@ -6,32 +6,13 @@
 #include <algorithm>
 #include <map>
 
+#include "apply/yaml_doc.h"
 #include "mig/profile_ref.h"
 
 namespace carve::apply {
 namespace {
 
-struct Doc {
-  std::string path;
-  std::string At(const YAML::Node& n) const {
-    return fmt::format("{}:{}", path, n.Mark().line + 1);
-  }
-  Status Bad(const YAML::Node& n, const std::string& msg, std::string hint = {}) const {
-    return Status::InvalidArgument(At(n) + ": " + msg, std::move(hint));
-  }
-};
-
-Status OnlyKeys(const Doc& doc, const YAML::Node& map,
-                std::initializer_list<std::string_view> keys) {
-  if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
-  for (const auto& kv : map) {
-    std::string k = kv.first.as<std::string>();
-    if (std::find(keys.begin(), keys.end(), k) == keys.end())
-      return doc.Bad(kv.first,
-                     fmt::format("unexpected field '{}' (mig-parted v1 rejects it too)", k));
-  }
-  return Status::Ok();
-}
+constexpr std::string_view kMigPartedNote = "mig-parted v1 rejects it too";
 
 // "0x233010DE" (any case; a ":0x…" subsystem part is ignored).
 Result<uint32_t> ParseDeviceId(const Doc& doc, const YAML::Node& n) {
@@ -124,7 +105,7 @@ Result<YAML::Node> PickConfig(const Doc& doc, const YAML::Node& configs, const s
 
 Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::string& config,
                      const std::vector<device::Gpu>& gpus) {
-  CARVE_RETURN_IF_ERROR(OnlyKeys(doc, root, {"version", "mig-configs"}));
+  CARVE_RETURN_IF_ERROR(CheckKeys(doc, root, {"version", "mig-configs"}, kMigPartedNote));
   if (!root["version"] || root["version"].as<std::string>() != "v1")
     return doc.Bad(root, "mig-parted configs carve reads say version: v1");
   CARVE_ASSIGN_OR_RETURN(YAML::Node entries, PickConfig(doc, root["mig-configs"], config));
@@ -133,7 +114,7 @@ Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::string& 
   std::map<int, GpuLayout> by_gpu;
   for (const auto& e : entries) {
     CARVE_RETURN_IF_ERROR(
-        OnlyKeys(doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}));
+        CheckKeys(doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}, kMigPartedNote));
     if (!e["devices"] || !e["mig-enabled"])
       return doc.Bad(e, "devices: and mig-enabled: are required");
     for (const auto& g : gpus) {

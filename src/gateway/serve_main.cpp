@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "util/atomic_file.h"
 #include "gateway/gateway.h"
 
 namespace carve::gateway {
@@ -15,16 +16,8 @@ namespace {
 
 Status WritePortFile(const std::string& path, uint16_t port) {
   if (path.empty()) return Status::Ok();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << port << "\n";
-    if (!out) return Status::Io("cannot write port file " + tmp);
-  }
-  // rename() is atomic: a reader sees no file or the whole port, never half.
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::Io("cannot rename " + tmp + " to " + path);
-  return Status::Ok();
+  // A reader sees no file or the whole port, never half of it.
+  return WriteFileAtomically(path, std::to_string(port) + "\n", /*durable=*/false);
 }
 
 void Reload(Gateway& gw, const std::string& path) {

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "util/atomic_file.h"
 #include "serve/echo_engine.h"
 
 namespace carve::serve {
@@ -204,15 +205,8 @@ asio::awaitable<void> Accept(Engine& eng, tcp::acceptor& a,
 
 Status WritePortFile(const std::string& path, uint16_t port) {
   if (path.empty()) return Status::Ok();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << port << "\n";
-    if (!out) return Status::Io("cannot write port file " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::Io("cannot rename " + tmp + " to " + path);
-  return Status::Ok();
+  // A reader sees no file or the whole port, never half of it.
+  return WriteFileAtomically(path, std::to_string(port) + "\n", /*durable=*/false);
 }
 
 Result<tcp::acceptor> Listen(asio::io_context& ioc, const EchoOptions& o) {

@@ -25,6 +25,7 @@
 #include "render/plan_render.h"
 #include "serve/http_probe.h"
 #include "serve/supervisor.h"
+#include "util/atomic_file.h"
 #include "util/file_lock.h"
 
 namespace carve::up {
@@ -198,14 +199,7 @@ Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, co
 }
 
 Status WriteAtomic(const std::string& path, const std::string& text) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) return Errno("cannot write", tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename", tmp);
-  return Status::Ok();
+  return WriteFileAtomically(path, text, /*durable=*/false);
 }
 
 struct Service::Impl {

@@ -41,7 +41,11 @@ FileLock& FileLock::operator=(FileLock&& o) noexcept {
 }
 
 FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  if (fd_ < 0) return;
+  if (::ftruncate(fd_, 0) != 0) {
+    // A stale note only makes a later "busy" message name a finished holder.
+  }
+  ::close(fd_);  // closing releases the lock
 }
 
 void FileLock::Note(const std::string& holder) {

@@ -20,7 +20,8 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   ~FileLock();
 
-  // Records who holds the lock (shown to whoever is refused).
+  // Records who holds the lock (shown to whoever is refused); the note is
+  // cleared when the lock is released.
   void Note(const std::string& holder);
 
  private:

@@ -97,10 +97,14 @@ def test_a_slice_in_use_is_refused_with_its_process_then_force_stops_it(carve):
 
 def test_one_apply_at_a_time(carve):
     carve.new("h100-80gb", mig="on")
-    carve.ok("sim", "fault", carve.state, "--delay-ms", "300")
+    carve.ok("sim", "fault", carve.state, "--delay-ms", "1000")
     first = subprocess.Popen([BIN, "apply", write(carve, "m.yaml", MIXED), "--yes"], env=carve.env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    # The holder writes its note into the lock file once it holds the lock.
+    lock = carve.tmp / "machine.json.changes.lock"
+    deadline = time.monotonic() + 30
+    while not (lock.exists() and "carve apply" in lock.read_text()):
+        assert time.monotonic() < deadline and first.poll() is None, "first apply never took the lock"
     p = carve.run("apply", str(carve.tmp / "m.yaml"), "--yes")
     assert first.wait(timeout=60) == 0
     assert p.returncode == 4, p.stderr

@@ -1,5 +1,6 @@
 #include "device/sim/sim_state.h"
 
+#include "util/atomic_file.h"
 #include "util/file_lock.h"
 
 #include <fcntl.h>
@@ -38,31 +39,6 @@ uint64_t SplitMix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
-}
-
-std::string ErrnoText() { return std::strerror(errno); }
-
-Status WriteAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Io(fmt::format("cannot write {}: {}", tmp, ErrnoText()));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      return Status::Io(fmt::format("cannot write {}: {}", tmp, ErrnoText()));
-    }
-    done += static_cast<size_t>(n);
-  }
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::Io(fmt::format("cannot replace {}: {}", path, ErrnoText()));
-  }
-  return Status::Ok();
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -205,7 +181,7 @@ Status WithStateFile(const std::string& path,
   CARVE_ASSIGN_OR_RETURN(SimState state, ParseState(text, path));
   bool write = false;
   Status st = fn(state, &write);
-  if (write) CARVE_RETURN_IF_ERROR(WriteAtomically(path, FormatState(state)));
+  if (write) CARVE_RETURN_IF_ERROR(WriteFileAtomically(path, FormatState(state), /*durable=*/true));
   return st;
 }
 
@@ -214,7 +190,7 @@ Status CreateStateFile(const std::string& path, const SimState& state, bool over
   if (!overwrite && ::access(path.c_str(), F_OK) == 0)
     return Status::Error(Code::kAlreadyExists, fmt::format("{} already exists", path),
                          "Pass --force to replace it, or choose another file.");
-  return WriteAtomically(path, FormatState(state));
+  return WriteFileAtomically(path, FormatState(state), /*durable=*/true);
 }
 
 }  // namespace carve::device::sim
