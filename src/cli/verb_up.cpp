@@ -16,7 +16,8 @@
 namespace carve::cli {
 
 std::string StateDirFor(const Globals& g, const std::string& flag);
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet, bool compare);
+Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
+                              bool compare);
 
 namespace {
 
@@ -44,8 +45,10 @@ std::string CurlLine(const std::string& listen, const std::string& model) {
 
 void PrintEndpoint(const std::string& listen, const std::string& spec_path) {
   std::string model = "MODEL";
-  if (auto s = spec::LoadSpec(spec_path); s.ok() && !s->models.empty()) model = s->models.front().name;
-  fmt::print("Serving on http://{} (OpenAI-compatible). Try:\n  {}\n", listen, CurlLine(listen, model));
+  if (auto s = spec::LoadSpec(spec_path); s.ok() && !s->models.empty())
+    model = s->models.front().name;
+  fmt::print("Serving on http://{} (OpenAI-compatible). Try:\n  {}\n", listen,
+             CurlLine(listen, model));
   std::fflush(stdout);
 }
 
@@ -163,26 +166,33 @@ Status ShowStatus(const Globals& g, const std::string& state_dir) {
 
 void AddUp(CLI::App& app, Globals& g) {
   auto f = std::make_shared<UpFlags>();
-  auto* cmd = app.add_subcommand("up", "Serve a spec: plan, apply, one engine per replica, one gateway");
+  auto* cmd =
+      app.add_subcommand("up", "Serve a spec: plan, apply, one engine per replica, one gateway");
   cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
   cmd->add_flag("--detach,-d", f->detach, "Run in the background; carve down stops it");
-  cmd->add_option("--state-dir", f->state_dir, "PID, status, logs (default: SIMFILE.d/up, or /run/carve)");
-  cmd->add_option("--ready-timeout", f->ready_timeout, "Seconds an engine has to become ready (default: per engine)");
-  cmd->add_flag("--keep-going", f->keep_going, "Serve what became ready when a replica fails to start");
-  cmd->add_option("--engine-ports", f->engine_ports, "Engine port range (default 20000-20999)")->type_name("FIRST-LAST");
+  cmd->add_option("--state-dir", f->state_dir,
+                  "PID, status, logs (default: SIMFILE.d/up, or /run/carve)");
+  cmd->add_option("--ready-timeout", f->ready_timeout,
+                  "Seconds an engine has to become ready (default: per engine)");
+  cmd->add_flag("--keep-going", f->keep_going,
+                "Serve what became ready when a replica fails to start");
+  cmd->add_option("--engine-ports", f->engine_ports, "Engine port range (default 20000-20999)")
+      ->type_name("FIRST-LAST");
   cmd->callback(Body(g, [&g, f] { return Up(g, *f); }));
 }
 
 void AddDown(CLI::App& app, Globals& g) {
   auto dir = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("down", "Stop carve up: drain the gateway, stop every engine (the layout stays)");
+  auto* cmd = app.add_subcommand(
+      "down", "Stop carve up: drain the gateway, stop every engine (the layout stays)");
   cmd->add_option("--state-dir", *dir, "As given to carve up");
   cmd->callback(Body(g, [&g, dir] { return Down(g, *dir); }));
 }
 
 void AddStatus(CLI::App& app, Globals& g) {
   auto dir = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("status", "What carve up serves: per replica slice, engine, state, traffic");
+  auto* cmd = app.add_subcommand("status",
+                                 "What carve up serves: per replica slice, engine, state, traffic");
   cmd->add_option("--state-dir", *dir, "As given to carve up");
   cmd->callback(Body(g, [&g, dir] { return ShowStatus(g, *dir); }));
 }

@@ -59,8 +59,9 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   std::string current = spec_path;
   auto lock = FileLock::Acquire(state_dir + "/up.lock", /*wait=*/false);
   if (!lock.ok())
-    return lock.status().Prefixed("another carve up runs in " + state_dir).WithHint(
-        "carve up SPEC reloads it; carve down stops it.");
+    return lock.status()
+        .Prefixed("another carve up runs in " + state_dir)
+        .WithHint("carve up SPEC reloads it; carve down stops it.");
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
   CARVE_RETURN_IF_ERROR(WriteAtomic(state_dir + "/up.pid", fmt::format("{}\n", ::getpid())));
 

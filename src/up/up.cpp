@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -83,7 +83,8 @@ const spec::Model* FindModel(const spec::Spec& s, const std::string& name) {
 }
 
 // The replicas the plan places, each with its engine's launch and its key.
-Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec& s, const Options& o) {
+Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec& s,
+                                           const Options& o) {
   std::vector<Wanted> out;
   for (const auto& g : p.gpus)
     for (const auto& slice : g.slices)
@@ -100,10 +101,12 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
         if (!m) return Status::Internal("the plan names an unknown model " + w.slot.model);
         if (r.tp_group >= 0)
           return Status::NotSupported(
-              fmt::format("{}: model '{}' spans GPUs (tensor parallel); carve up runs one slice per replica",
+              fmt::format("{}: model '{}' spans GPUs (tensor parallel); carve up runs one slice "
+                          "per replica",
                           m->where.str(), m->name),
               "Give it a memory that fits one GPU, or serve it with carve render k8s.");
-        CARVE_ASSIGN_OR_RETURN(w.spec.engine, serve::ParseEngine(m->engine.empty() ? "vllm" : m->engine));
+        CARVE_ASSIGN_OR_RETURN(w.spec.engine,
+                               serve::ParseEngine(m->engine.empty() ? "vllm" : m->engine));
         w.spec.model = m->name;
         w.spec.source = m->source;
         w.spec.command = m->command;
@@ -116,10 +119,11 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
           probe.ready_timeout_ms = o.ready_timeout_ms;
           w.spec.probe = probe;
         }
-        Json k = {{"model", m->name},       {"gpu", w.slot.gpu},          {"profile", w.slot.profile},
-                  {"start", w.slot.start},  {"engine", m->engine},        {"source", m->source},
-                  {"command", m->command},  {"args", w.spec.args},        {"fraction", w.spec.memory_fraction},
-                  {"image", m->image}};
+        Json k = {
+            {"model", m->name},      {"gpu", w.slot.gpu},   {"profile", w.slot.profile},
+            {"start", w.slot.start}, {"engine", m->engine}, {"source", m->source},
+            {"command", m->command}, {"args", w.spec.args}, {"fraction", w.spec.memory_fraction},
+            {"image", m->image}};
         w.key = k.dump();
         out.push_back(std::move(w));
       }
@@ -136,7 +140,8 @@ Status Resolve(Slot& slot, const std::vector<device::Gpu>& gpus) {
       return Status::Ok();
     }
     for (const auto& gi : g.gpu_instances) {
-      if (gi.profile != slot.profile || gi.placement.start != slot.start || gi.compute_instances.empty())
+      if (gi.profile != slot.profile || gi.placement.start != slot.start ||
+          gi.compute_instances.empty())
         continue;
       slot.gi = gi.id;
       slot.ci = gi.compute_instances.front().id;
@@ -144,7 +149,8 @@ Status Resolve(Slot& slot, const std::vector<device::Gpu>& gpus) {
       return Status::Ok();
     }
   }
-  return Status::NotFound(fmt::format("GPU {} has no {}@{} after apply", slot.gpu, slot.profile, slot.start));
+  return Status::NotFound(
+      fmt::format("GPU {} has no {}@{} after apply", slot.gpu, slot.profile, slot.start));
 }
 
 // The gateway's config from the spec's `gateway:` section (models are carve up's).
@@ -153,10 +159,12 @@ Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::
   bool has_log = false;
   if (s.gateway && !s.gateway.IsNull()) {
     if (!s.gateway.IsMap())
-      return Status::InvalidArgument(fmt::format("{}: gateway: must be a mapping", s.gateway_where.str()));
+      return Status::InvalidArgument(
+          fmt::format("{}: gateway: must be a mapping", s.gateway_where.str()));
     if (s.gateway["models"])
       return Status::InvalidArgument(
-          fmt::format("{}: gateway: has models:, but carve up fills those from the spec's models", s.gateway_where.str()),
+          fmt::format("{}: gateway: has models:, but carve up fills those from the spec's models",
+                      s.gateway_where.str()),
           "Remove gateway.models (docs/up.md).");
     has_log = static_cast<bool>(s.gateway["access_log"]);
     YAML::Emitter e;
@@ -181,7 +189,8 @@ std::string Tail(const std::string& text, size_t lines) {
 }  // namespace
 
 Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, const spec::Spec& s,
-                                                         const std::vector<device::Gpu>& gpus, int& placeholders) {
+                                                         const std::vector<device::Gpu>& gpus,
+                                                         int& placeholders) {
   CARVE_ASSIGN_OR_RETURN(auto wanted, WantedFromPlan(p, s, Options{}));
   std::vector<serve::ReplicaSpec> out;
   std::map<std::string, int> next;
@@ -254,20 +263,22 @@ struct Service::Impl {
 Status Service::Impl::Converge(const std::string& path, bool first) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec next, spec::LoadSpec(path));
   if (next.models.empty())
-    return Status::InvalidArgument(fmt::format("{}: no models to serve", next.file), "Add a models: list (docs/spec.md).");
+    return Status::InvalidArgument(fmt::format("{}: no models to serve", next.file),
+                                   "Add a models: list (docs/spec.md).");
   CARVE_ASSIGN_OR_RETURN(auto cfg, GatewayConfigFor(next, o.state_dir));
   if (!first && cfg.listen != gwcfg.listen)
     return Status::InvalidArgument(
-        fmt::format("{}: gateway listen changed ({} → {}); a reload cannot move the endpoint", next.file,
-                    gwcfg.listen, cfg.listen),
+        fmt::format("{}: gateway listen changed ({} → {}); a reload cannot move the endpoint",
+                    next.file, gwcfg.listen, cfg.listen),
         "Run carve down, then carve up.");
   CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, h.plan(next, gpus));
   if (!p.unmet.empty()) {
     std::string why;
     for (const auto& u : p.unmet) why += fmt::format("\n  {}: {}", u.model, u.reason);
-    return Status::Insufficient(fmt::format("{}: the machine cannot serve every model:{}", next.file, why),
-                                "Run carve plan " + path + " to see the plan; lower replicas or memory.");
+    return Status::Insufficient(
+        fmt::format("{}: the machine cannot serve every model:{}", next.file, why),
+        "Run carve plan " + path + " to see the plan; lower replicas or memory.");
   }
   CARVE_ASSIGN_OR_RETURN(auto wanted, WantedFromPlan(p, next, o));
 
@@ -295,8 +306,8 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
     std::string id = NewId(w.slot.model);
     w.spec.id = id;
     w.spec.uuid = w.slot.uuid;
-    Note(fmt::format("starting {} ({}) on GPU {} {}@{} {}", id, serve::EngineName(w.spec.engine), w.slot.gpu,
-                     w.slot.profile, w.slot.start, w.slot.uuid));
+    Note(fmt::format("starting {} ({}) on GPU {} {}@{} {}", id, serve::EngineName(w.spec.engine),
+                     w.slot.gpu, w.slot.profile, w.slot.start, w.slot.uuid));
     CARVE_RETURN_IF_ERROR(sup->Start(w.spec).Prefixed(id));
     replicas[id] = Replica{std::move(w)};
     started.push_back(id);
@@ -320,7 +331,8 @@ void Service::Impl::StopReplica(const std::string& id) {
     if (b.url != url) rest.push_back(b);
   if (gw && rest.size() != backends.size() && gw->UpdateBackends(rest).ok()) backends = rest;
   (void)sup->Stop(id);
-  if (sim && it->second.attached_pid > 0) (void)sim->Detach(static_cast<uint32_t>(it->second.attached_pid));
+  if (sim && it->second.attached_pid > 0)
+    (void)sim->Detach(static_cast<uint32_t>(it->second.attached_pid));
   replicas.erase(it);
 }
 
@@ -335,7 +347,8 @@ Status Service::Impl::ApplyLayout(const plan::Plan& p, const std::set<std::strin
   std::vector<std::string> foreign;
   auto check = [&](const std::vector<device::Process>& ps, int gpu) {
     for (const auto& pr : ps)
-      if (!ours.count(pr.pid)) foreign.push_back(fmt::format("GPU {}: {}", gpu, apply::ProcessText(pr)));
+      if (!ours.count(pr.pid))
+        foreign.push_back(fmt::format("GPU {}: {}", gpu, apply::ProcessText(pr)));
   };
   for (const auto& d : ap.gpus) {
     for (const auto& c : d.destroy) check(c.processes, d.before.index);
@@ -345,8 +358,10 @@ Status Service::Impl::ApplyLayout(const plan::Plan& p, const std::set<std::strin
     std::string list;
     for (const auto& f : foreign) list += "\n  " + f;
     return Status::InUse(
-        fmt::format("the plan must change slices that processes other than carve's engines use:{}", list),
-        "Stop them first (carve apply --force can), or change the spec so the plan keeps those slices. "
+        fmt::format("the plan must change slices that processes other than carve's engines use:{}",
+                    list),
+        "Stop them first (carve apply --force can), or change the spec so the plan keeps those "
+        "slices. "
         "Nothing was changed.");
   }
   for (const auto& id : going) StopReplica(id);
@@ -359,15 +374,18 @@ Status Service::Impl::ApplyLayout(const plan::Plan& p, const std::set<std::strin
   if (ap.in_use()) return apply::InUseRefusal(ap);
   apply::Options ao;
   ao.state_dir = o.journal_dir;
-  ao.on_op = [this](const apply::Op& op, int n, int total) { Note(fmt::format("[{}/{}] {}", n, total, op.Describe())); };
+  ao.on_op = [this](const apply::Op& op, int n, int total) {
+    Note(fmt::format("[{}/{}] {}", n, total, op.Describe()));
+  };
   ao.on_note = [this](const std::string& s) { Note(s); };
   apply::Reconciler r(*machine, ao);
   apply::Outcome out = r.Apply(ap);
   if (out.status.ok()) return Status::Ok();
   std::string lines;
   for (const auto& g : out.gpus) lines += "\n  " + apply::OutcomeText(g);
-  return Status::Error(out.status.code(), "applying the layout failed: " + out.status.message(),
-                       std::string(out.rolled_back ? "Rolled back. " : "") + "What each GPU holds now:" + lines);
+  return Status::Error(
+      out.status.code(), "applying the layout failed: " + out.status.message(),
+      std::string(out.rolled_back ? "Rolled back. " : "") + "What each GPU holds now:" + lines);
 }
 
 // Waits until each replica is ready; a replica that fails (ready timeout,
@@ -380,7 +398,8 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
     bool ok = sup->WaitFor(
         id,
         [](const serve::ReplicaStatus& s) {
-          return s.state == serve::State::kReady || s.state == serve::State::kCrashLooping || s.ready_timed_out;
+          return s.state == serve::State::kReady || s.state == serve::State::kCrashLooping ||
+                 s.ready_timed_out;
         },
         timeout);
     auto st = sup->Get(id);
@@ -396,7 +415,8 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
       continue;
     }
     return Status::Error(Code::kTimeout,
-                         fmt::format("replica {} did not become ready ({}){}", id, state, why.empty() ? "" : ":\n" + why),
+                         fmt::format("replica {} did not become ready ({}){}", id, state,
+                                     why.empty() ? "" : ":\n" + why),
                          st.ok() ? "Its log: " + st->log_path : "");
   }
   return Status::Ok();
@@ -454,7 +474,11 @@ void Service::Impl::Tick(bool force_write) {
     Replica& r = it->second;
     if (sim && s.pid > 0 && s.pid != r.attached_pid) {
       const Slot& sl = r.want.slot;
-      device::sim::SimProcess proc{static_cast<uint32_t>(s.pid), serve::EngineName(s.engine), sl.memory_mib, -1, -1,
+      device::sim::SimProcess proc{static_cast<uint32_t>(s.pid),
+                                   serve::EngineName(s.engine),
+                                   sl.memory_mib,
+                                   -1,
+                                   -1,
                                    /*track=*/true};
       std::optional<int> gi, ci;
       if (sl.gi >= 0) gi = sl.gi, ci = sl.ci;
@@ -462,20 +486,26 @@ void Service::Impl::Tick(bool force_write) {
       if (sim->Attach(sl.gpu, gi, ci, proc).ok()) r.attached_pid = s.pid, attached = true;
     }
     if (s.state == serve::State::kReady && s.port > 0)
-      ready.push_back({s.model, fmt::format("http://127.0.0.1:{}", s.port), std::to_string(r.want.slot.gpu),
+      ready.push_back({s.model, fmt::format("http://127.0.0.1:{}", s.port),
+                       std::to_string(r.want.slot.gpu),
                        fmt::format("{}@{}", r.want.slot.profile, r.want.slot.start)});
   }
-  auto same = [](const gateway::Backend& a, const gateway::Backend& b) { return a.model == b.model && a.url == b.url; };
-  bool changed = ready.size() != backends.size() || !std::equal(ready.begin(), ready.end(), backends.begin(), same);
+  auto same = [](const gateway::Backend& a, const gateway::Backend& b) {
+    return a.model == b.model && a.url == b.url;
+  };
+  bool changed = ready.size() != backends.size() ||
+                 !std::equal(ready.begin(), ready.end(), backends.begin(), same);
   if (gw && changed && gw->UpdateBackends(ready).ok()) backends = ready;
   auto now = std::chrono::steady_clock::now();
   if (now - last_scrape > std::chrono::seconds(2)) {
     Scrape();
   } else if (attached || force_write) {
-    if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);  // memory as the engines now use it
+    if (auto g = machine->Gpus(); g.ok())
+      gpus_seen = std::move(*g);  // memory as the engines now use it
   }
   std::string text = StatusNow().dump(2) + "\n";
-  // The status changes every second (its clock); write it when it changed otherwise, or each second.
+  // The status changes every second (its clock); write it when it changed otherwise, or each
+  // second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
     (void)WriteAtomic(o.state_dir + "/status.json", text);
     last_write = now;
@@ -521,18 +551,17 @@ Json Service::Impl::StatusNow() {
   }
   std::string listen = gwcfg.listen;
   if (gw && gwcfg.listen_port == 0) listen = fmt::format("{}:{}", gwcfg.listen_host, gw->port());
-  return Json{{"pid", ::getpid()},
-              {"spec", spec_path},
-              {"state_dir", o.state_dir},
-              {"gateway", {{"listen", listen}, {"url", "http://" + listen}}},
-              {"replicas", reps},
-              {"reload_error", reload_error}};
+  return Json{
+      {"pid", ::getpid()},        {"spec", spec_path},
+      {"state_dir", o.state_dir}, {"gateway", {{"listen", listen}, {"url", "http://" + listen}}},
+      {"replicas", reps},         {"reload_error", reload_error}};
 }
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Service::~Service() { Stop(std::chrono::milliseconds(0)); }
 
-Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Options options, Hooks hooks) {
+Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Options options,
+                                                Hooks hooks) {
   auto impl = std::make_unique<Impl>();
   impl->o = std::move(options);
   impl->h = std::move(hooks);
@@ -566,8 +595,11 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
   // The gateway first: a taken listen port fails before any slice changes.
   auto gw = gateway::Gateway::Start(impl->gwcfg);
   if (!gw.ok())
-    return gw.status().Prefixed(fmt::format("gateway on {}", impl->gwcfg.listen)).WithHint(
-        "Another program holds it? Set gateway: {listen: 127.0.0.1:PORT} in the spec, or stop that program.");
+    return gw.status()
+        .Prefixed(fmt::format("gateway on {}", impl->gwcfg.listen))
+        .WithHint(
+            "Another program holds it? Set gateway: {listen: 127.0.0.1:PORT} in the spec, or stop "
+            "that program.");
   impl->gw = std::move(*gw);
   auto service = std::unique_ptr<Service>(new Service(std::move(impl)));
   Status s = service->impl_->Converge(service->impl_->spec_path, /*first=*/true);
@@ -587,8 +619,12 @@ Status Service::Reload(const std::string& spec_path) {
 
 void Service::Tick() { impl_->Tick(false); }
 int Service::wake_fd() const { return impl_->wake; }
-std::string Service::listen() const { return impl_->StatusNow()["gateway"]["listen"].get<std::string>(); }
-std::chrono::milliseconds Service::drain() const { return std::chrono::milliseconds(impl_->gwcfg.timeouts.drain_ms); }
+std::string Service::listen() const {
+  return impl_->StatusNow()["gateway"]["listen"].get<std::string>();
+}
+std::chrono::milliseconds Service::drain() const {
+  return std::chrono::milliseconds(impl_->gwcfg.timeouts.drain_ms);
+}
 Json Service::StatusJson() { return impl_->StatusNow(); }
 
 void Service::Stop(std::chrono::milliseconds drain) {
@@ -616,10 +652,12 @@ int RunningPid(const std::string& state_dir) {
   return Alive(pid) ? pid : 0;
 }
 
-Status RequestReload(const std::string& state_dir, const std::string& spec_path, std::chrono::milliseconds timeout) {
+Status RequestReload(const std::string& state_dir, const std::string& spec_path,
+                     std::chrono::milliseconds timeout) {
   int pid = RunningPid(state_dir);
   if (!pid) return Status::NotFound("carve up is not running in " + state_dir);
-  std::string nonce = fmt::format("{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  std::string nonce =
+      fmt::format("{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
   Json req = {{"spec", fs::absolute(spec_path).string()}, {"nonce", nonce}};
   CARVE_RETURN_IF_ERROR(WriteAtomic(state_dir + "/reload.request", req.dump() + "\n"));
   if (::kill(pid, SIGHUP) != 0) return Errno("cannot signal carve up, pid", std::to_string(pid));
@@ -632,10 +670,13 @@ Status RequestReload(const std::string& state_dir, const std::string& spec_path,
       return Status::Error(Code::kUnknown, "the running carve up could not reload: " + err,
                            "It still serves what it served; carve status shows it.");
     }
-    if (!Alive(pid)) return Status::Error(Code::kUnknown, "carve up exited while reloading; see " + state_dir + "/up.log");
+    if (!Alive(pid))
+      return Status::Error(Code::kUnknown,
+                           "carve up exited while reloading; see " + state_dir + "/up.log");
     ::usleep(50'000);
   }
-  return Status::Error(Code::kTimeout, "carve up did not answer the reload in time", "carve status shows what it runs.");
+  return Status::Error(Code::kTimeout, "carve up did not answer the reload in time",
+                       "carve status shows what it runs.");
 }
 
 Result<std::string> Down(const std::string& state_dir, std::chrono::milliseconds timeout) {
@@ -670,28 +711,34 @@ Result<Json> ReadStatus(const std::string& state_dir) {
     return Status::NotFound("carve up is not running (state dir " + state_dir + ")",
                             "Start it: carve up SPEC --detach");
   Json st = Json::parse(ReadAll(state_dir + "/status.json"), nullptr, false);
-  if (!st.is_object()) return Status::Error(Code::kUnavailable, "carve up (pid " + std::to_string(pid) + ") is starting; try again");
+  if (!st.is_object())
+    return Status::Error(Code::kUnavailable,
+                         "carve up (pid " + std::to_string(pid) + ") is starting; try again");
   return st;
 }
 
 std::string StatusText(const Json& st) {
-  std::string out = fmt::format("carve up (pid {}) serving {} on {}\n", st.value("pid", 0), st.value("spec", ""),
-                                st["gateway"].value("url", ""));
-  out += fmt::format("{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6} {:>6}\n", "MODEL", "GPU",
-                     "SLICE", "MIG UUID", "MEMORY (MiB)", "ENGINE", "PID", "STATE", "PORT", "RESTARTS", "REQ/S",
-                     "ERRORS");
+  std::string out = fmt::format("carve up (pid {}) serving {} on {}\n", st.value("pid", 0),
+                                st.value("spec", ""), st["gateway"].value("url", ""));
+  out +=
+      fmt::format("{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6} {:>6}\n",
+                  "MODEL", "GPU", "SLICE", "MIG UUID", "MEMORY (MiB)", "ENGINE", "PID", "STATE",
+                  "PORT", "RESTARTS", "REQ/S", "ERRORS");
   for (const auto& r : st["replicas"]) {
-    out += fmt::format("{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6.1f} {:>6}\n",
-                       r.value("model", ""), r.value("gpu", 0),
-                       fmt::format("{}@{}", r.value("profile", ""), r.value("start", 0)), r.value("uuid", ""),
-                       fmt::format("{}/{}", r.value("memory_used_mib", 0), r.value("memory_total_mib", 0)),
-                       r.value("engine", ""), r.value("pid", 0), r.value("state", ""), r.value("port", 0),
-                       r.value("restarts", 0), r.value("requests_per_s", 0.0), r.value("errors", 0));
+    out += fmt::format(
+        "{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6.1f} {:>6}\n",
+        r.value("model", ""), r.value("gpu", 0),
+        fmt::format("{}@{}", r.value("profile", ""), r.value("start", 0)), r.value("uuid", ""),
+        fmt::format("{}/{}", r.value("memory_used_mib", 0), r.value("memory_total_mib", 0)),
+        r.value("engine", ""), r.value("pid", 0), r.value("state", ""), r.value("port", 0),
+        r.value("restarts", 0), r.value("requests_per_s", 0.0), r.value("errors", 0));
   }
   for (const auto& r : st["replicas"])
     if (r.value("state", "") != "ready" && !r.value("last_error", "").empty())
-      out += fmt::format("\n{} ({}): {}\n", r.value("id", ""), r.value("state", ""), Tail(r.value("last_error", ""), 6));
-  if (!st.value("reload_error", "").empty()) out += "\nlast reload failed: " + st.value("reload_error", "") + "\n";
+      out += fmt::format("\n{} ({}): {}\n", r.value("id", ""), r.value("state", ""),
+                         Tail(r.value("last_error", ""), 6));
+  if (!st.value("reload_error", "").empty())
+    out += "\nlast reload failed: " + st.value("reload_error", "") + "\n";
   return out;
 }
 

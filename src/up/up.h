@@ -34,11 +34,11 @@ struct Hooks {
 };
 
 struct Options {
-  std::string state_dir;    // status.json, up.pid, engines/, logs/, access.log
-  std::string journal_dir;  // the apply journal (carve apply's state dir)
-  std::string carve_path;   // the echo engine's binary; default: this process's
-  int ready_timeout_ms = 0;  // 0: each engine's default (docs/serve.md)
-  bool keep_going = false;   // serve what became ready instead of failing
+  std::string state_dir;                      // status.json, up.pid, engines/, logs/, access.log
+  std::string journal_dir;                    // the apply journal (carve apply's state dir)
+  std::string carve_path;                     // the echo engine's binary; default: this process's
+  int ready_timeout_ms = 0;                   // 0: each engine's default (docs/serve.md)
+  bool keep_going = false;                    // serve what became ready instead of failing
   int port_first = 20000, port_last = 20999;  // engine ports
   std::chrono::milliseconds stop_grace{10'000};
   std::function<void(const std::string&)> note;  // progress lines
@@ -48,7 +48,8 @@ class Service {
  public:
   // Plans, applies, starts the gateway and every engine, and waits until they
   // are ready (or, with keep_going, have failed). On error nothing keeps running.
-  static Result<std::unique_ptr<Service>> Start(const std::string& spec_path, Options options, Hooks hooks);
+  static Result<std::unique_ptr<Service>> Start(const std::string& spec_path, Options options,
+                                                Hooks hooks);
   ~Service();  // Stop(0)
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -65,7 +66,7 @@ class Service {
   // Drains the gateway for up to `drain`, stops every engine.
   void Stop(std::chrono::milliseconds drain);
 
-  std::string listen() const;  // "127.0.0.1:8000"
+  std::string listen() const;               // "127.0.0.1:8000"
   std::chrono::milliseconds drain() const;  // the gateway's timeouts.drain_ms
   nlohmann::ordered_json StatusJson();
 
@@ -87,7 +88,8 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
 // "MIG-<gpu>-<profile>@<start>" (counted in `placeholders`). For
 // `carve render docker`.
 Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, const spec::Spec& s,
-                                                         const std::vector<device::Gpu>& gpus, int& placeholders);
+                                                         const std::vector<device::Gpu>& gpus,
+                                                         int& placeholders);
 
 // --- the state directory, shared by the service and `carve up/down/status` ---
 

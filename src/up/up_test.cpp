@@ -27,7 +27,8 @@ TEST(UpStatusText, ShowsEveryReplicaAndTheFailuresTail) {
     ],
     "reload_error": ""})");
   std::string text = StatusText(st);
-  EXPECT_NE(text.find("carve up (pid 42) serving /s/carve.yaml on http://127.0.0.1:8000"), std::string::npos);
+  EXPECT_NE(text.find("carve up (pid 42) serving /s/carve.yaml on http://127.0.0.1:8000"),
+            std::string::npos);
   EXPECT_NE(text.find("1g.10gb@2"), std::string::npos);
   EXPECT_NE(text.find("9216/9984"), std::string::npos);
   EXPECT_NE(text.find("MIG-aaaa"), std::string::npos);
