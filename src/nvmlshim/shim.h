@@ -100,6 +100,21 @@ nvmlReturn_t Load(device::sim::SimMachine& m, nvmlDevice_t h, Dev* out);
 nvmlReturn_t Load(device::sim::SimMachine& m, nvmlGpuInstance_t h, Dev* out);
 nvmlReturn_t Load(device::sim::SimMachine& m, nvmlComputeInstance_t h, Dev* out);
 
+// Runs fn(machine, dev) on a fresh snapshot of what handle `h` names.
+template <typename Handle, typename Fn>
+nvmlReturn_t WithHandle(Handle h, Fn&& fn) {
+  return Run([&](device::sim::SimMachine& m) {
+    Dev d;
+    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
+    return fn(m, d);
+  });
+}
+// Runs fn(dev) for a device handle: a physical GPU or a MIG device.
+template <typename Fn>
+nvmlReturn_t OnDevice(nvmlDevice_t h, Fn&& fn) {
+  return WithHandle(h, [&](device::sim::SimMachine&, const Dev& d) { return fn(d); });
+}
+
 // MIG devices of a GPU and the sparse index each answers to.
 struct MigSlot {
   unsigned int index = 0;

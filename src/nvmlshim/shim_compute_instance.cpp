@@ -9,14 +9,6 @@ using SimMachine = carve::device::sim::SimMachine;
 
 namespace {
 
-template <typename Fn>
-nvmlReturn_t OnGi(nvmlGpuInstance_t h, Fn&& fn) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
-    return fn(m, d);
-  });
-}
 
 const std::vector<ComputeProfile>& Profiles(const Dev& d) {
   return d.gpu.model->ComputeProfilesFor(*d.profile);
@@ -73,7 +65,7 @@ unsigned int Remaining(const Dev& d, const ComputeProfile& c) {
 
 nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id, const nvmlComputeInstancePlacement_t* where,
                     bool placed, nvmlComputeInstance_t* out) {
-  return OnGi(h, [&](SimMachine& m, const Dev& d) {
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     if (!out || (placed && !where)) return NVML_ERROR_INVALID_ARGUMENT;
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
@@ -96,7 +88,7 @@ nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id, const nvmlComputeInsta
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(
     nvmlGpuInstance_t h, unsigned int index, unsigned int eng, nvmlComputeInstanceProfileInfo_t* info) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ByIndex(d, index, eng, &c); rc != NVML_SUCCESS) return rc;
     if (!info) return NVML_ERROR_INVALID_ARGUMENT;
@@ -108,7 +100,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(
     nvmlGpuInstance_t h, unsigned int index, unsigned int eng, nvmlComputeInstanceProfileInfo_v2_t* info) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ByIndex(d, index, eng, &c); rc != NVML_SUCCESS) return rc;
     if (!info) return NVML_ERROR_INVALID_ARGUMENT;
@@ -133,7 +125,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(
     nvmlGpuInstance_t h, unsigned int id, unsigned int* count) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
     if (!count) return NVML_ERROR_INVALID_ARGUMENT;
@@ -144,7 +136,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(
     nvmlGpuInstance_t h, unsigned int id, nvmlComputeInstancePlacement_t* out, unsigned int* count) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
     if (!count) return NVML_ERROR_INVALID_ARGUMENT;
@@ -170,9 +162,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(
 }
 
 NVML_EXPORT nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t h) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     return ToNvml(m.DestroyComputeInstance(d.gpu.index, d.gi->id, d.ci->id));
   });
 }
@@ -180,7 +170,7 @@ NVML_EXPORT nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t h) {
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t h, unsigned int id,
                                                             nvmlComputeInstance_t* out,
                                                             unsigned int* count) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
     std::vector<int> ids;
@@ -196,7 +186,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t h,
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t h, unsigned int id,
                                                                nvmlComputeInstance_t* out) {
-  return OnGi(h, [&](SimMachine&, const Dev& d) {
+  return WithHandle(h, [&](SimMachine&, const Dev& d) {
     if (!out) return NVML_ERROR_INVALID_ARGUMENT;
     for (const auto& ci : d.gi->compute_instances)
       if (ci.id == static_cast<int>(id))
@@ -206,9 +196,7 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t
 }
 
 static nvmlReturn_t CiInfo(nvmlComputeInstance_t h, nvmlComputeInstanceInfo_t* info) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     if (!info) return NVML_ERROR_INVALID_ARGUMENT;
     info->device = Shim::Get().Device(d.gpu.index);
     info->gpuInstance = Shim::Get().GpuInstance(d.gpu.index, d.gi->id);

@@ -13,15 +13,6 @@ namespace {
 
 constexpr unsigned long long kMiB = 1024ull * 1024ull;
 
-// Runs `fn` on the handle's fresh snapshot.
-template <typename Fn>
-nvmlReturn_t OnDevice(nvmlDevice_t h, Fn&& fn) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
-    return fn(d);
-  });
-}
 
 unsigned int ArchValue(carve::mig::Arch a) {
   switch (a) {

@@ -15,11 +15,8 @@ namespace {
 // A physical GPU's handle, resolved; MIG device handles are refused.
 template <typename Fn>
 nvmlReturn_t OnGpu(nvmlDevice_t h, Fn&& fn) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
-    if (d.gi) return NVML_ERROR_INVALID_ARGUMENT;
-    return fn(m, d);
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
+    return d.gi ? NVML_ERROR_INVALID_ARGUMENT : fn(m, d);
   });
 }
 
@@ -207,9 +204,7 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(
 }
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t h) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     return ToNvml(m.DestroyGpuInstance(d.gpu.index, d.gi->id));
   });
 }
@@ -241,9 +236,7 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t h, unsigned i
 }
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t h, nvmlGpuInstanceInfo_t* info) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
+  return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     if (!info) return NVML_ERROR_INVALID_ARGUMENT;
     info->device = Shim::Get().Device(d.gpu.index);
     info->id = static_cast<unsigned int>(d.gi->id);

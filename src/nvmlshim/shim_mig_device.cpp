@@ -7,14 +7,6 @@ using SimMachine = carve::device::sim::SimMachine;
 
 namespace {
 
-template <typename Fn>
-nvmlReturn_t OnDevice(nvmlDevice_t h, Fn&& fn) {
-  return Run([&](SimMachine& m) {
-    Dev d;
-    if (nvmlReturn_t rc = Load(m, h, &d); rc != NVML_SUCCESS) return rc;
-    return fn(d);
-  });
-}
 
 }  // namespace
 
