@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/atomic_file.h"
 #include "up/up.h"
 #include "util/file_lock.h"
 
@@ -37,7 +38,7 @@ void Reload(Service& s, const std::string& state_dir, std::string& spec_path) {
   if (st.ok()) spec_path = path;
   if (!st.ok()) std::fprintf(stderr, "carve up: reload failed: %s\n", st.ToString().c_str());
   Json res = {{"nonce", nonce}, {"spec", path}, {"error", st.ok() ? "" : st.ToString()}};
-  (void)WriteAtomic(state_dir + "/reload.result", res.dump() + "\n");
+  (void)WriteFileAtomically(state_dir + "/reload.result", res.dump() + "\n", /*durable=*/false);
 }
 
 }  // namespace
@@ -63,7 +64,8 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
         .Prefixed("another carve up runs in " + state_dir)
         .WithHint("carve up SPEC reloads it; carve down stops it.");
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
-  CARVE_RETURN_IF_ERROR(WriteAtomic(state_dir + "/up.pid", fmt::format("{}\n", ::getpid())));
+  CARVE_RETURN_IF_ERROR(WriteFileAtomically(state_dir + "/up.pid", fmt::format("{}\n", ::getpid()),
+                                            /*durable=*/false));
 
   auto started = Service::Start(spec_path, options, std::move(hooks));
   if (!started.ok()) {

@@ -207,10 +207,6 @@ Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, co
   return out;
 }
 
-Status WriteAtomic(const std::string& path, const std::string& text) {
-  return WriteFileAtomically(path, text, /*durable=*/false);
-}
-
 struct Service::Impl {
   Options o;
   Hooks h;
@@ -507,7 +503,7 @@ void Service::Impl::Tick(bool force_write) {
   // The status changes every second (its clock); write it when it changed otherwise, or each
   // second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
-    (void)WriteAtomic(o.state_dir + "/status.json", text);
+    (void)WriteFileAtomically(o.state_dir + "/status.json", text, /*durable=*/false);
     last_write = now;
   }
   last_status = text;
@@ -659,7 +655,8 @@ Status RequestReload(const std::string& state_dir, const std::string& spec_path,
   std::string nonce =
       fmt::format("{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
   Json req = {{"spec", fs::absolute(spec_path).string()}, {"nonce", nonce}};
-  CARVE_RETURN_IF_ERROR(WriteAtomic(state_dir + "/reload.request", req.dump() + "\n"));
+  CARVE_RETURN_IF_ERROR(WriteFileAtomically(state_dir + "/reload.request", req.dump() + "\n",
+                                            /*durable=*/false));
   if (::kill(pid, SIGHUP) != 0) return Errno("cannot signal carve up, pid", std::to_string(pid));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -107,7 +107,5 @@ Result<std::string> Down(const std::string& state_dir, std::chrono::milliseconds
 Result<nlohmann::ordered_json> ReadStatus(const std::string& state_dir);
 // The status as a table for people.
 std::string StatusText(const nlohmann::ordered_json& status);
-// Writes `text` to `path` atomically (temporary file, then rename).
-Status WriteAtomic(const std::string& path, const std::string& text);
 
 }  // namespace carve::up

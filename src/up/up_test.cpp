@@ -1,3 +1,4 @@
+#include "util/atomic_file.h"
 #include "up/up.h"
 
 #include <gtest/gtest.h>
@@ -41,7 +42,7 @@ TEST(UpStatusText, ShowsEveryReplicaAndTheFailuresTail) {
 TEST(UpStateDir, AtomicWriteAndNoServiceRunning) {
   fs::path dir = fs::temp_directory_path() / ("carve-up-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  ASSERT_TRUE(WriteAtomic((dir / "status.json").string(), "{}\n").ok());
+  ASSERT_TRUE(WriteFileAtomically((dir / "status.json").string(), "{}\n", false).ok());
   std::ifstream in(dir / "status.json");
   std::stringstream ss;
   ss << in.rdbuf();
