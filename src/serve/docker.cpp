@@ -45,42 +45,22 @@ std::string HealthCmd(EngineKind kind, const ProbeSpec& probe, int port) {
 // The engine's arguments inside the container: all interfaces (Docker
 // forwards the host's loopback port to it), the model's volume paths.
 Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, Run& run) {
-  std::string p = std::to_string(port), mem = FormatFraction(s.memory_fraction);
+  std::string p = std::to_string(port), model = s.source;
+  std::vector<std::string> out;
   switch (s.engine) {
-    case EngineKind::kVllm:
-      return std::vector<std::string>{"--model",
-                                      s.source,
-                                      "--host",
-                                      "0.0.0.0",
-                                      "--port",
-                                      p,
-                                      "--served-model-name",
-                                      s.model,
-                                      "--gpu-memory-utilization",
-                                      mem};
+    case EngineKind::kVllm:  // the image's entrypoint is the server: the model is a flag
+      out = {"--model", s.source};
+      break;
     case EngineKind::kSglang:
-      return std::vector<std::string>{"python3",
-                                      "-m",
-                                      "sglang.launch_server",
-                                      "--model-path",
-                                      s.source,
-                                      "--host",
-                                      "0.0.0.0",
-                                      "--port",
-                                      p,
-                                      "--served-model-name",
-                                      s.model,
-                                      "--mem-fraction-static",
-                                      mem};
-    case EngineKind::kLlamaCpp: {
-      std::string model = s.source;
+      out = {"python3", "-m", "sglang.launch_server"};
+      break;
+    case EngineKind::kLlamaCpp: {  // a local GGUF file is mounted into the container
       size_t slash = model.rfind('/');
       if (!model.empty() && model[0] == '/' && slash != std::string::npos) {
         run.Add({"-v", ShellQuote(model.substr(0, slash) + ":/models:ro")});
         model = "/models/" + model.substr(slash + 1);
       }
-      return std::vector<std::string>{"-m",     model, "--host",  "0.0.0.0",
-                                      "--port", p,     "--alias", s.model};
+      break;
     }
     case EngineKind::kEcho:
     case EngineKind::kCommand: {
@@ -89,7 +69,8 @@ Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, Run&
       return l->argv;
     }
   }
-  return std::vector<std::string>{};
+  for (auto& f : ServerFlags(s, "0.0.0.0", p, model)) out.push_back(std::move(f));
+  return out;
 }
 
 Result<std::string> RenderOne(const ReplicaSpec& s, int host_port, const DockerOptions& o) {

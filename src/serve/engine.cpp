@@ -21,45 +21,25 @@ constexpr EngineRow kEngines[] = {
 HttpCheck Health() { return HttpCheck{"/health", false}; }
 HttpCheck ListsModel() { return HttpCheck{"/v1/models", true}; }
 
+// The program words before the server flags, for a process on this host.
+std::vector<std::string> Program(EngineKind kind, const std::string& source) {
+  switch (kind) {
+    case EngineKind::kVllm: return {"vllm", "serve", source};
+    case EngineKind::kLlamaCpp: return {"llama-server"};
+    case EngineKind::kSglang: return {"python3", "-m", "sglang.launch_server"};
+    default: return {};
+  }
+}
+
 std::vector<std::string> EngineArgv(const ReplicaSpec& s, const std::string& port,
                                     const std::string& carve_path) {
+  if (s.engine == EngineKind::kEcho)
+    return {carve_path, "engine", "echo", "--port", port, "--model", s.model};
+  if (s.engine == EngineKind::kCommand) return {};
   // Engines listen on loopback only: the gateway is the front door.
-  switch (s.engine) {
-    case EngineKind::kVllm:
-      return {"vllm",
-              "serve",
-              s.source,
-              "--host",
-              "127.0.0.1",
-              "--port",
-              port,
-              "--served-model-name",
-              s.model,
-              "--gpu-memory-utilization",
-              FormatFraction(s.memory_fraction)};
-    case EngineKind::kLlamaCpp:
-      return {"llama-server", "-m", s.source,  "--host", "127.0.0.1",
-              "--port",       port, "--alias", s.model};
-    case EngineKind::kSglang:
-      return {"python3",
-              "-m",
-              "sglang.launch_server",
-              "--model-path",
-              s.source,
-              "--host",
-              "127.0.0.1",
-              "--port",
-              port,
-              "--served-model-name",
-              s.model,
-              "--mem-fraction-static",
-              FormatFraction(s.memory_fraction)};
-    case EngineKind::kEcho:
-      return {carve_path, "engine", "echo", "--port", port, "--model", s.model};
-    case EngineKind::kCommand:
-      return {};
-  }
-  return {};
+  std::vector<std::string> argv = Program(s.engine, s.source);
+  for (auto& f : ServerFlags(s, "127.0.0.1", port, s.source)) argv.push_back(std::move(f));
+  return argv;
 }
 
 bool NeedsSource(EngineKind k) {
@@ -115,6 +95,33 @@ std::string SafeName(const std::string& id) {
     out += keep ? c : '-';
   }
   return out.empty() || !std::isalnum(static_cast<unsigned char>(out[0])) ? "r" + out : out;
+}
+
+std::vector<std::string> ServerFlags(const ReplicaSpec& s, const std::string& host,
+                                     const std::string& port, const std::string& model_path) {
+  std::vector<std::string> listen = {"--host", host, "--port", port};
+  std::vector<std::string> out;
+  auto add = [&](std::initializer_list<std::string> words) { out.insert(out.end(), words); };
+  switch (s.engine) {
+    case EngineKind::kVllm:  // the model is positional (`vllm serve SOURCE`) or --model
+      out = listen;
+      add({"--served-model-name", s.model, "--gpu-memory-utilization",
+           FormatFraction(s.memory_fraction)});
+      break;
+    case EngineKind::kLlamaCpp:
+      add({"-m", model_path});
+      out.insert(out.end(), listen.begin(), listen.end());
+      add({"--alias", s.model});
+      break;
+    case EngineKind::kSglang:
+      add({"--model-path", model_path});
+      out.insert(out.end(), listen.begin(), listen.end());
+      add({"--served-model-name", s.model, "--mem-fraction-static",
+           FormatFraction(s.memory_fraction)});
+      break;
+    default: break;
+  }
+  return out;
 }
 
 std::string FormatFraction(double f) {

@@ -82,4 +82,10 @@ std::string SafeName(const std::string& id);
 // "0.9", "0.85": the shortest decimal that round-trips, for command lines.
 std::string FormatFraction(double f);
 
+// The flags a vLLM, llama.cpp or SGLang server takes after its program words:
+// where to listen, what to serve (`model_path`; vLLM takes its model before
+// these) and its share of memory. Shared by engine processes and containers.
+std::vector<std::string> ServerFlags(const ReplicaSpec& s, const std::string& host,
+                                     const std::string& port, const std::string& model_path);
+
 }  // namespace carve::serve
