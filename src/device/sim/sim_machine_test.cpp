@@ -90,12 +90,7 @@ TEST(SimMachine, ProcessesMakeASliceInUse) {
 }
 
 TEST(SimMachine, AmpereTogglesWithAResetAndKeepsTheModeOverReboot) {
-  auto m = Machine("h100-80gb", false);  // replaced below when the catalogue has Ampere
-  const mig::GpuModel* ampere = nullptr;
-  for (const auto& g : mig::Catalog::Builtin().models())
-    if (g.mig && g.arch == mig::Arch::kAmpere) ampere = &g;
-  if (!ampere) GTEST_SKIP() << "no Ampere GPU in the catalogue yet";
-  m = SimMachine::InMemory(*NewState({ampere}, false, 1));
+  auto m = Machine("a100-80gb", false);
   ASSERT_TRUE(m->Attach(0, std::nullopt, std::nullopt, {77, "python", 100}).ok());
   auto change = m->SetMigMode(0, true);
   ASSERT_TRUE(change.ok());
