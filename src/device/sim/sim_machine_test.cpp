@@ -27,10 +27,6 @@ std::unique_ptr<SimMachine> Machine(std::string_view alias, bool mig_on, int cou
   return SimMachine::InMemory(*s);
 }
 
-int ProfileId(std::string_view alias, std::string_view name) {
-  return Model(alias)->FindProfile(name)->id;
-}
-
 TEST(SimMachine, InstancesNeedMigOn) {
   auto m = Machine("h100-80gb", false);
   auto r = m->CreateGpuInstance(0, 9, 0);
