@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -77,10 +78,16 @@ class UpstreamPool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
 };
 
+struct Watch;  // relay.h
+
 struct Worker {
   asio::io_context ioc{1};
   UpstreamPool upstreams;
-  std::set<Stream*> idle_clients;  // sessions waiting for their next request
+  std::set<Stream*> idle_clients;                // sessions waiting for their next request
+  std::vector<std::shared_ptr<Watch>> unwatched;  // exchanges whose client is not watched yet
+  bool watch_ticking = false;
+  std::shared_ptr<const Snapshot> snapshot;  // as this worker last saw it (CurrentSnapshot)
+  uint64_t snapshot_version = 0;
   std::thread thread;
 };
 
@@ -93,6 +100,7 @@ struct GatewayState {
   void set_snapshot(std::shared_ptr<const Snapshot> s) {
     std::lock_guard lock(mu);
     snapshot_ = std::move(s);
+    snapshot_version.fetch_add(1, std::memory_order_release);
   }
   void CountError(ModelPool* pool, ErrorKind kind) {
     auto& counts = pool ? pool->errors : unrouted_errors;
@@ -105,6 +113,7 @@ struct GatewayState {
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> probed_once{false};
+  std::atomic<uint64_t> snapshot_version{1};  // bumped by every set_snapshot
   std::function<std::string()> extra_metrics;  // guarded by mu
   const Clock::time_point started = Clock::now();
   mutable std::mutex mu;
@@ -112,6 +121,17 @@ struct GatewayState {
  private:
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by mu
 };
+
+// The current snapshot, as seen from a worker's thread: a lock only when a
+// reload has replaced it since the worker last looked, not once per request.
+inline const std::shared_ptr<const Snapshot>& CurrentSnapshot(GatewayState& st, Worker& wk) {
+  uint64_t v = st.snapshot_version.load(std::memory_order_acquire);
+  if (v != wk.snapshot_version) {
+    wk.snapshot = st.snapshot();
+    wk.snapshot_version = v;
+  }
+  return wk.snapshot;
+}
 
 // One model-addressed request, as the session hands it to the proxy.
 struct ProxyJob {
@@ -140,6 +160,20 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob&
 // Probes every replica's health path forever (on one worker), and fetches the
 // model card of each replica that has none yet.
 Task<void> RunProber(GatewayState& st, Worker& wk);
+
+// Writes `bufs` whole. Straight to the (non-blocking) socket when the kernel
+// takes it all, the usual case, which skips a trip through the scheduler;
+// else the rest asynchronously, under a deadline of `timeout_ms` when > 0
+// (0: whatever deadline the caller set on the stream, if any).
+Task<beast::error_code> WriteAll(Stream& s, std::span<const asio::const_buffer> bufs,
+                                 int timeout_ms);
+
+// Reads from `s` into `buf` and feeds `parser` (wire::Feed) until the header,
+// or the whole message, is parsed. Bytes already in `buf` (a pipelined
+// request, a body that came with its header) are used before reading.
+template <bool isRequest>
+Task<beast::error_code> ReadMessage(Stream& s, beast::flat_buffer& buf,
+                                    http::basic_parser<isRequest>& parser, bool header_only);
 
 // Writes a gateway-originated error; false if the client is gone.
 Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,

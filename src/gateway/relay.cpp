@@ -2,6 +2,10 @@
 // arrives (streams), with hop-by-hop headers removed and the gateway's added.
 #include "gateway/relay.h"
 
+#include <array>
+
+#include "gateway/wire.h"
+
 namespace carve::gateway::net {
 
 double MsSince(Clock::time_point t) {
@@ -46,25 +50,35 @@ void CopyResponseHeaders(const http::fields& from, http::fields& to) {
     if (!IsHopByHop(f.name())) to.insert(f.name(), f.name_string(), f.value());
 }
 
+// Sends `data` to the client as one chunk of a chunked body (or as it is, when
+// the body is not chunked: HTTP/1.0), with no deadline of its own.
+Task<beast::error_code> WriteChunk(Stream& client, bool chunked, std::string_view data) {
+  if (!chunked) {
+    asio::const_buffer raw = asio::buffer(data);
+    co_return co_await WriteAll(client, {&raw, 1}, 0);
+  }
+  char scratch[24];
+  std::array<asio::const_buffer, 3> framed{asio::buffer(wire::ChunkSizeLine(data.size(), scratch)),
+                                           asio::buffer(data), asio::buffer(wire::kChunkEnd)};
+  co_return co_await WriteAll(client, framed, 0);
+}
+
+Task<beast::error_code> WriteLastChunk(Stream& client) {
+  asio::const_buffer last = asio::buffer(wire::kLastChunk);
+  co_return co_await WriteAll(client, {&last, 1}, 0);
+}
+
 // Ends a stream whose engine went away after the client got the first byte:
 // an SSE error event, then a clean end of the chunked body.
-Task<void> EndStreamWithError(Exchange& x, http::response<http::buffer_body>& res,
-                              http::response_serializer<http::buffer_body>& sr, bool sse,
-                              const std::string& why) {
+Task<void> EndStreamWithError(Exchange& x, bool chunked, bool sse, const std::string& why) {
   x.out.error = "upstream_disconnected";
-  if (!sse || !res.chunked()) {
+  if (!sse || !chunked) {
     x.out.keep_alive = false;  // nothing clean to say: cut the connection
     co_return;
   }
   std::string event = StreamErrorEvent(why);
-  res.body().data = event.data();
-  res.body().size = event.size();
-  res.body().more = true;
-  co_await http::async_write(x.client, sr, kTuple);
-  res.body().data = nullptr;
-  res.body().size = 0;
-  res.body().more = false;
-  co_await http::async_write(x.client, sr, kTuple);
+  beast::error_code ec = co_await WriteChunk(x.client, true, event);
+  if (!ec) co_await WriteLastChunk(x.client);
 }
 
 // A stream's inter-byte (engine) and slow-client timeouts, checked once a
@@ -129,7 +143,8 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& co
   const auto& cfg = x.job.snap->config;
   http::response_parser<http::string_body> p{std::move(head)};
   p.body_limit(kMaxBufferedResponse);
-  auto [ec, n] = co_await http::async_read(*conn, buf, p, kTuple);
+  p.eager(true);
+  beast::error_code ec = co_await ReadMessage(*conn, buf, p, /*header_only=*/false);
   if (x.watch.client_gone) co_return Attempt::kClientGone;
   if (ec) {
     x.error = ErrorKind::kBadGateway;
@@ -144,11 +159,13 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& co
   res.version(x.client_version);
   StampResponse(res.base(), x.job.request_id);
   res.keep_alive(x.out.keep_alive);
-  res.prepare_payload();
+  res.content_length(res.body().size());
   x.out.status = res.result_int();
   x.out.bytes_out = res.body().size();
-  x.client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_write_ms));
-  auto [wec, wn] = co_await http::async_write(x.client, res, kTuple);
+  std::string res_head;
+  wire::AppendHead(res.base(), res_head);
+  std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(res.body())};
+  beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);
   if (wec || x.watch.client_gone) co_return Attempt::kClientGone;
   if (upstream_keep) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
   co_return Attempt::kDone;
@@ -161,23 +178,26 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
   http::response_parser<http::buffer_body> p{std::move(head)};
   p.body_limit(boost::none);
   const auto& up = p.get();
-  http::response<http::buffer_body> res{up.result(), x.client_version};
+  http::response<http::empty_body> res{up.result(), x.client_version};
   CopyResponseHeaders(up.base(), res.base());
   StampResponse(res.base(), x.job.request_id);
   if (sse) {
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
   }
-  res.chunked(x.client_version >= 11);
-  if (!res.chunked()) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
+  const bool chunked = x.client_version >= 11;
+  if (chunked) res.set(http::field::transfer_encoding, "chunked");
+  if (!chunked) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
   res.keep_alive(x.out.keep_alive);
   x.out.status = res.result_int();
   x.out.stream = true;
-  http::response_serializer<http::buffer_body> sr{res};
+  std::string res_head;
+  wire::AppendHead(res.base(), res_head);
   StreamTimeouts timeouts(x.wk.ioc, *conn, x.client, cfg.timeouts.upstream_idle_ms,
                           cfg.timeouts.client_write_ms);
   timeouts.WriteStart();
-  auto [hec, hn] = co_await http::async_write_header(x.client, sr, kTuple);
+  asio::const_buffer head_buf = asio::buffer(res_head);
+  beast::error_code hec = co_await WriteAll(x.client, {&head_buf, 1}, 0);
   timeouts.WriteDone();
   if (hec) co_return Attempt::kClientGone;
   char chunk[kRelayChunk];
@@ -196,29 +216,26 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
                              : "the engine at " + r.backend().url + " went away mid-stream (" +
                                    ec.message() + ")";
       timeouts.WriteStart();
-      co_await EndStreamWithError(x, res, sr, sse, why);
+      co_await EndStreamWithError(x, chunked, sse, why);
       co_return Attempt::kDone;
     }
     size_t got = sizeof chunk - p.get().body().size;
     if (got == 0) continue;
     if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
-    res.body().data = chunk;
-    res.body().size = got;
-    res.body().more = true;
     timeouts.WriteStart();
-    auto [wec, wn] = co_await http::async_write(x.client, sr, kTuple);
+    beast::error_code wec = co_await WriteChunk(x.client, chunked, {chunk, got});
     timeouts.WriteDone();
-    if (wec && wec != http::error::need_buffer) co_return Attempt::kClientGone;
+    if (wec) co_return Attempt::kClientGone;
     x.out.bytes_out += got;
   }
-  res.body().data = nullptr;
-  res.body().size = 0;
-  res.body().more = false;
-  timeouts.WriteStart();
-  auto [eec, en] = co_await http::async_write(x.client, sr, kTuple);
-  timeouts.WriteDone();
+  beast::error_code eec;
+  if (chunked) {
+    timeouts.WriteStart();
+    eec = co_await WriteLastChunk(x.client);
+    timeouts.WriteDone();
+  }
   if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
-  co_return eec&& eec != http::error::need_buffer ? Attempt::kClientGone : Attempt::kDone;
+  co_return eec ? Attempt::kClientGone : Attempt::kDone;
 }
 
 }  // namespace carve::gateway::net

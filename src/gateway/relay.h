@@ -15,10 +15,13 @@ inline constexpr uint64_t kMaxBufferedResponse = 8ull << 20;
 
 // Shared between a proxied request and the watcher of its client socket.
 struct Watch {
+  Stream* client = nullptr;
+  Clock::time_point since;     // when the exchange began
   Stream* upstream = nullptr;  // closed when the client leaves
   Timer* queue_timer = nullptr;
   bool client_gone = false;
-  bool active = true;
+  bool armed = false;  // waiting on the client socket
+  bool active = true;  // false once the exchange is over: `client` may be gone
 };
 
 enum class Attempt { kDone, kRetry, kClientGone, kFailed };

@@ -1,12 +1,13 @@
 // The client half of the gateway: accept, read requests, answer the gateway's
 // own routes, hand model-addressed requests to the proxy, log, keep alive.
-#include <boost/asio/write.hpp>
+#include <array>
 #include <random>
 
 #include "gateway/exposition.h"
 #include "gateway/gateway.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
+#include "gateway/wire.h"
 
 namespace carve::gateway {
 namespace net {
@@ -19,16 +20,16 @@ Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int stat
                      std::string_view content_type, std::string body, const std::string& request_id,
                      int write_timeout_ms,
                      const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-  http::response<http::string_body> res{static_cast<http::status>(status), version};
+  http::response<http::empty_body> res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, content_type);
   StampResponse(res.base(), request_id);
   for (const auto& [k, v] : extra) res.set(k, v);
-  res.body() = std::move(body);
   res.keep_alive(keep_alive);
-  res.prepare_payload();
-  client.expires_after(std::chrono::milliseconds(write_timeout_ms));
-  auto [ec, n] = co_await http::async_write(client, res, kTuple);
-  co_return !ec;
+  res.content_length(body.size());
+  std::string head;
+  wire::AppendHead(res.base(), head);
+  std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(body)};
+  co_return !co_await WriteAll(client, out, write_timeout_ms);
 }
 
 Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
@@ -93,7 +94,7 @@ Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
 
 Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
                   const std::string& client_ip, Clock::time_point start) {
-  auto snap = st.snapshot();
+  std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
   const auto& cfg = snap->config;
   AccessRecord rec;
   rec.id = RequestId(req);
@@ -155,17 +156,18 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   beast::error_code ec;
   std::string client_ip = socket.remote_endpoint(ec).address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // WriteAll writes straight to it
   Stream stream(std::move(socket));
   beast::flat_buffer buf;
   while (!st.draining.load()) {
-    auto snap = st.snapshot();
+    std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
     stream.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
     wk.idle_clients.insert(&stream);
-    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, kTuple);
+    beast::error_code hec = co_await ReadMessage(stream, buf, parser, /*header_only=*/true);
     wk.idle_clients.erase(&stream);
     auto start = Clock::now();
     if (hec == http::error::header_limit || hec == http::error::body_limit) {
@@ -183,10 +185,11 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
     if (hec) break;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
-      if (cec) break;
+      asio::const_buffer line = asio::buffer(kContinue);
+      if (co_await WriteAll(stream, {&line, 1}, 0)) break;
     }
-    auto [bec, bn] = co_await http::async_read(stream, buf, parser, kTuple);
+    parser.eager(true);
+    beast::error_code bec = co_await ReadMessage(stream, buf, parser, /*header_only=*/false);
     if (bec == http::error::body_limit) {
       st.CountError(nullptr, ErrorKind::kBodyTooLarge);
       co_await WriteError(stream, 11, false, ErrorKind::kBodyTooLarge,

@@ -1,0 +1,48 @@
+// HTTP/1.x framing on the gateway's hot path, without sockets.
+//
+// Parsing stays Beast's: Feed hands bytes to a Beast parser. Writing is done
+// here: a message head becomes one contiguous string, and a chunk's framing
+// two short strings around the relayed bytes. Beast's serializer walks a view
+// over every field for each write, which cost more than all the rest of a
+// proxied request's user time; one string is also one iovec. The fields come
+// from Beast's parser (which rejects CR, LF and NUL in names and values) or
+// from the gateway itself, so nothing here can smuggle a header.
+//
+// Pure functions of their inputs, so unit tests and the fuzzer drive them.
+#pragma once
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/message.hpp>
+#include <string>
+#include <string_view>
+
+namespace carve::gateway::wire {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// Appends the start line, the header fields and the empty line of `h`.
+void AppendHead(const http::request_header<>& h, std::string& out);
+void AppendHead(const http::response_header<>& h, std::string& out);
+
+// A chunk's size line ("1a2f\r\n") for a chunk of `n` bytes, n > 0.
+std::string_view ChunkSizeLine(size_t n, char (&scratch)[24]);
+inline constexpr std::string_view kChunkEnd = "\r\n";  // after each chunk's bytes
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// Feeds what `buf` holds to `parser`, consuming what it used, until the header
+// (header_only) or the whole message is parsed. Returns {} when it is,
+// http::error::need_more when `buf` ran out first, or the parser's error
+// (header_limit, body_limit, bad_* …).
+template <bool isRequest>
+beast::error_code Feed(http::basic_parser<isRequest>& parser, beast::flat_buffer& buf,
+                       bool header_only);
+
+// The peer closed its side: what that means for `parser` — {} if the message
+// ends at EOF, end_of_stream if nothing had arrived, else partial_message.
+template <bool isRequest>
+beast::error_code AtEof(http::basic_parser<isRequest>& parser);
+
+}  // namespace carve::gateway::wire

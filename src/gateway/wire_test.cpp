@@ -1,0 +1,180 @@
+#include "gateway/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http.hpp>
+#include <string>
+#include <vector>
+
+namespace carve::gateway::wire {
+namespace {
+
+using RequestParser = http::request_parser<http::string_body>;
+using ResponseParser = http::response_parser<http::string_body>;
+
+void Put(beast::flat_buffer& buf, std::string_view bytes) {
+  auto dst = buf.prepare(bytes.size());
+  std::memcpy(dst.data(), bytes.data(), bytes.size());
+  buf.commit(bytes.size());
+}
+
+// Parses `bytes` whole with Feed; fails the test unless it is one complete message.
+template <class Parser>
+auto ParseWhole(std::string_view bytes) {
+  Parser p;
+  p.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, bytes);
+  EXPECT_FALSE(Feed(p, buf, false)) << bytes;
+  EXPECT_EQ(buf.size(), 0u);
+  return p.release();
+}
+
+std::vector<std::pair<std::string, std::string>> Fields(const http::fields& f) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : f) out.emplace_back(e.name_string(), e.value());
+  return out;
+}
+
+TEST(WireTest, RequestHeadRoundTripsThroughBeastsParser) {
+  http::request<http::string_body> req{http::verb::post, "/v1/chat/completions?x=1", 11};
+  req.set(http::field::host, "127.0.0.1:9000");
+  req.set(http::field::content_type, "application/json");
+  req.set("X-Request-Id", "gw-1");
+  req.insert("X-Repeat", "a");
+  req.insert("X-Repeat", "b");
+  req.body() = R"({"model":"m"})";
+  req.prepare_payload();
+  std::string wire;
+  AppendHead(req.base(), wire);
+  EXPECT_TRUE(wire.starts_with("POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"))
+      << wire;
+  EXPECT_TRUE(wire.ends_with("\r\n\r\n"));
+  auto back = ParseWhole<RequestParser>(wire + req.body());
+  EXPECT_EQ(back.method(), http::verb::post);
+  EXPECT_EQ(back.target(), req.target());
+  EXPECT_EQ(back.version(), 11u);
+  EXPECT_EQ(Fields(back.base()), Fields(req.base()));
+  EXPECT_EQ(back.body(), req.body());
+}
+
+TEST(WireTest, ResponseHeadKeepsStatusReasonAndVersion) {
+  http::response<http::string_body> res{http::status::too_many_requests, 10};
+  res.set("Retry-After", "1");
+  res.body() = "{}";
+  res.prepare_payload();
+  std::string wire;
+  AppendHead(res.base(), wire);
+  EXPECT_TRUE(wire.starts_with("HTTP/1.0 429 Too Many Requests\r\n")) << wire;
+  // An engine's own reason phrase is relayed as it came.
+  auto odd = ParseWhole<ResponseParser>("HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\nok");
+  std::string relayed;
+  AppendHead(odd.base(), relayed);
+  EXPECT_EQ(relayed, "HTTP/1.1 200 Fine Thanks\r\nContent-Length: 2\r\n\r\n");
+  // Appends: what is already in the string stays.
+  std::string prefixed = "x";
+  AppendHead(odd.base(), prefixed);
+  EXPECT_EQ(prefixed, "x" + relayed);
+}
+
+TEST(WireTest, ChunkSizeLineIsLowercaseHex) {
+  char scratch[24];
+  EXPECT_EQ(ChunkSizeLine(1, scratch), "1\r\n");
+  EXPECT_EQ(ChunkSizeLine(255, scratch), "ff\r\n");
+  EXPECT_EQ(ChunkSizeLine(0x10000, scratch), "10000\r\n");
+  EXPECT_EQ(ChunkSizeLine(SIZE_MAX, scratch), "ffffffffffffffff\r\n");
+}
+
+TEST(WireTest, ChunkFramingParsesBackToTheRelayedBytes) {
+  std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  char scratch[24];
+  for (std::string_view part : {"data: a\n\n", "data: [DONE]\n\n"}) {
+    wire += ChunkSizeLine(part.size(), scratch);
+    wire += part;
+    wire += kChunkEnd;
+  }
+  wire += kLastChunk;
+  EXPECT_EQ(ParseWhole<ResponseParser>(wire).body(), "data: a\n\ndata: [DONE]\n\n");
+}
+
+TEST(WireTest, FeedByteByByteEqualsFeedWhole) {
+  const std::string msg =
+      "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\n{\"mod\r\n9\r\nel\":\"m1\"}\r\n0\r\n\r\n";
+  RequestParser p;
+  p.eager(true);
+  beast::flat_buffer buf;
+  beast::error_code ec;
+  for (size_t i = 0; i < msg.size(); ++i) {
+    Put(buf, msg.substr(i, 1));
+    ec = Feed(p, buf, false);
+    if (i + 1 < msg.size()) {
+      ASSERT_EQ(ec, http::error::need_more) << "at byte " << i;
+    }
+  }
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(p.get().body(), R"({"model":"m1"})");
+}
+
+TEST(WireTest, HeaderOnlyStopsAtTheHeaderAndLeavesThePipelinedRest) {
+  const std::string first = "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string second = "GET /health HTTP/1.1\r\n\r\n";
+  beast::flat_buffer buf;
+  Put(buf, first + second);
+  RequestParser p;
+  EXPECT_FALSE(Feed(p, buf, true));
+  EXPECT_TRUE(p.is_header_done());
+  EXPECT_FALSE(p.is_done());
+  EXPECT_EQ(buf.size(), 3 + second.size());  // the body is still buffered
+  p.eager(true);
+  EXPECT_FALSE(Feed(p, buf, false));
+  EXPECT_EQ(p.get().body(), "abc");
+  EXPECT_EQ(buf.size(), second.size());  // the next request waits for its own parser
+  RequestParser next;
+  EXPECT_FALSE(Feed(next, buf, false));
+  EXPECT_EQ(next.get().target(), "/health");
+}
+
+TEST(WireTest, FeedReportsTheParsersLimits) {
+  RequestParser big_header;
+  big_header.header_limit(64);
+  beast::flat_buffer buf;
+  Put(buf, "GET / HTTP/1.1\r\nX-Long: " + std::string(100, 'a'));
+  EXPECT_EQ(Feed(big_header, buf, true), http::error::header_limit);
+
+  RequestParser big_body;
+  big_body.body_limit(10);
+  beast::flat_buffer buf2;
+  Put(buf2, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
+  EXPECT_EQ(Feed(big_body, buf2, true), http::error::body_limit);  // known from the header
+
+  RequestParser bad;
+  beast::flat_buffer buf3;
+  Put(buf3, "POST / HTTP/1.1\r\nBad Header\r\n\r\n");
+  auto ec = Feed(bad, buf3, true);
+  EXPECT_TRUE(ec && ec != http::error::need_more) << ec.message();
+}
+
+TEST(WireTest, AtEofTellsACompleteAnswerFromACutOne) {
+  // A response without a length ends at EOF: complete.
+  ResponseParser until_close;
+  until_close.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, "HTTP/1.1 200 OK\r\n\r\nall of it");
+  EXPECT_EQ(Feed(until_close, buf, false), http::error::need_more);
+  EXPECT_FALSE(AtEof(until_close));
+  EXPECT_EQ(until_close.get().body(), "all of it");
+  // Nothing at all: the peer closed an idle connection.
+  ResponseParser nothing;
+  EXPECT_EQ(AtEof(nothing), http::error::end_of_stream);
+  // A cut body with a known length.
+  ResponseParser cut;
+  cut.eager(true);
+  beast::flat_buffer buf2;
+  Put(buf2, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  EXPECT_EQ(Feed(cut, buf2, false), http::error::need_more);
+  EXPECT_EQ(AtEof(cut), http::error::partial_message);
+}
+
+}  // namespace
+}  // namespace carve::gateway::wire
