@@ -44,6 +44,7 @@ class AccessLog {
 
   void Write(const AccessRecord& r);
   void Flush();
+  bool enabled() const { return file_ != nullptr; }  // false: "off", Write does nothing
 
  private:
   explicit AccessLog(FILE* f, bool owned) : file_(f), owned_(owned) {}

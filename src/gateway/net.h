@@ -18,13 +18,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -53,7 +53,6 @@ using Executor = asio::io_context::executor_type;
 template <typename T = void>
 using Task = asio::awaitable<T, Executor>;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
-using Stream = beast::basic_stream<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
@@ -65,25 +64,69 @@ struct Snapshot {
   KeyRing keys;
 };
 
+struct Worker;
+
+// A TCP connection (client or engine) with a deadline. Deadlines are kept by
+// the worker's sweep, every kSweepEvery, not by a timer armed and cancelled
+// around each read and write: that cost more than the read or write's own
+// bookkeeping, and setting a deadline here is a store. A connection found past
+// its deadline is closed, so the operation in progress (and any later one)
+// fails; timed_out() says why. A deadline covers whatever the connection does
+// until it is moved or cleared, so it is cleared once the wait it bounds ends.
+class Conn {
+ public:
+  static constexpr auto kSweepEvery = std::chrono::milliseconds(100);
+
+  explicit Conn(Worker& wk);        // to be connected
+  Conn(Worker& wk, Socket socket);  // accepted
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  Socket& socket() { return socket_; }
+  beast::flat_buffer& buffer() { return buf_; }  // read-ahead, kept across keep-alive requests
+  bool idle = false;  // a client session waiting for its next request (shutdown cancels it)
+  void expires_after(std::chrono::milliseconds d) { deadline_ = Clock::now() + d; }
+  void expires_never() { deadline_ = Clock::time_point::max(); }
+  bool timed_out() const { return timed_out_; }
+  Conn* next() const { return next_; }  // the worker's next connection
+  void Close();  // both directions; errors ignored
+
+  // Closes the worker's connections that are past their deadline.
+  static void Sweep(Worker& wk);
+
+ private:
+  Worker& wk_;
+  Socket socket_;
+  beast::flat_buffer buf_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool timed_out_ = false;
+  Conn* prev_ = nullptr;  // the worker's list of connections
+  Conn* next_ = nullptr;
+};
+
 // Idle keep-alive connections to engines, for one worker (no locking).
 class UpstreamPool {
  public:
   // A pooled connection that is still open, or null.
-  std::unique_ptr<Stream> TakeIdle(const std::string& host_port);
-  void PutIdle(const std::string& host_port, std::unique_ptr<Stream> conn);
+  std::unique_ptr<Conn> TakeIdle(const std::string& host_port);
+  void PutIdle(const std::string& host_port, std::unique_ptr<Conn> conn);
   void Clear() { idle_.clear(); }
 
  private:
   static constexpr size_t kMaxIdlePerUpstream = 64;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
 };
 
 struct Watch;  // relay.h
 
 struct Worker {
+  // Before ioc: a session's coroutine, destroyed with ioc, unlinks its
+  // connection from this list.
+  Conn* conns = nullptr;
+  bool sweeping = false;
   asio::io_context ioc{1};
   UpstreamPool upstreams;
-  std::set<Stream*> idle_clients;                // sessions waiting for their next request
   std::vector<std::shared_ptr<Watch>> unwatched;  // exchanges whose client is not watched yet
   bool watch_ticking = false;
   std::shared_ptr<const Snapshot> snapshot;  // as this worker last saw it (CurrentSnapshot)
@@ -116,6 +159,9 @@ struct GatewayState {
   std::atomic<uint64_t> snapshot_version{1};  // bumped by every set_snapshot
   std::function<std::string()> extra_metrics;  // guarded by mu
   const Clock::time_point started = Clock::now();
+  const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
   mutable std::mutex mu;
 
  private:
@@ -147,7 +193,7 @@ struct ProxyJob {
 struct ProxyOutcome {
   int status = 0;
   std::string error;    // the gateway's error code when it answered itself
-  std::string replica;  // url of the replica that answered
+  const std::string* replica = nullptr;  // url of the replica that answered
   double first_byte_ms = 0;
   uint64_t bytes_out = 0;
   bool stream = false;
@@ -155,7 +201,7 @@ struct ProxyOutcome {
 };
 
 // Forwards `job` to a replica of its model and relays the answer to `client`.
-Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job);
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& job);
 
 // Probes every replica's health path forever (on one worker), and fetches the
 // model card of each replica that has none yet.
@@ -163,20 +209,21 @@ Task<void> RunProber(GatewayState& st, Worker& wk);
 
 // Writes `bufs` whole. Straight to the (non-blocking) socket when the kernel
 // takes it all, the usual case, which skips a trip through the scheduler;
-// else the rest asynchronously, under a deadline of `timeout_ms` when > 0
-// (0: whatever deadline the caller set on the stream, if any).
-Task<beast::error_code> WriteAll(Stream& s, std::span<const asio::const_buffer> bufs,
+// else the rest asynchronously. With timeout_ms > 0 the write has that long
+// and the deadline is cleared after it; with 0 the caller's deadline holds.
+Task<beast::error_code> WriteAll(Conn& c, std::span<const asio::const_buffer> bufs,
                                  int timeout_ms);
 
-// Reads from `s` into `buf` and feeds `parser` (wire::Feed) until the header,
-// or the whole message, is parsed. Bytes already in `buf` (a pipelined
-// request, a body that came with its header) are used before reading.
+// Reads from `c` into `buf` and feeds `parser` (wire::Feed) until the header,
+// or the whole message, is parsed, under the caller's deadline. Bytes already
+// in `buf` (a pipelined request, a body that came with its header) are used
+// before reading.
 template <bool isRequest>
-Task<beast::error_code> ReadMessage(Stream& s, beast::flat_buffer& buf,
+Task<beast::error_code> ReadMessage(Conn& c, beast::flat_buffer& buf,
                                     http::basic_parser<isRequest>& parser, bool header_only);
 
 // Writes a gateway-originated error; false if the client is gone.
-Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
                       std::string_view message, const std::string& request_id,
                       int write_timeout_ms);
 

@@ -28,20 +28,23 @@ Task<Answer> Get(Worker& wk, const Endpoint& e, const std::string& target, int t
   } else {
     ep = tcp::endpoint(address, e.port);
   }
-  Stream s(wk.ioc);
-  s.expires_after(std::chrono::milliseconds(timeout_ms));
-  auto [cec] = co_await s.async_connect(ep, kTuple);
-  if (cec) co_return Answer{0, {}, cec.message()};
+  Conn c(wk);
+  c.expires_after(std::chrono::milliseconds(timeout_ms));
+  auto why = [&](beast::error_code ec) {
+    return c.timed_out() ? "no answer within " + std::to_string(timeout_ms) + " ms" : ec.message();
+  };
+  auto [cec] = co_await c.socket().async_connect(ep, kTuple);
+  if (cec) co_return Answer{0, {}, why(cec)};
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, e.host_header);
   req.keep_alive(false);
-  auto [wec, wn] = co_await http::async_write(s, req, kTuple);
-  if (wec) co_return Answer{0, {}, wec.message()};
+  auto [wec, wn] = co_await http::async_write(c.socket(), req, kTuple);
+  if (wec) co_return Answer{0, {}, why(wec)};
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
   p.body_limit(4 << 20);
-  auto [rec, rn] = co_await http::async_read(s, buf, p, kTuple);
-  if (rec) co_return Answer{0, {}, rec.message()};
+  auto [rec, rn] = co_await http::async_read(c.socket(), buf, p, kTuple);
+  if (rec) co_return Answer{0, {}, why(rec)};
   a.status = p.get().result_int();
   a.body = std::move(p.get().body());
   co_return a;

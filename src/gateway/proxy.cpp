@@ -14,6 +14,8 @@
 // twice kWatchAfter (the bound is 100 ms).
 #include <sys/socket.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <cerrno>
 
@@ -34,7 +36,7 @@ void StartWatch(std::shared_ptr<Watch> w) {
     if (n > 0) return;  // a pipelined request, not a disconnect: stop watching
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return StartWatch(w);
     w->client_gone = true;
-    if (w->upstream) CloseUpstream(w->upstream);
+    if (w->upstream) w->upstream->Close();
     if (w->queue_timer) w->queue_timer->cancel();
   });
 }
@@ -86,9 +88,9 @@ Request& UpstreamRequest(ProxyJob& job) {
   return up;
 }
 
-Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
+Task<std::unique_ptr<Conn>> Connect(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
-  auto conn = std::make_unique<Stream>(x.wk.ioc);
+  auto conn = std::make_unique<Conn>(x.wk);
   beast::error_code ec;
   auto address = asio::ip::make_address(r.endpoint().host, ec);
   tcp::endpoint ep;
@@ -106,11 +108,14 @@ Task<std::unique_ptr<Stream>> Connect(Exchange& x, Replica& r) {
   }
   conn->expires_after(std::chrono::milliseconds(cfg.timeouts.connect_ms));
   x.watch.upstream = conn.get();
-  auto [cec] = co_await conn->async_connect(ep, kTuple);
+  auto [cec] = co_await conn->socket().async_connect(ep, kTuple);
+  conn->expires_never();
   if (cec) {
-    x.error =
-        cec == beast::error::timeout ? ErrorKind::kUpstreamTimeout : ErrorKind::kNoHealthyUpstream;
-    x.error_message = "cannot connect to " + r.backend().url + ": " + cec.message();
+    x.error = conn->timed_out() ? ErrorKind::kUpstreamTimeout : ErrorKind::kNoHealthyUpstream;
+    x.error_message = "cannot connect to " + r.backend().url + ": " +
+                      (conn->timed_out() ? "no answer within " +
+                                               std::to_string(cfg.timeouts.connect_ms) + " ms"
+                                         : cec.message());
     x.watch.upstream = nullptr;
     co_return nullptr;
   }
@@ -134,7 +139,7 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
   std::array<asio::const_buffer, 2> request{asio::buffer(up_head), asio::buffer(x.up.body())};
   for (int round = 0; round < 2; ++round) {
     x.watch.upstream = nullptr;
-    std::unique_ptr<Stream> conn;
+    std::unique_ptr<Conn> conn;
     if (round == 0) conn = x.wk.upstreams.TakeIdle(r.endpoint().host_header);
     const bool reused = conn != nullptr;
     if (!conn) conn = co_await Connect(x, r);
@@ -147,20 +152,25 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     x.watch.upstream = conn.get();
     conn->expires_after(std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms));
     beast::error_code hec = co_await WriteAll(*conn, request, 0);
-    beast::flat_buffer buf;
+    beast::flat_buffer& buf = conn->buffer();
+    buf.clear();
     http::response_parser<http::empty_body> head;
     head.header_limit(64 << 10);
     if (!hec) hec = co_await ReadMessage(*conn, buf, head, /*header_only=*/true);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
-    if (hec && reused && hec != beast::error::timeout) continue;
+    const bool timed_out = conn->timed_out();
+    if (hec && reused && !timed_out) continue;
     if (hec) {
-      x.error = hec == beast::error::timeout ? ErrorKind::kUpstreamTimeout : ErrorKind::kBadGateway;
-      x.error_message = "the engine at " + r.backend().url + " did not answer: " + hec.message();
-      if (hec == beast::error::timeout) co_return Attempt::kFailed;
+      x.error = timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kBadGateway;
+      x.error_message = "the engine at " + r.backend().url + " did not answer: " +
+                        (timed_out ? "nothing within " +
+                                         std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
+                                   : hec.message());
+      if (timed_out) co_return Attempt::kFailed;
       x.job.pool->MarkDown(&r);
       co_return Attempt::kRetry;
     }
-    x.out.replica = r.backend().url;
+    x.out.replica = &r.backend().url;
     x.out.first_byte_ms = MsSince(x.job.start);
     const auto& h = head.get();
     bool sse = IsEventStream(h.base());
@@ -180,7 +190,7 @@ struct QueueWait {
   Waiter waiter;
 };
 
-Task<Lease> AcquireSlot(Exchange& x, const std::vector<const Replica*>& tried) {
+Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
   ModelPool& pool = *x.job.pool;
   auto first = pool.Acquire(tried, nullptr);
   if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
@@ -234,7 +244,7 @@ std::string DefaultMessage(ErrorKind kind, const std::string& model) {
 
 }  // namespace
 
-std::unique_ptr<Stream> UpstreamPool::TakeIdle(const std::string& host_port) {
+std::unique_ptr<Conn> UpstreamPool::TakeIdle(const std::string& host_port) {
   auto it = idle_.find(host_port);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -247,7 +257,7 @@ std::unique_ptr<Stream> UpstreamPool::TakeIdle(const std::string& host_port) {
   return conn;
 }
 
-void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream> conn) {
+void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Conn> conn) {
   auto& list = idle_[host_port];
   if (list.size() < kMaxIdlePerUpstream) {
     conn->expires_never();
@@ -255,7 +265,7 @@ void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Stream>
   }
 }
 
-Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob& job) {
+Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& job) {
   ProxyOutcome out;
   out.keep_alive = job.req.keep_alive();
   const unsigned client_version = job.req.version();
@@ -266,7 +276,7 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Stream& client, ProxyJob&
   Request& up = UpstreamRequest(job);
   Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream,
              {}};
-  std::vector<const Replica*> tried;
+  boost::container::small_vector<const Replica*, 4> tried;  // no allocation for the usual 1 to 3 tries
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;
   for (int i = 0; i < tries && result == Attempt::kRetry && !watch->client_gone; ++i) {

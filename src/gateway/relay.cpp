@@ -12,12 +12,6 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-void CloseUpstream(Stream* s) {
-  beast::error_code ignored;
-  s->socket().shutdown(tcp::socket::shutdown_both, ignored);
-  s->socket().close(ignored);
-}
-
 bool IsHopByHop(http::field f) {
   switch (f) {
     case http::field::connection:
@@ -51,21 +45,22 @@ void CopyResponseHeaders(const http::fields& from, http::fields& to) {
 }
 
 // Sends `data` to the client as one chunk of a chunked body (or as it is, when
-// the body is not chunked: HTTP/1.0), with no deadline of its own.
-Task<beast::error_code> WriteChunk(Stream& client, bool chunked, std::string_view data) {
+// the body is not chunked: HTTP/1.0), within timeout_ms (slow-client protection).
+Task<beast::error_code> WriteChunk(Conn& client, bool chunked, std::string_view data,
+                                   int timeout_ms) {
   if (!chunked) {
     asio::const_buffer raw = asio::buffer(data);
-    co_return co_await WriteAll(client, {&raw, 1}, 0);
+    co_return co_await WriteAll(client, {&raw, 1}, timeout_ms);
   }
   char scratch[24];
   std::array<asio::const_buffer, 3> framed{asio::buffer(wire::ChunkSizeLine(data.size(), scratch)),
                                            asio::buffer(data), asio::buffer(wire::kChunkEnd)};
-  co_return co_await WriteAll(client, framed, 0);
+  co_return co_await WriteAll(client, framed, timeout_ms);
 }
 
-Task<beast::error_code> WriteLastChunk(Stream& client) {
+Task<beast::error_code> WriteLastChunk(Conn& client, int timeout_ms) {
   asio::const_buffer last = asio::buffer(wire::kLastChunk);
-  co_return co_await WriteAll(client, {&last, 1}, 0);
+  co_return co_await WriteAll(client, {&last, 1}, timeout_ms);
 }
 
 // Ends a stream whose engine went away after the client got the first byte:
@@ -76,68 +71,15 @@ Task<void> EndStreamWithError(Exchange& x, bool chunked, bool sse, const std::st
     x.out.keep_alive = false;  // nothing clean to say: cut the connection
     co_return;
   }
+  const int write_ms = x.job.snap->config.timeouts.client_write_ms;
   std::string event = StreamErrorEvent(why);
-  beast::error_code ec = co_await WriteChunk(x.client, true, event);
-  if (!ec) co_await WriteLastChunk(x.client);
+  beast::error_code ec = co_await WriteChunk(x.client, true, event, write_ms);
+  if (!ec) co_await WriteLastChunk(x.client, write_ms);
 }
-
-// A stream's inter-byte (engine) and slow-client timeouts, checked once a
-// second by one timer instead of arming two timers for every chunk relayed.
-class StreamTimeouts {
- public:
-  StreamTimeouts(asio::io_context& ioc, Stream& upstream, Stream& client, int idle_ms, int write_ms)
-      : state_(std::make_shared<State>(ioc, upstream, client, idle_ms, write_ms)) {
-    upstream.expires_never();
-    client.expires_never();
-    Arm(state_);
-  }
-  ~StreamTimeouts() {
-    state_->active = false;
-    state_->timer.cancel();
-  }
-  StreamTimeouts(const StreamTimeouts&) = delete;
-  StreamTimeouts& operator=(const StreamTimeouts&) = delete;
-
-  void Read() { state_->last_read = Clock::now(); }
-  void WriteStart() { state_->write_since = Clock::now(); }
-  void WriteDone() { state_->write_since = Clock::time_point::max(); }
-  bool upstream_timed_out() const { return state_->upstream_timed_out; }
-
- private:
-  struct State {
-    State(asio::io_context& ioc, Stream& u, Stream& c, int idle_ms, int write_ms)
-        : timer(ioc), upstream(u), client(c), idle(idle_ms), write(write_ms) {}
-    Timer timer;
-    Stream& upstream;
-    Stream& client;
-    std::chrono::milliseconds idle, write;
-    Clock::time_point last_read = Clock::now();
-    Clock::time_point write_since = Clock::time_point::max();
-    bool active = true;  // false once the stream is over: the streams may be gone
-    bool upstream_timed_out = false;
-  };
-
-  static void Arm(std::shared_ptr<State> s) {
-    s->timer.expires_after(std::chrono::seconds(1));
-    s->timer.async_wait([s](beast::error_code ec) {
-      if (ec || !s->active) return;
-      auto now = Clock::now();
-      if (now - s->last_read > s->idle) {
-        s->upstream_timed_out = true;
-        CloseUpstream(&s->upstream);
-      }
-      if (s->write_since != Clock::time_point::max() && now - s->write_since > s->write)
-        CloseUpstream(&s->client);  // the pending write fails: the client is dropped
-      Arm(s);
-    });
-  }
-
-  std::shared_ptr<State> state_;
-};
 
 }  // namespace
 
-Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                             beast::flat_buffer& buf,
                             http::response_parser<http::empty_body>& head) {
   const auto& cfg = x.job.snap->config;
@@ -152,6 +94,7 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& co
     x.job.pool->MarkDown(&r);
     co_return Attempt::kRetry;
   }
+  conn->expires_never();
   // The engine's answer goes back as it came, edited in place: hop-by-hop out.
   auto res = p.release();
   bool upstream_keep = res.keep_alive();
@@ -171,7 +114,7 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& co
   co_return Attempt::kDone;
 }
 
-Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                           beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
                           bool sse) {
   const auto& cfg = x.job.snap->config;
@@ -193,47 +136,41 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn
   x.out.stream = true;
   std::string res_head;
   wire::AppendHead(res.base(), res_head);
-  StreamTimeouts timeouts(x.wk.ioc, *conn, x.client, cfg.timeouts.upstream_idle_ms,
-                          cfg.timeouts.client_write_ms);
-  timeouts.WriteStart();
+  // Deadlines: the engine's silence (upstream_idle_ms, per read: no total
+  // timeout) and each write to the client (client_write_ms).
+  const int write_ms = cfg.timeouts.client_write_ms;
+  const auto silence = std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms);
   asio::const_buffer head_buf = asio::buffer(res_head);
-  beast::error_code hec = co_await WriteAll(x.client, {&head_buf, 1}, 0);
-  timeouts.WriteDone();
+  beast::error_code hec = co_await WriteAll(x.client, {&head_buf, 1}, write_ms);
   if (hec) co_return Attempt::kClientGone;
   char chunk[kRelayChunk];
   while (!p.is_done()) {
     p.get().body().data = chunk;
     p.get().body().size = sizeof chunk;
-    auto [ec, n] = co_await http::async_read_some(*conn, buf, p, kTuple);
+    conn->expires_after(silence);
+    auto [ec, n] = co_await http::async_read_some(conn->socket(), buf, p, kTuple);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     if (ec == http::error::need_buffer) ec = {};
-    timeouts.Read();
     if (ec) {
-      bool idle = timeouts.upstream_timed_out();
+      const bool idle = conn->timed_out();
       if (!idle) x.job.pool->MarkDown(&r);  // it died; a slow engine stays in rotation
       std::string why = idle ? "the engine at " + r.backend().url + " sent nothing for " +
                                    std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
                              : "the engine at " + r.backend().url + " went away mid-stream (" +
                                    ec.message() + ")";
-      timeouts.WriteStart();
       co_await EndStreamWithError(x, chunked, sse, why);
       co_return Attempt::kDone;
     }
     size_t got = sizeof chunk - p.get().body().size;
     if (got == 0) continue;
     if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
-    timeouts.WriteStart();
-    beast::error_code wec = co_await WriteChunk(x.client, chunked, {chunk, got});
-    timeouts.WriteDone();
+    beast::error_code wec = co_await WriteChunk(x.client, chunked, {chunk, got}, write_ms);
     if (wec) co_return Attempt::kClientGone;
     x.out.bytes_out += got;
   }
+  conn->expires_never();
   beast::error_code eec;
-  if (chunked) {
-    timeouts.WriteStart();
-    eec = co_await WriteLastChunk(x.client);
-    timeouts.WriteDone();
-  }
+  if (chunked) eec = co_await WriteLastChunk(x.client, write_ms);
   if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
   co_return eec ? Attempt::kClientGone : Attempt::kDone;
 }

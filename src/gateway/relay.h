@@ -15,9 +15,9 @@ inline constexpr uint64_t kMaxBufferedResponse = 8ull << 20;
 
 // Shared between a proxied request and the watcher of its client socket.
 struct Watch {
-  Stream* client = nullptr;
+  Conn* client = nullptr;
   Clock::time_point since;     // when the exchange began
-  Stream* upstream = nullptr;  // closed when the client leaves
+  Conn* upstream = nullptr;  // closed when the client leaves
   Timer* queue_timer = nullptr;
   bool client_gone = false;
   bool armed = false;  // waiting on the client socket
@@ -29,7 +29,7 @@ enum class Attempt { kDone, kRetry, kClientGone, kFailed };
 struct Exchange {
   GatewayState& st;
   Worker& wk;
-  Stream& client;
+  Conn& client;
   ProxyJob& job;
   Request& up;
   Watch& watch;
@@ -40,18 +40,17 @@ struct Exchange {
 };
 
 double MsSince(Clock::time_point t);
-void CloseUpstream(Stream* s);
 bool IsHopByHop(http::field f);
 
 // A complete, bounded answer: read it all, then send it in one write. Until the
 // write, a failure can still be retried elsewhere (kRetry).
-Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                             beast::flat_buffer& buf, http::response_parser<http::empty_body>& head);
 
 // A stream (or an unbounded answer): every read from the engine is one write
 // to the client. An engine lost mid-stream ends an SSE stream with an error
 // event (kDone: the status was already sent).
-Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Stream>& conn,
+Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                           beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
                           bool sse);
 

@@ -27,7 +27,7 @@ void RunAll(const std::vector<std::function<void()>>& wakes) {
 }  // namespace
 
 const std::shared_ptr<Replica>* ModelPool::PickLocked(
-    const std::vector<const Replica*>& exclude) const {
+    std::span<const Replica* const> exclude) const {
   const std::shared_ptr<Replica>* best = nullptr;
   const size_t n = replicas_.size();
   const size_t start = n ? next_++ % n : 0;
@@ -41,7 +41,7 @@ const std::shared_ptr<Replica>* ModelPool::PickLocked(
   return best;
 }
 
-ModelPool::Acquired ModelPool::Acquire(const std::vector<const Replica*>& exclude, Waiter* waiter) {
+ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, Waiter* waiter) {
   std::lock_guard lock(mu_);
   if (const auto* r = PickLocked(exclude)) {
     (*r)->outstanding_.fetch_add(1, std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -119,7 +120,7 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
   // A slot on the healthy replica with the fewest outstanding requests, not in
   // `exclude` (replicas already tried for this request). When all are busy and
   // `waiter` is given, it is queued (kQueued) and woken later.
-  Acquired Acquire(const std::vector<const Replica*>& exclude, Waiter* waiter);
+  Acquired Acquire(std::span<const Replica* const> exclude, Waiter* waiter);
   // Takes a queued waiter out; true if it was still queued (not yet granted).
   bool Cancel(Waiter* waiter);
   // The lease for a waiter that was granted.
@@ -135,7 +136,7 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
   friend class Lease;
   friend class Router;
   void Release(Replica* r);
-  const std::shared_ptr<Replica>* PickLocked(const std::vector<const Replica*>& exclude) const;
+  const std::shared_ptr<Replica>* PickLocked(std::span<const Replica* const> exclude) const;
   // Grants freed slots to queued waiters; returns the wakes to run unlocked.
   std::vector<std::function<void()>> GrantLocked();
   std::vector<std::function<void()>> FailAllLocked();

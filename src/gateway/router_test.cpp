@@ -44,10 +44,11 @@ TEST(Router, UnhealthyAndExcludedReplicasAreSkipped) {
   auto rs = pool->replicas();
   pool->MarkDown(rs[0].get());
   for (int i = 0; i < 3; ++i) EXPECT_EQ(pool->Acquire({}, nullptr).lease.replica(), rs[1].get());
-  auto none = pool->Acquire({rs[1].get()}, nullptr);
+  const Replica* tried[] = {rs[1].get()};
+  auto none = pool->Acquire(tried, nullptr);
   EXPECT_EQ(none.outcome, ModelPool::Outcome::kNoHealthy);
   pool->MarkUp(rs[0].get());
-  EXPECT_EQ(pool->Acquire({rs[1].get()}, nullptr).lease.replica(), rs[0].get());
+  EXPECT_EQ(pool->Acquire(tried, nullptr).lease.replica(), rs[0].get());
 }
 
 TEST(Router, QueueGrantsFreedSlotAndWakes) {

@@ -1,6 +1,8 @@
 // The client half of the gateway: accept, read requests, answer the gateway's
 // own routes, hand model-addressed requests to the proxy, log, keep alive.
 #include <array>
+#include <charconv>
+#include <cstring>
 #include <random>
 
 #include "gateway/exposition.h"
@@ -16,7 +18,7 @@ void StampResponse(http::fields& f, const std::string& request_id) {
   f.set("X-Request-Id", request_id);
 }
 
-Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int status,
+Task<bool> WriteText(Conn& client, unsigned version, bool keep_alive, int status,
                      std::string_view content_type, std::string body, const std::string& request_id,
                      int write_timeout_ms,
                      const std::vector<std::pair<std::string, std::string>>& extra = {}) {
@@ -32,7 +34,7 @@ Task<bool> WriteText(Stream& client, unsigned version, bool keep_alive, int stat
   co_return !co_await WriteAll(client, out, write_timeout_ms);
 }
 
-Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKind kind,
+Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
                       std::string_view message, const std::string& request_id,
                       int write_timeout_ms) {
   const ErrorInfo& info = InfoFor(kind);
@@ -48,13 +50,17 @@ Task<bool> WriteError(Stream& client, unsigned version, bool keep_alive, ErrorKi
 namespace {
 using namespace net;
 
-std::string NewRequestId() {
-  static const uint32_t prefix = std::random_device{}();
+std::string NewRequestId() {  // gw-<8 hex digits, random per process>-<hex counter>
+  static const std::string prefix = [] {
+    char p[16];
+    std::snprintf(p, sizeof p, "gw-%08x-", static_cast<unsigned>(std::random_device{}()));
+    return std::string(p);
+  }();
   static std::atomic<uint64_t> counter{0};
   char buf[32];
-  std::snprintf(buf, sizeof buf, "gw-%08x-%llx", prefix,
-                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
-  return buf;
+  std::memcpy(buf, prefix.data(), prefix.size());
+  auto [end, ec] = std::to_chars(buf + prefix.size(), buf + sizeof buf, counter.fetch_add(1) + 1, 16);
+  return std::string(buf, end);
 }
 
 std::string RequestId(const Request& req) {
@@ -75,14 +81,12 @@ std::string MetricsText(GatewayState& st) {
 }
 
 Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
-  auto wall_started = std::chrono::system_clock::now() - (Clock::now() - st.started);
-  GatewayView g{
-      st.router,
-      snap.keys,
-      st.probed_once.load(),
-      st.draining.load(),
-      std::chrono::duration_cast<std::chrono::seconds>(wall_started.time_since_epoch()).count(),
-      [&st] { return MetricsText(st); }};
+  GatewayView g{st.router,
+                snap.keys,
+                st.probed_once.load(),
+                st.draining.load(),
+                st.started_unix_s,
+                [&st] { return MetricsText(st); }};
   RequestView r{req.method_string(),
                 req.target(),
                 req[http::field::authorization],
@@ -92,58 +96,65 @@ Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
   return Decide(g, r);
 }
 
-Task<bool> Handle(GatewayState& st, Worker& wk, Stream& stream, Request req,
+Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req,
                   const std::string& client_ip, Clock::time_point start) {
   std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
   const auto& cfg = snap->config;
+  const bool logging = st.log->enabled();
   AccessRecord rec;
   rec.id = RequestId(req);
-  rec.method = std::string(req.method_string());
-  rec.path = std::string(req.target());
+  if (logging) {
+    rec.method = std::string(req.method_string());
+    rec.path = std::string(req.target());
+  }
   rec.bytes_in = req.body().size();
   bool keep = req.keep_alive() && !st.draining.load();
   Decision d = DecideFor(st, *snap, req);
-  rec.model = d.model;
-  rec.key = d.key ? d.key->name : "";
+  if (logging) {
+    rec.model = d.model;
+    rec.key = d.key ? d.key->name : "";
+  }
   auto pool = d.model.empty() ? nullptr : st.router.Find(d.model);
   bool ok = true;
   if (d.error) {
     st.CountError(pool.get(), *d.error);
     rec.error = std::string(InfoFor(*d.error).code);
     rec.status = d.status;
-    ok = co_await WriteError(stream, req.version(), keep, *d.error, d.body, rec.id,
+    ok = co_await WriteError(client, req.version(), keep, *d.error, d.body, rec.id,
                              cfg.timeouts.client_write_ms);
   } else if (!d.proxy) {
     rec.status = d.status;
     rec.bytes_out = d.body.size();
-    ok = co_await WriteText(stream, req.version(), keep, d.status, d.content_type,
+    ok = co_await WriteText(client, req.version(), keep, d.status, d.content_type,
                             std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
   } else {
     if (!keep) req.keep_alive(false);
     ProxyJob job{std::move(req), d.model, rec.id, client_ip, snap, pool, start};
-    ProxyOutcome out = co_await Proxy(st, wk, stream, job);
+    ProxyOutcome out = co_await Proxy(st, wk, client, job);
     rec.status = out.status;
     rec.error = out.error;
-    rec.replica = out.replica;
+    if (logging && out.replica) rec.replica = *out.replica;
     rec.first_byte_ms = out.first_byte_ms;
     rec.bytes_out = out.bytes_out;
     rec.stream = out.stream;
     ok = out.keep_alive;
   }
-  rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  st.log->Write(rec);
+  if (logging) {
+    rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    st.log->Write(rec);
+  }
   co_return ok&& keep;
 }
 
 // After refusing a body, read (and drop) what the client is still sending for a
 // moment, so closing does not reset the connection before it reads the answer.
-Task<void> LingeringClose(Stream& stream) {
+Task<void> LingeringClose(Conn& conn) {
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  conn.socket().shutdown(tcp::socket::shutdown_send, ec);
   char sink[16 << 10];
   for (int i = 0; i < 256; ++i) {
-    stream.expires_after(std::chrono::milliseconds(500));
-    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+    conn.expires_after(std::chrono::milliseconds(500));
+    auto [rec, n] = co_await conn.socket().async_read_some(asio::buffer(sink), kTuple);
     if (rec) break;
   }
 }
@@ -157,18 +168,18 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   std::string client_ip = socket.remote_endpoint(ec).address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // WriteAll writes straight to it
-  Stream stream(std::move(socket));
-  beast::flat_buffer buf;
+  Conn client(wk, std::move(socket));
+  beast::flat_buffer& buf = client.buffer();
   while (!st.draining.load()) {
     std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
-    stream.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
-    wk.idle_clients.insert(&stream);
-    beast::error_code hec = co_await ReadMessage(stream, buf, parser, /*header_only=*/true);
-    wk.idle_clients.erase(&stream);
+    client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
+    client.idle = true;
+    beast::error_code hec = co_await ReadMessage(client, buf, parser, /*header_only=*/true);
+    client.idle = false;
     auto start = Clock::now();
     if (hec == http::error::header_limit || hec == http::error::body_limit) {
       bool body = hec == http::error::body_limit;
@@ -178,32 +189,33 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
                                     std::to_string(cfg.max_body_bytes) + " bytes."
                               : "The request headers are larger than the limit of " +
                                     std::to_string(cfg.max_header_bytes) + " bytes.";
-      co_await WriteError(stream, 11, false, kind, what, NewRequestId(), 5000);
-      co_await LingeringClose(stream);
+      co_await WriteError(client, 11, false, kind, what, NewRequestId(), 5000);
+      co_await LingeringClose(client);
       break;
     }
     if (hec) break;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::const_buffer line = asio::buffer(kContinue);
-      if (co_await WriteAll(stream, {&line, 1}, 0)) break;
+      if (co_await WriteAll(client, {&line, 1}, 0)) break;
     }
     parser.eager(true);
-    beast::error_code bec = co_await ReadMessage(stream, buf, parser, /*header_only=*/false);
+    beast::error_code bec = co_await ReadMessage(client, buf, parser, /*header_only=*/false);
+    client.expires_never();  // the exchange has its own deadlines
     if (bec == http::error::body_limit) {
       st.CountError(nullptr, ErrorKind::kBodyTooLarge);
-      co_await WriteError(stream, 11, false, ErrorKind::kBodyTooLarge,
+      co_await WriteError(client, 11, false, ErrorKind::kBodyTooLarge,
                           "The request body is larger than the limit of " +
                               std::to_string(cfg.max_body_bytes) + " bytes.",
                           NewRequestId(), 5000);
-      co_await LingeringClose(stream);
+      co_await LingeringClose(client);
       break;
     }
     if (bec) break;
-    if (!co_await Handle(st, wk, stream, parser.release(), client_ip, start)) break;
+    if (!co_await Handle(st, wk, client, parser.release(), client_ip, start)) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.socket().close(ec);
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.socket().close(ec);
 }
 
 Task<void> AcceptLoop(GatewayState& st, Acceptor& acceptor,
@@ -341,7 +353,10 @@ void Gateway::Stop(std::chrono::milliseconds drain) {
   });
   for (auto& w : impl_->workers)  // idle keep-alive connections go now; busy ones finish
     asio::post(w->ioc, [wk = w.get()] {
-      for (Stream* s : wk->idle_clients) s->cancel();
+      for (Conn* c = wk->conns; c; c = c->next()) {
+        beast::error_code ignored;
+        if (c->idle) c->socket().cancel(ignored);
+      }
     });
   auto deadline = Clock::now() + drain;
   while (st.connections.load() > 0 && Clock::now() < deadline)
