@@ -2,7 +2,9 @@
 // Beast's parser, with the gateway's header and body limits), then the
 // gateway's own handling of what was parsed: route, key, model. And the
 // gateway's own writing: the head wire::AppendHead makes of the parsed request
-// must parse back to the same request line, fields and body.
+// must parse back to the same request line, fields and body, and the request
+// wire::AppendUpstreamHead makes for an engine must parse with one Host, the
+// gateway's request id, no credentials and the same body.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -58,5 +60,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (; a != out.end() && b != back.end(); ++a, ++b)
     if (a->name_string() != b->name_string() || a->value() != b->value()) __builtin_trap();
   if (a != out.end() || b != back.end()) __builtin_trap();
+  // What an engine gets: one Host, our id, the body and its length, nothing hop-by-hop.
+  std::string up;
+  wire::AppendUpstreamHead(req.base(),
+                           {.host = "127.0.0.1:9", .request_id = "gw-1", .client_ip = "::1",
+                            .strip_keys = true, .content_length = req.body().size()},
+                           up);
+  up += req.body();
+  http::request_parser<http::string_body> engine;
+  if (!Parse(up.data(), up.size(), engine)) __builtin_trap();
+  const auto& got = engine.get();
+  if (got.count(http::field::host) != 1 || got[http::field::host] != "127.0.0.1:9" ||
+      got.count("X-Request-Id") != 1 || got.count(http::field::authorization) != 0 ||
+      got.body() != req.body() || got.target() != req.target() || got.chunked())
+    __builtin_trap();
   return 0;
 }

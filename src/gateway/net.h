@@ -182,6 +182,7 @@ inline const std::shared_ptr<const Snapshot>& CurrentSnapshot(GatewayState& st, 
 // One model-addressed request, as the session hands it to the proxy.
 struct ProxyJob {
   Request req;
+  bool keep_alive = true;  // the client's connection stays open after the answer
   std::string model;
   std::string request_id;
   std::string client_ip;

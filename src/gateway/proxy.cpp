@@ -69,25 +69,6 @@ void WatchLater(Worker& wk, std::shared_ptr<Watch> w) {
   WatchTick(wk, std::make_shared<Timer>(wk.ioc));
 }
 
-// The client's request, turned into the engine's in place (no copy of a body
-// that may be tens of MiB): hop-by-hop headers out, our own in.
-Request& UpstreamRequest(ProxyJob& job) {
-  Request& up = job.req;
-  const bool strip_keys = job.snap->keys.enabled();  // gateway keys are not the engine's
-  for (auto it = up.begin(); it != up.end();) {
-    bool drop =
-        IsHopByHop(it->name()) || (strip_keys && (it->name() == http::field::authorization ||
-                                                  beast::iequals(it->name_string(), "x-api-key")));
-    it = drop ? up.erase(it) : std::next(it);
-  }
-  up.version(11);
-  up.set("X-Request-Id", job.request_id);
-  up.set(http::field::forwarded, "for=\"" + job.client_ip + "\"");
-  up.keep_alive(true);
-  up.prepare_payload();
-  return up;
-}
-
 Task<std::unique_ptr<Conn>> Connect(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
   auto conn = std::make_unique<Conn>(x.wk);
@@ -133,10 +114,18 @@ bool IsEventStream(const http::fields& f) {
 // by a fresh one once; that is the engine's keep-alive, not a failure.
 Task<Attempt> TryReplica(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
-  x.up.set(http::field::host, r.endpoint().host_header);
+  // The engine's request: the client's head rewritten as it is written (the
+  // body, which may be tens of MiB, is sent from where it was read).
+  const Request& req = x.job.req;
   std::string up_head;
-  wire::AppendHead(x.up.base(), up_head);
-  std::array<asio::const_buffer, 2> request{asio::buffer(up_head), asio::buffer(x.up.body())};
+  wire::AppendUpstreamHead(req.base(),
+                           {.host = r.endpoint().host_header,
+                            .request_id = x.job.request_id,
+                            .client_ip = x.job.client_ip,
+                            .strip_keys = x.job.snap->keys.enabled(),  // gateway keys are not the engine's
+                            .content_length = req.body().size()},
+                           up_head);
+  std::array<asio::const_buffer, 2> request{asio::buffer(up_head), asio::buffer(req.body())};
   for (int round = 0; round < 2; ++round) {
     x.watch.upstream = nullptr;
     std::unique_ptr<Conn> conn;
@@ -174,8 +163,7 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     x.out.first_byte_ms = MsSince(x.job.start);
     const auto& h = head.get();
     bool sse = IsEventStream(h.base());
-    bool bounded = h.has_content_length() && head.content_length() &&
-                   *head.content_length() <= kMaxBufferedResponse;
+    bool bounded = head.content_length() && *head.content_length() <= kMaxBufferedResponse;
     if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, buf, head);
     x.out.first_byte_ms = 0;  // set when the first body bytes arrive
     co_return co_await RelayStream(x, r, conn, buf, head, sse);
@@ -267,15 +255,13 @@ void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Conn> c
 
 Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& job) {
   ProxyOutcome out;
-  out.keep_alive = job.req.keep_alive();
+  out.keep_alive = job.keep_alive;
   const unsigned client_version = job.req.version();
   auto watch = std::make_shared<Watch>();
   watch->client = &client;
   watch->since = job.start;
   WatchLater(wk, watch);
-  Request& up = UpstreamRequest(job);
-  Exchange x{st, wk, client, job, up, *watch, out, client_version, ErrorKind::kNoHealthyUpstream,
-             {}};
+  Exchange x{st, wk, client, job, *watch, out, client_version, ErrorKind::kNoHealthyUpstream, {}};
   boost::container::small_vector<const Replica*, 4> tried;  // no allocation for the usual 1 to 3 tries
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;

@@ -12,37 +12,9 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-bool IsHopByHop(http::field f) {
-  switch (f) {
-    case http::field::connection:
-    case http::field::keep_alive:
-    case http::field::proxy_connection:
-    case http::field::te:
-    case http::field::trailer:
-    case http::field::transfer_encoding:
-    case http::field::upgrade:
-    case http::field::expect:
-    case http::field::host:
-    case http::field::content_length:
-      return true;
-    default:
-      return false;
-  }
-}
-
 namespace {
 
 constexpr size_t kRelayChunk = 16 << 10;
-
-void StripHopByHop(http::fields& f) {
-  for (auto it = f.begin(); it != f.end();)
-    it = IsHopByHop(it->name()) ? f.erase(it) : std::next(it);
-}
-
-void CopyResponseHeaders(const http::fields& from, http::fields& to) {
-  for (const auto& f : from)
-    if (!IsHopByHop(f.name())) to.insert(f.name(), f.name_string(), f.value());
-}
 
 // Sends `data` to the client as one chunk of a chunked body (or as it is, when
 // the body is not chunked: HTTP/1.0), within timeout_ms (slow-client protection).
@@ -95,18 +67,18 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn
     co_return Attempt::kRetry;
   }
   conn->expires_never();
-  // The engine's answer goes back as it came, edited in place: hop-by-hop out.
-  auto res = p.release();
-  bool upstream_keep = res.keep_alive();
-  StripHopByHop(res.base());
-  res.version(x.client_version);
-  StampResponse(res.base(), x.job.request_id);
-  res.keep_alive(x.out.keep_alive);
-  res.content_length(res.body().size());
+  // The engine's answer goes back as it came, less hop-by-hop fields.
+  const auto& res = p.get();
+  const bool upstream_keep = p.keep_alive();
   x.out.status = res.result_int();
   x.out.bytes_out = res.body().size();
   std::string res_head;
-  wire::AppendHead(res.base(), res_head);
+  wire::AppendRelayedHead(res.base(),
+                          {.client_version = x.client_version,
+                           .request_id = x.job.request_id,
+                           .keep_alive = x.out.keep_alive,
+                           .content_length = res.body().size()},
+                          res_head);
   std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(res.body())};
   beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);
   if (wec || x.watch.client_gone) co_return Attempt::kClientGone;
@@ -120,22 +92,19 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
   const auto& cfg = x.job.snap->config;
   http::response_parser<http::buffer_body> p{std::move(head)};
   p.body_limit(boost::none);
-  const auto& up = p.get();
-  http::response<http::empty_body> res{up.result(), x.client_version};
-  CopyResponseHeaders(up.base(), res.base());
-  StampResponse(res.base(), x.job.request_id);
-  if (sse) {
-    res.set(http::field::cache_control, "no-cache");
-    res.set("X-Accel-Buffering", "no");
-  }
   const bool chunked = x.client_version >= 11;
-  if (chunked) res.set(http::field::transfer_encoding, "chunked");
   if (!chunked) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
-  res.keep_alive(x.out.keep_alive);
-  x.out.status = res.result_int();
+  x.out.status = p.get().result_int();
   x.out.stream = true;
   std::string res_head;
-  wire::AppendHead(res.base(), res_head);
+  wire::AppendRelayedHead(p.get().base(),
+                          {.client_version = x.client_version,
+                           .request_id = x.job.request_id,
+                           .keep_alive = x.out.keep_alive,
+                           .event_stream = sse,
+                           .chunked = chunked,
+                           .content_length = std::nullopt},
+                          res_head);
   // Deadlines: the engine's silence (upstream_idle_ms, per read: no total
   // timeout) and each write to the client (client_write_ms).
   const int write_ms = cfg.timeouts.client_write_ms;

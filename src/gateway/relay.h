@@ -31,7 +31,6 @@ struct Exchange {
   Worker& wk;
   Conn& client;
   ProxyJob& job;
-  Request& up;
   Watch& watch;
   ProxyOutcome& out;
   unsigned client_version;                          // HTTP/1.0 or 1.1, as the client spoke
@@ -40,7 +39,6 @@ struct Exchange {
 };
 
 double MsSince(Clock::time_point t);
-bool IsHopByHop(http::field f);
 
 // A complete, bounded answer: read it all, then send it in one write. Until the
 // write, a failure can still be retried elsewhere (kRetry).

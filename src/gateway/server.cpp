@@ -87,16 +87,17 @@ Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
                 st.draining.load(),
                 st.started_unix_s,
                 [&st] { return MetricsText(st); }};
+  const bool keys = snap.keys.enabled();  // else nobody reads the credentials
   RequestView r{req.method_string(),
                 req.target(),
-                req[http::field::authorization],
-                req["x-api-key"],
+                keys ? req[http::field::authorization] : beast::string_view(),
+                keys ? req["x-api-key"] : beast::string_view(),
                 req[http::field::content_type],
                 req.body()};
   return Decide(g, r);
 }
 
-Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req,
+Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req, bool keep_alive,
                   const std::string& client_ip, Clock::time_point start) {
   std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
   const auto& cfg = snap->config;
@@ -108,7 +109,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req,
     rec.path = std::string(req.target());
   }
   rec.bytes_in = req.body().size();
-  bool keep = req.keep_alive() && !st.draining.load();
+  const bool keep = keep_alive && !st.draining.load();
   Decision d = DecideFor(st, *snap, req);
   if (logging) {
     rec.model = d.model;
@@ -128,8 +129,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req,
     ok = co_await WriteText(client, req.version(), keep, d.status, d.content_type,
                             std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
   } else {
-    if (!keep) req.keep_alive(false);
-    ProxyJob job{std::move(req), d.model, rec.id, client_ip, snap, pool, start};
+    ProxyJob job{std::move(req), keep, d.model, rec.id, client_ip, snap, pool, start};
     ProxyOutcome out = co_await Proxy(st, wk, client, job);
     rec.status = out.status;
     rec.error = out.error;
@@ -194,13 +194,16 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
       break;
     }
     if (hec) break;
-    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::const_buffer line = asio::buffer(kContinue);
-      if (co_await WriteAll(client, {&line, 1}, 0)) break;
-    }
     parser.eager(true);
-    beast::error_code bec = co_await ReadMessage(client, buf, parser, /*header_only=*/false);
+    beast::error_code bec = wire::Feed(parser, buf, /*header_only=*/false);  // usually all here
+    if (bec == http::error::need_more) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::const_buffer line = asio::buffer(kContinue);
+        if (co_await WriteAll(client, {&line, 1}, 0)) break;
+      }
+      bec = co_await ReadMessage(client, buf, parser, /*header_only=*/false);
+    }
     client.expires_never();  // the exchange has its own deadlines
     if (bec == http::error::body_limit) {
       st.CountError(nullptr, ErrorKind::kBodyTooLarge);
@@ -212,7 +215,8 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
       break;
     }
     if (bec) break;
-    if (!co_await Handle(st, wk, client, parser.release(), client_ip, start)) break;
+    const bool keep_alive = parser.keep_alive();
+    if (!co_await Handle(st, wk, client, parser.release(), keep_alive, client_ip, start)) break;
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.socket().close(ec);

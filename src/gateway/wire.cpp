@@ -1,5 +1,6 @@
 #include "gateway/wire.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <charconv>
 
@@ -30,7 +31,107 @@ void AppendFields(const http::fields& fields, std::string& out) {
   out += "\r\n";
 }
 
+void AppendField(std::string_view name, std::string_view value, std::string& out) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+// Appends the fields of `fields` that `keep` accepts (not the empty line).
+template <class Keep>
+void AppendFieldsIf(const http::fields& fields, Keep keep, std::string& out) {
+  for (const auto& f : fields)
+    if (keep(f)) AppendField(f.name_string(), f.value(), out);
+}
+
+bool Is(const http::fields::value_type& f, std::string_view name) {
+  return beast::iequals(f.name_string(), name);
+}
+
 }  // namespace
+
+bool IsHopByHop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::expect:
+    case http::field::host:
+    case http::field::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
+                        std::string& out) {
+  Reserve(client, client.method_string().size() + client.target().size() + 128, out);
+  out += client.method_string();
+  out += ' ';
+  out += client.target();
+  out += " HTTP/1.1\r\n";
+  AppendFieldsIf(
+      client,
+      [&](const http::fields::value_type& f) {
+        if (IsHopByHop(f.name()) || f.name() == http::field::forwarded) return false;
+        if (up.strip_keys && (f.name() == http::field::authorization || Is(f, "x-api-key")))
+          return false;
+        return !Is(f, "x-request-id");
+      },
+      out);
+  AppendField("Host", up.host, out);
+  AppendField("X-Request-Id", up.request_id, out);
+  out += "Forwarded: for=\"";
+  out += up.client_ip;
+  out += "\"\r\n";
+  char length[24];
+  auto [end, ec] = std::to_chars(length, length + sizeof length, up.content_length);
+  AppendField("Content-Length", {length, static_cast<size_t>(end - length)}, out);
+  out += "\r\n";
+}
+
+void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& h,
+                       std::string& out) {
+  Reserve(engine, engine.reason().size() + 160, out);
+  AppendVersion(h.client_version, out);
+  out += ' ';
+  unsigned status = engine.result_int() % 1000;
+  out += static_cast<char>('0' + status / 100);
+  out += static_cast<char>('0' + status / 10 % 10);
+  out += static_cast<char>('0' + status % 10);
+  out += ' ';
+  out += engine.reason();
+  out += "\r\n";
+  AppendFieldsIf(
+      engine,
+      [&](const http::fields::value_type& f) {
+        if (IsHopByHop(f.name()) || Is(f, "x-request-id")) return false;
+        return !(h.event_stream &&
+                 (f.name() == http::field::cache_control || Is(f, "x-accel-buffering")));
+      },
+      out);
+  AppendField("X-Request-Id", h.request_id, out);
+  if (h.event_stream) {
+    AppendField("Cache-Control", "no-cache", out);
+    AppendField("X-Accel-Buffering", "no", out);
+  }
+  if (h.chunked) {
+    AppendField("Transfer-Encoding", "chunked", out);
+  } else if (h.content_length) {
+    char length[24];
+    auto [end, ec] = std::to_chars(length, length + sizeof length, *h.content_length);
+    AppendField("Content-Length", {length, static_cast<size_t>(end - length)}, out);
+  }
+  if (h.client_version >= 11 && !h.keep_alive) AppendField("Connection", "close", out);
+  if (h.client_version < 11 && h.keep_alive) AppendField("Connection", "keep-alive", out);
+  out += "\r\n";
+}
 
 void AppendHead(const http::request_header<>& h, std::string& out) {
   Reserve(h, h.method_string().size() + h.target().size() + 11, out);

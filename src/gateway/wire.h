@@ -15,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/message.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,42 @@ namespace http = beast::http;
 // Appends the start line, the header fields and the empty line of `h`.
 void AppendHead(const http::request_header<>& h, std::string& out);
 void AppendHead(const http::response_header<>& h, std::string& out);
+
+// Fields that describe one connection, not the message (RFC 9110 7.6.1), and
+// the framing fields the gateway writes itself: never relayed either way.
+bool IsHopByHop(http::field f);
+
+// The head of the request an engine gets, written straight from the client's
+// parsed request (its fields are not edited): request line as HTTP/1.1; the
+// client's fields less hop-by-hop ones, its X-Request-Id and Forwarded (ours
+// replace them) and, with `strip_keys`, its gateway credentials
+// (Authorization, X-Api-Key); then Host, X-Request-Id, Forwarded and
+// Content-Length.
+struct UpstreamHead {
+  std::string_view host;
+  std::string_view request_id;
+  std::string_view client_ip;
+  bool strip_keys = false;
+  uint64_t content_length = 0;
+};
+void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
+                        std::string& out);
+
+// The head of an engine's answer as the client gets it: the status line in the
+// client's HTTP version, the engine's fields less hop-by-hop ones and its
+// X-Request-Id; then X-Request-Id, the SSE fields (with `event_stream`; they
+// replace the engine's Cache-Control), the framing (Content-Length, or chunked)
+// and Connection as `keep_alive` needs for that version.
+struct RelayedHead {
+  unsigned client_version = 11;
+  std::string_view request_id;
+  bool keep_alive = true;
+  bool event_stream = false;
+  bool chunked = false;                     // else content_length, if any
+  std::optional<uint64_t> content_length;   // none and not chunked: the end is the close
+};
+void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& h,
+                       std::string& out);
 
 // A chunk's size line ("1a2f\r\n") for a chunk of `n` bytes, n > 0.
 std::string_view ChunkSizeLine(size_t n, char (&scratch)[24]);

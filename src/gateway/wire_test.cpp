@@ -77,6 +77,67 @@ TEST(WireTest, ResponseHeadKeepsStatusReasonAndVersion) {
   EXPECT_EQ(prefixed, "x" + relayed);
 }
 
+TEST(WireTest, UpstreamHeadDropsHopByHopAndReplacesTheGatewaysOwnFields) {
+  auto client = ParseWhole<RequestParser>(
+      "POST /v1/chat/completions HTTP/1.0\r\nHost: gateway:8000\r\nConnection: keep-alive\r\n"
+      "Authorization: Bearer sk-gw\r\nX-Api-Key: sk-gw\r\nX-Request-Id: from-client\r\n"
+      "Forwarded: for=spoofed\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
+      "X-Custom: kept\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  std::string head;
+  AppendUpstreamHead(client.base(),
+                     {.host = "127.0.0.1:9001",
+                      .request_id = "gw-1",
+                      .client_ip = "10.0.0.7",
+                      .strip_keys = true,
+                      .content_length = client.body().size()},
+                     head);
+  EXPECT_EQ(head,
+            "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+            "X-Custom: kept\r\nHost: 127.0.0.1:9001\r\nX-Request-Id: gw-1\r\n"
+            "Forwarded: for=\"10.0.0.7\"\r\nContent-Length: 3\r\n\r\n");
+  auto back = ParseWhole<RequestParser>(head + client.body());
+  EXPECT_EQ(back.body(), "abc");
+  // Without gateway keys, the client's credentials are the engine's business.
+  std::string keep_keys;
+  AppendUpstreamHead(client.base(), {.host = "h", .request_id = "i", .client_ip = "c",
+                                     .strip_keys = false, .content_length = 3},
+                     keep_keys);
+  EXPECT_NE(keep_keys.find("Authorization: Bearer sk-gw\r\n"), std::string::npos);
+  EXPECT_NE(keep_keys.find("X-Api-Key: sk-gw\r\n"), std::string::npos);
+}
+
+TEST(WireTest, RelayedHeadFramesForTheClient) {
+  auto engine = ParseWhole<ResponseParser>(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: max-age=9\r\n"
+      "Connection: keep-alive\r\nX-Request-Id: engine-id\r\nX-Engine: vllm\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  std::string sse;
+  AppendRelayedHead(engine.base(),
+                    {.client_version = 11, .request_id = "gw-2", .keep_alive = true,
+                     .event_stream = true, .chunked = true, .content_length = std::nullopt},
+                    sse);
+  EXPECT_EQ(sse,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Engine: vllm\r\n"
+            "X-Request-Id: gw-2\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
+  // A buffered answer to an HTTP/1.1 client that is leaving, and to an HTTP/1.0 one that stays.
+  std::string closing;
+  AppendRelayedHead(engine.base(), {.client_version = 11, .request_id = "r", .keep_alive = false,
+                                    .event_stream = false, .chunked = false, .content_length = 5},
+                    closing);
+  EXPECT_NE(closing.find("Cache-Control: max-age=9\r\n"), std::string::npos);
+  EXPECT_TRUE(closing.ends_with("Content-Length: 5\r\nConnection: close\r\n\r\n")) << closing;
+  std::string old;
+  AppendRelayedHead(engine.base(), {.client_version = 10, .request_id = "r", .keep_alive = true,
+                                    .event_stream = false, .chunked = false, .content_length = 5},
+                    old);
+  EXPECT_TRUE(old.starts_with("HTTP/1.0 200 OK\r\n")) << old;
+  EXPECT_TRUE(old.ends_with("Content-Length: 5\r\nConnection: keep-alive\r\n\r\n")) << old;
+  auto back = ParseWhole<ResponseParser>(old + "hello");
+  EXPECT_EQ(back.body(), "hello");
+  EXPECT_TRUE(back.keep_alive());
+}
+
 TEST(WireTest, ChunkSizeLineIsLowercaseHex) {
   char scratch[24];
   EXPECT_EQ(ChunkSizeLine(1, scratch), "1\r\n");
