@@ -105,11 +105,6 @@ Task<std::unique_ptr<Conn>> Connect(Exchange& x, Replica& r) {
   co_return conn;
 }
 
-bool IsEventStream(const http::fields& f) {
-  auto ct = f[http::field::content_type];
-  return ct.size() >= 17 && beast::iequals(ct.substr(0, 17), "text/event-stream");
-}
-
 // One try on one replica. A pooled connection that turns out closed is replaced
 // by a fresh one once; that is the engine's keep-alive, not a failure.
 Task<Attempt> TryReplica(Exchange& x, Replica& r) {
@@ -143,9 +138,11 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     beast::error_code hec = co_await WriteAll(*conn, request, 0);
     beast::flat_buffer& buf = conn->buffer();
     buf.clear();
-    http::response_parser<http::empty_body> head;
-    head.header_limit(64 << 10);
-    if (!hec) hec = co_await ReadMessage(*conn, buf, head, /*header_only=*/true);
+    wire::EngineAnswer answer;
+    answer.header_limit(64 << 10);
+    answer.body_limit(boost::none);  // buffered answers are bounded by their length below
+    answer.eager(true);
+    if (!hec) hec = co_await ReadMessage(*conn, buf, answer, /*header_only=*/true);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     const bool timed_out = conn->timed_out();
     if (hec && reused && !timed_out) continue;
@@ -161,12 +158,12 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     }
     x.out.replica = &r.backend().url;
     x.out.first_byte_ms = MsSince(x.job.start);
-    const auto& h = head.get();
-    bool sse = IsEventStream(h.base());
-    bool bounded = head.content_length() && *head.content_length() <= kMaxBufferedResponse;
-    if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, buf, head);
+    const bool sse = answer.event_stream();
+    const bool bounded =
+        answer.content_length() && *answer.content_length() <= kMaxBufferedResponse;
+    if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, answer);
     x.out.first_byte_ms = 0;  // set when the first body bytes arrive
-    co_return co_await RelayStream(x, r, conn, buf, head, sse);
+    co_return co_await RelayStream(x, r, conn, answer);
   }
   co_return Attempt::kRetry;
 }

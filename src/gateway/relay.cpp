@@ -52,13 +52,9 @@ Task<void> EndStreamWithError(Exchange& x, bool chunked, bool sse, const std::st
 }  // namespace
 
 Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
-                            beast::flat_buffer& buf,
-                            http::response_parser<http::empty_body>& head) {
+                            wire::EngineAnswer& answer) {
   const auto& cfg = x.job.snap->config;
-  http::response_parser<http::string_body> p{std::move(head)};
-  p.body_limit(kMaxBufferedResponse);
-  p.eager(true);
-  beast::error_code ec = co_await ReadMessage(*conn, buf, p, /*header_only=*/false);
+  beast::error_code ec = co_await ReadMessage(*conn, conn->buffer(), answer, /*header_only=*/false);
   if (x.watch.client_gone) co_return Attempt::kClientGone;
   if (ec) {
     x.error = ErrorKind::kBadGateway;
@@ -68,43 +64,40 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn
   }
   conn->expires_never();
   // The engine's answer goes back as it came, less hop-by-hop fields.
-  const auto& res = p.get();
-  const bool upstream_keep = p.keep_alive();
-  x.out.status = res.result_int();
-  x.out.bytes_out = res.body().size();
+  const std::string& body = answer.body();
+  x.out.status = answer.status();
+  x.out.bytes_out = body.size();
   std::string res_head;
-  wire::AppendRelayedHead(res.base(),
-                          {.client_version = x.client_version,
-                           .request_id = x.job.request_id,
-                           .keep_alive = x.out.keep_alive,
-                           .content_length = res.body().size()},
-                          res_head);
-  std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(res.body())};
+  answer.AppendHead({.client_version = x.client_version,
+                     .request_id = x.job.request_id,
+                     .keep_alive = x.out.keep_alive,
+                     .event_stream = false,
+                     .chunked = false,
+                     .content_length = body.size()},
+                    res_head);
+  std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(body)};
   beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);
   if (wec || x.watch.client_gone) co_return Attempt::kClientGone;
-  if (upstream_keep) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
+  if (answer.keep_alive()) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
   co_return Attempt::kDone;
 }
 
 Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
-                          beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
-                          bool sse) {
+                          wire::EngineAnswer& answer) {
   const auto& cfg = x.job.snap->config;
-  http::response_parser<http::buffer_body> p{std::move(head)};
-  p.body_limit(boost::none);
+  const bool sse = answer.event_stream();
   const bool chunked = x.client_version >= 11;
   if (!chunked) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
-  x.out.status = p.get().result_int();
+  x.out.status = answer.status();
   x.out.stream = true;
   std::string res_head;
-  wire::AppendRelayedHead(p.get().base(),
-                          {.client_version = x.client_version,
-                           .request_id = x.job.request_id,
-                           .keep_alive = x.out.keep_alive,
-                           .event_stream = sse,
-                           .chunked = chunked,
-                           .content_length = std::nullopt},
-                          res_head);
+  answer.AppendHead({.client_version = x.client_version,
+                     .request_id = x.job.request_id,
+                     .keep_alive = x.out.keep_alive,
+                     .event_stream = sse,
+                     .chunked = chunked,
+                     .content_length = std::nullopt},
+                    res_head);
   // Deadlines: the engine's silence (upstream_idle_ms, per read: no total
   // timeout) and each write to the client (client_write_ms).
   const int write_ms = cfg.timeouts.client_write_ms;
@@ -112,14 +105,25 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
   asio::const_buffer head_buf = asio::buffer(res_head);
   beast::error_code hec = co_await WriteAll(x.client, {&head_buf, 1}, write_ms);
   if (hec) co_return Attempt::kClientGone;
-  char chunk[kRelayChunk];
-  while (!p.is_done()) {
-    p.get().body().data = chunk;
-    p.get().body().size = sizeof chunk;
+  beast::flat_buffer& buf = conn->buffer();
+  std::string& body = answer.body();  // what the parser took from each read
+  for (;;) {
+    if (!body.empty()) {
+      if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
+      beast::error_code wec = co_await WriteChunk(x.client, chunked, body, write_ms);
+      if (wec) co_return Attempt::kClientGone;
+      x.out.bytes_out += body.size();
+      body.clear();
+    }
+    if (answer.is_done()) break;
     conn->expires_after(silence);
-    auto [ec, n] = co_await http::async_read_some(conn->socket(), buf, p, kTuple);
+    auto [rec, n] = co_await conn->socket().async_read_some(buf.prepare(kRelayChunk), kTuple);
+    buf.commit(n);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
-    if (ec == http::error::need_buffer) ec = {};
+    beast::error_code ec = rec;
+    if (rec == asio::error::eof) ec = wire::AtEof(answer);  // an answer may end at the close
+    else if (!rec) ec = wire::Feed(answer, buf, /*header_only=*/false);
+    if (ec == http::error::need_more) ec = {};
     if (ec) {
       const bool idle = conn->timed_out();
       if (!idle) x.job.pool->MarkDown(&r);  // it died; a slow engine stays in rotation
@@ -127,20 +131,20 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                                    std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
                              : "the engine at " + r.backend().url + " went away mid-stream (" +
                                    ec.message() + ")";
+      if (!body.empty()) {  // what arrived before the break still goes out
+        beast::error_code wec = co_await WriteChunk(x.client, chunked, body, write_ms);
+        if (wec) co_return Attempt::kClientGone;
+        x.out.bytes_out += body.size();
+      }
       co_await EndStreamWithError(x, chunked, sse, why);
       co_return Attempt::kDone;
     }
-    size_t got = sizeof chunk - p.get().body().size;
-    if (got == 0) continue;
-    if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
-    beast::error_code wec = co_await WriteChunk(x.client, chunked, {chunk, got}, write_ms);
-    if (wec) co_return Attempt::kClientGone;
-    x.out.bytes_out += got;
   }
   conn->expires_never();
   beast::error_code eec;
   if (chunked) eec = co_await WriteLastChunk(x.client, write_ms);
-  if (p.keep_alive() && !eec) x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
+  if (answer.keep_alive() && !eec)
+    x.wk.upstreams.PutIdle(r.endpoint().host_header, std::move(conn));
   co_return eec ? Attempt::kClientGone : Attempt::kDone;
 }
 

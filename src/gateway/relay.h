@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gateway/net.h"
+#include "gateway/wire.h"
 
 namespace carve::gateway::net {
 
@@ -40,16 +41,16 @@ struct Exchange {
 
 double MsSince(Clock::time_point t);
 
-// A complete, bounded answer: read it all, then send it in one write. Until the
-// write, a failure can still be retried elsewhere (kRetry).
+// A complete, bounded answer (its head parsed into `answer`): read it all,
+// then send it in one write. Until the write, a failure can still be retried
+// elsewhere (kRetry).
 Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
-                            beast::flat_buffer& buf, http::response_parser<http::empty_body>& head);
+                            wire::EngineAnswer& answer);
 
 // A stream (or an unbounded answer): every read from the engine is one write
 // to the client. An engine lost mid-stream ends an SSE stream with an error
 // event (kDone: the status was already sent).
 Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
-                          beast::flat_buffer& buf, http::response_parser<http::empty_body>& head,
-                          bool sse);
+                          wire::EngineAnswer& answer);
 
 }  // namespace carve::gateway::net

@@ -2,47 +2,91 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <cstring>
 
 namespace carve::gateway::wire {
 namespace {
 
-void AppendVersion(unsigned version, std::string& out) {
-  out += "HTTP/";
-  out += static_cast<char>('0' + version / 10 % 10);
-  out += '.';
-  out += static_cast<char>('0' + version % 10);
-}
-
-// Reserves room for the fields and the start line, so a head is one allocation.
-void Reserve(const http::fields& fields, size_t start_line, std::string& out) {
-  size_t n = start_line + 2;
-  for (const auto& f : fields) n += f.name_string().size() + f.value().size() + 4;
-  out.reserve(out.size() + n);
-}
-
-void AppendFields(const http::fields& fields, std::string& out) {
-  for (const auto& f : fields) {
-    out += f.name_string();
-    out += ": ";
-    out += f.value();
-    out += "\r\n";
+// A head built in two passes: the pieces and their total size first, then one
+// resize and a copy per piece, so the string grows once.
+class Head {
+ public:
+  void Add(std::string_view s) {
+    pieces_.push_back({s, {}, false});
+    size_ += s.size();
   }
-  out += "\r\n";
+  void Field(std::string_view name, std::string_view value) {
+    pieces_.push_back({name, value, true});
+    size_ += name.size() + value.size() + 4;
+  }
+  void NumberField(std::string_view name, uint64_t n) {  // once per head
+    auto [end, ec] = std::to_chars(number_, number_ + sizeof number_, n);
+    Field(name, {number_, static_cast<size_t>(end - number_)});
+  }
+  void Version(unsigned version) {  // once per head
+    Add(version == 11 ? "HTTP/1.1" : version == 10 ? "HTTP/1.0" : Other(version));
+  }
+  void AppendTo(std::string& out) const {
+    size_t at = out.size();
+    out.resize(at + size_);
+    char* p = out.data() + at;
+    for (const Piece& piece : pieces_) {
+      std::memcpy(p, piece.text.data(), piece.text.size());
+      p += piece.text.size();
+      if (!piece.field) continue;
+      *p++ = ':';
+      *p++ = ' ';
+      std::memcpy(p, piece.value.data(), piece.value.size());
+      p += piece.value.size();
+      *p++ = '\r';
+      *p++ = '\n';
+    }
+  }
+
+ private:
+  struct Piece {
+    std::string_view text;   // a field's name, or any text
+    std::string_view value;  // a field's value
+    bool field;
+  };
+  std::string_view Other(unsigned version) {
+    other_[5] = static_cast<char>('0' + version / 10 % 10);
+    other_[7] = static_cast<char>('0' + version % 10);
+    return {other_, 8};
+  }
+  boost::container::small_vector<Piece, 32> pieces_;
+  size_t size_ = 0;
+  char other_[8] = {'H', 'T', 'T', 'P', '/', '0', '.', '0'};
+  char number_[24];
+};
+
+// The fields the gateway adds to a relayed answer, and the empty line.
+void AppendOwnFields(const RelayedHead& r, Head& h) {
+  h.Field("X-Request-Id", r.request_id);
+  if (r.event_stream) {
+    h.Field("Cache-Control", "no-cache");
+    h.Field("X-Accel-Buffering", "no");
+  }
+  if (r.chunked) {
+    h.Field("Transfer-Encoding", "chunked");
+  } else if (r.content_length) {
+    h.NumberField("Content-Length", *r.content_length);
+  }
+  if (r.client_version >= 11 && !r.keep_alive) h.Field("Connection", "close");
+  if (r.client_version < 11 && r.keep_alive) h.Field("Connection", "keep-alive");
+  h.Add("\r\n");
 }
 
-void AppendField(std::string_view name, std::string_view value, std::string& out) {
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
-}
-
-// Appends the fields of `fields` that `keep` accepts (not the empty line).
-template <class Keep>
-void AppendFieldsIf(const http::fields& fields, Keep keep, std::string& out) {
-  for (const auto& f : fields)
-    if (keep(f)) AppendField(f.name_string(), f.value(), out);
+// "200 " for a status line.
+std::string_view StatusCode(unsigned status, char (&scratch)[4]) {
+  status %= 1000;
+  scratch[0] = static_cast<char>('0' + status / 100);
+  scratch[1] = static_cast<char>('0' + status / 10 % 10);
+  scratch[2] = static_cast<char>('0' + status % 10);
+  scratch[3] = ' ';
+  return {scratch, 4};
 }
 
 bool Is(const http::fields::value_type& f, std::string_view name) {
@@ -71,93 +115,119 @@ bool IsHopByHop(http::field f) {
 
 void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
                         std::string& out) {
-  Reserve(client, client.method_string().size() + client.target().size() + 128, out);
-  out += client.method_string();
-  out += ' ';
-  out += client.target();
-  out += " HTTP/1.1\r\n";
-  AppendFieldsIf(
-      client,
-      [&](const http::fields::value_type& f) {
-        if (IsHopByHop(f.name()) || f.name() == http::field::forwarded) return false;
-        if (up.strip_keys && (f.name() == http::field::authorization || Is(f, "x-api-key")))
-          return false;
-        return !Is(f, "x-request-id");
-      },
-      out);
-  AppendField("Host", up.host, out);
-  AppendField("X-Request-Id", up.request_id, out);
-  out += "Forwarded: for=\"";
-  out += up.client_ip;
-  out += "\"\r\n";
-  char length[24];
-  auto [end, ec] = std::to_chars(length, length + sizeof length, up.content_length);
-  AppendField("Content-Length", {length, static_cast<size_t>(end - length)}, out);
-  out += "\r\n";
+  Head h;
+  h.Add(client.method_string());
+  h.Add(" ");
+  h.Add(client.target());
+  h.Add(" HTTP/1.1\r\n");
+  for (const auto& f : client) {
+    if (IsHopByHop(f.name()) || f.name() == http::field::forwarded || Is(f, "x-request-id")) continue;
+    if (up.strip_keys && (f.name() == http::field::authorization || Is(f, "x-api-key"))) continue;
+    h.Field(f.name_string(), f.value());
+  }
+  h.Field("Host", up.host);
+  h.Field("X-Request-Id", up.request_id);
+  h.Add("Forwarded: for=\"");
+  h.Add(up.client_ip);
+  h.Add("\"\r\n");
+  h.NumberField("Content-Length", up.content_length);
+  h.Add("\r\n");
+  h.AppendTo(out);
 }
 
-void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& h,
+void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& r,
                        std::string& out) {
-  Reserve(engine, engine.reason().size() + 160, out);
-  AppendVersion(h.client_version, out);
-  out += ' ';
-  unsigned status = engine.result_int() % 1000;
-  out += static_cast<char>('0' + status / 100);
-  out += static_cast<char>('0' + status / 10 % 10);
-  out += static_cast<char>('0' + status % 10);
-  out += ' ';
-  out += engine.reason();
-  out += "\r\n";
-  AppendFieldsIf(
-      engine,
-      [&](const http::fields::value_type& f) {
-        if (IsHopByHop(f.name()) || Is(f, "x-request-id")) return false;
-        return !(h.event_stream &&
-                 (f.name() == http::field::cache_control || Is(f, "x-accel-buffering")));
-      },
-      out);
-  AppendField("X-Request-Id", h.request_id, out);
-  if (h.event_stream) {
-    AppendField("Cache-Control", "no-cache", out);
-    AppendField("X-Accel-Buffering", "no", out);
-  }
-  if (h.chunked) {
-    AppendField("Transfer-Encoding", "chunked", out);
-  } else if (h.content_length) {
-    char length[24];
-    auto [end, ec] = std::to_chars(length, length + sizeof length, *h.content_length);
-    AppendField("Content-Length", {length, static_cast<size_t>(end - length)}, out);
-  }
-  if (h.client_version >= 11 && !h.keep_alive) AppendField("Connection", "close", out);
-  if (h.client_version < 11 && h.keep_alive) AppendField("Connection", "keep-alive", out);
-  out += "\r\n";
-}
-
-void AppendHead(const http::request_header<>& h, std::string& out) {
-  Reserve(h, h.method_string().size() + h.target().size() + 11, out);
-  out += h.method_string();
-  out += ' ';
-  out += h.target();
-  out += ' ';
-  AppendVersion(h.version(), out);
-  out += "\r\n";
-  AppendFields(h, out);
-}
-
-void AppendHead(const http::response_header<>& h, std::string& out) {
-  Reserve(h, h.reason().size() + 15, out);
-  AppendVersion(h.version(), out);
+  Head h;
   char code[4];
-  unsigned status = h.result_int() % 1000;
-  code[0] = static_cast<char>('0' + status / 100);
-  code[1] = static_cast<char>('0' + status / 10 % 10);
-  code[2] = static_cast<char>('0' + status % 10);
-  code[3] = ' ';
-  out += ' ';
-  out.append(code, 4);
-  out += h.reason();
-  out += "\r\n";
-  AppendFields(h, out);
+  h.Version(r.client_version);
+  h.Add(" ");
+  h.Add(StatusCode(engine.result_int(), code));
+  h.Add(engine.reason());
+  h.Add("\r\n");
+  for (const auto& f : engine) {
+    if (IsHopByHop(f.name()) || Is(f, "x-request-id")) continue;
+    if (r.event_stream && (f.name() == http::field::cache_control || Is(f, "x-accel-buffering")))
+      continue;
+    h.Field(f.name_string(), f.value());
+  }
+  AppendOwnFields(r, h);
+  h.AppendTo(out);
+}
+
+void AppendHead(const http::request_header<>& req, std::string& out) {
+  Head h;
+  h.Add(req.method_string());
+  h.Add(" ");
+  h.Add(req.target());
+  h.Add(" ");
+  h.Version(req.version());
+  h.Add("\r\n");
+  for (const auto& f : req) h.Field(f.name_string(), f.value());
+  h.Add("\r\n");
+  h.AppendTo(out);
+}
+
+void AppendHead(const http::response_header<>& res, std::string& out) {
+  Head h;
+  char code[4];
+  h.Version(res.version());
+  h.Add(" ");
+  h.Add(StatusCode(res.result_int(), code));
+  h.Add(res.reason());
+  h.Add("\r\n");
+  for (const auto& f : res) h.Field(f.name_string(), f.value());
+  h.Add("\r\n");
+  h.AppendTo(out);
+}
+
+void EngineAnswer::on_response_impl(int code, beast::string_view reason, int,
+                                    beast::error_code&) {
+  status_ = code;
+  reason_.assign(reason.data(), reason.size());
+}
+
+void EngineAnswer::on_field_impl(http::field name, beast::string_view name_string,
+                                 beast::string_view value, beast::error_code&) {
+  if (IsHopByHop(name) || beast::iequals(name_string, "x-request-id")) return;
+  if (name == http::field::content_type)
+    event_stream_ = value.size() >= 17 && beast::iequals(value.substr(0, 17), "text/event-stream");
+  std::string& to = name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering")
+                        ? cache_fields_
+                        : fields_;
+  to.append(name_string.data(), name_string.size());
+  to += ": ";
+  to.append(value.data(), value.size());
+  to += "\r\n";
+}
+
+void EngineAnswer::on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                                     beast::error_code&) {
+  if (length && *length <= (1u << 20)) body_.reserve(*length);
+}
+
+size_t EngineAnswer::on_body_impl(beast::string_view body, beast::error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+size_t EngineAnswer::on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                        beast::error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {
+  Head h;
+  char code[4];
+  h.Version(r.client_version);
+  h.Add(" ");
+  h.Add(StatusCode(status_, code));
+  h.Add(reason_);
+  h.Add("\r\n");
+  h.Add(fields_);
+  if (!r.event_stream) h.Add(cache_fields_);
+  AppendOwnFields(r, h);
+  h.AppendTo(out);
 }
 
 std::string_view ChunkSizeLine(size_t n, char (&scratch)[24]) {
@@ -176,8 +246,11 @@ beast::error_code Feed(http::basic_parser<isRequest>& parser, beast::flat_buffer
     beast::error_code ec;
     size_t used = parser.put(buf.data(), ec);
     buf.consume(used);
-    if (ec) return ec;  // need_more included: the rest of a line or header is not here yet
-    if (used == 0) return http::error::need_more;
+    if (ec && ec != http::error::need_more) return ec;
+    // An eager parser goes on past the header, and says need_more when the body
+    // piece after it is cut: the header is still done.
+    if (reached()) return {};
+    if (ec || used == 0) return http::error::need_more;  // the rest of a piece is not here yet
   }
   return {};
 }

@@ -48,11 +48,12 @@ struct UpstreamHead {
 void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
                         std::string& out);
 
-// The head of an engine's answer as the client gets it: the status line in the
-// client's HTTP version, the engine's fields less hop-by-hop ones and its
-// X-Request-Id; then X-Request-Id, the SSE fields (with `event_stream`; they
-// replace the engine's Cache-Control), the framing (Content-Length, or chunked)
-// and Connection as `keep_alive` needs for that version.
+// How the head of an engine's answer is rewritten for the client: the status
+// line in the client's HTTP version, the engine's fields less hop-by-hop ones
+// and its X-Request-Id; then X-Request-Id, the SSE fields (with
+// `event_stream`; they replace the engine's Cache-Control), the framing
+// (Content-Length, or chunked) and Connection as `keep_alive` needs for that
+// version.
 struct RelayedHead {
   unsigned client_version = 11;
   std::string_view request_id;
@@ -63,6 +64,44 @@ struct RelayedHead {
 };
 void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& h,
                        std::string& out);
+
+// An engine's answer as the gateway relays it. Beast's parser reads it (limits,
+// framing, chunked decoding); this handler keeps no table of fields, only what
+// the relay needs: the status, the fields to relay (hop-by-hop ones dropped as
+// they arrive), whether it is an event stream, and the body bytes parsed and
+// not yet taken. Cheaper per answer than a Beast message, which allocates and
+// indexes every field only for the gateway to copy most of them out again.
+class EngineAnswer : public http::basic_parser<false> {
+ public:
+  int status() const { return status_; }
+  bool event_stream() const { return event_stream_; }
+  // The body bytes parsed so far and not yet taken (cleared by the caller).
+  std::string& body() { return body_; }
+  // The head for the client, as AppendRelayedHead writes it.
+  void AppendHead(const RelayedHead& h, std::string& out) const;
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view reason, int version,
+                        beast::error_code&) override;
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override;
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override;
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override;
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override;
+  void on_finish_impl(beast::error_code&) override {}
+
+  int status_ = 0;
+  std::string reason_;
+  std::string fields_;        // "Name: value\r\n" for each field relayed as it is
+  std::string cache_fields_;  // Cache-Control, X-Accel-Buffering: not relayed on a stream
+  bool event_stream_ = false;
+  std::string body_;
+};
 
 // A chunk's size line ("1a2f\r\n") for a chunk of `n` bytes, n > 0.
 std::string_view ChunkSizeLine(size_t n, char (&scratch)[24]);

@@ -196,6 +196,48 @@ TEST(WireTest, HeaderOnlyStopsAtTheHeaderAndLeavesThePipelinedRest) {
   EXPECT_EQ(next.get().target(), "/health");
 }
 
+TEST(WireTest, HeaderOnlyWithAnEagerParserIsDoneWhenTheBodyAfterItIsCut) {
+  // An engine that sent its head and half of its first chunk: the head is all
+  // the relay waits for (the rest may come seconds later).
+  EngineAnswer answer;
+  answer.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n12\r\ndata: {\"half");
+  EXPECT_FALSE(Feed(answer, buf, true));
+  EXPECT_TRUE(answer.is_header_done());
+  EXPECT_TRUE(answer.event_stream());
+  EXPECT_EQ(Feed(answer, buf, false), http::error::need_more);
+  Put(buf, "\":1}\n\n\r\n0\r\n\r\n");
+  EXPECT_FALSE(Feed(answer, buf, false));
+  EXPECT_EQ(answer.body(), "data: {\"half\":1}\n\n");
+}
+
+TEST(WireTest, EngineAnswerRelaysTheHeadLessHopByHop) {
+  EngineAnswer answer;
+  answer.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, "HTTP/1.1 201 Made\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+           "Cache-Control: max-age=9\r\nX-Request-Id: engine\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_FALSE(Feed(answer, buf, false));
+  EXPECT_EQ(answer.status(), 201);
+  EXPECT_FALSE(answer.event_stream());
+  EXPECT_TRUE(answer.keep_alive());
+  std::string head;
+  answer.AppendHead({.client_version = 11, .request_id = "gw-3", .keep_alive = true,
+                     .event_stream = false, .chunked = false, .content_length = 2},
+                    head);
+  EXPECT_EQ(head,
+            "HTTP/1.1 201 Made\r\nContent-Type: application/json\r\nCache-Control: max-age=9\r\n"
+            "X-Request-Id: gw-3\r\nContent-Length: 2\r\n\r\n");
+  std::string sse;
+  answer.AppendHead({.client_version = 11, .request_id = "gw-3", .keep_alive = true,
+                     .event_stream = true, .chunked = true, .content_length = std::nullopt},
+                    sse);
+  EXPECT_EQ(sse.find("max-age"), std::string::npos) << sse;  // replaced by no-cache
+  EXPECT_NE(sse.find("Cache-Control: no-cache\r\n"), std::string::npos) << sse;
+}
+
 TEST(WireTest, FeedReportsTheParsersLimits) {
   RequestParser big_header;
   big_header.header_limit(64);
