@@ -36,6 +36,7 @@
 #include "gateway/errors.h"
 #include "gateway/keys.h"
 #include "gateway/router.h"
+#include "gateway/wire.h"
 
 namespace carve::gateway::net {
 
@@ -43,7 +44,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Request = http::request<http::string_body>;
 using Clock = std::chrono::steady_clock;
 
 // Every I/O object names the io_context's own executor rather than the
@@ -181,7 +181,7 @@ inline const std::shared_ptr<const Snapshot>& CurrentSnapshot(GatewayState& st, 
 
 // One model-addressed request, as the session hands it to the proxy.
 struct ProxyJob {
-  Request req;
+  const wire::ClientRequest& req;
   bool keep_alive = true;  // the client's connection stays open after the answer
   std::string model;
   std::string request_id;

@@ -111,13 +111,12 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
   const auto& cfg = x.job.snap->config;
   // The engine's request: the client's head rewritten as it is written (the
   // body, which may be tens of MiB, is sent from where it was read).
-  const Request& req = x.job.req;
+  const wire::ClientRequest& req = x.job.req;
   std::string up_head;
-  wire::AppendUpstreamHead(req.base(),
+  wire::AppendUpstreamHead(req,
                            {.host = r.endpoint().host_header,
                             .request_id = x.job.request_id,
                             .client_ip = x.job.client_ip,
-                            .strip_keys = x.job.snap->keys.enabled(),  // gateway keys are not the engine's
                             .content_length = req.body().size()},
                            up_head);
   std::array<asio::const_buffer, 2> request{asio::buffer(up_head), asio::buffer(req.body())};

@@ -63,8 +63,8 @@ std::string NewRequestId() {  // gw-<8 hex digits, random per process>-<hex coun
   return std::string(buf, end);
 }
 
-std::string RequestId(const Request& req) {
-  auto given = req["X-Request-Id"];
+std::string RequestId(const wire::ClientRequest& req) {
+  std::string_view given = req.request_id();
   bool ok = !given.empty() && given.size() <= 128 &&
             std::all_of(given.begin(), given.end(), [](char c) { return c > 32 && c < 127; });
   return ok ? std::string(given) : NewRequestId();
@@ -80,36 +80,32 @@ std::string MetricsText(GatewayState& st) {
   return RenderMetrics(st.router, st.unrouted_errors, g, extra);
 }
 
-Decision DecideFor(GatewayState& st, const Snapshot& snap, const Request& req) {
+Decision DecideFor(GatewayState& st, const Snapshot& snap, const wire::ClientRequest& req) {
   GatewayView g{st.router,
                 snap.keys,
                 st.probed_once.load(),
                 st.draining.load(),
                 st.started_unix_s,
                 [&st] { return MetricsText(st); }};
-  const bool keys = snap.keys.enabled();  // else nobody reads the credentials
-  RequestView r{req.method_string(),
-                req.target(),
-                keys ? req[http::field::authorization] : beast::string_view(),
-                keys ? req["x-api-key"] : beast::string_view(),
-                req[http::field::content_type],
-                req.body()};
+  RequestView r{req.method(),         req.target(),       req.authorization(),
+                req.x_api_key(),      req.content_type(), req.body()};
   return Decide(g, r);
 }
 
-Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req, bool keep_alive,
-                  const std::string& client_ip, Clock::time_point start) {
-  std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
+// One parsed request, answered. `snap` is the snapshot it was read under.
+Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::ClientRequest& req,
+                  std::shared_ptr<const Snapshot> snap, const std::string& client_ip,
+                  Clock::time_point start) {
   const auto& cfg = snap->config;
   const bool logging = st.log->enabled();
   AccessRecord rec;
   rec.id = RequestId(req);
   if (logging) {
-    rec.method = std::string(req.method_string());
+    rec.method = std::string(req.method());
     rec.path = std::string(req.target());
   }
   rec.bytes_in = req.body().size();
-  const bool keep = keep_alive && !st.draining.load();
+  const bool keep = req.keep_alive() && !st.draining.load();
   Decision d = DecideFor(st, *snap, req);
   if (logging) {
     rec.model = d.model;
@@ -129,7 +125,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, Request req, bool 
     ok = co_await WriteText(client, req.version(), keep, d.status, d.content_type,
                             std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
   } else {
-    ProxyJob job{std::move(req), keep, d.model, rec.id, client_ip, snap, pool, start};
+    ProxyJob job{req, keep, d.model, rec.id, client_ip, snap, pool, start};
     ProxyOutcome out = co_await Proxy(st, wk, client, job);
     rec.status = out.status;
     rec.error = out.error;
@@ -173,7 +169,7 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   while (!st.draining.load()) {
     std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
-    http::request_parser<http::string_body> parser;
+    wire::ClientRequest parser(/*strip_keys=*/snap->keys.enabled());  // gateway keys stay here
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
     client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
@@ -197,7 +193,7 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
     parser.eager(true);
     beast::error_code bec = wire::Feed(parser, buf, /*header_only=*/false);  // usually all here
     if (bec == http::error::need_more) {
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      if (beast::iequals(parser.expect(), "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         asio::const_buffer line = asio::buffer(kContinue);
         if (co_await WriteAll(client, {&line, 1}, 0)) break;
@@ -215,8 +211,7 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
       break;
     }
     if (bec) break;
-    const bool keep_alive = parser.keep_alive();
-    if (!co_await Handle(st, wk, client, parser.release(), keep_alive, client_ip, start)) break;
+    if (!co_await Handle(st, wk, client, parser, snap, client_ip, start)) break;
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.socket().close(ec);

@@ -113,18 +113,71 @@ bool IsHopByHop(http::field f) {
   }
 }
 
-void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
-                        std::string& out) {
+void ClientRequest::on_request_impl(http::verb, beast::string_view method,
+                                    beast::string_view target, int version, beast::error_code&) {
+  method_.assign(method.data(), method.size());
+  target_.assign(target.data(), target.size());
+  version_ = static_cast<unsigned>(version);
+}
+
+void ClientRequest::on_field_impl(http::field name, beast::string_view name_string,
+                                  beast::string_view value, beast::error_code&) {
+  auto keep_first = [&](bool& seen, std::string& to) {
+    if (!seen) to.assign(value.data(), value.size()), seen = true;
+  };
+  bool key = false;
+  switch (name) {
+    case http::field::authorization:
+      keep_first(seen_authorization_, authorization_), key = true;
+      break;
+    case http::field::content_type:
+      keep_first(seen_content_type_, content_type_);
+      break;
+    case http::field::expect:
+      keep_first(seen_expect_, expect_);
+      break;
+    case http::field::forwarded:
+      return;  // the gateway writes its own
+    default:
+      if (IsHopByHop(name)) return;
+      if (name == http::field::unknown) {  // neither is a field Beast knows
+        if (beast::iequals(name_string, "x-request-id")) {
+          keep_first(seen_request_id_, request_id_);
+          return;  // the gateway writes its own
+        }
+        if (beast::iequals(name_string, "x-api-key")) keep_first(seen_api_key_, x_api_key_), key = true;
+      }
+  }
+  if (key && strip_keys_) return;
+  forwarded_.append(name_string.data(), name_string.size());
+  forwarded_ += ": ";
+  forwarded_.append(value.data(), value.size());
+  forwarded_ += "\r\n";
+}
+
+void ClientRequest::on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                                      beast::error_code&) {
+  if (length) body_.reserve(*length);  // within the parser's body limit
+}
+
+size_t ClientRequest::on_body_impl(beast::string_view body, beast::error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+size_t ClientRequest::on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                         beast::error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std::string& out) {
   Head h;
-  h.Add(client.method_string());
+  h.Add(client.method());
   h.Add(" ");
   h.Add(client.target());
   h.Add(" HTTP/1.1\r\n");
-  for (const auto& f : client) {
-    if (IsHopByHop(f.name()) || f.name() == http::field::forwarded || Is(f, "x-request-id")) continue;
-    if (up.strip_keys && (f.name() == http::field::authorization || Is(f, "x-api-key"))) continue;
-    h.Field(f.name_string(), f.value());
-  }
+  h.Add(client.forwarded_fields());
   h.Field("Host", up.host);
   h.Field("X-Request-Id", up.request_id);
   h.Add("Forwarded: for=\"");
@@ -151,19 +204,6 @@ void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead&
     h.Field(f.name_string(), f.value());
   }
   AppendOwnFields(r, h);
-  h.AppendTo(out);
-}
-
-void AppendHead(const http::request_header<>& req, std::string& out) {
-  Head h;
-  h.Add(req.method_string());
-  h.Add(" ");
-  h.Add(req.target());
-  h.Add(" ");
-  h.Version(req.version());
-  h.Add("\r\n");
-  for (const auto& f : req) h.Field(f.name_string(), f.value());
-  h.Add("\r\n");
   h.AppendTo(out);
 }
 

@@ -24,29 +24,70 @@ namespace carve::gateway::wire {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-// Appends the start line, the header fields and the empty line of `h`.
-void AppendHead(const http::request_header<>& h, std::string& out);
+// Appends the status line, the header fields and the empty line of `h`.
 void AppendHead(const http::response_header<>& h, std::string& out);
 
 // Fields that describe one connection, not the message (RFC 9110 7.6.1), and
 // the framing fields the gateway writes itself: never relayed either way.
 bool IsHopByHop(http::field f);
 
-// The head of the request an engine gets, written straight from the client's
-// parsed request (its fields are not edited): request line as HTTP/1.1; the
-// client's fields less hop-by-hop ones, its X-Request-Id and Forwarded (ours
-// replace them) and, with `strip_keys`, its gateway credentials
-// (Authorization, X-Api-Key); then Host, X-Request-Id, Forwarded and
+// A client's request as the gateway reads it. Beast's parser reads it
+// (limits, framing, chunked decoding); this handler keeps no table of fields,
+// only what the gateway looks at (the credentials, Content-Type, X-Request-Id,
+// Expect) and, as the text it will be forwarded as, the fields an engine gets:
+// all but hop-by-hop ones, X-Request-Id and Forwarded (the gateway writes its
+// own) and, with `strip_keys`, the gateway credentials (Authorization,
+// X-Api-Key), which are not the engine's. Of a field given twice, the
+// lookups see the first.
+class ClientRequest : public http::basic_parser<true> {
+ public:
+  explicit ClientRequest(bool strip_keys) : strip_keys_(strip_keys) {}
+
+  std::string_view method() const { return method_; }
+  std::string_view target() const { return target_; }
+  unsigned version() const { return version_; }
+  std::string_view authorization() const { return authorization_; }
+  std::string_view x_api_key() const { return x_api_key_; }
+  std::string_view content_type() const { return content_type_; }
+  std::string_view request_id() const { return request_id_; }
+  std::string_view expect() const { return expect_; }
+  const std::string& body() const { return body_; }
+  const std::string& forwarded_fields() const { return forwarded_; }  // "Name: value\r\n"...
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code&) override;
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override;
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override;
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override;
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override;
+  void on_finish_impl(beast::error_code&) override {}
+
+  bool strip_keys_;
+  std::string method_, target_;
+  unsigned version_ = 11;
+  std::string authorization_, x_api_key_, content_type_, request_id_, expect_;
+  bool seen_authorization_ = false, seen_api_key_ = false, seen_content_type_ = false,
+       seen_request_id_ = false, seen_expect_ = false;
+  std::string forwarded_;
+  std::string body_;
+};
+
+// The head of the request an engine gets: the client's request line as
+// HTTP/1.1, its forwarded fields, then Host, X-Request-Id, Forwarded and
 // Content-Length.
 struct UpstreamHead {
   std::string_view host;
   std::string_view request_id;
   std::string_view client_ip;
-  bool strip_keys = false;
   uint64_t content_length = 0;
 };
-void AppendUpstreamHead(const http::request_header<>& client, const UpstreamHead& up,
-                        std::string& out);
+void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std::string& out);
 
 // How the head of an engine's answer is rewritten for the client: the status
 // line in the client's HTTP version, the engine's fields less hop-by-hop ones
