@@ -47,7 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // forwarded fields.
   std::string up;
   wire::AppendUpstreamHead(req,
-                           {.host = "127.0.0.1:9", .request_id = "gw-1", .client_ip = "::1",
+                           {.host = "127.0.0.1:9",
+                            .request_id = "gw-1",
+                            .client_ip = "::1",
                             .content_length = req.body().size()},
                            up);
   up += req.body();

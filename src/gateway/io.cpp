@@ -35,8 +35,10 @@ Conn::Conn(Worker& wk, Socket socket) : wk_(wk), socket_(std::move(socket)) {
 }
 
 Conn::~Conn() {
-  if (prev_) prev_->next_ = next_;
-  else wk_.conns = next_;
+  if (prev_)
+    prev_->next_ = next_;
+  else
+    wk_.conns = next_;
   if (next_) next_->prev_ = prev_;
 }
 

@@ -90,7 +90,7 @@ class Conn {
   void expires_never() { deadline_ = Clock::time_point::max(); }
   bool timed_out() const { return timed_out_; }
   Conn* next() const { return next_; }  // the worker's next connection
-  void Close();  // both directions; errors ignored
+  void Close();                         // both directions; errors ignored
 
   // Closes the worker's connections that are past their deadline.
   static void Sweep(Worker& wk);
@@ -156,7 +156,7 @@ struct GatewayState {
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> probed_once{false};
-  std::atomic<uint64_t> snapshot_version{1};  // bumped by every set_snapshot
+  std::atomic<uint64_t> snapshot_version{1};   // bumped by every set_snapshot
   std::function<std::string()> extra_metrics;  // guarded by mu
   const Clock::time_point started = Clock::now();
   const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -193,7 +193,7 @@ struct ProxyJob {
 
 struct ProxyOutcome {
   int status = 0;
-  std::string error;    // the gateway's error code when it answered itself
+  std::string error;                     // the gateway's error code when it answered itself
   const std::string* replica = nullptr;  // url of the replica that answered
   double first_byte_ms = 0;
   uint64_t bytes_out = 0;
@@ -212,8 +212,7 @@ Task<void> RunProber(GatewayState& st, Worker& wk);
 // takes it all, the usual case, which skips a trip through the scheduler;
 // else the rest asynchronously. With timeout_ms > 0 the write has that long
 // and the deadline is cleared after it; with 0 the caller's deadline holds.
-Task<beast::error_code> WriteAll(Conn& c, std::span<const asio::const_buffer> bufs,
-                                 int timeout_ms);
+Task<beast::error_code> WriteAll(Conn& c, std::span<const asio::const_buffer> bufs, int timeout_ms);
 
 // Reads from `c` into `buf` and feeds `parser` (wire::Feed) until the header,
 // or the whole message, is parsed, under the caller's deadline. Bytes already

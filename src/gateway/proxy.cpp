@@ -14,9 +14,8 @@
 // twice kWatchAfter (the bound is 100 ms).
 #include <sys/socket.h>
 
-#include <boost/container/small_vector.hpp>
-
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cerrno>
 
 #include "gateway/relay.h"
@@ -93,10 +92,10 @@ Task<std::unique_ptr<Conn>> Connect(Exchange& x, Replica& r) {
   conn->expires_never();
   if (cec) {
     x.error = conn->timed_out() ? ErrorKind::kUpstreamTimeout : ErrorKind::kNoHealthyUpstream;
-    x.error_message = "cannot connect to " + r.backend().url + ": " +
-                      (conn->timed_out() ? "no answer within " +
-                                               std::to_string(cfg.timeouts.connect_ms) + " ms"
-                                         : cec.message());
+    x.error_message =
+        "cannot connect to " + r.backend().url + ": " +
+        (conn->timed_out() ? "no answer within " + std::to_string(cfg.timeouts.connect_ms) + " ms"
+                           : cec.message());
     x.watch.upstream = nullptr;
     co_return nullptr;
   }
@@ -147,10 +146,10 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     if (hec && reused && !timed_out) continue;
     if (hec) {
       x.error = timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kBadGateway;
-      x.error_message = "the engine at " + r.backend().url + " did not answer: " +
-                        (timed_out ? "nothing within " +
-                                         std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
-                                   : hec.message());
+      x.error_message =
+          "the engine at " + r.backend().url + " did not answer: " +
+          (timed_out ? "nothing within " + std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
+                     : hec.message());
       if (timed_out) co_return Attempt::kFailed;
       x.job.pool->MarkDown(&r);
       co_return Attempt::kRetry;
@@ -258,7 +257,8 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
   watch->since = job.start;
   WatchLater(wk, watch);
   Exchange x{st, wk, client, job, *watch, out, client_version, ErrorKind::kNoHealthyUpstream, {}};
-  boost::container::small_vector<const Replica*, 4> tried;  // no allocation for the usual 1 to 3 tries
+  boost::container::small_vector<const Replica*, 4>
+      tried;  // no allocation for the usual 1 to 3 tries
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;
   for (int i = 0; i < tries && result == Attempt::kRetry && !watch->client_gone; ++i) {

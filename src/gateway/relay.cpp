@@ -35,6 +35,21 @@ Task<beast::error_code> WriteLastChunk(Conn& client, int timeout_ms) {
   co_return co_await WriteAll(client, {&last, 1}, timeout_ms);
 }
 
+// The head the client gets for `answer`: chunked, or with `length`, or neither
+// (HTTP/1.0: the end is the close).
+std::string ClientHead(const Exchange& x, const wire::EngineAnswer& answer, bool chunked,
+                       std::optional<uint64_t> length) {
+  std::string head;
+  answer.AppendHead({.client_version = x.client_version,
+                     .request_id = x.job.request_id,
+                     .keep_alive = x.out.keep_alive,
+                     .event_stream = answer.event_stream(),
+                     .chunked = chunked,
+                     .content_length = length},
+                    head);
+  return head;
+}
+
 // Ends a stream whose engine went away after the client got the first byte:
 // an SSE error event, then a clean end of the chunked body.
 Task<void> EndStreamWithError(Exchange& x, bool chunked, bool sse, const std::string& why) {
@@ -67,14 +82,7 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn
   const std::string& body = answer.body();
   x.out.status = answer.status();
   x.out.bytes_out = body.size();
-  std::string res_head;
-  answer.AppendHead({.client_version = x.client_version,
-                     .request_id = x.job.request_id,
-                     .keep_alive = x.out.keep_alive,
-                     .event_stream = false,
-                     .chunked = false,
-                     .content_length = body.size()},
-                    res_head);
+  std::string res_head = ClientHead(x, answer, false, body.size());
   std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(body)};
   beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);
   if (wec || x.watch.client_gone) co_return Attempt::kClientGone;
@@ -90,14 +98,7 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
   if (!chunked) x.out.keep_alive = false;  // HTTP/1.0: the end is the close
   x.out.status = answer.status();
   x.out.stream = true;
-  std::string res_head;
-  answer.AppendHead({.client_version = x.client_version,
-                     .request_id = x.job.request_id,
-                     .keep_alive = x.out.keep_alive,
-                     .event_stream = sse,
-                     .chunked = chunked,
-                     .content_length = std::nullopt},
-                    res_head);
+  std::string res_head = ClientHead(x, answer, chunked, std::nullopt);
   // Deadlines: the engine's silence (upstream_idle_ms, per read: no total
   // timeout) and each write to the client (client_write_ms).
   const int write_ms = cfg.timeouts.client_write_ms;
@@ -121,8 +122,10 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
     buf.commit(n);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     beast::error_code ec = rec;
-    if (rec == asio::error::eof) ec = wire::AtEof(answer);  // an answer may end at the close
-    else if (!rec) ec = wire::Feed(answer, buf, /*header_only=*/false);
+    if (rec == asio::error::eof)
+      ec = wire::AtEof(answer);  // an answer may end at the close
+    else if (!rec)
+      ec = wire::Feed(answer, buf, /*header_only=*/false);
     if (ec == http::error::need_more) ec = {};
     if (ec) {
       const bool idle = conn->timed_out();

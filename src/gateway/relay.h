@@ -17,7 +17,7 @@ inline constexpr uint64_t kMaxBufferedResponse = 8ull << 20;
 // Shared between a proxied request and the watcher of its client socket.
 struct Watch {
   Conn* client = nullptr;
-  Clock::time_point since;     // when the exchange began
+  Clock::time_point since;   // when the exchange began
   Conn* upstream = nullptr;  // closed when the client leaves
   Timer* queue_timer = nullptr;
   bool client_gone = false;

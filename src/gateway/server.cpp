@@ -59,7 +59,8 @@ std::string NewRequestId() {  // gw-<8 hex digits, random per process>-<hex coun
   static std::atomic<uint64_t> counter{0};
   char buf[32];
   std::memcpy(buf, prefix.data(), prefix.size());
-  auto [end, ec] = std::to_chars(buf + prefix.size(), buf + sizeof buf, counter.fetch_add(1) + 1, 16);
+  auto [end, ec] =
+      std::to_chars(buf + prefix.size(), buf + sizeof buf, counter.fetch_add(1) + 1, 16);
   return std::string(buf, end);
 }
 
@@ -81,14 +82,10 @@ std::string MetricsText(GatewayState& st) {
 }
 
 Decision DecideFor(GatewayState& st, const Snapshot& snap, const wire::ClientRequest& req) {
-  GatewayView g{st.router,
-                snap.keys,
-                st.probed_once.load(),
-                st.draining.load(),
-                st.started_unix_s,
-                [&st] { return MetricsText(st); }};
-  RequestView r{req.method(),         req.target(),       req.authorization(),
-                req.x_api_key(),      req.content_type(), req.body()};
+  GatewayView g{st.router,          snap.keys,         st.probed_once.load(),
+                st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
+  RequestView r{req.method(),    req.target(),       req.authorization(),
+                req.x_api_key(), req.content_type(), req.body()};
   return Decide(g, r);
 }
 

@@ -89,10 +89,6 @@ std::string_view StatusCode(unsigned status, char (&scratch)[4]) {
   return {scratch, 4};
 }
 
-bool Is(const http::fields::value_type& f, std::string_view name) {
-  return beast::iequals(f.name_string(), name);
-}
-
 }  // namespace
 
 bool IsHopByHop(http::field f) {
@@ -145,7 +141,8 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
           keep_first(seen_request_id_, request_id_);
           return;  // the gateway writes its own
         }
-        if (beast::iequals(name_string, "x-api-key")) keep_first(seen_api_key_, x_api_key_), key = true;
+        if (beast::iequals(name_string, "x-api-key"))
+          keep_first(seen_api_key_, x_api_key_), key = true;
       }
   }
   if (key && strip_keys_) return;
@@ -153,22 +150,6 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
   forwarded_ += ": ";
   forwarded_.append(value.data(), value.size());
   forwarded_ += "\r\n";
-}
-
-void ClientRequest::on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                                      beast::error_code&) {
-  if (length) body_.reserve(*length);  // within the parser's body limit
-}
-
-size_t ClientRequest::on_body_impl(beast::string_view body, beast::error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
-}
-
-size_t ClientRequest::on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                         beast::error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
 }
 
 void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std::string& out) {
@@ -188,25 +169,6 @@ void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std
   h.AppendTo(out);
 }
 
-void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& r,
-                       std::string& out) {
-  Head h;
-  char code[4];
-  h.Version(r.client_version);
-  h.Add(" ");
-  h.Add(StatusCode(engine.result_int(), code));
-  h.Add(engine.reason());
-  h.Add("\r\n");
-  for (const auto& f : engine) {
-    if (IsHopByHop(f.name()) || Is(f, "x-request-id")) continue;
-    if (r.event_stream && (f.name() == http::field::cache_control || Is(f, "x-accel-buffering")))
-      continue;
-    h.Field(f.name_string(), f.value());
-  }
-  AppendOwnFields(r, h);
-  h.AppendTo(out);
-}
-
 void AppendHead(const http::response_header<>& res, std::string& out) {
   Head h;
   char code[4];
@@ -220,8 +182,7 @@ void AppendHead(const http::response_header<>& res, std::string& out) {
   h.AppendTo(out);
 }
 
-void EngineAnswer::on_response_impl(int code, beast::string_view reason, int,
-                                    beast::error_code&) {
+void EngineAnswer::on_response_impl(int code, beast::string_view reason, int, beast::error_code&) {
   status_ = code;
   reason_.assign(reason.data(), reason.size());
 }
@@ -231,29 +192,14 @@ void EngineAnswer::on_field_impl(http::field name, beast::string_view name_strin
   if (IsHopByHop(name) || beast::iequals(name_string, "x-request-id")) return;
   if (name == http::field::content_type)
     event_stream_ = value.size() >= 17 && beast::iequals(value.substr(0, 17), "text/event-stream");
-  std::string& to = name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering")
-                        ? cache_fields_
-                        : fields_;
+  std::string& to =
+      name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering")
+          ? cache_fields_
+          : fields_;
   to.append(name_string.data(), name_string.size());
   to += ": ";
   to.append(value.data(), value.size());
   to += "\r\n";
-}
-
-void EngineAnswer::on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                                     beast::error_code&) {
-  if (length && *length <= (1u << 20)) body_.reserve(*length);
-}
-
-size_t EngineAnswer::on_body_impl(beast::string_view body, beast::error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
-}
-
-size_t EngineAnswer::on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                        beast::error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
 }
 
 void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {

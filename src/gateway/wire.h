@@ -1,16 +1,20 @@
-// HTTP/1.x framing on the gateway's hot path, without sockets.
+// HTTP/1.x on the gateway's hot path, without sockets.
 //
-// Parsing stays Beast's: Feed hands bytes to a Beast parser. Writing is done
-// here: a message head becomes one contiguous string, and a chunk's framing
-// two short strings around the relayed bytes. Beast's serializer walks a view
-// over every field for each write, which cost more than all the rest of a
-// proxied request's user time; one string is also one iovec. The fields come
-// from Beast's parser (which rejects CR, LF and NUL in names and values) or
-// from the gateway itself, so nothing here can smuggle a header.
+// Parsing stays Beast's: Feed hands bytes to a Beast parser, and the two
+// handlers here (ClientRequest, EngineAnswer) keep what the gateway reads and
+// the fields it forwards as text, instead of Beast's table of fields that the
+// gateway would copy out again. Writing is done here: a head is one string
+// built in one copy, a chunk's framing two short strings around the relayed
+// bytes. (Beast's serializer walks a view over every field for each write,
+// which cost more than all the rest of a proxied request's user time.) Field
+// names and values come from Beast's parser, which refuses CR, LF and NUL in
+// them and turns obs-fold into a space, or from the gateway itself: nothing
+// here can smuggle a header.
 //
 // Pure functions of their inputs, so unit tests and the fuzzer drive them.
 #pragma once
 
+#include <algorithm>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -31,6 +35,34 @@ void AppendHead(const http::response_header<>& h, std::string& out);
 // the framing fields the gateway writes itself: never relayed either way.
 bool IsHopByHop(http::field f);
 
+// A Beast parser handler that collects the body (plain or chunked) as it is
+// parsed; what it keeps of the head is the derived class's business.
+template <bool isRequest>
+class BodyCollector : public http::basic_parser<isRequest> {
+ public:
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+
+ private:
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (length) body_.reserve(std::min<std::uint64_t>(*length, 8 << 20));
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    body_.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                            beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  std::string body_;
+};
+
 // A client's request as the gateway reads it. Beast's parser reads it
 // (limits, framing, chunked decoding); this handler keeps no table of fields,
 // only what the gateway looks at (the credentials, Content-Type, X-Request-Id,
@@ -39,7 +71,7 @@ bool IsHopByHop(http::field f);
 // own) and, with `strip_keys`, the gateway credentials (Authorization,
 // X-Api-Key), which are not the engine's. Of a field given twice, the
 // lookups see the first.
-class ClientRequest : public http::basic_parser<true> {
+class ClientRequest : public BodyCollector<true> {
  public:
   explicit ClientRequest(bool strip_keys) : strip_keys_(strip_keys) {}
 
@@ -51,7 +83,6 @@ class ClientRequest : public http::basic_parser<true> {
   std::string_view content_type() const { return content_type_; }
   std::string_view request_id() const { return request_id_; }
   std::string_view expect() const { return expect_; }
-  const std::string& body() const { return body_; }
   const std::string& forwarded_fields() const { return forwarded_; }  // "Name: value\r\n"...
 
  private:
@@ -60,13 +91,6 @@ class ClientRequest : public http::basic_parser<true> {
   void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      beast::error_code&) override;
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override;
-  size_t on_body_impl(beast::string_view body, beast::error_code&) override;
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override;
-  void on_finish_impl(beast::error_code&) override {}
 
   bool strip_keys_;
   std::string method_, target_;
@@ -75,7 +99,6 @@ class ClientRequest : public http::basic_parser<true> {
   bool seen_authorization_ = false, seen_api_key_ = false, seen_content_type_ = false,
        seen_request_id_ = false, seen_expect_ = false;
   std::string forwarded_;
-  std::string body_;
 };
 
 // The head of the request an engine gets: the client's request line as
@@ -100,11 +123,9 @@ struct RelayedHead {
   std::string_view request_id;
   bool keep_alive = true;
   bool event_stream = false;
-  bool chunked = false;                     // else content_length, if any
-  std::optional<uint64_t> content_length;   // none and not chunked: the end is the close
+  bool chunked = false;                    // else content_length, if any
+  std::optional<uint64_t> content_length;  // none and not chunked: the end is the close
 };
-void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead& h,
-                       std::string& out);
 
 // An engine's answer as the gateway relays it. Beast's parser reads it (limits,
 // framing, chunked decoding); this handler keeps no table of fields, only what
@@ -112,13 +133,12 @@ void AppendRelayedHead(const http::response_header<>& engine, const RelayedHead&
 // they arrive), whether it is an event stream, and the body bytes parsed and
 // not yet taken. Cheaper per answer than a Beast message, which allocates and
 // indexes every field only for the gateway to copy most of them out again.
-class EngineAnswer : public http::basic_parser<false> {
+class EngineAnswer : public BodyCollector<false> {
  public:
   int status() const { return status_; }
   bool event_stream() const { return event_stream_; }
-  // The body bytes parsed so far and not yet taken (cleared by the caller).
-  std::string& body() { return body_; }
-  // The head for the client, as AppendRelayedHead writes it.
+  // body(): the bytes parsed so far and not yet taken (the relay clears it).
+  // The head for the client, rewritten as RelayedHead says.
   void AppendHead(const RelayedHead& h, std::string& out) const;
 
  private:
@@ -128,20 +148,12 @@ class EngineAnswer : public http::basic_parser<false> {
                         beast::error_code&) override;
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      beast::error_code&) override;
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override;
-  size_t on_body_impl(beast::string_view body, beast::error_code&) override;
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override;
-  void on_finish_impl(beast::error_code&) override {}
 
   int status_ = 0;
   std::string reason_;
   std::string fields_;        // "Name: value\r\n" for each field relayed as it is
   std::string cache_fields_;  // Cache-Control, X-Accel-Buffering: not relayed on a stream
   bool event_stream_ = false;
-  std::string body_;
 };
 
 // A chunk's size line ("1a2f\r\n") for a chunk of `n` bytes, n > 0.

@@ -98,21 +98,34 @@ TEST(WireTest, UpstreamHeadDropsHopByHopAndReplacesTheGatewaysOwnFields) {
   ClientRequest keep_keys(/*strip_keys=*/false);
   ParseClient(keep_keys, kClientRequest);
   std::string with_keys;
-  AppendUpstreamHead(keep_keys, {.host = "h", .request_id = "i", .client_ip = "c", .content_length = 3},
+  AppendUpstreamHead(keep_keys,
+                     {.host = "h", .request_id = "i", .client_ip = "c", .content_length = 3},
                      with_keys);
   EXPECT_NE(with_keys.find("Authorization: Bearer sk-gw\r\n"), std::string::npos);
   EXPECT_NE(with_keys.find("X-Api-Key: sk-gw\r\n"), std::string::npos);
 }
 
+// Parses a whole engine answer with EngineAnswer.
+void ParseAnswer(EngineAnswer& answer, std::string_view bytes) {
+  answer.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, bytes);
+  ASSERT_FALSE(Feed(answer, buf, false)) << bytes;
+}
+
 TEST(WireTest, RelayedHeadFramesForTheClient) {
-  auto engine = ParseWhole<ResponseParser>(
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: max-age=9\r\n"
-      "Connection: keep-alive\r\nX-Request-Id: engine-id\r\nX-Engine: vllm\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EngineAnswer engine;
+  ParseAnswer(engine,
+              "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: max-age=9\r\n"
+              "Connection: keep-alive\r\nX-Request-Id: engine-id\r\nX-Engine: vllm\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   std::string sse;
-  AppendRelayedHead(engine.base(),
-                    {.client_version = 11, .request_id = "gw-2", .keep_alive = true,
-                     .event_stream = true, .chunked = true, .content_length = std::nullopt},
+  engine.AppendHead({.client_version = 11,
+                     .request_id = "gw-2",
+                     .keep_alive = true,
+                     .event_stream = true,
+                     .chunked = true,
+                     .content_length = std::nullopt},
                     sse);
   EXPECT_EQ(sse,
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Engine: vllm\r\n"
@@ -120,14 +133,22 @@ TEST(WireTest, RelayedHeadFramesForTheClient) {
             "Transfer-Encoding: chunked\r\n\r\n");
   // A buffered answer to an HTTP/1.1 client that is leaving, and to an HTTP/1.0 one that stays.
   std::string closing;
-  AppendRelayedHead(engine.base(), {.client_version = 11, .request_id = "r", .keep_alive = false,
-                                    .event_stream = false, .chunked = false, .content_length = 5},
+  engine.AppendHead({.client_version = 11,
+                     .request_id = "r",
+                     .keep_alive = false,
+                     .event_stream = false,
+                     .chunked = false,
+                     .content_length = 5},
                     closing);
   EXPECT_NE(closing.find("Cache-Control: max-age=9\r\n"), std::string::npos);
   EXPECT_TRUE(closing.ends_with("Content-Length: 5\r\nConnection: close\r\n\r\n")) << closing;
   std::string old;
-  AppendRelayedHead(engine.base(), {.client_version = 10, .request_id = "r", .keep_alive = true,
-                                    .event_stream = false, .chunked = false, .content_length = 5},
+  engine.AppendHead({.client_version = 10,
+                     .request_id = "r",
+                     .keep_alive = true,
+                     .event_stream = false,
+                     .chunked = false,
+                     .content_length = 5},
                     old);
   EXPECT_TRUE(old.starts_with("HTTP/1.0 200 OK\r\n")) << old;
   EXPECT_TRUE(old.ends_with("Content-Length: 5\r\nConnection: keep-alive\r\n\r\n")) << old;
@@ -200,8 +221,9 @@ TEST(WireTest, HeaderOnlyWithAnEagerParserIsDoneWhenTheBodyAfterItIsCut) {
   EngineAnswer answer;
   answer.eager(true);
   beast::flat_buffer buf;
-  Put(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n12\r\ndata: {\"half");
+  Put(buf,
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n12\r\ndata: {\"half");
   EXPECT_FALSE(Feed(answer, buf, true));
   EXPECT_TRUE(answer.is_header_done());
   EXPECT_TRUE(answer.event_stream());
@@ -215,22 +237,31 @@ TEST(WireTest, EngineAnswerRelaysTheHeadLessHopByHop) {
   EngineAnswer answer;
   answer.eager(true);
   beast::flat_buffer buf;
-  Put(buf, "HTTP/1.1 201 Made\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
-           "Cache-Control: max-age=9\r\nX-Request-Id: engine\r\nContent-Length: 2\r\n\r\nok");
+  Put(buf,
+      "HTTP/1.1 201 Made\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+      "Cache-Control: max-age=9\r\nX-Request-Id: engine\r\nContent-Length: 2\r\n\r\nok");
   ASSERT_FALSE(Feed(answer, buf, false));
   EXPECT_EQ(answer.status(), 201);
   EXPECT_FALSE(answer.event_stream());
   EXPECT_TRUE(answer.keep_alive());
   std::string head;
-  answer.AppendHead({.client_version = 11, .request_id = "gw-3", .keep_alive = true,
-                     .event_stream = false, .chunked = false, .content_length = 2},
+  answer.AppendHead({.client_version = 11,
+                     .request_id = "gw-3",
+                     .keep_alive = true,
+                     .event_stream = false,
+                     .chunked = false,
+                     .content_length = 2},
                     head);
   EXPECT_EQ(head,
             "HTTP/1.1 201 Made\r\nContent-Type: application/json\r\nCache-Control: max-age=9\r\n"
             "X-Request-Id: gw-3\r\nContent-Length: 2\r\n\r\n");
   std::string sse;
-  answer.AppendHead({.client_version = 11, .request_id = "gw-3", .keep_alive = true,
-                     .event_stream = true, .chunked = true, .content_length = std::nullopt},
+  answer.AppendHead({.client_version = 11,
+                     .request_id = "gw-3",
+                     .keep_alive = true,
+                     .event_stream = true,
+                     .chunked = true,
+                     .content_length = std::nullopt},
                     sse);
   EXPECT_EQ(sse.find("max-age"), std::string::npos) << sse;  // replaced by no-cache
   EXPECT_NE(sse.find("Cache-Control: no-cache\r\n"), std::string::npos) << sse;
