@@ -35,7 +35,8 @@ bool Parse(const char* data, size_t size, wire::ClientRequest& parser) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  wire::ClientRequest req(/*strip_keys=*/true);
+  wire::MessageText text;
+  wire::ClientRequest req(/*strip_keys=*/true, text);
   if (!Parse(reinterpret_cast<const char*>(data), size, req)) return 0;
   auto route = carve::gateway::MatchRoute(req.method(), req.target());
   if (route.route == carve::gateway::Route::kModelAddressed) {
@@ -53,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                             .content_length = req.body().size()},
                            up);
   up += req.body();
-  wire::ClientRequest engine(/*strip_keys=*/false);
+  wire::MessageText engine_text;
+  wire::ClientRequest engine(/*strip_keys=*/false, engine_text);
   if (!Parse(up.data(), up.size(), engine)) __builtin_trap();
   if (engine.method() != req.method() || engine.target() != req.target() ||
       engine.body() != req.body() || engine.request_id() != "gw-1" ||

@@ -85,6 +85,7 @@ class Conn {
 
   Socket& socket() { return socket_; }
   beast::flat_buffer& buffer() { return buf_; }  // read-ahead, kept across keep-alive requests
+  wire::MessageText& text() { return text_; }    // what the parser keeps, reused likewise
   bool idle = false;  // a client session waiting for its next request (shutdown cancels it)
   void expires_after(std::chrono::milliseconds d) { deadline_ = Clock::now() + d; }
   void expires_never() { deadline_ = Clock::time_point::max(); }
@@ -99,6 +100,7 @@ class Conn {
   Worker& wk_;
   Socket socket_;
   beast::flat_buffer buf_;
+  wire::MessageText text_;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   Conn* prev_ = nullptr;  // the worker's list of connections

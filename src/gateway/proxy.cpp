@@ -136,7 +136,7 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     beast::error_code hec = co_await WriteAll(*conn, request, 0);
     beast::flat_buffer& buf = conn->buffer();
     buf.clear();
-    wire::EngineAnswer answer;
+    wire::EngineAnswer answer(conn->text());
     answer.header_limit(64 << 10);
     answer.body_limit(boost::none);  // buffered answers are bounded by their length below
     answer.eager(true);

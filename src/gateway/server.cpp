@@ -166,7 +166,7 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   while (!st.draining.load()) {
     std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
-    wire::ClientRequest parser(/*strip_keys=*/snap->keys.enabled());  // gateway keys stay here
+    wire::ClientRequest parser(/*strip_keys=*/snap->keys.enabled(), client.text());
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
     client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));

@@ -109,10 +109,17 @@ bool IsHopByHop(http::field f) {
   }
 }
 
+ClientRequest::ClientRequest(bool strip_keys, MessageText& text)
+    : BodyCollector<true>(text.body), strip_keys_(strip_keys), t_(text) {
+  for (std::string* s : {&t_.method, &t_.target, &t_.authorization, &t_.x_api_key, &t_.content_type,
+                         &t_.request_id, &t_.expect, &t_.fields})
+    s->clear();
+}
+
 void ClientRequest::on_request_impl(http::verb, beast::string_view method,
                                     beast::string_view target, int version, beast::error_code&) {
-  method_.assign(method.data(), method.size());
-  target_.assign(target.data(), target.size());
+  t_.method.assign(method.data(), method.size());
+  t_.target.assign(target.data(), target.size());
   version_ = static_cast<unsigned>(version);
 }
 
@@ -124,13 +131,13 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
   bool key = false;
   switch (name) {
     case http::field::authorization:
-      keep_first(seen_authorization_, authorization_), key = true;
+      keep_first(seen_authorization_, t_.authorization), key = true;
       break;
     case http::field::content_type:
-      keep_first(seen_content_type_, content_type_);
+      keep_first(seen_content_type_, t_.content_type);
       break;
     case http::field::expect:
-      keep_first(seen_expect_, expect_);
+      keep_first(seen_expect_, t_.expect);
       break;
     case http::field::forwarded:
       return;  // the gateway writes its own
@@ -138,18 +145,18 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
       if (IsHopByHop(name)) return;
       if (name == http::field::unknown) {  // neither is a field Beast knows
         if (beast::iequals(name_string, "x-request-id")) {
-          keep_first(seen_request_id_, request_id_);
+          keep_first(seen_request_id_, t_.request_id);
           return;  // the gateway writes its own
         }
         if (beast::iequals(name_string, "x-api-key"))
-          keep_first(seen_api_key_, x_api_key_), key = true;
+          keep_first(seen_api_key_, t_.x_api_key), key = true;
       }
   }
   if (key && strip_keys_) return;
-  forwarded_.append(name_string.data(), name_string.size());
-  forwarded_ += ": ";
-  forwarded_.append(value.data(), value.size());
-  forwarded_ += "\r\n";
+  t_.fields.append(name_string.data(), name_string.size());
+  t_.fields += ": ";
+  t_.fields.append(value.data(), value.size());
+  t_.fields += "\r\n";
 }
 
 void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std::string& out) {
@@ -182,9 +189,15 @@ void AppendHead(const http::response_header<>& res, std::string& out) {
   h.AppendTo(out);
 }
 
+EngineAnswer::EngineAnswer(MessageText& text) : BodyCollector<false>(text.body), t_(text) {
+  t_.reason.clear();
+  t_.fields.clear();
+  t_.cache_fields.clear();
+}
+
 void EngineAnswer::on_response_impl(int code, beast::string_view reason, int, beast::error_code&) {
   status_ = code;
-  reason_.assign(reason.data(), reason.size());
+  t_.reason.assign(reason.data(), reason.size());
 }
 
 void EngineAnswer::on_field_impl(http::field name, beast::string_view name_string,
@@ -194,8 +207,8 @@ void EngineAnswer::on_field_impl(http::field name, beast::string_view name_strin
     event_stream_ = value.size() >= 17 && beast::iequals(value.substr(0, 17), "text/event-stream");
   std::string& to =
       name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering")
-          ? cache_fields_
-          : fields_;
+          ? t_.cache_fields
+          : t_.fields;
   to.append(name_string.data(), name_string.size());
   to += ": ";
   to.append(value.data(), value.size());
@@ -208,10 +221,10 @@ void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {
   h.Version(r.client_version);
   h.Add(" ");
   h.Add(StatusCode(status_, code));
-  h.Add(reason_);
+  h.Add(t_.reason);
   h.Add("\r\n");
-  h.Add(fields_);
-  if (!r.event_stream) h.Add(cache_fields_);
+  h.Add(t_.fields);
+  if (!r.event_stream) h.Add(t_.cache_fields);
   AppendOwnFields(r, h);
   h.AppendTo(out);
 }

@@ -35,11 +35,24 @@ void AppendHead(const http::response_header<>& h, std::string& out);
 // the framing fields the gateway writes itself: never relayed either way.
 bool IsHopByHop(http::field f);
 
+// The strings the parser handlers below fill, owned by the connection a
+// message is read from, so that their capacity carries over to the next
+// message: once a connection has warmed up, reading one allocates nothing.
+// A handler clears the parts it uses when it is made.
+struct MessageText {
+  std::string method, target, reason;
+  std::string authorization, x_api_key, content_type, request_id, expect;
+  std::string fields;        // forwarded (a request) or relayed (an answer), as text
+  std::string cache_fields;  // an answer's Cache-Control, X-Accel-Buffering
+  std::string body;
+};
+
 // A Beast parser handler that collects the body (plain or chunked) as it is
 // parsed; what it keeps of the head is the derived class's business.
 template <bool isRequest>
 class BodyCollector : public http::basic_parser<isRequest> {
  public:
+  explicit BodyCollector(std::string& body) : body_(body) { body_.clear(); }
   std::string& body() { return body_; }
   const std::string& body() const { return body_; }
 
@@ -60,7 +73,7 @@ class BodyCollector : public http::basic_parser<isRequest> {
   }
   void on_finish_impl(beast::error_code&) override {}
 
-  std::string body_;
+  std::string& body_;
 };
 
 // A client's request as the gateway reads it. Beast's parser reads it
@@ -73,17 +86,17 @@ class BodyCollector : public http::basic_parser<isRequest> {
 // lookups see the first.
 class ClientRequest : public BodyCollector<true> {
  public:
-  explicit ClientRequest(bool strip_keys) : strip_keys_(strip_keys) {}
+  ClientRequest(bool strip_keys, MessageText& text);
 
-  std::string_view method() const { return method_; }
-  std::string_view target() const { return target_; }
+  std::string_view method() const { return t_.method; }
+  std::string_view target() const { return t_.target; }
   unsigned version() const { return version_; }
-  std::string_view authorization() const { return authorization_; }
-  std::string_view x_api_key() const { return x_api_key_; }
-  std::string_view content_type() const { return content_type_; }
-  std::string_view request_id() const { return request_id_; }
-  std::string_view expect() const { return expect_; }
-  const std::string& forwarded_fields() const { return forwarded_; }  // "Name: value\r\n"...
+  std::string_view authorization() const { return t_.authorization; }
+  std::string_view x_api_key() const { return t_.x_api_key; }
+  std::string_view content_type() const { return t_.content_type; }
+  std::string_view request_id() const { return t_.request_id; }
+  std::string_view expect() const { return t_.expect; }
+  const std::string& forwarded_fields() const { return t_.fields; }  // "Name: value\r\n"...
 
  private:
   void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
@@ -93,12 +106,10 @@ class ClientRequest : public BodyCollector<true> {
                      beast::error_code&) override;
 
   bool strip_keys_;
-  std::string method_, target_;
+  MessageText& t_;
   unsigned version_ = 11;
-  std::string authorization_, x_api_key_, content_type_, request_id_, expect_;
   bool seen_authorization_ = false, seen_api_key_ = false, seen_content_type_ = false,
        seen_request_id_ = false, seen_expect_ = false;
-  std::string forwarded_;
 };
 
 // The head of the request an engine gets: the client's request line as
@@ -135,6 +146,7 @@ struct RelayedHead {
 // indexes every field only for the gateway to copy most of them out again.
 class EngineAnswer : public BodyCollector<false> {
  public:
+  explicit EngineAnswer(MessageText& text);
   int status() const { return status_; }
   bool event_stream() const { return event_stream_; }
   // body(): the bytes parsed so far and not yet taken (the relay clears it).
@@ -149,10 +161,8 @@ class EngineAnswer : public BodyCollector<false> {
   void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
                      beast::error_code&) override;
 
+  MessageText& t_;  // fields: relayed as they are; cache_fields: not on a stream
   int status_ = 0;
-  std::string reason_;
-  std::string fields_;        // "Name: value\r\n" for each field relayed as it is
-  std::string cache_fields_;  // Cache-Control, X-Accel-Buffering: not relayed on a stream
   bool event_stream_ = false;
 };
 

@@ -57,6 +57,14 @@ void ParseClient(ClientRequest& req, std::string_view bytes) {
   ASSERT_FALSE(Feed(req, buf, false)) << bytes;
 }
 
+// Parses a whole engine answer with EngineAnswer.
+void ParseAnswer(EngineAnswer& answer, std::string_view bytes) {
+  answer.eager(true);
+  beast::flat_buffer buf;
+  Put(buf, bytes);
+  ASSERT_FALSE(Feed(answer, buf, false)) << bytes;
+}
+
 constexpr std::string_view kClientRequest =
     "POST /v1/chat/completions HTTP/1.0\r\nHost: gateway:8000\r\nConnection: keep-alive\r\n"
     "Authorization: Bearer sk-gw\r\nX-Api-Key: sk-gw\r\nX-Request-Id: from-client\r\n"
@@ -64,7 +72,8 @@ constexpr std::string_view kClientRequest =
     "X-Request-Id: second\r\nX-Custom: kept\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
 
 TEST(WireTest, ClientRequestKeepsWhatTheGatewayReads) {
-  ClientRequest req(/*strip_keys=*/true);
+  MessageText text;
+  ClientRequest req(/*strip_keys=*/true, text);
   ParseClient(req, kClientRequest);
   EXPECT_EQ(req.method(), "POST");
   EXPECT_EQ(req.target(), "/v1/chat/completions");
@@ -77,8 +86,36 @@ TEST(WireTest, ClientRequestKeepsWhatTheGatewayReads) {
   EXPECT_TRUE(req.keep_alive());
 }
 
+TEST(WireTest, AConnectionsTextCarriesNothingOverToItsNextMessage) {
+  MessageText text;
+  {
+    ClientRequest first(/*strip_keys=*/false, text);
+    ParseClient(first, kClientRequest);
+  }
+  ClientRequest second(/*strip_keys=*/false, text);
+  ParseClient(second, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(second.target(), "/health");
+  EXPECT_EQ(second.authorization(), "");
+  EXPECT_EQ(second.request_id(), "");
+  EXPECT_EQ(second.content_type(), "");
+  EXPECT_EQ(second.forwarded_fields(), "");
+  EXPECT_EQ(second.body(), "");
+  EngineAnswer answer(text);  // the same strings serve an answer as well
+  ParseAnswer(answer, "HTTP/1.1 204 No Content\r\n\r\n");
+  std::string head;
+  answer.AppendHead({.client_version = 11,
+                     .request_id = "i",
+                     .keep_alive = true,
+                     .event_stream = false,
+                     .chunked = false,
+                     .content_length = 0},
+                    head);
+  EXPECT_EQ(head, "HTTP/1.1 204 No Content\r\nX-Request-Id: i\r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST(WireTest, UpstreamHeadDropsHopByHopAndReplacesTheGatewaysOwnFields) {
-  ClientRequest req(/*strip_keys=*/true);
+  MessageText text;
+  ClientRequest req(/*strip_keys=*/true, text);
   ParseClient(req, kClientRequest);
   std::string head;
   AppendUpstreamHead(req,
@@ -91,11 +128,13 @@ TEST(WireTest, UpstreamHeadDropsHopByHopAndReplacesTheGatewaysOwnFields) {
             "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
             "X-Custom: kept\r\nHost: 127.0.0.1:9001\r\nX-Request-Id: gw-1\r\n"
             "Forwarded: for=\"10.0.0.7\"\r\nContent-Length: 3\r\n\r\n");
-  ClientRequest back(false);
+  MessageText back_text;
+  ClientRequest back(false, back_text);
   ParseClient(back, head + req.body());
   EXPECT_EQ(back.body(), "abc");
   // Without gateway keys, the client's credentials are the engine's business.
-  ClientRequest keep_keys(/*strip_keys=*/false);
+  MessageText keep_text;
+  ClientRequest keep_keys(/*strip_keys=*/false, keep_text);
   ParseClient(keep_keys, kClientRequest);
   std::string with_keys;
   AppendUpstreamHead(keep_keys,
@@ -105,16 +144,9 @@ TEST(WireTest, UpstreamHeadDropsHopByHopAndReplacesTheGatewaysOwnFields) {
   EXPECT_NE(with_keys.find("X-Api-Key: sk-gw\r\n"), std::string::npos);
 }
 
-// Parses a whole engine answer with EngineAnswer.
-void ParseAnswer(EngineAnswer& answer, std::string_view bytes) {
-  answer.eager(true);
-  beast::flat_buffer buf;
-  Put(buf, bytes);
-  ASSERT_FALSE(Feed(answer, buf, false)) << bytes;
-}
-
 TEST(WireTest, RelayedHeadFramesForTheClient) {
-  EngineAnswer engine;
+  MessageText text;
+  EngineAnswer engine(text);
   ParseAnswer(engine,
               "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: max-age=9\r\n"
               "Connection: keep-alive\r\nX-Request-Id: engine-id\r\nX-Engine: vllm\r\n"
@@ -218,7 +250,8 @@ TEST(WireTest, HeaderOnlyStopsAtTheHeaderAndLeavesThePipelinedRest) {
 TEST(WireTest, HeaderOnlyWithAnEagerParserIsDoneWhenTheBodyAfterItIsCut) {
   // An engine that sent its head and half of its first chunk: the head is all
   // the relay waits for (the rest may come seconds later).
-  EngineAnswer answer;
+  MessageText text;
+  EngineAnswer answer(text);
   answer.eager(true);
   beast::flat_buffer buf;
   Put(buf,
@@ -234,7 +267,8 @@ TEST(WireTest, HeaderOnlyWithAnEagerParserIsDoneWhenTheBodyAfterItIsCut) {
 }
 
 TEST(WireTest, EngineAnswerRelaysTheHeadLessHopByHop) {
-  EngineAnswer answer;
+  MessageText text;
+  EngineAnswer answer(text);
   answer.eager(true);
   beast::flat_buffer buf;
   Put(buf,
