@@ -26,33 +26,7 @@ FEW_STREAMS=${FEW_STREAMS:-200}  # a second stream run that leaves the 2 CPUs ro
 STREAM_TOKENS=${STREAM_TOKENS:-300}  # x 10 ms = 3 s per stream
 
 ulimit -n "$(ulimit -Hn)"  # 1000 streams need more than the usual 1024 descriptors
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-wait_port_file() {  # polls for a port file (bounded), prints the port
-  for _ in $(seq 200); do [ -s "$1" ] && { cat "$1"; return; }; sleep 0.05; done
-  echo "timed out waiting for $1" >&2; exit 1
-}
-wait_http() {
-  for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return; sleep 0.05; done
-  echo "timed out waiting for $1" >&2; exit 1
-}
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-
-start_engine() {  # name, extra flags... -> sets ENGINE_PORT (not in a subshell: pids must stick)
-  local name=$1; shift
-  "$CARVE" engine echo --port 0 --port-file "$tmp/$name.port" --model echo "$@" \
-    >"$tmp/$name.log" 2>&1 &
-  pids+=($!)
-  ENGINE_PORT=$(wait_port_file "$tmp/$name.port")
-  wait_http "http://127.0.0.1:$ENGINE_PORT/health"
-}
+source bench/gateway/lib.sh
 
 start_gateway() {  # name, engine port -> sets GW_PORT, GW_PID
   cat >"$tmp/$1.yaml" <<YAML
@@ -72,48 +46,12 @@ YAML
 
 start_nginx() {  # name, engine port, listen port
   local dir="$tmp/$1"
-  mkdir -p "$dir/logs"
-  local user=""
-  [ "$(id -u)" -eq 0 ] && user="user root;"
-  cat >"$dir/nginx.conf" <<NGINX
-$user
-worker_processes $PROXY_THREADS;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  upstream engine { server 127.0.0.1:$2; keepalive 256; }
-  server {
-    listen 127.0.0.1:$3 reuseport;
-    location / {
-      proxy_pass http://engine;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }
-  }
-}
-NGINX
+  nginx_conf "$dir" "$2" "$3" "$PROXY_THREADS"
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" &
   pids+=($!)
   for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$3/health" && return; sleep 0.05; done
   echo "nginx did not start: $(cat "$dir/logs/error.log")" >&2; exit 1
 }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-cat >"$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"model":"echo","messages":[{"role":"user","content":"hello there"}],"max_tokens":8}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
 
 run_wrk() {  # url conns -> "rps p50_ms p99_ms errors"
   wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$tmp/post.lua" "$1/v1/chat/completions" >"$tmp/wrk.out"

@@ -24,7 +24,7 @@
 namespace carve::gateway::net {
 namespace {
 
-constexpr auto kWatchAfter = std::chrono::milliseconds(20);
+constexpr auto kWatchAfter = std::chrono::milliseconds(10);
 
 void StartWatch(std::shared_ptr<Watch> w) {
   w->armed = true;
