@@ -76,8 +76,9 @@ Task<beast::error_code> WriteAll(Conn& c, std::span<const asio::const_buffer> bu
 }
 
 template <bool isRequest>
-Task<beast::error_code> ReadMessage(Conn& c, beast::flat_buffer& buf,
-                                    http::basic_parser<isRequest>& parser, bool header_only) {
+Task<beast::error_code> ReadMessage(Conn& c, http::basic_parser<isRequest>& parser,
+                                    bool header_only) {
+  beast::flat_buffer& buf = c.buffer();
   for (;;) {
     beast::error_code ec = wire::Feed(parser, buf, header_only);
     if (ec != http::error::need_more) co_return ec;
@@ -90,9 +91,7 @@ Task<beast::error_code> ReadMessage(Conn& c, beast::flat_buffer& buf,
   }
 }
 
-template Task<beast::error_code> ReadMessage<true>(Conn&, beast::flat_buffer&,
-                                                   http::basic_parser<true>&, bool);
-template Task<beast::error_code> ReadMessage<false>(Conn&, beast::flat_buffer&,
-                                                    http::basic_parser<false>&, bool);
+template Task<beast::error_code> ReadMessage<true>(Conn&, http::basic_parser<true>&, bool);
+template Task<beast::error_code> ReadMessage<false>(Conn&, http::basic_parser<false>&, bool);
 
 }  // namespace carve::gateway::net

@@ -113,7 +113,6 @@ class UpstreamPool {
   // A pooled connection that is still open, or null.
   std::unique_ptr<Conn> TakeIdle(const std::string& host_port);
   void PutIdle(const std::string& host_port, std::unique_ptr<Conn> conn);
-  void Clear() { idle_.clear(); }
 
  private:
   static constexpr size_t kMaxIdlePerUpstream = 64;
@@ -160,7 +159,6 @@ struct GatewayState {
   std::atomic<bool> probed_once{false};
   std::atomic<uint64_t> snapshot_version{1};   // bumped by every set_snapshot
   std::function<std::string()> extra_metrics;  // guarded by mu
-  const Clock::time_point started = Clock::now();
   const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
@@ -216,20 +214,17 @@ Task<void> RunProber(GatewayState& st, Worker& wk);
 // and the deadline is cleared after it; with 0 the caller's deadline holds.
 Task<beast::error_code> WriteAll(Conn& c, std::span<const asio::const_buffer> bufs, int timeout_ms);
 
-// Reads from `c` into `buf` and feeds `parser` (wire::Feed) until the header,
-// or the whole message, is parsed, under the caller's deadline. Bytes already
-// in `buf` (a pipelined request, a body that came with its header) are used
-// before reading.
+// Reads from `c` into its buffer and feeds `parser` (wire::Feed) until the
+// header, or the whole message, is parsed, under the caller's deadline. Bytes
+// already buffered (a pipelined request, a body that came with its header) are
+// used before reading.
 template <bool isRequest>
-Task<beast::error_code> ReadMessage(Conn& c, beast::flat_buffer& buf,
-                                    http::basic_parser<isRequest>& parser, bool header_only);
+Task<beast::error_code> ReadMessage(Conn& c, http::basic_parser<isRequest>& parser,
+                                    bool header_only);
 
 // Writes a gateway-originated error; false if the client is gone.
 Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
                       std::string_view message, const std::string& request_id,
                       int write_timeout_ms);
-
-// Sets the headers every gateway answer carries.
-void StampResponse(http::fields& f, const std::string& request_id);
 
 }  // namespace carve::gateway::net

@@ -134,13 +134,12 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     x.watch.upstream = conn.get();
     conn->expires_after(std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms));
     beast::error_code hec = co_await WriteAll(*conn, request, 0);
-    beast::flat_buffer& buf = conn->buffer();
-    buf.clear();
+    conn->buffer().clear();  // what an earlier answer left is not this one's
     wire::EngineAnswer answer(conn->text());
     answer.header_limit(64 << 10);
     answer.body_limit(boost::none);  // buffered answers are bounded by their length below
     answer.eager(true);
-    if (!hec) hec = co_await ReadMessage(*conn, buf, answer, /*header_only=*/true);
+    if (!hec) hec = co_await ReadMessage(*conn, answer, /*header_only=*/true);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     const bool timed_out = conn->timed_out();
     if (hec && reused && !timed_out) continue;

@@ -69,7 +69,7 @@ Task<void> EndStreamWithError(Exchange& x, bool chunked, bool sse, const std::st
 Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
                             wire::EngineAnswer& answer) {
   const auto& cfg = x.job.snap->config;
-  beast::error_code ec = co_await ReadMessage(*conn, conn->buffer(), answer, /*header_only=*/false);
+  beast::error_code ec = co_await ReadMessage(*conn, answer, /*header_only=*/false);
   if (x.watch.client_gone) co_return Attempt::kClientGone;
   if (ec) {
     x.error = ErrorKind::kBadGateway;

@@ -14,17 +14,13 @@
 namespace carve::gateway {
 namespace net {
 
-void StampResponse(http::fields& f, const std::string& request_id) {
-  f.set("X-Request-Id", request_id);
-}
-
 Task<bool> WriteText(Conn& client, unsigned version, bool keep_alive, int status,
                      std::string_view content_type, std::string body, const std::string& request_id,
                      int write_timeout_ms,
                      const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   http::response<http::empty_body> res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, content_type);
-  StampResponse(res.base(), request_id);
+  res.set("X-Request-Id", request_id);
   for (const auto& [k, v] : extra) res.set(k, v);
   res.keep_alive(keep_alive);
   res.content_length(body.size());
@@ -152,6 +148,24 @@ Task<void> LingeringClose(Conn& conn) {
   }
 }
 
+// Answers a request over `limit` (header_limit or body_limit) with 431 or
+// 413, then closes gently; the connection is not used again.
+Task<void> RefuseTooLarge(GatewayState& st, const GatewayConfig& cfg, Conn& client,
+                          beast::error_code limit) {
+  const bool body = limit == http::error::body_limit;
+  const auto kind = body ? ErrorKind::kBodyTooLarge : ErrorKind::kHeaderTooLarge;
+  st.CountError(nullptr, kind);
+  std::string what = body ? "The request body is larger than this gateway's limit of " +
+                                std::to_string(cfg.max_body_bytes) +
+                                " bytes; send a smaller one (operators: limits.max_body_bytes)."
+                          : "The request headers are larger than this gateway's limit of " +
+                                std::to_string(cfg.max_header_bytes) +
+                                " bytes; send fewer or shorter ones "
+                                "(operators: limits.max_header_bytes).";
+  co_await WriteError(client, 11, false, kind, what, NewRequestId(), 5000);
+  co_await LingeringClose(client);
+}
+
 Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   struct Count {
     std::atomic<int>& n;
@@ -162,7 +176,6 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // WriteAll writes straight to it
   Conn client(wk, std::move(socket));
-  beast::flat_buffer& buf = client.buffer();
   while (!st.draining.load()) {
     std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
@@ -171,40 +184,28 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
     parser.body_limit(cfg.max_body_bytes);
     client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
     client.idle = true;
-    beast::error_code hec = co_await ReadMessage(client, buf, parser, /*header_only=*/true);
+    beast::error_code hec = co_await ReadMessage(client, parser, /*header_only=*/true);
     client.idle = false;
     auto start = Clock::now();
     if (hec == http::error::header_limit || hec == http::error::body_limit) {
-      bool body = hec == http::error::body_limit;
-      auto kind = body ? ErrorKind::kBodyTooLarge : ErrorKind::kHeaderTooLarge;
-      st.CountError(nullptr, kind);
-      std::string what = body ? "The request body is larger than the limit of " +
-                                    std::to_string(cfg.max_body_bytes) + " bytes."
-                              : "The request headers are larger than the limit of " +
-                                    std::to_string(cfg.max_header_bytes) + " bytes.";
-      co_await WriteError(client, 11, false, kind, what, NewRequestId(), 5000);
-      co_await LingeringClose(client);
+      co_await RefuseTooLarge(st, cfg, client, hec);
       break;
     }
     if (hec) break;
     parser.eager(true);
-    beast::error_code bec = wire::Feed(parser, buf, /*header_only=*/false);  // usually all here
+    beast::error_code bec =
+        wire::Feed(parser, client.buffer(), /*header_only=*/false);  // usually all here
     if (bec == http::error::need_more) {
       if (beast::iequals(parser.expect(), "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         asio::const_buffer line = asio::buffer(kContinue);
         if (co_await WriteAll(client, {&line, 1}, 0)) break;
       }
-      bec = co_await ReadMessage(client, buf, parser, /*header_only=*/false);
+      bec = co_await ReadMessage(client, parser, /*header_only=*/false);
     }
     client.expires_never();  // the exchange has its own deadlines
     if (bec == http::error::body_limit) {
-      st.CountError(nullptr, ErrorKind::kBodyTooLarge);
-      co_await WriteError(client, 11, false, ErrorKind::kBodyTooLarge,
-                          "The request body is larger than the limit of " +
-                              std::to_string(cfg.max_body_bytes) + " bytes.",
-                          NewRequestId(), 5000);
-      co_await LingeringClose(client);
+      co_await RefuseTooLarge(st, cfg, client, bec);
       break;
     }
     if (bec) break;

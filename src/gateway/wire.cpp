@@ -62,21 +62,12 @@ class Head {
   char number_[24];
 };
 
-// The fields the gateway adds to a relayed answer, and the empty line.
-void AppendOwnFields(const RelayedHead& r, Head& h) {
-  h.Field("X-Request-Id", r.request_id);
-  if (r.event_stream) {
-    h.Field("Cache-Control", "no-cache");
-    h.Field("X-Accel-Buffering", "no");
-  }
-  if (r.chunked) {
-    h.Field("Transfer-Encoding", "chunked");
-  } else if (r.content_length) {
-    h.NumberField("Content-Length", *r.content_length);
-  }
-  if (r.client_version >= 11 && !r.keep_alive) h.Field("Connection", "close");
-  if (r.client_version < 11 && r.keep_alive) h.Field("Connection", "keep-alive");
-  h.Add("\r\n");
+// "Name: value\r\n" at the end of `out`.
+void AppendFieldLine(beast::string_view name, beast::string_view value, std::string& out) {
+  out.append(name.data(), name.size());
+  out += ": ";
+  out.append(value.data(), value.size());
+  out += "\r\n";
 }
 
 // "200 " for a status line.
@@ -153,10 +144,7 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
       }
   }
   if (key && strip_keys_) return;
-  t_.fields.append(name_string.data(), name_string.size());
-  t_.fields += ": ";
-  t_.fields.append(value.data(), value.size());
-  t_.fields += "\r\n";
+  AppendFieldLine(name_string, value, t_.fields);
 }
 
 void AppendUpstreamHead(const ClientRequest& client, const UpstreamHead& up, std::string& out) {
@@ -205,14 +193,9 @@ void EngineAnswer::on_field_impl(http::field name, beast::string_view name_strin
   if (IsHopByHop(name) || beast::iequals(name_string, "x-request-id")) return;
   if (name == http::field::content_type)
     event_stream_ = value.size() >= 17 && beast::iequals(value.substr(0, 17), "text/event-stream");
-  std::string& to =
-      name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering")
-          ? t_.cache_fields
-          : t_.fields;
-  to.append(name_string.data(), name_string.size());
-  to += ": ";
-  to.append(value.data(), value.size());
-  to += "\r\n";
+  const bool caching =
+      name == http::field::cache_control || beast::iequals(name_string, "x-accel-buffering");
+  AppendFieldLine(name_string, value, caching ? t_.cache_fields : t_.fields);
 }
 
 void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {
@@ -225,7 +208,20 @@ void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {
   h.Add("\r\n");
   h.Add(t_.fields);
   if (!r.event_stream) h.Add(t_.cache_fields);
-  AppendOwnFields(r, h);
+  // The gateway's own fields, then the empty line.
+  h.Field("X-Request-Id", r.request_id);
+  if (r.event_stream) {
+    h.Field("Cache-Control", "no-cache");
+    h.Field("X-Accel-Buffering", "no");
+  }
+  if (r.chunked) {
+    h.Field("Transfer-Encoding", "chunked");
+  } else if (r.content_length) {
+    h.NumberField("Content-Length", *r.content_length);
+  }
+  if (r.client_version >= 11 && !r.keep_alive) h.Field("Connection", "close");
+  if (r.client_version < 11 && r.keep_alive) h.Field("Connection", "keep-alive");
+  h.Add("\r\n");
   h.AppendTo(out);
 }
 

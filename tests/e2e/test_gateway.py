@@ -169,11 +169,29 @@ def test_body_over_the_limit_is_413(tmp_path, procs):
     procs.append(gw)
     big = tmp_path / "big.json"
     big.write_text(json.dumps(chat(text="x " * 100000)))
-    assert_gateway_error(*curl(gw.port, "/v1/chat/completions", "--data-binary", f"@{big}",
-                               headers=("Content-Type: application/json",)), 413,
-                         "request_too_large")
+    refused = curl(gw.port, "/v1/chat/completions", "--data-binary", f"@{big}",
+                   headers=("Content-Type: application/json",))
+    assert_gateway_error(*refused, 413, "request_too_large")
+    message = json.loads(refused[2])["error"]["message"]
+    assert "65536 bytes" in message and "limits.max_body_bytes" in message, message
     small = chat(text="x " * 1000)
     assert curl(gw.port, "/v1/chat/completions", data=small)[0] == 200
+
+
+def test_headers_over_the_limit_are_431(tmp_path, procs):
+    engine = Engine(str(tmp_path), "e1")
+    procs.append(engine)
+    gw = Gateway(str(tmp_path), {"models": [one_model(engine)],
+                                 "limits": {"max_header_bytes": 1024}})
+    procs.append(gw)
+    before = len(engine.requests())
+    refused = curl(gw.port, "/v1/chat/completions", data=chat(),
+                   headers=("X-Padding: " + "p" * 2000,))
+    assert_gateway_error(*refused, 431, "headers_too_large")
+    message = json.loads(refused[2])["error"]["message"]
+    assert "1024 bytes" in message and "limits.max_header_bytes" in message, message
+    assert len(engine.requests()) == before
+    assert curl(gw.port, "/v1/chat/completions", data=chat())[0] == 200
 
 
 def test_full_queue_is_429_and_no_replica_is_503_with_retry_after(tmp_path, procs):
