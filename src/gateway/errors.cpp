@@ -20,6 +20,8 @@ constexpr ErrorInfo kInfos[] = {
     {503, "server_error", "gateway_draining", 1},
     {502, "server_error", "bad_upstream_response", 0},
     {504, "server_error", "upstream_timeout", 0},
+    {400, "invalid_request_error", "bad_request", 0},
+    {503, "server_error", "gateway_overloaded", 1},
 };
 static_assert(std::size(kInfos) == static_cast<size_t>(ErrorKind::kCount));
 

@@ -29,6 +29,8 @@ enum class ErrorKind {
   kDraining,           // 503 + Retry-After: the gateway is shutting down
   kBadGateway,         // 502: the engine broke the connection or the protocol
   kUpstreamTimeout,    // 504: the engine did not connect or answer in time
+  kBadRequest,         // 400: not a well-formed HTTP/1.x request (RFC 9112)
+  kOverloaded,         // 503 + Retry-After: request bodies in flight hold the gateway's memory budget
   kCount,
 };
 

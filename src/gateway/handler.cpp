@@ -87,7 +87,31 @@ std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route r
   }
 }
 
+Decision Unauthorized() {
+  return Error(ErrorKind::kUnauthorized,
+               "Missing or invalid API key; send it as 'Authorization: Bearer KEY'.");
+}
+
+// New work for an engine is refused once the gateway drains; what it already
+// accepted finishes.
+Decision Draining() {
+  return Error(ErrorKind::kDraining,
+               "The gateway is shutting down and takes no new requests; retry shortly.");
+}
+
 }  // namespace
+
+std::optional<Decision> DecideFromHead(const GatewayView& g, const RequestView& r) {
+  RouteMatch m = MatchRoute(r.method, r.target);
+  if (auto d = Open(g, r, m.route)) {
+    if (d->error) return d;
+    return std::nullopt;  // answered after the body, like any other
+  }
+  if (g.keys.enabled() && !g.keys.Find(PresentedKey(r.authorization, r.x_api_key)))
+    return Unauthorized();
+  if (g.draining && m.route == Route::kModelAddressed) return Draining();
+  return std::nullopt;
+}
 
 Decision Decide(const GatewayView& g, const RequestView& r) {
   RouteMatch m = MatchRoute(r.method, r.target);
@@ -95,13 +119,12 @@ Decision Decide(const GatewayView& g, const RequestView& r) {
   const ApiKey* key = nullptr;
   if (g.keys.enabled()) {
     key = g.keys.Find(PresentedKey(r.authorization, r.x_api_key));
-    if (!key)
-      return Error(ErrorKind::kUnauthorized,
-                   "Missing or invalid API key; send it as 'Authorization: Bearer KEY'.");
+    if (!key) return Unauthorized();
   }
   Decision d = [&] {
     if (m.route == Route::kListModels) return ListModels(g, key);
     if (m.route == Route::kGetModel) return GetModel(g, key, m.model_id);
+    if (g.draining) return Draining();
     ModelOrError mo = ExtractModel(r.content_type, r.body);
     if (!mo.ok()) return Error(*mo.error, mo.message);
     Decision p = g.router.Find(mo.model) && KeyRing::Allows(key, mo.model) ? Decision{}

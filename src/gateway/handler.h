@@ -48,4 +48,10 @@ struct Decision {
 
 Decision Decide(const GatewayView& g, const RequestView& r);
 
+// What can be decided from the head alone, before any body byte is read: a
+// refusal (unknown route, wrong method, a missing or invalid key, draining),
+// or nullopt when the request may go on. Its body is ignored. A refusal
+// here costs the gateway no memory for the body it never reads.
+std::optional<Decision> DecideFromHead(const GatewayView& g, const RequestView& r);
+
 }  // namespace carve::gateway

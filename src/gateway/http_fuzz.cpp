@@ -20,7 +20,7 @@ namespace {
 
 // Parses `data` whole, with the gateway's limits.
 bool Parse(const char* data, size_t size, wire::ClientRequest& parser) {
-  parser.header_limit(16 << 10);
+  parser.limit_head(16 << 10);
   parser.body_limit(1 << 20);
   parser.eager(true);
   boost::beast::flat_buffer buf;

@@ -22,7 +22,7 @@ void SweepLater(Worker& wk, std::shared_ptr<Timer> timer) {
 
 }  // namespace
 
-Conn::Conn(Worker& wk) : Conn(wk, Socket(wk.ioc)) {}
+Conn::Conn(Worker& wk) : Conn(wk, Socket(wk.ioc)) { upstream_ = true; }
 
 Conn::Conn(Worker& wk, Socket socket) : wk_(wk), socket_(std::move(socket)) {
   next_ = wk_.conns;

@@ -77,8 +77,8 @@ class Conn {
  public:
   static constexpr auto kSweepEvery = std::chrono::milliseconds(100);
 
-  explicit Conn(Worker& wk);        // to be connected
-  Conn(Worker& wk, Socket socket);  // accepted
+  explicit Conn(Worker& wk);        // to be connected: to an engine
+  Conn(Worker& wk, Socket socket);  // accepted: from a client
   ~Conn();
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -90,7 +90,8 @@ class Conn {
   void expires_after(std::chrono::milliseconds d) { deadline_ = Clock::now() + d; }
   void expires_never() { deadline_ = Clock::time_point::max(); }
   bool timed_out() const { return timed_out_; }
-  Conn* next() const { return next_; }  // the worker's next connection
+  bool upstream() const { return upstream_; }  // a connection to an engine
+  Conn* next() const { return next_; }         // the worker's next connection
   void Close();                         // both directions; errors ignored
 
   // Closes the worker's connections that are past their deadline.
@@ -103,6 +104,7 @@ class Conn {
   wire::MessageText text_;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
+  bool upstream_ = false;
   Conn* prev_ = nullptr;  // the worker's list of connections
   Conn* next_ = nullptr;
 };
@@ -136,7 +138,13 @@ struct Worker {
 };
 
 struct GatewayState {
-  explicit GatewayState(std::shared_ptr<const Snapshot> s) : snapshot_(std::move(s)) {}
+  // Request bodies in flight may hold this much memory together: eight of the
+  // largest allowed, at least 64 MiB (fixed at start; a reload keeps it).
+  static uint64_t BodyBudgetFor(const GatewayConfig& c) {
+    return std::max<uint64_t>(8 * c.max_body_bytes, 64ull << 20);
+  }
+  explicit GatewayState(std::shared_ptr<const Snapshot> s)
+      : bodies(BodyBudgetFor(s->config)), snapshot_(std::move(s)) {}
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard lock(mu);
     return snapshot_;
@@ -156,6 +164,9 @@ struct GatewayState {
   ErrorCounts unrouted_errors{};  // errors before a model was known
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
+  std::atomic<bool> cutting{false};  // the drain ran out: exchanges still running are ended
+  std::atomic<int> busy{0};          // requests read and not yet answered
+  wire::BodyBudget bodies;
   std::atomic<bool> probed_once{false};
   std::atomic<uint64_t> snapshot_version{1};   // bumped by every set_snapshot
   std::function<std::string()> extra_metrics;  // guarded by mu
@@ -222,9 +233,10 @@ template <bool isRequest>
 Task<beast::error_code> ReadMessage(Conn& c, http::basic_parser<isRequest>& parser,
                                     bool header_only);
 
-// Writes a gateway-originated error; false if the client is gone.
+// Writes a gateway-originated error; false if the client is gone. The body's
+// size goes to *bytes_out when given.
 Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
                       std::string_view message, const std::string& request_id,
-                      int write_timeout_ms);
+                      int write_timeout_ms, uint64_t* bytes_out = nullptr);
 
 }  // namespace carve::gateway::net

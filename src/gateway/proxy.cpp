@@ -104,6 +104,26 @@ Task<std::unique_ptr<Conn>> Connect(Exchange& x, Replica& r) {
   co_return conn;
 }
 
+// Reads the head of an engine's final answer. Interim answers (100 Continue,
+// 102, 103 Early Hints) are read and dropped: each is a message of its own,
+// and relaying one as the final answer would leave the real answer in the
+// pooled connection for whichever client's request uses it next. uvicorn
+// (under vLLM and SGLang) sends 100 for an Expect field, which the gateway
+// never forwards, but nothing stops an engine sending one anyway. 101 (a
+// protocol switch nobody asked for) is a broken answer: bad_status.
+Task<beast::error_code> ReadFinalHead(Conn& conn, std::optional<wire::EngineAnswer>& answer) {
+  constexpr int kMaxInterim = 16;
+  for (int n = 0;; ++n) {
+    answer.emplace(conn.text());
+    answer->limit_head(64 << 10);
+    answer->body_limit(boost::none);  // buffered answers are bounded by their length below
+    answer->eager(true);
+    beast::error_code ec = co_await ReadMessage(conn, *answer, /*header_only=*/true);
+    if (ec || !answer->interim()) co_return ec;
+    if (answer->status() == 101 || n == kMaxInterim) co_return http::error::bad_status;
+  }
+}
+
 // One try on one replica. A pooled connection that turns out closed is replaced
 // by a fresh one once; that is the engine's keep-alive, not a failure.
 Task<Attempt> TryReplica(Exchange& x, Replica& r) {
@@ -134,12 +154,8 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
     x.watch.upstream = conn.get();
     conn->expires_after(std::chrono::milliseconds(cfg.timeouts.upstream_idle_ms));
     beast::error_code hec = co_await WriteAll(*conn, request, 0);
-    conn->buffer().clear();  // what an earlier answer left is not this one's
-    wire::EngineAnswer answer(conn->text());
-    answer.header_limit(64 << 10);
-    answer.body_limit(boost::none);  // buffered answers are bounded by their length below
-    answer.eager(true);
-    if (!hec) hec = co_await ReadMessage(*conn, answer, /*header_only=*/true);
+    std::optional<wire::EngineAnswer> answer;
+    if (!hec) hec = co_await ReadFinalHead(*conn, answer);
     if (x.watch.client_gone) co_return Attempt::kClientGone;
     const bool timed_out = conn->timed_out();
     if (hec && reused && !timed_out) continue;
@@ -148,19 +164,22 @@ Task<Attempt> TryReplica(Exchange& x, Replica& r) {
       x.error_message =
           "the engine at " + r.backend().url + " did not answer: " +
           (timed_out ? "nothing within " + std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
-                     : hec.message());
+           : hec == http::error::bad_status
+               ? "it sent 101 Switching Protocols or endless interim (1xx) answers, which the "
+                 "gateway does not relay"
+               : hec.message());
       if (timed_out) co_return Attempt::kFailed;
       x.job.pool->MarkDown(&r);
       co_return Attempt::kRetry;
     }
     x.out.replica = &r.backend().url;
     x.out.first_byte_ms = MsSince(x.job.start);
-    const bool sse = answer.event_stream();
+    const bool sse = answer->event_stream();
     const bool bounded =
-        answer.content_length() && *answer.content_length() <= kMaxBufferedResponse;
-    if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, answer);
+        answer->content_length() && *answer->content_length() <= kMaxBufferedResponse;
+    if (!sse && bounded) co_return co_await RelayBuffered(x, r, conn, *answer);
     x.out.first_byte_ms = 0;  // set when the first body bytes arrive
-    co_return co_await RelayStream(x, r, conn, answer);
+    co_return co_await RelayStream(x, r, conn, *answer);
   }
   co_return Attempt::kRetry;
 }
@@ -240,9 +259,13 @@ std::unique_ptr<Conn> UpstreamPool::TakeIdle(const std::string& host_port) {
 }
 
 void UpstreamPool::PutIdle(const std::string& host_port, std::unique_ptr<Conn> conn) {
+  // Bytes past the answer mean the engine is out of step with its requests:
+  // whatever they are, they belong to no later request.
+  if (conn->buffer().size() != 0) return;
   auto& list = idle_[host_port];
   if (list.size() < kMaxIdlePerUpstream) {
     conn->expires_never();
+    conn->text().Shrink();
     list.push_back(std::move(conn));
   }
 }
@@ -260,7 +283,8 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
       tried;  // no allocation for the usual 1 to 3 tries
   Attempt result = Attempt::kRetry;
   const int tries = 1 + job.snap->config.retries;
-  for (int i = 0; i < tries && result == Attempt::kRetry && !watch->client_gone; ++i) {
+  for (int i = 0; i < tries && result == Attempt::kRetry && !watch->client_gone && !st.cutting;
+       ++i) {
     Lease lease = co_await AcquireSlot(x, tried);
     if (!lease) break;
     Replica& r = *lease.replica();
@@ -284,6 +308,10 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
     co_return out;
   }
   if (result == Attempt::kDone) co_return out;
+  if (st.cutting) {  // the drain ran out while this request waited or ran
+    x.error = ErrorKind::kDraining;
+    x.error_message = "The gateway shut down before the engine answered; retry.";
+  }
   const auto& info = InfoFor(x.error);
   out.status = info.status;
   out.error = std::string(info.code);
@@ -291,7 +319,8 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
   std::string message =
       x.error_message.empty() ? DefaultMessage(x.error, job.model) : x.error_message;
   bool ok = co_await WriteError(client, client_version, out.keep_alive, x.error, message,
-                                job.request_id, job.snap->config.timeouts.client_write_ms);
+                                job.request_id, job.snap->config.timeouts.client_write_ms,
+                                &out.bytes_out);
   if (!ok) out.keep_alive = false;
   co_return out;
 }

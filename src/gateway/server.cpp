@@ -32,13 +32,15 @@ Task<bool> WriteText(Conn& client, unsigned version, bool keep_alive, int status
 
 Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
                       std::string_view message, const std::string& request_id,
-                      int write_timeout_ms) {
+                      int write_timeout_ms, uint64_t* bytes_out) {
   const ErrorInfo& info = InfoFor(kind);
   std::vector<std::pair<std::string, std::string>> extra = {{std::string(kOriginHeader), "1"}};
   if (info.retry_after_s) extra.emplace_back("Retry-After", std::to_string(info.retry_after_s));
   if (kind == ErrorKind::kUnauthorized) extra.emplace_back("WWW-Authenticate", "Bearer");
+  std::string body = ErrorBody(kind, message);
+  if (bytes_out) *bytes_out = body.size();
   co_return co_await WriteText(client, version, keep_alive, info.status, "application/json",
-                               ErrorBody(kind, message), request_id, write_timeout_ms, extra);
+                               std::move(body), request_id, write_timeout_ms, extra);
 }
 
 }  // namespace net
@@ -77,13 +79,25 @@ std::string MetricsText(GatewayState& st) {
   return RenderMetrics(st.router, st.unrouted_errors, g, extra);
 }
 
-Decision DecideFor(GatewayState& st, const Snapshot& snap, const wire::ClientRequest& req) {
-  GatewayView g{st.router,          snap.keys,         st.probed_once.load(),
-                st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
-  RequestView r{req.method(),    req.target(),       req.authorization(),
-                req.x_api_key(), req.content_type(), req.body()};
-  return Decide(g, r);
+GatewayView ViewOf(GatewayState& st, const Snapshot& snap) {
+  return {st.router,          snap.keys,         st.probed_once.load(),
+          st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
 }
+
+RequestView ViewOf(const wire::ClientRequest& req) {
+  return {req.method(),    req.target(),       req.authorization(),
+          req.x_api_key(), req.content_type(), req.body()};
+}
+
+// Counts a request from its head until its answer is written: the drain
+// waits for these.
+struct Busy {
+  explicit Busy(std::atomic<int>& n) : n_(n) { n_.fetch_add(1); }
+  ~Busy() { n_.fetch_sub(1); }
+  Busy(const Busy&) = delete;
+  Busy& operator=(const Busy&) = delete;
+  std::atomic<int>& n_;
+};
 
 // One parsed request, answered. `snap` is the snapshot it was read under.
 Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::ClientRequest& req,
@@ -99,7 +113,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::Client
   }
   rec.bytes_in = req.body().size();
   const bool keep = req.keep_alive() && !st.draining.load();
-  Decision d = DecideFor(st, *snap, req);
+  Decision d = Decide(ViewOf(st, *snap), ViewOf(req));
   if (logging) {
     rec.model = d.model;
     rec.key = d.key ? d.key->name : "";
@@ -111,7 +125,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::Client
     rec.error = std::string(InfoFor(*d.error).code);
     rec.status = d.status;
     ok = co_await WriteError(client, req.version(), keep, *d.error, d.body, rec.id,
-                             cfg.timeouts.client_write_ms);
+                             cfg.timeouts.client_write_ms, &rec.bytes_out);
   } else if (!d.proxy) {
     rec.status = d.status;
     rec.bytes_out = d.body.size();
@@ -148,22 +162,97 @@ Task<void> LingeringClose(Conn& conn) {
   }
 }
 
-// Answers a request over `limit` (header_limit or body_limit) with 431 or
-// 413, then closes gently; the connection is not used again.
-Task<void> RefuseTooLarge(GatewayState& st, const GatewayConfig& cfg, Conn& client,
-                          beast::error_code limit) {
-  const bool body = limit == http::error::body_limit;
-  const auto kind = body ? ErrorKind::kBodyTooLarge : ErrorKind::kHeaderTooLarge;
+// A read error that is the client's malformed HTTP, which gets a 400 (RFC
+// 9112), rather than a connection closed or timed out, which gets nothing.
+bool IsMalformed(beast::error_code ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_method).category()) return false;
+  return ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_more;
+}
+
+// Why a request whose head is parsed cannot be served, before anything else:
+// RFC 9112 3.2 wants exactly one Host field in HTTP/1.1 and at most one in
+// 1.0. Empty when it may go on.
+std::string HeadProblem(const wire::ClientRequest& req) {
+  if (req.host_fields() > 1) return "The request has more than one Host field; send exactly one.";
+  if (req.host_fields() == 0 && req.version() >= 11)
+    return "An HTTP/1.1 request needs a Host field; send one.";
+  return {};
+}
+
+// The error a failed read of a request earns, with its message; nullopt when
+// there is nobody to answer (the client closed, or went silent).
+std::optional<std::pair<ErrorKind, std::string>> ReadRefusal(const GatewayConfig& cfg,
+                                                             beast::error_code ec) {
+  if (ec == http::error::body_limit)
+    return std::pair{ErrorKind::kBodyTooLarge,
+                     "The request body is larger than this gateway's limit of " +
+                         std::to_string(cfg.max_body_bytes) +
+                         " bytes; send a smaller one (operators: limits.max_body_bytes)."};
+  if (ec == http::error::header_limit)
+    return std::pair{ErrorKind::kHeaderTooLarge,
+                     "The request headers are larger than this gateway's limit of " +
+                         std::to_string(cfg.max_header_bytes) +
+                         " bytes; send fewer or shorter ones (operators: limits.max_header_bytes)."};
+  if (ec == wire::kBodyBudgetExceeded)
+    return std::pair{ErrorKind::kOverloaded,
+                     "The gateway holds as many request bodies as its memory allows; retry "
+                     "shortly."};
+  if (IsMalformed(ec))
+    return std::pair{ErrorKind::kBadRequest,
+                     "Malformed HTTP request (" + ec.message() +
+                         "); send a well-formed HTTP/1.1 request (RFC 9112)."};
+  return std::nullopt;
+}
+
+// Answers a request the gateway will not read further with `kind`, logs and
+// counts it, then closes gently: the connection is not used again.
+Task<void> RefuseAndClose(GatewayState& st, Conn& client, const wire::ClientRequest& req,
+                          ErrorKind kind, std::string_view message, Clock::time_point start) {
   st.CountError(nullptr, kind);
-  std::string what = body ? "The request body is larger than this gateway's limit of " +
-                                std::to_string(cfg.max_body_bytes) +
-                                " bytes; send a smaller one (operators: limits.max_body_bytes)."
-                          : "The request headers are larger than this gateway's limit of " +
-                                std::to_string(cfg.max_header_bytes) +
-                                " bytes; send fewer or shorter ones "
-                                "(operators: limits.max_header_bytes).";
-  co_await WriteError(client, 11, false, kind, what, NewRequestId(), 5000);
+  AccessRecord rec;
+  rec.id = RequestId(req);
+  rec.method = std::string(req.method());
+  rec.path = std::string(req.target());
+  rec.status = InfoFor(kind).status;
+  rec.error = std::string(InfoFor(kind).code);
+  const unsigned version = req.got_some() && req.version() == 10 ? 10 : 11;
+  co_await WriteError(client, version, false, kind, message, rec.id, 5000, &rec.bytes_out);
+  rec.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (st.log->enabled()) st.log->Write(rec);
   co_await LingeringClose(client);
+}
+
+// Reads the body of a request whose head is parsed. What the head alone
+// decides (a missing key, an unknown route) is answered before any body byte
+// is read, so an unauthenticated client costs no memory; the connection then
+// closes. A client that waits for 100-continue gets it here, from the
+// gateway, once the head passed. nullopt: the request is whole; else the
+// refusal to send (or none, when the client is gone).
+Task<std::optional<std::pair<ErrorKind, std::string>>> ReadBody(GatewayState& st, Conn& client,
+                                                                 wire::ClientRequest& req,
+                                                                 const Snapshot& snap,
+                                                                 bool& answered) {
+  using Refusal = std::optional<std::pair<ErrorKind, std::string>>;
+  req.eager(true);
+  beast::error_code ec = wire::Feed(req, client.buffer(), /*header_only=*/false);
+  if (ec == http::error::need_more) {
+    if (auto d = DecideFromHead(ViewOf(st, snap), ViewOf(req)))
+      co_return Refusal{std::pair{*d->error, d->body}};
+    if (beast::iequals(req.expect(), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::const_buffer line = asio::buffer(kContinue);
+      if (co_await WriteAll(client, {&line, 1}, 0)) {
+        answered = true;  // nobody to answer
+        co_return Refusal{};
+      }
+    }
+    ec = co_await ReadMessage(client, req, /*header_only=*/false);
+  }
+  if (!ec) co_return Refusal{};
+  Refusal r = ReadRefusal(snap.config, ec);
+  if (!r) answered = true;  // closed or silent: nobody to answer
+  co_return r;
 }
 
 Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
@@ -176,40 +265,41 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);  // WriteAll writes straight to it
   Conn client(wk, std::move(socket));
-  while (!st.draining.load()) {
+  // While draining, a connection still gets one request answered (/ready
+  // says 503, model requests are refused), then closes.
+  for (bool more = true; more;) {
     std::shared_ptr<const Snapshot> snap = CurrentSnapshot(st, wk);
     const auto& cfg = snap->config;
     wire::ClientRequest parser(/*strip_keys=*/snap->keys.enabled(), client.text());
-    parser.header_limit(cfg.max_header_bytes);
+    parser.limit_head(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
-    client.expires_after(std::chrono::milliseconds(cfg.timeouts.client_idle_ms));
+    parser.charge_body_to(&st.bodies);
+    client.expires_after(
+        std::chrono::milliseconds(st.draining.load() ? std::min(cfg.timeouts.client_idle_ms, 1000)
+                                                     : cfg.timeouts.client_idle_ms));
     client.idle = true;
     beast::error_code hec = co_await ReadMessage(client, parser, /*header_only=*/true);
     client.idle = false;
-    auto start = Clock::now();
-    if (hec == http::error::header_limit || hec == http::error::body_limit) {
-      co_await RefuseTooLarge(st, cfg, client, hec);
-      break;
-    }
-    if (hec) break;
-    parser.eager(true);
-    beast::error_code bec =
-        wire::Feed(parser, client.buffer(), /*header_only=*/false);  // usually all here
-    if (bec == http::error::need_more) {
-      if (beast::iequals(parser.expect(), "100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        asio::const_buffer line = asio::buffer(kContinue);
-        if (co_await WriteAll(client, {&line, 1}, 0)) break;
-      }
-      bec = co_await ReadMessage(client, parser, /*header_only=*/false);
+    const auto start = Clock::now();
+    Busy busy{st.busy};
+    std::optional<std::pair<ErrorKind, std::string>> refusal;
+    bool gone = false;
+    if (hec) {
+      refusal = ReadRefusal(cfg, hec);
+      gone = !refusal;
+    } else if (std::string why = HeadProblem(parser); !why.empty()) {
+      refusal = std::pair{ErrorKind::kBadRequest, std::move(why)};
+    } else {
+      refusal = co_await ReadBody(st, client, parser, *snap, gone);
     }
     client.expires_never();  // the exchange has its own deadlines
-    if (bec == http::error::body_limit) {
-      co_await RefuseTooLarge(st, cfg, client, bec);
+    if (gone) break;
+    if (refusal) {
+      co_await RefuseAndClose(st, client, parser, refusal->first, refusal->second, start);
       break;
     }
-    if (bec) break;
-    if (!co_await Handle(st, wk, client, parser, snap, client_ip, start)) break;
+    more = co_await Handle(st, wk, client, parser, snap, client_ip, start) && !st.draining.load();
+    client.text().Shrink();
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.socket().close(ec);
@@ -340,24 +430,48 @@ void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
   impl_->st->extra_metrics = std::move(fn);
 }
 
+namespace {
+
+// Ends every exchange still running on the workers by closing its engine
+// connection: streams then end as when an engine dies mid-stream (an SSE
+// error event and the last chunk), buffered answers as a 503.
+void CutUpstreams(std::vector<std::unique_ptr<Worker>>& workers) {
+  for (auto& w : workers)
+    asio::post(w->ioc, [wk = w.get()] {
+      for (Conn* c = wk->conns; c; c = c->next())
+        if (c->upstream()) c->Close();
+    });
+}
+
+// Polls `done` every 5 ms until it holds or `until` passes (shutdown only).
+template <typename Fn>
+void WaitUntil(Fn done, Clock::time_point until) {
+  while (!done() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+}  // namespace
+
 void Gateway::Stop(std::chrono::milliseconds drain) {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   GatewayState& st = *impl_->st;
   st.draining.store(true);
-  asio::post(impl_->workers[0]->ioc, [a = impl_->acceptor.get()] {
-    beast::error_code ec;
-    a->close(ec);
-  });
-  for (auto& w : impl_->workers)  // idle keep-alive connections go now; busy ones finish
+  // The listener stays open through the drain, so /ready can say 503 and new
+  // model requests get a clear refusal. Idle keep-alive connections go now;
+  // busy ones finish their request.
+  for (auto& w : impl_->workers)
     asio::post(w->ioc, [wk = w.get()] {
       for (Conn* c = wk->conns; c; c = c->next()) {
         beast::error_code ignored;
         if (c->idle) c->socket().cancel(ignored);
       }
     });
-  auto deadline = Clock::now() + drain;
-  while (st.connections.load() > 0 && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto idle = [&st] { return st.busy.load() == 0; };
+  WaitUntil(idle, Clock::now() + drain);
+  if (!idle()) {
+    st.cutting.store(true);
+    CutUpstreams(impl_->workers);
+    WaitUntil(idle, Clock::now() + std::chrono::seconds(2));
+  }
   for (auto& w : impl_->workers) w->ioc.stop();
   for (auto& w : impl_->workers)
     if (w->thread.joinable()) w->thread.join();

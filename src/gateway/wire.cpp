@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "gateway/errors.h"
+
 namespace carve::gateway::wire {
 namespace {
 
@@ -70,6 +72,51 @@ void AppendFieldLine(beast::string_view name, beast::string_view value, std::str
   out += "\r\n";
 }
 
+// Removes from `fields` ("Name: value\r\n"...) every field that `connection`
+// (a Connection field's comma-separated values) names, but for the options
+// that are not field names, and Content-Type: the gateway picks the model
+// from the body as that field says to read it, so the engine reads the same
+// (RFC 9110 7.6.1 forbids naming such end-to-end fields anyway).
+void RemoveNamedFields(std::string_view connection, std::string& fields) {
+  while (!connection.empty()) {
+    size_t comma = connection.find(',');
+    std::string_view token = connection.substr(0, comma);
+    connection.remove_prefix(comma == std::string_view::npos ? connection.size() : comma + 1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (token.empty() || beast::iequals(token, "close") || beast::iequals(token, "keep-alive") ||
+        beast::iequals(token, "content-type"))
+      continue;
+    for (size_t at = 0; at < fields.size();) {
+      size_t end = fields.find("\r\n", at) + 2;
+      std::string_view line(fields.data() + at, end - at);
+      if (line.size() > token.size() && line[token.size()] == ':' &&
+          beast::iequals(line.substr(0, token.size()), token))
+        fields.erase(at, end - at);
+      else
+        at = end;
+    }
+  }
+}
+
+// Keeps every Connection field's values, comma-joined.
+void AddConnection(beast::string_view value, std::string& to) {
+  if (!to.empty()) to += ',';
+  to.append(value.data(), value.size());
+}
+
+// "http://host:port/path?q" → "/path?q" (RFC 9112 3.2.2: a server accepts the
+// absolute form); anything else as it is.
+std::string_view OriginForm(std::string_view target) {
+  size_t scheme = target.find("://");
+  if (scheme == std::string_view::npos || target.front() == '/') return target;
+  std::string_view name = target.substr(0, scheme);
+  if (!beast::iequals(name, "http") && !beast::iequals(name, "https")) return target;
+  size_t path = target.find_first_of("/?", scheme + 3);
+  if (path == std::string_view::npos) return "/";
+  return target.substr(path);  // "?q" alone: the caller puts "/" before it
+}
+
 // "200 " for a status line.
 std::string_view StatusCode(unsigned status, char (&scratch)[4]) {
   status %= 1000;
@@ -92,6 +139,8 @@ bool IsHopByHop(http::field f) {
     case http::field::transfer_encoding:
     case http::field::upgrade:
     case http::field::expect:
+    case http::field::proxy_authorization:
+    case http::field::proxy_authenticate:
     case http::field::host:
     case http::field::content_length:
       return true;
@@ -103,19 +152,28 @@ bool IsHopByHop(http::field f) {
 ClientRequest::ClientRequest(bool strip_keys, MessageText& text)
     : BodyCollector<true>(text.body), strip_keys_(strip_keys), t_(text) {
   for (std::string* s : {&t_.method, &t_.target, &t_.authorization, &t_.x_api_key, &t_.content_type,
-                         &t_.request_id, &t_.expect, &t_.fields})
+                         &t_.request_id, &t_.expect, &t_.connection, &t_.fields})
     s->clear();
 }
 
 void ClientRequest::on_request_impl(http::verb, beast::string_view method,
-                                    beast::string_view target, int version, beast::error_code&) {
+                                    beast::string_view target, int version,
+                                    beast::error_code& ec) {
+  if (!CountHead(method.size() + target.size() + 12, ec)) return;
   t_.method.assign(method.data(), method.size());
-  t_.target.assign(target.data(), target.size());
+  std::string_view origin = OriginForm({target.data(), target.size()});
+  if (origin.empty() || origin.front() == '?') t_.target = "/";
+  t_.target.append(origin.data(), origin.size());
   version_ = static_cast<unsigned>(version);
 }
 
+void ClientRequest::on_header_impl(beast::error_code&) {
+  if (!t_.connection.empty()) RemoveNamedFields(t_.connection, t_.fields);
+}
+
 void ClientRequest::on_field_impl(http::field name, beast::string_view name_string,
-                                  beast::string_view value, beast::error_code&) {
+                                  beast::string_view value, beast::error_code& ec) {
+  if (!CountHead(name_string.size() + value.size() + 4, ec) || in_trailer()) return;
   auto keep_first = [&](bool& seen, std::string& to) {
     if (!seen) to.assign(value.data(), value.size()), seen = true;
   };
@@ -129,7 +187,13 @@ void ClientRequest::on_field_impl(http::field name, beast::string_view name_stri
       break;
     case http::field::expect:
       keep_first(seen_expect_, t_.expect);
-      break;
+      return;  // the gateway answers 100-continue itself; never the engine's
+    case http::field::host:
+      ++host_fields_;
+      return;  // the gateway writes the engine's
+    case http::field::connection:
+      AddConnection(value, t_.connection);
+      return;
     case http::field::forwarded:
       return;  // the gateway writes its own
     default:
@@ -179,18 +243,31 @@ void AppendHead(const http::response_header<>& res, std::string& out) {
 
 EngineAnswer::EngineAnswer(MessageText& text) : BodyCollector<false>(text.body), t_(text) {
   t_.reason.clear();
+  t_.connection.clear();
   t_.fields.clear();
   t_.cache_fields.clear();
 }
 
-void EngineAnswer::on_response_impl(int code, beast::string_view reason, int, beast::error_code&) {
+void EngineAnswer::on_response_impl(int code, beast::string_view reason, int,
+                                    beast::error_code& ec) {
+  if (!CountHead(reason.size() + 15, ec)) return;
   status_ = code;
   t_.reason.assign(reason.data(), reason.size());
 }
 
+void EngineAnswer::on_header_impl(beast::error_code&) {
+  if (t_.connection.empty()) return;
+  RemoveNamedFields(t_.connection, t_.fields);
+  RemoveNamedFields(t_.connection, t_.cache_fields);
+}
+
 void EngineAnswer::on_field_impl(http::field name, beast::string_view name_string,
-                                 beast::string_view value, beast::error_code&) {
-  if (IsHopByHop(name) || beast::iequals(name_string, "x-request-id")) return;
+                                 beast::string_view value, beast::error_code& ec) {
+  if (!CountHead(name_string.size() + value.size() + 4, ec) || in_trailer()) return;
+  if (name == http::field::connection) return AddConnection(value, t_.connection);
+  if (IsHopByHop(name) || beast::iequals(name_string, "x-request-id") ||
+      beast::iequals(name_string, kOriginHeader))
+    return;
   if (name == http::field::content_type)
     event_stream_ = value.size() >= 17 && beast::iequals(value.substr(0, 17), "text/event-stream");
   const bool caching =
@@ -223,6 +300,19 @@ void EngineAnswer::AppendHead(const RelayedHead& r, std::string& out) const {
   if (r.client_version < 11 && r.keep_alive) h.Field("Connection", "keep-alive");
   h.Add("\r\n");
   h.AppendTo(out);
+}
+
+bool BodyBudget::Take(uint64_t n) {
+  uint64_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (n > limit_ - std::min(used, limit_)) return false;
+  } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+  return true;
+}
+
+void MessageText::Shrink() {
+  constexpr size_t kKeep = 256 << 10;  // a typical chat request's body, and then some
+  if (body.capacity() > kKeep) std::string().swap(body);
 }
 
 std::string_view ChunkSizeLine(size_t n, char (&scratch)[24]) {

@@ -301,6 +301,157 @@ TEST(WireTest, EngineAnswerRelaysTheHeadLessHopByHop) {
   EXPECT_NE(sse.find("Cache-Control: no-cache\r\n"), std::string::npos) << sse;
 }
 
+// Issue #12.1: an Expect field reached the engine, whose interim 100 was then
+// relayed as the final answer and desynchronised the pooled connection.
+TEST(WireTest, ExpectNeverReachesTheEngine) {
+  MessageText text;
+  ClientRequest req(/*strip_keys=*/false, text);
+  ParseClient(req,
+              "POST /v1/completions HTTP/1.1\r\nHost: g\r\nExpect: 100-continue\r\n"
+              "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(req.expect(), "100-continue");  // the gateway still sees it
+  std::string head;
+  AppendUpstreamHead(req, {.host = "h", .request_id = "i", .client_ip = "c", .content_length = 2},
+                     head);
+  EXPECT_EQ(head.find("Expect"), std::string::npos) << head;
+}
+
+TEST(WireTest, InterimAnswersAreMessagesOfTheirOwn) {
+  MessageText text;
+  beast::flat_buffer buf;
+  Put(buf,
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  std::vector<int> statuses;
+  for (;;) {
+    EngineAnswer answer(text);
+    answer.eager(true);
+    ASSERT_FALSE(Feed(answer, buf, /*header_only=*/true));
+    statuses.push_back(answer.status());
+    if (!answer.interim()) {
+      ASSERT_FALSE(Feed(answer, buf, false));
+      EXPECT_EQ(answer.body(), "ok");
+      break;
+    }
+    EXPECT_TRUE(answer.is_done());  // no body: the next bytes are the next message
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{100, 103, 200}));
+  EXPECT_EQ(buf.size(), 0u);
+}
+
+// Issue #12.8: trailer fields were merged into the head: an Authorization
+// there authenticated, others reached the engine as headers.
+TEST(WireTest, TrailerFieldsNeitherAuthenticateNorReachTheEngine) {
+  MessageText text;
+  ClientRequest req(/*strip_keys=*/true, text);
+  ParseClient(req,
+              "POST /v1/completions HTTP/1.1\r\nHost: g\r\nTransfer-Encoding: chunked\r\n"
+              "Trailer: Authorization, X-Sneaky\r\n\r\n2\r\n{}\r\n0\r\n"
+              "Authorization: Bearer stolen\r\nX-Sneaky: 1\r\n\r\n");
+  EXPECT_EQ(req.authorization(), "");
+  EXPECT_EQ(req.body(), "{}");
+  EXPECT_EQ(req.forwarded_fields(), "") << req.forwarded_fields();
+  MessageText answer_text;
+  EngineAnswer answer(answer_text);
+  ParseAnswer(answer,
+              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+              "Set-Cookie: late=1\r\n\r\n");
+  std::string head;
+  answer.AppendHead({.request_id = "i", .content_length = 2}, head);
+  EXPECT_EQ(head.find("Set-Cookie"), std::string::npos) << head;
+}
+
+// Issue #12.12: fields a Connection field names, Proxy-Authorization, and an
+// engine's own X-Carve-Gateway-Error were relayed.
+TEST(WireTest, ConnectionNamedAndProxyFieldsStayOnTheirHop) {
+  MessageText text;
+  ClientRequest req(/*strip_keys=*/false, text);
+  ParseClient(req,
+              "POST /v1/completions HTTP/1.1\r\nHost: g\r\nX-Hop: 1\r\nX-Kept: 2\r\n"
+              "Proxy-Authorization: Basic eA==\r\nConnection: X-Hop, keep-alive\r\n"
+              "x-other-hop: 3\r\nConnection: x-OTHER-hop\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(req.forwarded_fields(), "X-Kept: 2\r\n");
+  MessageText answer_text;
+  EngineAnswer answer(answer_text);
+  ParseAnswer(answer,
+              "HTTP/1.1 200 OK\r\nX-Carve-Gateway-Error: 1\r\nX-Secret: s\r\nConnection: x-secret"
+              "\r\nProxy-Authenticate: Basic\r\nX-Engine: e\r\nContent-Length: 0\r\n\r\n");
+  std::string head;
+  answer.AppendHead({.request_id = "i", .content_length = 0}, head);
+  EXPECT_EQ(head, "HTTP/1.1 200 OK\r\nX-Engine: e\r\nX-Request-Id: i\r\nContent-Length: 0\r\n\r\n");
+}
+
+// Issue #12.13: absolute-form targets (RFC 9112 3.2.2) are served as their path.
+TEST(WireTest, AbsoluteFormTargetsBecomeOriginForm) {
+  for (auto [target, want] : std::vector<std::pair<std::string, std::string>>{
+           {"http://gw:8000/v1/models", "/v1/models"},
+           {"HTTPS://gw/v1/models?x=1", "/v1/models?x=1"},
+           {"http://gw:8000", "/"},
+           {"http://gw?x", "/?x"},
+           {"/plain", "/plain"}}) {
+    MessageText text;
+    ClientRequest req(false, text);
+    ParseClient(req, "GET " + target + " HTTP/1.1\r\nHost: gw\r\n\r\n");
+    EXPECT_EQ(req.target(), want) << target;
+  }
+}
+
+TEST(WireTest, HostFieldsAreCounted) {
+  for (auto [head, hosts] : std::vector<std::pair<std::string, int>>{
+           {"GET / HTTP/1.1\r\n\r\n", 0},
+           {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1},
+           {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 2}}) {
+    MessageText text;
+    ClientRequest req(false, text);
+    ParseClient(req, head);
+    EXPECT_EQ(req.host_fields(), hosts) << head;
+  }
+}
+
+// Issue #12.20: Beast bounds each scan for the end of the head, not the head,
+// so many small fields arriving in pieces passed the limit.
+TEST(WireTest, TheHeadLimitHoldsWhenFieldsArriveInPieces) {
+  std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 200; ++i) head += "X-F" + std::to_string(i) + ": v\r\n";
+  head += "\r\n";
+  for (uint32_t limit : {512u, 1024u}) {
+    MessageText text;
+    ClientRequest req(false, text);
+    req.limit_head(limit);
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    for (size_t at = 0; at < head.size() && ec != http::error::header_limit; at += 100) {
+      Put(buf, head.substr(at, 100));
+      ec = Feed(req, buf, true);
+    }
+    EXPECT_EQ(ec, http::error::header_limit) << limit;
+  }
+  MessageText text;  // and a head within the limit passes
+  ClientRequest fits(false, text);
+  fits.limit_head(static_cast<uint32_t>(head.size()));
+  beast::flat_buffer buf;
+  Put(buf, head);
+  EXPECT_FALSE(Feed(fits, buf, true));
+}
+
+TEST(WireTest, BodiesTakeTheirBytesFromTheBudgetAndGiveThemBack) {
+  BodyBudget budget(10);
+  MessageText t1, t2;
+  {
+    ClientRequest first(false, t1);
+    first.charge_body_to(&budget);
+    ParseClient(first, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n12345678");
+    EXPECT_EQ(budget.used(), 8u);
+    ClientRequest second(false, t2);
+    second.charge_body_to(&budget);
+    second.eager(true);
+    beast::flat_buffer buf;
+    Put(buf, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n12345678");
+    EXPECT_EQ(Feed(second, buf, false), kBodyBudgetExceeded);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(WireTest, FeedReportsTheParsersLimits) {
   RequestParser big_header;
   big_header.header_limit(64);

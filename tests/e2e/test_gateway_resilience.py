@@ -181,13 +181,12 @@ def test_sigterm_drains_streams_then_exits(tmp_path, procs):
     wait_for(lambda: engine.request("during-drain"), what="the stream to start")
     gw.signal(signal.SIGTERM)
 
-    def refused():
+    def draining():  # the listener answers through the drain: /ready says 503
         try:
-            socket.create_connection(("127.0.0.1", gw.port), timeout=1).close()
-            return False
+            return get(gw.port, "/ready", timeout=1.0)[0] == 503
         except OSError:
-            return True
-    wait_for(refused, what="the listener to close")
+            return False
+    wait_for(draining, what="/ready to say 503 while draining")
     t.join(timeout=20)
     status, body = streams["during-drain"]
     assert status == 200 and body.endswith(b"data: [DONE]\n\n")
