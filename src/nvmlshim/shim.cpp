@@ -106,6 +106,12 @@ nvmlReturn_t CheckRoom(unsigned int n, const void* array, unsigned int* count) {
   return NVML_SUCCESS;
 }
 
+nvmlReturn_t SetCount(unsigned int n, const void* array, unsigned int* count, bool null_sizes) {
+  if (!count || (!array && !null_sizes)) return NVML_ERROR_INVALID_ARGUMENT;
+  *count = n;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t LoadGpu(device::sim::SimMachine& m, int gpu, int gi, int ci, Dev* out) {
   auto g = m.GetGpu(gpu);
   if (!g.ok()) return g.status().code() == Code::kNotFound ? NVML_ERROR_INVALID_ARGUMENT

@@ -80,9 +80,17 @@ nvmlReturn_t Run(Fn&& fn) {
 nvmlReturn_t ToNvml(const Status& status);
 // Copies `s` and its NUL into `buf`: INSUFFICIENT_SIZE when it does not fit.
 nvmlReturn_t CopyString(std::string_view s, char* buf, unsigned int length);
-// The two-call protocol's check: INSUFFICIENT_SIZE (with *count = n) when the
-// caller's array is too small, INVALID_ARGUMENT when it is missing.
+// The two-call protocol's check, for the calls whose count is read on entry
+// (running processes): INSUFFICIENT_SIZE (with *count = n) when the caller's
+// array is too small, INVALID_ARGUMENT when it is missing.
 nvmlReturn_t CheckRoom(unsigned int n, const void* array, unsigned int* count);
+// For the calls whose `*count` is an output only (nvml.h: GetGpuInstances and
+// GetComputeInstances, whose array must hold the profile's instanceCount; the
+// possible-placements calls, whose array must hold every placement): nothing
+// is read on entry, so a count of 0 or garbage is fine, and INSUFFICIENT_SIZE
+// is never the answer. A null array is INVALID_ARGUMENT, except where nvml.h
+// lets it ask for the count alone (`null_sizes`).
+nvmlReturn_t SetCount(unsigned int n, const void* array, unsigned int* count, bool null_sizes);
 
 // A handle resolved against a fresh snapshot. Not copyable: the pointers
 // point into `gpu`.

@@ -139,10 +139,9 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(
   return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
-    if (!count) return NVML_ERROR_INVALID_ARGUMENT;
     unsigned int n = static_cast<unsigned int>(c->placements.size());
-    if (!out) return *count = n, NVML_SUCCESS;
-    if (nvmlReturn_t rc = CheckRoom(n, out, count); rc != NVML_SUCCESS) return rc;
+    if (nvmlReturn_t rc = SetCount(n, out, count, /*null_sizes=*/true); rc != NVML_SUCCESS || !out)
+      return rc;
     for (unsigned int i = 0; i < n; ++i)
       out[i] = {static_cast<unsigned int>(c->placements[i].start),
                 static_cast<unsigned int>(c->placements[i].size)};
@@ -176,7 +175,9 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t h,
     std::vector<int> ids;
     for (const auto& ci : d.gi->compute_instances)
       if (ci.profile_id == c->id) ids.push_back(ci.id);
-    if (nvmlReturn_t rc = CheckRoom(static_cast<unsigned int>(ids.size()), out, count); rc != NVML_SUCCESS)
+    if (nvmlReturn_t rc = SetCount(static_cast<unsigned int>(ids.size()), out, count,
+                                   /*null_sizes=*/false);
+        rc != NVML_SUCCESS)
       return rc;
     for (size_t i = 0; i < ids.size(); ++i)
       out[i] = Shim::Get().ComputeInstance(d.gpu.index, d.gi->id, ids[i]);

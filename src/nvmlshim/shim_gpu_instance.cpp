@@ -86,10 +86,9 @@ nvmlReturn_t Placements(nvmlDevice_t h, unsigned int id, nvmlGpuInstancePlacemen
   return OnGpu(h, [&](SimMachine&, const Dev& d) {
     const Profile* p = nullptr;
     if (nvmlReturn_t rc = ById(d, id, false, &p); rc != NVML_SUCCESS) return rc;
-    if (!count) return NVML_ERROR_INVALID_ARGUMENT;
     unsigned int n = static_cast<unsigned int>(p->placements.size());
-    if (!out) return *count = n, NVML_SUCCESS;  // the sizing call
-    if (nvmlReturn_t rc = CheckRoom(n, out, count); rc != NVML_SUCCESS) return rc;
+    if (nvmlReturn_t rc = SetCount(n, out, count, /*null_sizes=*/true); rc != NVML_SUCCESS || !out)
+      return rc;
     for (unsigned int i = 0; i < n; ++i)
       out[i] = {static_cast<unsigned int>(p->placements[i].start),
                 static_cast<unsigned int>(p->placements[i].size)};
@@ -217,7 +216,9 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t h, unsigned int 
     std::vector<int> ids;
     for (const auto& gi : d.gpu.gpu_instances)
       if (gi.profile_id == p->id) ids.push_back(gi.id);
-    if (nvmlReturn_t rc = CheckRoom(static_cast<unsigned int>(ids.size()), out, count); rc != NVML_SUCCESS)
+    if (nvmlReturn_t rc = SetCount(static_cast<unsigned int>(ids.size()), out, count,
+                                   /*null_sizes=*/false);
+        rc != NVML_SUCCESS)
       return rc;
     for (size_t i = 0; i < ids.size(); ++i) out[i] = Shim::Get().GpuInstance(d.gpu.index, ids[i]);
     return NVML_SUCCESS;
