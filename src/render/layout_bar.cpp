@@ -29,9 +29,15 @@ int UnitWidth(int units) { return std::max(3, 40 / std::max(units, 1)); }
 
 std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments) {
   int w = UnitWidth(units);
+  units = std::max(units, 0);
+  // A segment outside the bar, or one of no width, cannot be drawn: it is
+  // dropped rather than trusted (callers pass what a machine reported).
+  std::erase_if(segments, [units](const BarSegment& s) {
+    return s.start < 0 || s.size <= 0 || s.start >= units || s.size > units - s.start;
+  });
   std::vector<bool> covered(units, false);
   for (const auto& s : segments)
-    for (int u = s.start; u < s.start + s.size && u < units; ++u) covered[u] = true;
+    for (int u = s.start; u < s.start + s.size; ++u) covered[u] = true;
   for (int u = 0; u < units; ++u)
     if (!covered[u]) segments.push_back(BarSegment{u, 1, "", ""});
   std::sort(segments.begin(), segments.end(),

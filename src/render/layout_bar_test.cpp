@@ -26,5 +26,16 @@ TEST(LayoutBar, TwelveUnitGpusGetNarrowerCells) {
   EXPECT_EQ(lines[0].rfind("┌1g.24gb─┬", 0), 0u);
 }
 
+// Issue #12.3: a negative start wrote before a vector<bool> (heap overflow).
+TEST(LayoutBar, SegmentsOutsideTheBarAreDroppedNotTrusted) {
+  auto clean = DrawBar(8, {{4, 4, "3g.40gb", "GI 2"}});
+  for (BarSegment bad : {BarSegment{-3, 2, "x", ""}, BarSegment{6, 4, "x", ""},
+                         BarSegment{9, 1, "x", ""}, BarSegment{2, 0, "x", ""},
+                         BarSegment{2, -1, "x", ""}, BarSegment{1, INT32_MAX, "x", ""}}) {
+    auto lines = DrawBar(8, {{4, 4, "3g.40gb", "GI 2"}, bad});
+    EXPECT_EQ(lines, clean) << bad.start << ":" << bad.size;
+  }
+}
+
 }  // namespace
 }  // namespace carve::render

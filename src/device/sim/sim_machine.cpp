@@ -245,6 +245,13 @@ Status SimMachine::Detach(uint32_t pid) {
 
 Status SimMachine::SetFault(int fail_after, Code error) {
   return Transact(Kind::kControl, [&](SimState& s) {
+    if (fail_after > 0 && s.faults.fail_after > 0)
+      return Status::Error(
+          Code::kAlreadyExists,
+          fmt::format("a fault is already pending: driver call #{} from now fails with {}",
+                      s.faults.fail_after, FaultCodeName(s.faults.error)),
+          "One fault at a time: pass --clear with --after to replace it, or clear it first "
+          "(carve sim fault FILE --clear).");
     s.faults.fail_after = fail_after;
     s.faults.error = error;
     return Status::Ok();

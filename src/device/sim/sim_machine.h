@@ -51,6 +51,8 @@ class SimMachine : public Machine {
   // first) of GPU instance `gi` when MIG is on, to the whole GPU otherwise.
   Status Attach(int gpu, std::optional<int> gi, std::optional<int> ci, SimProcess process);
   Status Detach(uint32_t pid);
+  // The `fail_after`th mutating call from now fails with `error`; 0 clears.
+  // kAlreadyExists while another fault is pending: one fault at a time.
   Status SetFault(int fail_after, Code error);
   Status SetDelay(int delay_ms);
   Result<SimState> State();

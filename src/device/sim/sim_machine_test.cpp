@@ -136,6 +136,19 @@ TEST(SimMachine, InjectedFaultFiresOnceOnTheNthDriverCallAndChangesNothing) {
   EXPECT_TRUE(m->CreateGpuInstance(0, 19, 1).ok());
 }
 
+// Issue #12.20: a second --after silently replaced the pending fault.
+TEST(SimMachine, OneFaultAtATimeTheSecondIsRefusedAndNamesTheFirst) {
+  auto m = Machine("h100-80gb", true);
+  ASSERT_TRUE(m->SetFault(3, Code::kInUse).ok());
+  Status again = m->SetFault(1, Code::kTimeout);
+  EXPECT_EQ(again.code(), Code::kAlreadyExists);
+  EXPECT_NE(again.message().find("#3"), std::string::npos) << again.ToString();
+  EXPECT_NE(again.message().find("in_use"), std::string::npos) << again.ToString();
+  EXPECT_EQ(m->State()->faults.fail_after, 3);  // the first stays
+  ASSERT_TRUE(m->SetFault(0, Code::kUnknown).ok());  // --clear
+  EXPECT_TRUE(m->SetFault(1, Code::kTimeout).ok());
+}
+
 TEST(SimMachine, EveryMutatingCallCanFailAndLeavesTheStateAlone) {
   using Op = std::function<Status(SimMachine&, int gi)>;
   std::vector<std::pair<std::string, Op>> ops = {

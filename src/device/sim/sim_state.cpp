@@ -1,5 +1,9 @@
 #include "device/sim/sim_state.h"
 
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
 
@@ -92,9 +96,7 @@ std::string SimState::NewUuid(std::string_view prefix) {
 std::string FormatState(const SimState& s) {
   ordered_json gpus = ordered_json::array();
   for (const auto& g : s.gpus) gpus.push_back(GpuJson(g));
-  std::string fault_name = "unknown";
-  for (const auto& [name, code] : FaultCodes())
-    if (code == s.faults.error) fault_name = name;
+  std::string fault_name = FaultCodeName(s.faults.error);
   ordered_json j = {{"schema", "carve-sim/v1"},
                     {"seed", s.seed},
                     {"next_uuid", s.next_uuid},
@@ -108,6 +110,18 @@ std::string FormatState(const SimState& s) {
   return j.dump(1) + "\n";
 }
 
+// A whole number within T's range, or an exception the parser turns into a
+// refusal: nlohmann's get<int>() of 1e49 is undefined, of 2^32 it wraps.
+template <typename T>
+T Whole(const ordered_json& parent, const char* key) {
+  const ordered_json& v = parent.at(key);
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<uint64_t>())) return static_cast<T>(v.get<uint64_t>());
+  if (!v.is_number_unsigned() && v.is_number_integer() && std::in_range<T>(v.get<int64_t>()))
+    return static_cast<T>(v.get<int64_t>());
+  throw std::out_of_range(fmt::format("'{}' must be a whole number from {} to {}", key,
+                                      std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+}
+
 Result<SimState> ParseState(std::string_view text, std::string_view where) {
   auto bad = [&](std::string what) {
     return Status::InvalidArgument(fmt::format("{}: {}", where, what),
@@ -116,17 +130,20 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
   };
   ordered_json j = ordered_json::parse(text, nullptr, false);
   if (j.is_discarded()) return bad("not valid JSON");
-  if (j.value("schema", "") != "carve-sim/v1")
-    return bad(fmt::format("schema '{}', expected carve-sim/v1", j.value("schema", "")));
+  if (!j.is_object()) return bad(fmt::format("a JSON {}, expected an object", j.type_name()));
+  auto schema = j.find("schema");
+  if (schema == j.end() || !schema->is_string() || *schema != "carve-sim/v1")
+    return bad(fmt::format("schema {}, expected \"carve-sim/v1\"",
+                           schema == j.end() ? "missing" : schema->dump()));
   SimState s;
   try {
-    s.seed = j.at("seed").get<uint64_t>();
-    s.next_uuid = j.at("next_uuid").get<uint64_t>();
-    s.boots = j.at("boots").get<int>();
+    s.seed = Whole<uint64_t>(j, "seed");
+    s.next_uuid = Whole<uint64_t>(j, "next_uuid");
+    s.boots = Whole<int>(j, "boots");
     s.driver_version = j.at("driver_version").get<std::string>();
     const auto& f = j.at("faults");
-    s.faults.fail_after = f.at("fail_after").get<int>();
-    s.faults.delay_ms = f.at("delay_ms").get<int>();
+    s.faults.fail_after = Whole<int>(f, "fail_after");
+    s.faults.delay_ms = Whole<int>(f, "delay_ms");
     auto code = ParseFaultCode(f.at("error").get<std::string>());
     if (!code.ok()) return bad(code.status().message());
     s.faults.error = *code;
@@ -139,24 +156,25 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
       g.persistence_mode = gj.at("persistence_mode").get<bool>();
       g.mig.current = gj.at("mig").at("current").get<bool>();
       g.mig.pending = gj.at("mig").at("pending").get<bool>();
-      g.resets = gj.at("resets").get<int>();
+      g.resets = Whole<int>(gj, "resets");
       for (const auto& gij : gj.at("gpu_instances")) {
-        SimGpuInstance gi{gij.at("id").get<int>(), gij.at("profile_id").get<int>(),
-                          gij.at("start").get<int>(), {}};
+        SimGpuInstance gi{Whole<int>(gij, "id"), Whole<int>(gij, "profile_id"),
+                          Whole<int>(gij, "start"), {}};
         for (const auto& cij : gij.at("cis"))
-          gi.cis.push_back({cij.at("id").get<int>(), cij.at("profile_id").get<int>(),
-                            cij.at("start").get<int>(), cij.at("uuid").get<std::string>()});
+          gi.cis.push_back({Whole<int>(cij, "id"), Whole<int>(cij, "profile_id"),
+                            Whole<int>(cij, "start"), cij.at("uuid").get<std::string>()});
         g.gis.push_back(std::move(gi));
       }
       for (const auto& pj : gj.at("processes"))
-        g.processes.push_back({pj.at("pid").get<uint32_t>(), pj.at("name").get<std::string>(),
-                               pj.at("memory_mib").get<uint64_t>(), pj.at("gi").get<int>(),
-                               pj.at("ci").get<int>(), pj.at("track").get<bool>()});
+        g.processes.push_back({Whole<uint32_t>(pj, "pid"), pj.at("name").get<std::string>(),
+                               Whole<uint64_t>(pj, "memory_mib"), Whole<int>(pj, "gi"),
+                               Whole<int>(pj, "ci"), pj.at("track").get<bool>()});
       s.gpus.push_back(std::move(g));
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, and Whole's
     return bad(e.what());
   }
+  if (Status st = CheckState(s); !st.ok()) return bad(st.message());
   return s;
 }
 
@@ -166,6 +184,12 @@ Result<Code> ParseFaultCode(std::string_view name) {
     return Status::InvalidArgument(fmt::format("unknown fault code '{}'", name),
                                    fmt::format("Use one of: {}.", FaultCodeNames()));
   return it->second;
+}
+
+std::string FaultCodeName(Code code) {
+  for (const auto& [name, c] : FaultCodes())
+    if (c == code) return name;
+  return "unknown";
 }
 
 std::string FaultCodeNames() {

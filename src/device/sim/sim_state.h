@@ -67,13 +67,21 @@ struct SimState {
   std::string NewUuid(std::string_view prefix);
 };
 
-// Parses and prints the carve-sim/v1 JSON form. Errors name the file.
+// Parses and prints the carve-sim/v1 JSON form. Errors name the file. A
+// state that parses also passes CheckState.
 Result<SimState> ParseState(std::string_view text, std::string_view where);
+// Every invariant the simulator keeps when it changes a state: known GPU
+// models, MIG off with no GPU instances, unique ids, profiles of the GPU's
+// catalogue at legal, non-overlapping placements within their counts and
+// engines, compute instances inside their GPU instance likewise, processes on
+// instances that exist, sane fault settings. (sim_state_check.cpp)
+Status CheckState(const SimState& state);
 std::string FormatState(const SimState& state);
 
 // Fault codes as users write them (`carve sim fault --error in_use`).
 Result<Code> ParseFaultCode(std::string_view name);
 std::string FaultCodeNames();
+std::string FaultCodeName(Code code);
 
 // Runs `fn` on the state in `path` under the exclusive lock, and writes the
 // state back when `fn` asks for it (returns true in *write). The file must exist.

@@ -1,0 +1,98 @@
+// Issue #12.3: state files of the wrong shape aborted carve (and any program
+// using the NVML drop-in); a negative start crashed apply and overflowed the
+// heap in read-only verbs. Every broken invariant is now refused at load.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "device/sim/sim_machine.h"
+#include "device/sim/sim_state.h"
+
+namespace carve::device::sim {
+namespace {
+
+// A valid H100 state with MIG on, a 3g.40gb@4 (GI 2) holding its full CI and
+// a 1g.10gb@0, and a process on the 3g; `edit` then breaks it.
+std::string StateWith(const std::function<void(nlohmann::json&)>& edit) {
+  auto s = NewState({mig::Catalog::Builtin().Find("h100-80gb")}, /*mig_on=*/true, 7);
+  EXPECT_TRUE(s.ok());
+  nlohmann::json j = nlohmann::json::parse(FormatState(*s));
+  j["gpus"][0]["gpu_instances"] = nlohmann::json::parse(R"([
+      {"id": 2, "profile_id": 9, "start": 4, "cis": [{"id": 0, "profile_id": 2, "start": 0, "uuid": "MIG-a"}]},
+      {"id": 13, "profile_id": 19, "start": 0, "cis": []}])");
+  j["gpus"][0]["processes"] = nlohmann::json::parse(
+      R"([{"pid": 42, "name": "vllm", "memory_mib": 100, "gi": 2, "ci": 0, "track": false}])");
+  edit(j);
+  return j.dump();
+}
+
+TEST(SimStateCheck, AValidStateLoads) {
+  auto s = ParseState(StateWith([](nlohmann::json&) {}), "state.json");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->gpus[0].gis.size(), 2u);
+}
+
+TEST(SimStateCheck, GpusWithoutMigLoadBesideMigOnes) {
+  auto s = NewState({mig::Catalog::Builtin().Find("h100-80gb"), mig::Catalog::Builtin().Find("l4")},
+                     /*mig_on=*/true, 3);
+  ASSERT_TRUE(s.ok());
+  auto back = ParseState(FormatState(*s), "state.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->gpus.size(), 2u);
+}
+
+TEST(SimStateCheck, JsonOfTheWrongShapeIsRefusedNotThrown) {
+  for (std::string text : {"[]", "\"x\"", "42", "null", R"({"schema":1})", R"({"schema":"x"})",
+                           R"({"schema":"carve-sim/v1"})", R"({"schema":"carve-sim/v1","gpus":7})"}) {
+    auto s = ParseState(text, "state.json");
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.status().message().find("state.json"), std::string::npos) << s.status().ToString();
+  }
+}
+
+struct Broken {
+  const char* what;
+  std::function<void(nlohmann::json&)> edit;
+  const char* says;
+};
+
+TEST(SimStateCheck, EveryBrokenInvariantIsRefusedWithWhereAndWhat) {
+  auto gi = [](nlohmann::json& j, int i) -> nlohmann::json& { return j["gpus"][0]["gpu_instances"][i]; };
+  std::vector<Broken> cases = {
+      {"negative start", [&](auto& j) { gi(j, 1)["start"] = -3; }, "GPU instance 13: start -3"},
+      {"start past the GPU", [&](auto& j) { gi(j, 1)["start"] = 9; }, "start 9"},
+      {"illegal start", [&](auto& j) { gi(j, 0)["start"] = 2; }, "start 2"},
+      {"overlap", [&](auto& j) { gi(j, 1)["start"] = 5; }, "GPU 0"},
+      {"duplicate GI id", [&](auto& j) { gi(j, 1)["id"] = 2; }, "used twice"},
+      {"negative GI id", [&](auto& j) { gi(j, 1)["id"] = -1; }, "negative"},
+      {"unknown profile", [&](auto& j) { gi(j, 1)["profile_id"] = 77; }, "profile id 77"},
+      {"MIG off with GIs", [&](auto& j) { j["gpus"][0]["mig"]["current"] = false; }, "MIG is off"},
+      {"unknown GPU model", [&](auto& j) { j["gpus"][0]["model"] = "h999"; }, "'h999'"},
+      {"CI outside its GI", [&](auto& j) { gi(j, 0)["cis"][0]["start"] = 5; }, "compute instance 0"},
+      {"unknown CI profile", [&](auto& j) { gi(j, 0)["cis"][0]["profile_id"] = 8; }, "compute profile id 8"},
+      {"overlapping CIs",
+       [&](auto& j) { gi(j, 0)["cis"].push_back({{"id", 1}, {"profile_id", 0}, {"start", 1}, {"uuid", "MIG-b"}}); },
+       "overlaps"},
+      {"duplicate CI id",
+       [&](auto& j) { gi(j, 1)["cis"] = nlohmann::json::parse(R"([{"id":0,"profile_id":0,"start":0,"uuid":"m"},{"id":0,"profile_id":0,"start":0,"uuid":"n"}])"); },
+       "used twice"},
+      {"process on a missing CI", [&](auto& j) { j["gpus"][0]["processes"][0]["ci"] = 3; }, "process 42"},
+      {"negative fault delay", [&](auto& j) { j["faults"]["delay_ms"] = -1; }, "delay_ms"},
+      {"zero boots", [&](auto& j) { j["boots"] = 0; }, "boots"},
+      {"a start too large for an int", [&](auto& j) { gi(j, 1)["start"] = 1e49; }, "'start'"},
+      {"an id past 2^32", [&](auto& j) { gi(j, 1)["id"] = 4294967298ull; }, "'id'"},
+      {"a process larger than the GPU", [&](auto& j) { j["gpus"][0]["processes"][0]["memory_mib"] = 1ull << 40; }, "more than the GPU has"},
+      {"two GPUs, one UUID",
+       [&](auto& j) { j["gpus"].push_back(j["gpus"][0]); }, "UUID"},
+  };
+  for (const auto& c : cases) {
+    auto s = ParseState(StateWith(c.edit), "state.json");
+    ASSERT_FALSE(s.ok()) << c.what;
+    EXPECT_NE(s.status().message().find(c.says), std::string::npos)
+        << c.what << ": " << s.status().ToString();
+    EXPECT_NE(s.status().message().find("state.json"), std::string::npos) << c.what;
+  }
+}
+
+}  // namespace
+}  // namespace carve::device::sim
