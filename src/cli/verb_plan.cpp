@@ -89,6 +89,7 @@ Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu
   req.options.baselines = compare;
   auto t0 = std::chrono::steady_clock::now();
   plan::Plan result = plan::MakePlan(req);
+  result.currency = spec.currency;
   result.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

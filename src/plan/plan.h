@@ -124,6 +124,7 @@ struct Plan {
   int gpus_used = 0;
   double cost = 0;  // per month, when costs are given
   bool costed = false;
+  std::string currency = "USD";  // ISO 4217, what the costs are in (the spec's)
   double lower_bound = 0;       // GPUs (or cost) no plan can beat
   bool optimal = false;         // proven: gpus_used (cost) == the optimum
   bool node_limit_hit = false;  // the search stopped at its node limit before a proof

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "render/layout_bar.h"
 
@@ -18,10 +19,17 @@ std::string GiB(uint64_t mib) { return fmt::format("{:.1f}", mib / 1024.0); }
 // A replica's memory; "—" for a model sized only by its measured profiles.
 std::string ReplicaGiB(uint64_t mib) { return mib ? GiB(mib) + " GiB" : "—"; }
 
-std::string Money(double v) { return fmt::format("${:.0f}", v); }
+// "$2100", "€2100", "CHF 2100": the plan's currency, whole units.
+std::string Money(const Plan& plan, double v) {
+  static const std::map<std::string_view, std::string_view> kSymbols = {
+      {"USD", "$"}, {"EUR", "€"}, {"GBP", "£"}, {"JPY", "¥"}, {"CNY", "¥"}, {"INR", "₹"}};
+  auto it = kSymbols.find(plan.currency);
+  if (it != kSymbols.end()) return fmt::format("{}{:.0f}", it->second, v);
+  return fmt::format("{} {:.0f}", plan.currency, v);
+}
 
 std::string Bound(const Plan& plan) {
-  return plan.costed ? Money(plan.lower_bound) : fmt::format("{:g}", plan.lower_bound);
+  return plan.costed ? Money(plan, plan.lower_bound) : fmt::format("{:g}", plan.lower_bound);
 }
 
 std::string Proof(const Plan& plan) {
@@ -47,7 +55,7 @@ std::string Cut(const std::string& text, size_t width) {
 std::string Header(const Plan& plan) {
   return fmt::format("carve plan: {} model(s) on {} of {} GPUs{} — {}; lower bound {}\n\n",
                      plan.models.size(), plan.gpus_used, plan.gpus.size(),
-                     plan.costed ? fmt::format(" ({}/month)", Money(plan.cost)) : "", Proof(plan),
+                     plan.costed ? fmt::format(" ({}/month)", Money(plan, plan.cost)) : "", Proof(plan),
                      Bound(plan));
 }
 
@@ -82,15 +90,19 @@ std::string GpuText(const PlannedGpu& g, const Plan& plan) {
 std::string ModelsText(const Plan& plan) {
   std::string out = "\nModels\n";
   out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", "model", "demand", "planned", "met",
-                     plan.costed ? "  cost/month" : "");
+                     plan.costed ? fmt::format("  {:>12} {:>12}", "cost/month", "per replica") : "");
   for (const auto& m : plan.models) {
     bool thr = m.by_throughput;
     std::string demand =
         thr ? fmt::format("{:g} req/s", m.demand) : fmt::format("{:g} replicas", m.demand);
     std::string got = thr ? fmt::format("{:g} req/s ({})", m.throughput, m.replicas)
                           : fmt::format("{}", m.replicas);
+    std::string cost;
+    if (plan.costed)
+      cost = fmt::format("  {:>12} {:>12}", Money(plan, m.cost_per_month),
+                         m.replicas ? Money(plan, m.cost_per_month / m.replicas) : "—");
     out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", m.name, demand, got,
-                       m.met ? "yes" : "NO", plan.costed ? "  " + Money(m.cost_per_month) : "");
+                       m.met ? "yes" : "NO", cost);
   }
   return out;
 }
@@ -100,7 +112,7 @@ std::string TotalsText(const Plan& plan) {
   std::string out = "\nTotals\n";
   out += fmt::format("  GPUs used       {} of {} (lower bound {}, {})\n", plan.gpus_used,
                      plan.gpus.size(), Bound(plan), Proof(plan));
-  if (plan.costed) out += fmt::format("  cost            {}/month\n", Money(plan.cost));
+  if (plan.costed) out += fmt::format("  cost            {}/month\n", Money(plan, plan.cost));
   out += fmt::format(
       "  memory          {} GiB used by replicas, {} GiB in slices, {} GiB on used GPUs ({:.0f} % "
       "used)\n",
@@ -136,10 +148,10 @@ std::string CompareText(const Plan& plan) {
   std::string out = "\nCompared with\n";
   out += fmt::format("  {:<48} {:>5}{}\n", "plan", "GPUs", cost);
   out += fmt::format("  {:<48} {:>5}{}\n", "carve", plan.gpus_used,
-                     plan.costed ? "   " + Money(plan.cost) : "");
+                     plan.costed ? "   " + Money(plan, plan.cost) : "");
   for (const auto& b : plan.baselines)
     out += fmt::format("  {:<48} {:>5}{}{}\n", b.name, b.gpus_used,
-                       plan.costed ? "   " + Money(b.cost) : "",
+                       plan.costed ? "   " + Money(plan, b.cost) : "",
                        b.all_met ? "" : "   (does not meet all demand)");
   return out;
 }
@@ -180,7 +192,7 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
   j["node_limit_hit"] = plan.node_limit_hit;
   j["gap"] = plan.gap;
   j["method"] = plan.method;
-  if (plan.costed) j["cost_per_month"] = plan.cost;
+  if (plan.costed) j["cost_per_month"] = plan.cost, j["currency"] = plan.currency;
   j["gpus"] = J::array();
   for (const auto& g : plan.gpus) {
     J gj{{"index", g.gpu.index}, {"gpu", g.gpu.model->alias},
@@ -214,7 +226,10 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
          {"throughput", m.throughput},
          {"demand", m.demand},
          {"met", m.met}};
-    if (plan.costed) mj["cost_per_month"] = m.cost_per_month;
+    if (plan.costed) {
+      mj["cost_per_month"] = m.cost_per_month;
+      mj["cost_per_replica_month"] = m.replicas ? m.cost_per_month / m.replicas : 0.0;
+    }
     j["models"].push_back(mj);
   }
   j["unmet"] = J::array();

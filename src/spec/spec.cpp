@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -163,11 +164,16 @@ Status ParseModels(const YAML::Node& node, const std::string& file, std::vector<
 
 Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
   Fields f(root, file, "the spec");
-  CARVE_RETURN_IF_ERROR(f.Check({"version", "fleet", "gpus", "models", "gateway"}));
+  CARVE_RETURN_IF_ERROR(f.Check({"version", "currency", "fleet", "gpus", "models", "gateway"}));
   CARVE_RETURN_IF_ERROR(f.Str("version", &spec->version, true));
   if (spec->version != "v1")
     return f.Err("version", fmt::format("is '{}'; this carve reads v1", spec->version),
                  "Write version: v1, or use the carve release that wrote this file.");
+  CARVE_RETURN_IF_ERROR(f.Str("currency", &spec->currency));
+  if (spec->currency.size() != 3 ||
+      !std::all_of(spec->currency.begin(), spec->currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+    return f.Err("currency", fmt::format("'{}' is not a three-letter ISO 4217 code", spec->currency),
+                 "Write e.g. currency: EUR (or USD, GBP, CHF, JPY …).");
   if (f.Has("fleet")) {
     spec->fleet.emplace();
     CARVE_RETURN_IF_ERROR(ParseFleet(f.Get("fleet"), file, &*spec->fleet));

@@ -77,6 +77,7 @@ struct Spec {
   std::string file;
   std::string version;  // "v1"
   std::optional<std::vector<FleetEntry>> fleet;
+  std::string currency = "USD";  // ISO 4217 code of every cost in the spec and on --fleet
   std::vector<Model> models;
   YAML::Node gpus;     // raw `gpus:` section (carve apply reads it); null when absent
   YAML::Node gateway;  // raw `gateway:` section; null when absent

@@ -60,6 +60,20 @@ TEST(Spec, UnknownKeyNamesFileLineAndSuggests) {
   EXPECT_NE(s.status().hint().find("Did you mean 'replicas'?"), std::string::npos);
 }
 
+TEST(Spec, CurrencyIsAnIso4217CodeDefaultingToUsd) {
+  auto usd = ParseSpec("version: v1\n", "c.yaml");
+  ASSERT_TRUE(usd.ok());
+  EXPECT_EQ(usd->currency, "USD");
+  auto eur = ParseSpec("version: v1\ncurrency: EUR\n", "c.yaml");
+  ASSERT_TRUE(eur.ok()) << eur.status().ToString();
+  EXPECT_EQ(eur->currency, "EUR");
+  for (const char* bad : {"eur", "EURO", "€", "12"}) {
+    auto s = ParseSpec(std::string("version: v1\ncurrency: ") + bad + "\n", "c.yaml");
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.status().message().find("c.yaml:2"), std::string::npos) << s.status().ToString();
+  }
+}
+
 TEST(Spec, UnknownVersionIsRefused) {
   auto s = ParseSpec("version: v2\n", "c.yaml");
   ASSERT_FALSE(s.ok());

@@ -89,3 +89,27 @@ def test_size_model_dir_and_spec():
     out = carve("size", EX / "estimate.yaml")
     assert out.returncode == 0, out.stderr
     assert "KV cache" in out.stdout and "llama-3-8b-fp8" in out.stdout
+
+
+def test_costs_are_in_the_specs_currency_per_model_and_per_replica(tmp_path):
+    """#13.12: the currency was fixed to $; the plan shows cost per replica."""
+    spec = tmp_path / "eur.yaml"
+    spec.write_text((EX / "mixed.yaml").read_text().replace("version: v1", "version: v1\ncurrency: EUR", 1))
+    out = carve("plan", spec)
+    assert out.returncode == 0, out.stderr
+    assert "$" not in out.stdout
+    assert "€4200/month" in out.stdout
+    assert "per replica" in out.stdout
+    j = json.loads(carve("--json", "plan", spec).stdout)
+    assert j["currency"] == "EUR"
+    for m in j["models"]:
+        assert abs(m["cost_per_replica_month"] * m["replicas"] - m["cost_per_month"]) < 1e-6
+    assert abs(sum(m["cost_per_month"] for m in j["models"]) - j["cost_per_month"]) < 1e-6
+    other = tmp_path / "chf.yaml"
+    other.write_text(spec.read_text().replace("EUR", "CHF"))
+    assert "CHF 4200/month" in carve("plan", other).stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(spec.read_text().replace("EUR", "euro"))
+    out = carve("plan", bad)
+    line = bad.read_text().splitlines().index("currency: euro") + 1
+    assert out.returncode == 2 and f"bad.yaml:{line}:" in out.stderr and "ISO 4217" in out.stderr
