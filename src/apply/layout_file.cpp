@@ -122,15 +122,21 @@ Result<Layouts> LoadGpus(const Doc& doc, const YAML::Node& list,
 }
 
 Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::vector<device::Gpu>& gpus) {
-  CARVE_RETURN_IF_ERROR(CheckKeys(doc, root, {"version", "gpus", "fleet", "models", "gateway"}));
+  CARVE_RETURN_IF_ERROR(
+      CheckKeys(doc, root, {"version", "currency", "gpus", "fleet", "models", "gateway"}));
   if (!root["version"]) return doc.Bad(root, "missing version: v1");
   if (root["version"].as<std::string>() != "v1")
     return doc.Bad(root["version"],
                    fmt::format("unknown version '{}'", root["version"].as<std::string>()),
                    "This carve reads version: v1.");
   if (!root["gpus"])
-    return doc.Bad(root, "no gpus: section, so there is no layout to apply",
-                   "Add one (see docs/apply.md), or write it with carve export.");
+    return doc.Bad(
+        root, "no gpus: section, so there is no layout to apply",
+        root["models"]
+            ? fmt::format("Plan the models into layouts first: carve plan {0} --write layout.yaml, "
+                          "then carve apply layout.yaml (or carve up {0}, which does both).",
+                          doc.path)
+            : "Add one (see docs/apply.md), or write the current one with carve export.");
   return LoadGpus(doc, root["gpus"], gpus);
 }
 

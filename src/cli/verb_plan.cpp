@@ -61,7 +61,7 @@ Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Sp
   std::map<std::string, spec::ModelFiles> files;
   for (const auto& m : spec.models) {
     if (!m.estimate) continue;
-    auto read = spec::ReadModelFiles(m.estimate->config, m.estimate->gguf);
+    auto read = spec::ReadModelFilesFor(*m.estimate);
     if (!read.ok()) return read.status().Prefixed(fmt::format("{}: model '{}' estimate", m.estimate->where.str(), m.name));
     files[m.name] = std::move(*read);
   }

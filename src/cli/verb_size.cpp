@@ -1,11 +1,13 @@
 // carve size SPEC|MODEL: how much memory one replica needs, and why.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "plan/from_spec.h"
+#include "spec/hf_cache.h"
 #include "spec/model_files.h"
 #include "spec/quantity.h"
 #include "spec/spec.h"
@@ -39,8 +41,11 @@ void PrintSizing(const std::string& name, const plan::Sizing& s) {
 }
 
 Status SizeModel(const Globals& g, const SizeFlags& f) {
+  spec::Estimate where;
   bool gguf = f.target.size() > 5 && f.target.substr(f.target.size() - 5) == ".gguf";
-  CARVE_ASSIGN_OR_RETURN(auto files, spec::ReadModelFiles(gguf ? "" : f.target, gguf ? f.target : ""));
+  (gguf ? where.gguf : where.config) = f.target;
+  if (!spec::LooksLikeModel(f.target)) where.config.clear(), where.hub_id = f.target;
+  CARVE_ASSIGN_OR_RETURN(auto files, spec::ReadModelFilesFor(where));
   CARVE_ASSIGN_OR_RETURN(auto s, plan::SizeFromFiles(files, f.params));
   if (g.json) fmt::print("{}\n", nlohmann::json{{"models", {SizingJson(f.target, s)}}}.dump(2));
   else PrintSizing(f.target, s);
@@ -72,14 +77,19 @@ Status SizeSpec(const Globals& g, const SizeFlags& f) {
 void AddSize(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("size", "Memory one replica needs: weights + KV cache + overhead");
   auto f = std::make_shared<SizeFlags>();
-  cmd->add_option("target", f->target, "A spec, a model directory (config.json), or a .gguf file")->required();
+  cmd->add_option("target", f->target,
+                  "A spec, a model directory (config.json), a .gguf file, or a Hugging Face id "
+                  "(Qwen/Qwen3-4B) in the local cache")
+      ->required();
   cmd->add_option("--engine", f->params.engine, "vllm, llama.cpp, sglang, command (model only)");
   cmd->add_option("--dtype", f->params.dtype, "Weights dtype: bf16 fp16 fp8 int8 int4 or a GGUF type");
   cmd->add_option("--kv-dtype", f->params.kv_dtype, "KV-cache dtype (default fp16)");
   cmd->add_option("--max-model-len", f->params.max_model_len, "Context length in tokens");
   cmd->add_option("--concurrency", f->params.concurrency, "Full-length sequences held at once (default 1)");
   cmd->callback(Body(g, [&g, f] {
-    return spec::LooksLikeModel(f->target) ? SizeModel(g, *f) : SizeSpec(g, *f);
+    std::error_code ec;
+    bool hub = !std::filesystem::exists(f->target, ec) && spec::IsHubId(f->target);
+    return spec::LooksLikeModel(f->target) || hub ? SizeModel(g, *f) : SizeSpec(g, *f);
   }));
 }
 

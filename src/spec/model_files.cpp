@@ -1,5 +1,8 @@
 #include "spec/model_files.h"
 
+#include "spec/hf_cache.h"
+#include "spec/spec.h"
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -62,6 +65,12 @@ Result<ModelFiles> ReadModelFiles(const std::string& config, const std::string& 
   out.safetensors_bytes = SafetensorsBytes(dir.empty() ? fs::path(".") : dir);
   out.description = file.string();
   return out;
+}
+
+Result<ModelFiles> ReadModelFilesFor(const Estimate& e) {
+  if (e.hub_id.empty()) return ReadModelFiles(e.config, e.gguf);
+  CARVE_ASSIGN_OR_RETURN(std::string dir, FindInHubCache(e.hub_id));
+  return ReadModelFiles(dir, "");
 }
 
 bool LooksLikeModel(const std::string& path) {

@@ -23,6 +23,11 @@ struct ModelFiles {
 // `config` is a config.json path or a directory holding one; `gguf` a .gguf path.
 Result<ModelFiles> ReadModelFiles(const std::string& config, const std::string& gguf);
 
+// The files an estimate names: its config or GGUF, or its hub id's snapshot
+// in the local Hugging Face cache (hf_cache.h).
+struct Estimate;
+Result<ModelFiles> ReadModelFilesFor(const Estimate& estimate);
+
 // Whether `path` looks like a model (a directory with config.json, a
 // config.json, or a .gguf file) rather than a spec, for `carve size`.
 bool LooksLikeModel(const std::string& path);

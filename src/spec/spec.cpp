@@ -1,5 +1,7 @@
 #include "spec/spec.h"
 
+#include "spec/hf_cache.h"
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -97,7 +99,8 @@ Status CheckModel(const Fields& f, const Model& m) {
     return f.Err("latency_slo_ms", "only applies with 'throughput' and measured profiles");
   if (!m.memory_mib && !m.estimate && m.profiles.empty())
     return f.Err("", "needs 'memory' (e.g. 14GiB) or 'estimate' (from config.json or GGUF)",
-                 "carve sizes slices from what one replica needs.");
+                 "carve sizes slices from what one replica needs; with a Hugging Face id in "
+                 "source: it reads the model from the local cache.");
   if (m.share && m.throughput)
     return f.Err("share", "cannot go with throughput demand: replicas sharing a slice share its "
                           "compute, so measured per-profile throughput no longer holds");
@@ -122,6 +125,15 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.Str("image", &m->image));
   CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
   CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));
+  // Neither memory nor estimate, but a hub id to serve: size it from the local
+  // Hugging Face cache, with the estimate's defaults.
+  const bool loads_hub_models = m->engine != "command" && m->engine != "echo";
+  if (!f.Has("memory") && !f.Has("estimate") && !f.Has("profiles") && loads_hub_models &&
+      m->source.find('/') != std::string::npos && IsHubId(m->source)) {
+    m->estimate.emplace();
+    m->estimate->hub_id = m->source;
+    m->estimate->where = m->where;
+  }
   if (f.Has("estimate")) {
     m->estimate.emplace();
     CARVE_RETURN_IF_ERROR(ParseEstimate(f.Get("estimate"), file, fmt::format("model '{}'", m->name),

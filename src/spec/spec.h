@@ -43,6 +43,7 @@ struct ProfileOption {
 // How to estimate a replica's memory from the model's own files.
 struct Estimate {
   std::string config;  // config.json, or a directory holding it (and *.safetensors)
+  std::string hub_id;  // instead: a Hugging Face id, read from the local cache (hf_cache.h)
   std::string gguf;    // a .gguf file (instead of config)
   std::string dtype;   // weights: bf16 fp16 fp32 fp8 int8 int4, or a GGUF type; default: the file's
   std::string kv_dtype;            // default: the weights' 16-bit type (fp8 when asked)

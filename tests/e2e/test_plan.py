@@ -113,3 +113,55 @@ def test_costs_are_in_the_specs_currency_per_model_and_per_replica(tmp_path):
     out = carve("plan", bad)
     line = bad.read_text().splitlines().index("currency: euro") + 1
     assert out.returncode == 2 and f"bad.yaml:{line}:" in out.stderr and "ISO 4217" in out.stderr
+
+
+def hub_cache(tmp_path, model_id="meta-llama/Meta-Llama-3-8B"):
+    """A local Hugging Face cache laid out as the hub's libraries lay it out,
+    holding the example model's config.json and weights index."""
+    repo = tmp_path / "hf" / "hub" / ("models--" + model_id.replace("/", "--"))
+    snap = repo / "snapshots" / "0123abcd"
+    snap.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    src = EX / "models" / "llama-3-8b"
+    for f in src.iterdir():
+        (snap / f.name).write_bytes(f.read_bytes())
+    return dict(os.environ, HF_HOME=str(tmp_path / "hf"))
+
+
+def carve_env(env, *args):
+    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True,
+                          text=True, env=env)
+
+
+def test_models_are_sized_by_hub_id_from_the_local_cache(tmp_path):
+    """#13.11: an id like Qwen/Qwen3-4B could not be sized; carve size ID and a
+    spec with only source: now read the local Hugging Face cache."""
+    env = hub_cache(tmp_path)
+    by_dir = json.loads(carve("--json", "size", EX / "models/llama-3-8b", "--max-model-len", "8192").stdout)
+    out = carve_env(env, "--json", "size", "meta-llama/Meta-Llama-3-8B", "--max-model-len", "8192")
+    assert out.returncode == 0, out.stderr
+    by_id = json.loads(out.stdout)["models"][0]
+    assert by_id["total_mib"] == by_dir["models"][0]["total_mib"]
+    spec = tmp_path / "hub.yaml"
+    spec.write_text("version: v1\nfleet: [{gpu: h100-80gb, count: 1}]\nmodels:\n"
+                    "  - name: llama\n    source: meta-llama/Meta-Llama-3-8B\n    replicas: 1\n")
+    out = carve_env(env, "--json", "plan", spec)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["models"][0]["met"]
+    # Not in the cache: what to provide, and where carve looked.
+    empty = dict(os.environ, HF_HOME=str(tmp_path / "nothing"))
+    out = carve_env(empty, "plan", spec)
+    assert out.returncode == 6, out.stderr
+    assert "not in the local Hugging Face cache" in out.stderr
+    assert str(tmp_path / "nothing" / "hub") in out.stderr
+    assert "memory:" in out.stderr and "huggingface-cli download" in out.stderr
+    out = carve_env(empty, "size", "Qwen/Qwen3-4B")
+    assert out.returncode == 6 and "Qwen/Qwen3-4B" in out.stderr
+
+
+def test_apply_on_a_spec_without_gpus_points_at_plan_write(tmp_path):
+    carve("sim", "new", tmp_path / "m.json", "h100-80gb")
+    out = carve("--sim", tmp_path / "m.json", "apply", EX / "mixed.yaml", "--dry-run")
+    assert out.returncode == 2
+    assert "carve plan" in out.stderr and "--write" in out.stderr
