@@ -1,6 +1,8 @@
 #include "gateway/access_log.h"
 
 #include <boost/json.hpp>
+
+#include "gateway/errors.h"
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -11,10 +13,10 @@ std::string FormatAccessRecord(const AccessRecord& r, int64_t unix_ms) {
   boost::json::object o;
   o["ts_ms"] = unix_ms;
   o["id"] = r.id;
-  o["method"] = r.method;
-  o["path"] = r.path;
+  o["method"] = Clip(r.method, 20);
+  o["path"] = Clip(r.path);
   o["status"] = r.status;
-  if (!r.model.empty()) o["model"] = r.model;
+  if (!r.model.empty()) o["model"] = Clip(r.model);
   if (!r.key.empty()) o["key"] = r.key;
   if (!r.replica.empty()) o["replica"] = r.replica;
   if (!r.error.empty()) o["error"] = r.error;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "gateway/errors.h"
+
 namespace carve::gateway {
 
 Result<Endpoint> ParseUrl(const std::string& url) {
@@ -17,6 +19,11 @@ Result<Endpoint> ParseUrl(const std::string& url) {
     return Status::InvalidArgument("backend url '" + url + "' has a path",
                                    "give only scheme, host and port; the gateway keeps the "
                                    "client's path");
+  if (rest.find('@') != std::string_view::npos)
+    return Status::InvalidArgument(
+        "backend url '" + Clip(url.substr(0, kScheme.size())) + "…' holds credentials (user:password@)",
+        "engines behind carve take none, and replica URLs are published on /metrics and in logs: "
+        "give http://HOST:PORT only");
   Endpoint e;
   size_t colon = rest.rfind(':');
   e.host = std::string(rest.substr(0, colon));

@@ -165,6 +165,10 @@ Status ParseLimits(const Reader& r, const YAML::Node& n, GatewayConfig& c) {
       r.Keys(n, "limits", {"max_body_bytes", "max_header_bytes", "max_connections"}));
   CARVE_RETURN_IF_ERROR(r.Get(n, "max_body_bytes", c.max_body_bytes, "limits"));
   CARVE_RETURN_IF_ERROR(r.Get(n, "max_header_bytes", c.max_header_bytes, "limits"));
+  if (c.max_body_bytes == 0 || c.max_body_bytes > (1ull << 32))
+    return r.Error(n["max_body_bytes"], "limits.max_body_bytes must be from 1 to 4294967296 (4 GiB)");
+  if (c.max_header_bytes < 1024)
+    return r.Error(n["max_header_bytes"], "limits.max_header_bytes must be at least 1024");
   return r.Positive(n, "max_connections", c.max_connections, "limits", false);
 }
 
@@ -188,6 +192,9 @@ Status ParseHealth(const Reader& r, const YAML::Node& n, HealthConfig& h) {
   CARVE_RETURN_IF_ERROR(r.Positive(n, "timeout_ms", h.timeout_ms, "health", false));
   CARVE_RETURN_IF_ERROR(r.Get(n, "path", h.path, "health"));
   if (!h.path.starts_with('/')) return r.Error(n["path"], "health.path must start with /");
+  if (std::any_of(h.path.begin(), h.path.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) <= ' ' || ch == 127; }))
+    return r.Error(n["path"], "health.path holds a space or a control character (CR, LF …)");
   return Status::Ok();
 }
 
@@ -201,6 +208,10 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, GatewayConfig& c) {
   CARVE_RETURN_IF_ERROR(r.Get(root, "listen", c.listen, "config"));
   CARVE_RETURN_IF_ERROR(ParseListen(r, root["listen"], c));
   CARVE_RETURN_IF_ERROR(r.Positive(root, "threads", c.threads, "config", true));
+  if (c.threads > kMaxThreads)
+    return r.Error(root["threads"], "threads: " + std::to_string(c.threads) + " is more than " +
+                                        std::to_string(kMaxThreads) +
+                                        "; 0 (the default) picks one per CPU");
   CARVE_RETURN_IF_ERROR(r.Positive(root, "retries", c.retries, "config", true));
   CARVE_RETURN_IF_ERROR(r.Get(root, "access_log", c.access_log, "config"));
   CARVE_RETURN_IF_ERROR(ParseList(r, root, "models", ParseModel, c.models));
@@ -210,11 +221,32 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, GatewayConfig& c) {
   return ParseHealth(r, root["health"], c.health);
 }
 
+// yaml-cpp keeps a mapping's repeated key and reads the first: a typo'd
+// second `timeouts:` would be silently ignored.
+Status CheckNoDuplicateKeys(const Reader& r, const YAML::Node& n) {
+  if (n.IsSequence())
+    for (const auto& item : n) CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(r, item));
+  if (!n.IsMap()) return Status::Ok();
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second)
+      return r.Error(kv.first, "key '" + kv.first.Scalar() + "' is given twice in one mapping");
+    CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(r, kv.second));
+  }
+  return Status::Ok();
+}
+
 Status CheckUnique(const Reader& r, const YAML::Node& root, const GatewayConfig& c) {
   std::set<std::string> models, keys, hashes;
   for (size_t i = 0; i < c.models.size(); ++i)
     if (!models.insert(c.models[i].name).second)
       return r.Error(root["models"][i], "model '" + c.models[i].name + "' is listed twice");
+  for (size_t i = 0; i < c.keys.size(); ++i)
+    for (const auto& m : c.keys[i].models)
+      if (m != "*" && !models.count(m))
+        return r.Error(root["keys"][i], "key '" + c.keys[i].name + "' names model '" + m +
+                                            "', which is not in models:; fix the name or add the "
+                                            "model (\"*\" allows every model)");
   for (size_t i = 0; i < c.keys.size(); ++i) {
     if (!keys.insert(c.keys[i].name).second)
       return r.Error(root["keys"][i], "key name '" + c.keys[i].name + "' is used twice");
@@ -242,7 +274,12 @@ Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& fi
   Reader r(file);
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1)
+      return Status::InvalidArgument(file + ":" + std::to_string(docs[1].Mark().line + 1) +
+                                         ": a second YAML document ('---'); the config is one",
+                                     "merge it into the first, or remove it");
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::ParserException& e) {
     return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) +
                                    ": not valid YAML: " + e.msg);
@@ -250,6 +287,7 @@ Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& fi
   GatewayConfig c;
   if (!root.IsDefined() || root.IsNull()) return c;  // an empty file: every default
   try {
+    CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(r, root));
     CARVE_RETURN_IF_ERROR(ParseRoot(r, root, c));
     CARVE_RETURN_IF_ERROR(CheckUnique(r, root, c));
   } catch (const YAML::Exception& e) {

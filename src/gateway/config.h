@@ -38,6 +38,10 @@ struct HealthConfig {
   std::string path = "/health";
 };
 
+// The most serving threads a config may ask for; more only costs memory and
+// context switches (0 picks one per CPU).
+inline constexpr int kMaxThreads = 256;
+
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8000";
   std::string listen_host = "127.0.0.1";

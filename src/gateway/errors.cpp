@@ -41,6 +41,13 @@ boost::json::object ErrorObject(std::string_view type, std::string_view code,
 
 }  // namespace
 
+std::string Clip(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + "…";
+}
+
 const ErrorInfo& InfoFor(ErrorKind kind) { return kInfos[static_cast<size_t>(kind)]; }
 
 std::string ErrorBody(ErrorKind kind, std::string_view message, std::string_view param) {

@@ -43,6 +43,11 @@ struct ErrorInfo {
 
 const ErrorInfo& InfoFor(ErrorKind kind);
 
+// `s` cut to at most `max` bytes (at a UTF-8 character boundary) with "…"
+// after it: what the gateway echoes of a client's strings (a model name, a
+// path) in answers and logs, so a 1 MB name is not a 1 MB answer.
+std::string Clip(std::string_view s, size_t max = 200);
+
 // {"error":{"message":…,"type":…,"param":null|…,"code":…}} for `kind`.
 std::string ErrorBody(ErrorKind kind, std::string_view message, std::string_view param = {});
 

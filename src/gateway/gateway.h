@@ -34,7 +34,12 @@ class Gateway {
 
   // Replaces the backends; model limits stay as configured. Replicas that stay
   // keep their health and counters; requests in flight finish where they are.
-  Status UpdateBackends(const std::vector<Backend>& backends);
+  // `models` names models that exist even while none of their replicas is
+  // ready (an engine restarting): they stay listed, /ready says they lack a
+  // replica, and their requests get 503 upstream_unavailable with Retry-After,
+  // which clients retry, rather than 404 model_not_found, which they do not.
+  Status UpdateBackends(const std::vector<Backend>& backends,
+                        const std::vector<std::string>& models = {});
   // Applies a new config (backends, keys, limits, timeouts, probes). `listen`,
   // `threads` and `access_log` need a restart and are refused when changed.
   Status Reload(const GatewayConfig& config);

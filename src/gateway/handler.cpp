@@ -25,7 +25,7 @@ Decision Error(ErrorKind kind, std::string message) {
 
 Decision NoSuchModel(const std::string& model) {
   return Error(ErrorKind::kModelNotFound,
-               "The model '" + model + "' does not exist or you do not have access to it.");
+               "The model '" + Clip(model) + "' does not exist or you do not have access to it.");
 }
 
 // A model card: the engine's own when the prober fetched it, else a minimal one.
@@ -78,10 +78,10 @@ std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route r
       return Answer(200, g.metrics ? g.metrics() : "", "text/plain; version=0.0.4; charset=utf-8");
     case Route::kUnknown:
       return Error(ErrorKind::kRouteNotFound,
-                   "Unknown route " + std::string(r.method) + " " + std::string(r.target) + ".");
+                   "Unknown route " + Clip(r.method, 20) + " " + Clip(r.target) + ".");
     case Route::kWrongMethod:
       return Error(ErrorKind::kMethodNotAllowed,
-                   std::string(r.method) + " is not allowed on " + std::string(r.target) + ".");
+                   Clip(r.method, 20) + " is not allowed on " + Clip(r.target) + ".");
     default:
       return std::nullopt;
   }

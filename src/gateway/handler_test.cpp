@@ -105,5 +105,33 @@ TEST_F(DecideTest, UnknownRoutesAndMethods) {
             ErrorKind::kMethodNotAllowed);
 }
 
+// Issue #12.10: an unknown model was echoed whole (1 MB name, 1 MB answer).
+TEST_F(DecideTest, EchoedNamesAndPathsAreClipped) {
+  std::string huge(1 << 20, 'x');
+  Decision d = Post(R"({"model":")" + huge + R"("})");
+  ASSERT_TRUE(d.error);
+  EXPECT_LT(d.body.size(), 400u);
+  EXPECT_NE(d.body.find("…"), std::string::npos);
+  Decision route = Get("/" + huge);
+  EXPECT_LT(route.body.size(), 400u);
+}
+
+// Issue #12.15: a model whose only replica restarts is kept, not a 404.
+TEST_F(DecideTest, AModelWithNoReadyReplicaIsStillRoutedAndNotReady) {
+  std::vector<std::pair<Backend, Endpoint>> only_m1;
+  only_m1.push_back({Backend{"m1", "http://127.0.0.1:9001", "", ""}, *ParseUrl("http://127.0.0.1:9001")});
+  router_.Update(only_m1, {{"m1", Limits{}}, {"m2", Limits{}}}, Limits{});
+  Decision d = Post(R"({"model":"m2"})");
+  EXPECT_TRUE(d.proxy) << d.body;  // the proxy answers 503 upstream_unavailable
+  auto pool = router_.Find("m2");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->Acquire({}, nullptr).outcome, ModelPool::Outcome::kNoHealthy);
+  Decision ready = Get("/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find(R"("m2":{"healthy":0,"replicas":0})"), std::string::npos) << ready.body;
+  Decision list = Get("/v1/models");
+  EXPECT_NE(list.body.find(R"("m2")"), std::string::npos) << list.body;
+}
+
 }  // namespace
 }  // namespace carve::gateway

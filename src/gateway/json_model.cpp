@@ -94,9 +94,15 @@ ModelOrError Fail(ErrorKind kind, std::string message) {
 }  // namespace
 
 ModelOrError ModelFromJson(std::string_view body) {
-  boost::json::basic_parser<ModelHandler> parser{boost::json::parse_options{}};
+  boost::json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  boost::json::basic_parser<ModelHandler> parser{options};
   error_code ec;
   size_t used = parser.write_some(false, body.data(), body.size(), ec);
+  if (ec == boost::json::error::too_deep)
+    return Fail(ErrorKind::kInvalidJson,
+                "The request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
+                    " levels; flatten it.");
   if (!ec && body.substr(used).find_first_not_of(" \t\r\n") != std::string_view::npos)
     return Fail(ErrorKind::kInvalidJson, "The request body has data after its JSON object.");
   if (ec)

@@ -72,6 +72,31 @@ RouteMatch MatchGet(std::string_view path) {
 
 }  // namespace
 
+bool HasDotSegment(std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  size_t at = 0;
+  while (at <= path.size()) {
+    size_t end = std::min(path.find('/', at), path.size());
+    std::string_view seg = path.substr(at, end - at);
+    // Decode only the dots: %2e and %2E.
+    std::string dots;
+    for (size_t i = 0; i < seg.size() && dots.size() < 3;) {
+      if (seg[i] == '.') {
+        dots += '.', ++i;
+      } else if (seg.size() - i >= 3 && seg[i] == '%' && seg[i + 1] == '2' &&
+                 (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+        dots += '.', i += 3;
+      } else {
+        dots = "x";
+        break;
+      }
+    }
+    if (dots == "." || dots == "..") return true;
+    at = end + 1;
+  }
+  return false;
+}
+
 RouteMatch MatchRoute(std::string_view method, std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
   if (method == "GET") return MatchGet(path);  // HEAD is refused: no body to strip

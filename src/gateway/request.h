@@ -24,6 +24,12 @@ enum class Route {
   kUnknown,
 };
 
+// Whether `target`'s path holds a dot-segment ("." or "..", also
+// percent-encoded as %2e): such a path could name another route after the
+// allow-list passed it (/v1/../admin), so the gateway refuses it (400)
+// rather than guess how an engine would resolve it.
+bool HasDotSegment(std::string_view target);
+
 struct RouteMatch {
   Route route = Route::kUnknown;
   std::string model_id;  // kGetModel: the id, percent-decoded (ids may hold '/')

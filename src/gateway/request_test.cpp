@@ -1,5 +1,7 @@
 #include "gateway/request.h"
 
+#include "gateway/json_model.h"
+
 #include <gtest/gtest.h>
 
 namespace carve::gateway {
@@ -87,6 +89,32 @@ TEST(MultipartBoundary, ParsesParameter) {
   EXPECT_EQ(MultipartBoundary("multipart/form-data; charset=utf-8; boundary=abc"), "abc");
   EXPECT_EQ(MultipartBoundary("multipart/form-data;BOUNDARY=\"a b\""), "a b");
   EXPECT_EQ(MultipartBoundary("multipart/form-data"), "");
+}
+
+// Issue #12.9: /v1/../../admin/reset passed the /v1 allow-list verbatim.
+TEST(HasDotSegment, FindsDotSegmentsPlainAndEncoded) {
+  for (const char* bad : {"/v1/../../admin/reset", "/v1/./chat/completions", "/v1/%2e%2e/x",
+                          "/v1/%2E./x", "/v1/chat/..", "/v1/.", "/..?x=1"})
+    EXPECT_TRUE(HasDotSegment(bad)) << bad;
+  for (const char* ok : {"/v1/chat/completions", "/v1/models/org/a.b", "/v1/...", "/v1/.x",
+                         "/v1/models?path=../x", "/v1/x%2e"})
+    EXPECT_FALSE(HasDotSegment(ok)) << ok;
+}
+
+// Issue #12.14: 32 levels of JSON were refused, though tool schemas go deeper.
+TEST(ExtractModel, DeepJsonIsAcceptedUpToTheBound) {
+  auto nest = [](int depth) {
+    std::string s = R"({"model":"m","tools":)";
+    for (int i = 0; i < depth; ++i) s += "[";
+    for (int i = 0; i < depth; ++i) s += "]";
+    return s + "}";
+  };
+  auto deep = ExtractModel("application/json", nest(100));
+  EXPECT_TRUE(deep.ok()) << deep.message;
+  auto too_deep = ExtractModel("application/json", nest(kMaxJsonDepth + 5));
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_EQ(*too_deep.error, ErrorKind::kInvalidJson);
+  EXPECT_NE(too_deep.message.find("deeper than"), std::string::npos) << too_deep.message;
 }
 
 }  // namespace

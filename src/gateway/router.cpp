@@ -145,6 +145,7 @@ bool ModelPool::any_healthy() const {
 void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,
                     const std::map<std::string, Limits>& limits, Limits defaults) {
   std::map<std::string, std::vector<std::pair<Backend, Endpoint>>> by_model;
+  for (const auto& [name, lim] : limits) by_model[name];  // a model with no replica stays
   for (const auto& b : backends) by_model[b.first.model].push_back(b);
   std::vector<std::function<void()>> wakes;
   std::lock_guard lock(mu_);

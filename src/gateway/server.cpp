@@ -9,6 +9,7 @@
 #include "gateway/gateway.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
+#include "gateway/request.h"
 #include "gateway/wire.h"
 
 namespace carve::gateway {
@@ -177,6 +178,9 @@ std::string HeadProblem(const wire::ClientRequest& req) {
   if (req.host_fields() > 1) return "The request has more than one Host field; send exactly one.";
   if (req.host_fields() == 0 && req.version() >= 11)
     return "An HTTP/1.1 request needs a Host field; send one.";
+  if (HasDotSegment(req.target()))
+    return "The path has a '.' or '..' segment; send the path it stands for "
+           "(e.g. /v1/chat/completions).";
   return {};
 }
 
@@ -407,9 +411,12 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 
-Status Gateway::UpdateBackends(const std::vector<Backend>& backends) {
+Status Gateway::UpdateBackends(const std::vector<Backend>& backends,
+                               const std::vector<std::string>& models) {
   CARVE_ASSIGN_OR_RETURN(auto resolved, Resolve(backends));
-  impl_->st->router.Update(resolved, impl_->st->snapshot()->config.ModelLimits(), Limits{});
+  auto limits = impl_->st->snapshot()->config.ModelLimits();
+  for (const auto& m : models) limits.try_emplace(m, Limits{});
+  impl_->st->router.Update(resolved, limits, Limits{});
   return Status::Ok();
 }
 

@@ -249,6 +249,13 @@ struct Service::Impl {
   Status ApplyLayout(const plan::Plan& p, const std::set<std::string>& going);
   Status WaitStarted(const std::vector<std::string>& ids);
   void StopReplica(const std::string& id);
+  // Every model of the spec: the gateway keeps them listed while none of
+  // their replicas is ready (503 with Retry-After, not 404).
+  std::vector<std::string> ModelNames() const {
+    std::vector<std::string> names;
+    for (const auto& m : spec.models) names.push_back(m.name);
+    return names;
+  }
   void Tick(bool force_write);
   void Scrape();
   Json StatusNow();
@@ -325,7 +332,8 @@ void Service::Impl::StopReplica(const std::string& id) {
   if (auto st = sup->Get(id); st.ok()) url = fmt::format("http://127.0.0.1:{}", st->port);
   for (const auto& b : backends)
     if (b.url != url) rest.push_back(b);
-  if (gw && rest.size() != backends.size() && gw->UpdateBackends(rest).ok()) backends = rest;
+  if (gw && rest.size() != backends.size() && gw->UpdateBackends(rest, ModelNames()).ok())
+    backends = rest;
   (void)sup->Stop(id);
   if (sim && it->second.attached_pid > 0)
     (void)sim->Detach(static_cast<uint32_t>(it->second.attached_pid));
@@ -491,7 +499,7 @@ void Service::Impl::Tick(bool force_write) {
   };
   bool changed = ready.size() != backends.size() ||
                  !std::equal(ready.begin(), ready.end(), backends.begin(), same);
-  if (gw && changed && gw->UpdateBackends(ready).ok()) backends = ready;
+  if (gw && changed && gw->UpdateBackends(ready, ModelNames()).ok()) backends = ready;
   auto now = std::chrono::steady_clock::now();
   if (now - last_scrape > std::chrono::seconds(2)) {
     Scrape();

@@ -252,6 +252,8 @@ MALFORMED = {
     "two hosts": b"GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
     "bad request line": b"GET /v1/models HTTP/9\r\nHost: g\r\n\r\n",
     "bad field": b"GET /v1/models HTTP/1.1\r\nHost: g\r\nBad Field: x\r\n\r\n",
+    "dot-segments": b"POST /v1/../../admin/reset HTTP/1.1\r\nHost: g\r\nContent-Length: 2\r\n\r\n{}",
+    "encoded dot-segments": b"POST /v1/%2e%2e/admin HTTP/1.1\r\nHost: g\r\nContent-Length: 2\r\n\r\n{}",
 }
 
 
@@ -312,3 +314,14 @@ def test_ready_says_503_through_the_drain_and_streams_past_it_end_cleanly(tmp_pa
     assert b'"code":"upstream_disconnected"' in out
     assert b"data: [DONE]" not in out  # cut, and said so
     assert gw.proc.wait(timeout=10) == 0
+
+
+def test_an_unknown_model_is_echoed_clipped(echo):
+    """#12.10: a 1 MB model name gave a 1 MB answer and log line."""
+    engine, gw = echo
+    status, _, body = post(gw.port, "/v1/chat/completions", chat(model="x" * 1_000_000))
+    assert status == 404 and len(body) < 1000
+    log = os.path.join(os.path.dirname(gw.config_path), "gateway.access.log")
+    wait_for(lambda: os.path.exists(log) and "model_not_found" in open(log).read(),
+             what="the 404 in the access log")
+    assert max(len(line) for line in open(log)) < 2000
