@@ -1,6 +1,7 @@
 #include "apply/journal.h"
 
 #include "util/atomic_file.h"
+#include "util/read_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,9 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace carve::apply {
 namespace {
@@ -92,13 +91,12 @@ Status WriteJournal(const std::string& dir, const Journal& j) {
 
 Result<std::optional<Journal>> ReadJournal(const std::string& dir) {
   std::string path = JournalPath(dir);
-  std::ifstream in(path);
-  if (!in) return std::optional<Journal>();
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "apply journal");
+  if (!text.ok() && text.status().code() == Code::kNotFound) return std::optional<Journal>();
+  if (!text.ok()) return text.status();
   Journal j;
   try {
-    json doc = json::parse(text.str());
+    json doc = json::parse(*text);
     if (doc.at("version") != kVersion)
       return Status::InvalidArgument(
           fmt::format("{}: unknown journal version {}", path, doc.at("version").dump()));

@@ -3,11 +3,10 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "spec/yaml_fields.h"
+#include "util/read_file.h"
 
 namespace carve::spec {
 namespace {
@@ -197,11 +196,11 @@ Result<Spec> ParseSpec(std::string_view text, const std::string& file) {
 }
 
 Result<Spec> LoadSpec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(fmt::format("cannot read spec '{}'", path), "Give the path to a carve.yaml.");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  CARVE_ASSIGN_OR_RETURN(Spec spec, ParseSpec(ss.str(), path));
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "spec");
+  if (!text.ok() && text.status().code() == Code::kNotFound)
+    return text.status().WithHint("Give the path to a carve.yaml.");
+  if (!text.ok()) return text.status();
+  CARVE_ASSIGN_OR_RETURN(Spec spec, ParseSpec(*text, path));
   namespace fs = std::filesystem;
   fs::path dir = fs::path(path).parent_path();
   auto rebase = [&](std::string& p) {

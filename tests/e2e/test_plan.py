@@ -6,7 +6,9 @@ EX = ROOT / "examples"
 
 
 def carve(*args):
-    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True, text=True)
+    # The timeout is a safety net: a carve that hangs fails the test instead of the run.
+    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_plan_json_has_the_documented_fields():
@@ -89,3 +91,26 @@ def test_size_model_dir_and_spec():
     out = carve("size", EX / "estimate.yaml")
     assert out.returncode == 0, out.stderr
     assert "KV cache" in out.stdout and "llama-3-8b-fp8" in out.stdout
+
+
+def test_endless_inputs_are_refused_not_read_forever(tmp_path):
+    """issue #12: /dev/zero as a spec, a node list or an estimate.config was read forever."""
+    out = carve("plan", "/dev/zero", "--fleet", "h100-80gb:1")
+    assert out.returncode == 2
+    assert "spec /dev/zero is not a regular file" in out.stderr
+    spec = tmp_path / "estimate.yaml"
+    spec.write_text("version: v1\nmodels:\n  - name: a\n    estimate: {config: /dev/zero}\n"
+                    "    replicas: 1\n")
+    for verb in ("plan", "size"):
+        out = carve(verb, spec, "--fleet", "h100-80gb:1") if verb == "plan" else carve(verb, spec)
+        assert out.returncode == 2, out.stderr
+        assert f"{spec}:4: model 'a' estimate: model config /dev/zero is not a regular file" in out.stderr
+    out = carve("plan", EX / "mixed.yaml", "--nodes", "/dev/zero")
+    assert out.returncode == 2
+    assert "node list /dev/zero is not a regular file" in out.stderr
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (16 << 20) + b"\n")
+    out = carve("plan", big, "--fleet", "h100-80gb:1")
+    assert out.returncode == 2
+    assert f"spec {big} is larger than 16 MiB" in out.stderr
+
