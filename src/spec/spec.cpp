@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "spec/quantity.h"
 #include "spec/yaml_fields.h"
 #include "util/read_file.h"
 
@@ -24,7 +25,8 @@ Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<F
     e.where = f.where();
     CARVE_RETURN_IF_ERROR(f.Str("gpu", &e.gpu, true));
     CARVE_RETURN_IF_ERROR(f.Int("count", &e.count));
-    if (e.count < 1) return f.Err("count", "must be at least 1");
+    if (e.count < 1 || e.count > kMaxGpuCount)
+      return f.Err("count", fmt::format("must be from 1 to {}", kMaxGpuCount));
     CARVE_RETURN_IF_ERROR(f.OptNumber("cost_per_month", &e.cost_per_month));
     out->push_back(std::move(e));
   }
@@ -138,6 +140,8 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
     }
   }
   CARVE_RETURN_IF_ERROR(f.Str("min_profile", &m->min_profile));
+  if (auto min = ParseMinProfile(m->min_profile); !m->min_profile.empty() && !min.ok())
+    return f.Err("min_profile", min.status().message(), min.status().hint());
   CARVE_RETURN_IF_ERROR(f.Bool("spread", &m->spread));
   CARVE_RETURN_IF_ERROR(f.StrList("gpus", &m->gpus));
   CARVE_RETURN_IF_ERROR(f.Bool("share", &m->share));
