@@ -1,18 +1,20 @@
 #include "apply/journal.h"
 
-#include "util/atomic_file.h"
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <stdexcept>
+
+#include "util/atomic_file.h"
+#include "util/read_file.h"
 
 namespace carve::apply {
 namespace {
@@ -37,25 +39,72 @@ json LayoutJson(const GpuLayout& l) {
           {"slices", slices}};
 }
 
-Result<GpuLayout> ParseLayout(const json& j) {
+// What makes a journal unusable; thrown while parsing, caught in ReadJournal
+// like nlohmann's own exceptions.
+struct Corrupt : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// `v` as a whole number from lo to hi (lo >= 0). get<int>() would wrap 1e12,
+// or truncate 1.5, into a number that looks valid.
+int IntIn(const json& v, const char* key, int lo, int hi) {
+  bool whole = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (!whole || v.get<uint64_t>() < uint64_t(lo) || v.get<uint64_t>() > uint64_t(hi))
+    throw Corrupt(
+        fmt::format("'{}' is {}, not a whole number from {} to {}", key, v.dump(), lo, hi));
+  return int(v.get<uint64_t>());
+}
+
+SliceSpec ParseSlice(const json& s, const mig::GpuModel& model) {
+  constexpr int kMaxId = 1 << 20, kMaxStart = 64;
+  const mig::Profile* p = model.FindProfileById(IntIn(s.at("profile_id"), "profile_id", 0, kMaxId));
+  if (!p)
+    throw Corrupt(fmt::format("unknown profile {} on {}", s.at("profile").dump(), model.alias));
+  SliceSpec spec{p, IntIn(s.at("start"), "start", 0, kMaxStart), {}};
+  for (const auto& id : s.at("cis")) {
+    int want = IntIn(id, "cis", 0, kMaxId);
+    const auto& cps = model.ComputeProfilesFor(*p);
+    auto cp = std::find_if(cps.begin(), cps.end(), [&](const auto& c) { return c.id == want; });
+    if (cp == cps.end())
+      throw Corrupt(fmt::format("unknown compute profile {} in {}", want, p->name));
+    spec.cis.push_back(&*cp);
+  }
+  return spec;
+}
+
+GpuLayout ParseLayout(const json& j) {
   GpuLayout l;
-  l.gpu = j.at("gpu").get<int>();
+  l.gpu = IntIn(j.at("gpu"), "gpu", 0, std::numeric_limits<int>::max());
   l.mig = j.at("mig").get<bool>();
   l.source = j.at("source").get<std::string>();
   std::string alias = j.at("model").get<std::string>();
   l.model = alias.empty() ? nullptr : mig::Catalog::Builtin().Find(alias);
-  if (!alias.empty() && !l.model) return Status::InvalidArgument("unknown GPU model " + alias);
+  if (!alias.empty() && !l.model) throw Corrupt("unknown GPU model " + alias);
   for (const auto& s : j.at("slices")) {
-    const mig::Profile* p =
-        l.model ? l.model->FindProfileById(s.at("profile_id").get<int>()) : nullptr;
-    if (!p) return Status::InvalidArgument("unknown profile " + s.at("profile").dump());
-    SliceSpec spec{p, s.at("start").get<int>(), {}};
-    for (const auto& id : s.at("cis"))
-      for (const auto& cp : l.model->ComputeProfilesFor(*p))
-        if (cp.id == id.get<int>()) spec.cis.push_back(&cp);
-    l.slices.push_back(spec);
+    if (!l.model) throw Corrupt(fmt::format("GPU {} has slices but no model", l.gpu));
+    l.slices.push_back(ParseSlice(s, *l.model));
   }
   return l;
+}
+
+// Every field, checked: a journal drives changes to GPUs, so anything
+// unexpected in it is refused rather than guessed at.
+Journal ParseJournal(const json& doc) {
+  if (doc.at("version") != kVersion)
+    throw Corrupt(fmt::format("unknown journal version {}", doc.at("version").dump()));
+  Journal j;
+  j.phase = doc.at("phase").get<std::string>();
+  if (j.phase != "forward" && j.phase != "rollback")
+    throw Corrupt(
+        fmt::format("unknown phase '{}' (a journal is 'forward' or 'rollback')", j.phase));
+  j.force = doc.at("force").get<bool>();
+  j.pid = IntIn(doc.at("pid"), "pid", 0, std::numeric_limits<int>::max());
+  j.started = doc.at("started").get<std::string>();
+  j.ops = doc.at("ops").get<std::vector<std::string>>();
+  j.done = IntIn(doc.at("done"), "done", 0, int(j.ops.size()));
+  for (const auto& l : doc.at("before")) j.before.push_back(ParseLayout(l));
+  for (const auto& l : doc.at("target")) j.target.push_back(ParseLayout(l));
+  return j;
 }
 
 Status Errno(const std::string& what, const std::string& path) {
@@ -92,35 +141,24 @@ Status WriteJournal(const std::string& dir, const Journal& j) {
 
 Result<std::optional<Journal>> ReadJournal(const std::string& dir) {
   std::string path = JournalPath(dir);
-  std::ifstream in(path);
-  if (!in) return std::optional<Journal>();
-  std::stringstream text;
-  text << in.rdbuf();
-  Journal j;
-  try {
-    json doc = json::parse(text.str());
-    if (doc.at("version") != kVersion)
-      return Status::InvalidArgument(
-          fmt::format("{}: unknown journal version {}", path, doc.at("version").dump()));
-    j.phase = doc.at("phase").get<std::string>();
-    j.force = doc.at("force").get<bool>();
-    j.pid = doc.at("pid").get<int>();
-    j.started = doc.at("started").get<std::string>();
-    j.done = doc.at("done").get<int>();
-    j.ops = doc.at("ops").get<std::vector<std::string>>();
-    for (const auto& l : doc.at("before")) {
-      CARVE_ASSIGN_OR_RETURN(GpuLayout g, ParseLayout(l));
-      j.before.push_back(g);
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "apply journal");
+  if (!text.ok() && text.status().code() == Code::kNotFound) return std::optional<Journal>();
+  std::string what = text.ok() ? "" : text.status().message();
+  if (text.ok()) {
+    try {
+      return std::optional<Journal>(ParseJournal(json::parse(*text)));
+    } catch (const std::exception& e) {
+      what = fmt::format("{} is corrupt: {}", path, e.what());
     }
-    for (const auto& l : doc.at("target")) {
-      CARVE_ASSIGN_OR_RETURN(GpuLayout g, ParseLayout(l));
-      j.target.push_back(g);
-    }
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(fmt::format("{}: not a carve apply journal: {}", path, e.what()),
-                                   "Look at it; if it is stale, move it away and rerun.");
   }
-  return std::optional<Journal>(std::move(j));
+  return Status::InvalidArgument(
+      fmt::format("{}; carve apply refuses to run until it is dealt with, since it cannot tell "
+                  "what the interrupted apply left",
+                  what),
+      fmt::format("Compare what the GPUs hold (carve export) with the journal's 'before' and "
+                  "'target' layouts, then move it away (mv {0} {0}.corrupt) and run carve apply "
+                  "with the layout you want.",
+                  path));
 }
 
 Status RemoveJournal(const std::string& dir) {
@@ -132,13 +170,15 @@ Status RemoveJournal(const std::string& dir) {
 
 std::string PendingNote(const std::string& dir) {
   auto j = ReadJournal(dir);
-  if (!j.ok()) return j.status().message();
+  if (!j.ok()) return j.status().message() + ".\n       " + j.status().hint();
   if (!*j) return "";
   if ((*j)->pid > 0 && ::kill((*j)->pid, 0) == 0)
     return fmt::format("an apply is in progress (pid {}); this shows the GPUs mid-change",
                        (*j)->pid);
-  return fmt::format("an interrupted apply is pending ({}); the next carve apply finishes it first",
-                     JournalPath(dir));
+  return fmt::format(
+      "an interrupted apply is pending ({}); the next carve apply (of any layout) finishes it "
+      "first, or rolls it back where it cannot",
+      JournalPath(dir));
 }
 
 }  // namespace carve::apply

@@ -222,11 +222,12 @@ Result<std::optional<Outcome>> Reconciler::Recover() {
   bool forward = j->phase == "forward";
   // The journal is written after each operation, so the one after `done`
   // may or may not have happened; the re-diff below does not care.
-  Note(
-      fmt::format("an earlier apply (pid {}, started {}) was interrupted during operation {} of {} "
-                  "of its {}; {}",
-                  j->pid, j->started, j->done + 1, j->ops.size(), forward ? "change" : "rollback",
-                  forward ? "finishing it" : "finishing the rollback"));
+  std::string where = j->done < int(j->ops.size())
+                          ? fmt::format("during operation {} of {}", j->done + 1, j->ops.size())
+                          : fmt::format("after the last of {} operations", j->ops.size());
+  Note(fmt::format("an earlier apply (pid {}, started {}) was interrupted {} of its {}; {}", j->pid,
+                   j->started, where, forward ? "change" : "rollback",
+                   forward ? "finishing it" : "finishing the rollback"));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m_.Gpus());
   if (forward) {
     auto plan = MakePlan(gpus, j->target, j->force);

@@ -7,7 +7,8 @@
 
 namespace carve::cli {
 
-// The whole of a layout file; kNotFound naming it when it cannot be read.
+// The whole of a layout file (bounded: util/read_file.h); kNotFound naming it
+// when it does not exist.
 Result<std::string> ReadLayoutText(const std::string& path);
 // Where the apply journal lives: `flag` (--state-dir) when given, else
 // SIMFILE.d next to the simulator's state file, else /var/lib/carve.

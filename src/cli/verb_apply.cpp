@@ -18,6 +18,7 @@
 #include "cli/machine_open.h"
 #include "render/apply_preview.h"
 #include "render/style.h"
+#include "util/read_file.h"
 
 namespace carve::cli {
 
@@ -91,8 +92,7 @@ Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
   return Status::Ok();
 }
 
-Status Install(const Globals& g, const Opts& o, device::Machine& m) {
-  CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
+Status Install(const Globals& g, const Opts& o, const std::string& text, device::Machine& m) {
   CARVE_ASSIGN_OR_RETURN(auto gpus, m.Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
   CARVE_RETURN_IF_ERROR(apply::MakePlan(gpus, layouts, false).status());
@@ -133,8 +133,11 @@ Status Run(const Globals& g, const Opts& o) {
     return Status::Ok();
   }
   if (o.file.empty()) return Status::InvalidArgument("name the layout file: carve apply FILE");
+  // Bad input is refused before anything else: before the lock and before
+  // recovering an interrupted apply.
+  CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
-  if (o.install) return Install(g, o, *m);
+  if (o.install) return Install(g, o, text, *m);
   std::optional<FileLock> lock;
   apply::Reconciler r(*m, ReconcileOptions(g, o));
   if (!o.dry_run) {
@@ -143,7 +146,6 @@ Status Run(const Globals& g, const Opts& o) {
   } else if (std::string note = apply::PendingNote(StateDirFor(g, o.state_dir)); !note.empty()) {
     std::fprintf(stderr, "carve: %s\n", note.c_str());
   }
-  CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
   CARVE_ASSIGN_OR_RETURN(apply::Plan plan, apply::MakePlan(gpus, layouts, o.force));
@@ -162,14 +164,7 @@ Status Run(const Globals& g, const Opts& o) {
 }  // namespace
 
 Result<std::string> ReadLayoutText(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::NotFound(fmt::format("cannot read {}", path), "Check the path.");
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
-  return text;
+  return ReadFileBounded(path, kMaxConfigBytes, "layout file");
 }
 
 // The journal lives in --state-dir; by default next to the simulator's state

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
@@ -12,6 +11,7 @@
 #include "render/plan_render.h"
 #include "spec/model_files.h"
 #include "spec/spec.h"
+#include "util/read_file.h"
 
 namespace carve::cli {
 namespace {
@@ -24,21 +24,13 @@ struct PlanFlags {
   bool compare = false;
 };
 
-Result<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(fmt::format("cannot read {} '{}'", what, path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The fleet, from the first source given: --fleet, --nodes, the spec, the machine.
 Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const std::string& fleet, const std::string& nodes,
                                           const spec::Spec& spec) {
   const auto& cat = mig::Catalog::Builtin();
   if (!fleet.empty()) return plan::FleetFromFlag(fleet, cat);
   if (!nodes.empty()) {
-    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(nodes, "node list"));
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(nodes, kMaxConfigBytes, "node list"));
     return plan::FleetFromNodes(text, cat);
   }
   if (spec.fleet) return plan::FleetFromSpec(*spec.fleet, cat);

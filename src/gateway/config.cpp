@@ -3,9 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "util/read_file.h"
 
 namespace carve::gateway {
 namespace {
@@ -297,13 +297,9 @@ Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& fi
 }
 
 Result<GatewayConfig> LoadConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return Status::NotFound("cannot read gateway config " + path,
-                            "check the path given to --config");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  CARVE_ASSIGN_OR_RETURN(std::string text,
+                         ReadFileBounded(path, kMaxConfigBytes, "gateway config"));
+  return ParseConfig(text, path);
 }
 
 }  // namespace carve::gateway

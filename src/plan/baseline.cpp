@@ -6,9 +6,11 @@
 namespace carve::plan {
 namespace {
 
-// Replicas of model i needed if each one is worth `value`.
+// Replicas of model i needed if each one is worth `value`: at most one more
+// than the fleet has slices, since each replica here takes a slice of its own.
 int ReplicasFor(const Problem& p, size_t i, double value) {
-  return value > 0 ? int(std::ceil(p.demand[i] / value - 1e-9)) : 0;
+  if (value <= 0) return 0;
+  return int(std::min(std::ceil(p.demand[i] / value - 1e-9), double(p.slices) + 1));
 }
 
 struct Item {

@@ -47,6 +47,26 @@ std::string GroupAlternatives(const ModelDemand& m, const Problem& p) {
   return out;
 }
 
+// The most one replica can have in a tensor-parallel group of whole GPUs of
+// one model (of 2, 4 or 8 GPUs, within the fleet's count): "2× h100-80gb,
+// 157.3 GiB"; "" when the fleet has no pair of allowed GPUs.
+std::string LargestGroup(const ModelDemand& m, const Problem& p) {
+  uint64_t best = 0;
+  std::string out;
+  for (const auto& t : p.types) {
+    if (!m.gpus.empty() && std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end())
+      continue;
+    int k = 0;
+    for (int n : {2, 4, 8})
+      if (n <= int(t.members.size())) k = n;
+    uint64_t overhead = std::min(m.overhead_mib, t.model->memory_mib);
+    uint64_t holds = k * (t.model->memory_mib - overhead) + overhead;
+    if (k > 0 && holds > best)
+      best = holds, out = fmt::format("{}× {}, {}", k, t.model->alias, GiB(holds));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string TensorParallelAcrossSlices() {
@@ -72,20 +92,27 @@ std::string WhyNoFit(const ModelDemand& m, const Problem& p) {
                        FleetSummary(p), TensorParallelAcrossSlices());
   auto [largest, where] = Largest(m, p);
   if (m.memory_mib > largest) {
-    std::string alt = GroupAlternatives(m, p);
+    std::string alt = GroupAlternatives(m, p), group = LargestGroup(m, p);
+    std::string what_to_do =
+        !alt.empty() ? "Alternatives: " + alt +
+                           "; or a smaller dtype / shorter max_model_len; small "
+                           "models can still use the big cards' slices"
+                     : fmt::format(
+                           "No group of whole GPUs of one model in this fleet holds it either{}: "
+                           "use a smaller dtype (fp8, int4) or a shorter max_model_len, or add "
+                           "larger GPUs",
+                           group.empty() ? "" : " (the largest: " + group + ")");
     return fmt::format(
         "needs {} per replica; the largest slice in this fleet is {} ({}). It cannot be split "
         "over slices: {}. {}",
-        GiB(m.memory_mib), GiB(largest), where, TensorParallelAcrossSlices(),
-        alt.empty() ? "No group of whole GPUs of one model in this fleet holds it either: use a "
-                      "smaller dtype (fp8, int4) or a shorter max_model_len, or add larger GPUs"
-                    : "Alternatives: " + alt + "; or a smaller dtype / shorter max_model_len; "
-                      "small models can still use the big cards' slices");
+        GiB(m.memory_mib), GiB(largest), where, TensorParallelAcrossSlices(), what_to_do);
   }
   if (!m.min_profile.empty())
-    return fmt::format("min_profile {}: no GPU in this fleet (fleet: {}) offers a slice at least "
-                       "that large; lower min_profile or add such GPUs",
-                       m.min_profile, FleetSummary(p));
+    return fmt::format(
+        "min_profile {}: no GPU in this fleet (fleet: {}) offers a slice at least "
+        "that large (the largest: {}), and a tensor-parallel group counts only if "
+        "each of its GPUs does; lower min_profile or add such GPUs",
+        m.min_profile, FleetSummary(p), where);
   if (!m.options.empty()) {
     std::string named;
     for (const auto& o : m.options)

@@ -1,5 +1,6 @@
 // Mixed fleets, pinning, spread, sharing, unmet-demand messages, tensor
 // parallelism (whole GPUs) and its refusal across MIG slices, least change.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -241,6 +242,44 @@ TEST(Features, TensorParallelGroupsStayOnOneHost) {
   EXPECT_TRUE(p.unmet.empty());
   EXPECT_TRUE(p.optimal);
   for (const auto& g : p.gpus) EXPECT_EQ(g.slices[0].replicas[0].tp_group, g.gpu.index / 2);
+}
+
+// issue #12: a whole-GPU tensor-parallel group used to "meet" any min_profile.
+TEST(Features, MinProfileNoGpuOffersIsUnmetEvenForAGroup) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  r.models = {M("a", 10, 1)};
+  r.models[0].min_profile = "99g.1000gb";
+  Plan p = MakePlan(r);
+  EXPECT_EQ(p.gpus_used, 0);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("min_profile 99g.1000gb: no GPU in this fleet (fleet: 2× "
+                                   "h100-80gb) offers a slice at least that large (the "
+                                   "largest: 7g.80gb on h100-80gb)"),
+            std::string::npos)
+      << p.unmet[0].reason;
+}
+
+TEST(Features, MinProfileEachGpuOfAGroupMeetsIsMet) {
+  PlanRequest r = Fleet("h100-80gb:2");
+  r.models = {M("big", 120, 1)};
+  r.models[0].min_profile = "7g.80gb";
+  Plan p = MakePlan(r);
+  ExpectValid(p);
+  EXPECT_TRUE(p.unmet.empty());
+  EXPECT_EQ(p.gpus_used, 2);
+}
+
+TEST(Features, NodeCountThatIsNoCountIsRefused) {
+  for (const char* count : {"-5", "1000000", "two"}) {
+    auto f = FleetFromNodes(fmt::format(R"({{"items": [{{"metadata": {{"name": "n1", "labels": {{
+        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "{}"}}}}}}]}})",
+                                        count),
+                            TestCatalog());
+    ASSERT_FALSE(f.ok()) << count;
+    EXPECT_NE(f.status().message().find("node n1 has nvidia.com/gpu.count"), std::string::npos)
+        << f.status().message();
+  }
+  EXPECT_FALSE(FleetFromFlag("h100-80gb:100001", TestCatalog()).ok());
 }
 
 TEST(Features, NodeListFromKubectl) {

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "spec/quantity.h"
 
 namespace carve::plan {
 namespace {
@@ -65,11 +68,14 @@ Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Ca
     size_t c1 = item.find(':');
     if (c1 != std::string::npos) {
       char* end = nullptr;
-      count = int(std::strtol(item.c_str() + c1 + 1, &end, 10));
+      long n = std::strtol(item.c_str() + c1 + 1, &end, 10);
+      count = n < 1 || n > spec::kMaxGpuCount ? 0 : int(n);
       if (*end == ':') cost = std::strtod(end + 1, &end);
-      if (*end != '\0' || count < 1 || cost < 0)
-        return Status::InvalidArgument(fmt::format("--fleet: '{}' is not ALIAS[:COUNT[:COST_PER_MONTH]]", item),
-                                       "Example: --fleet h100-80gb:8:2100,rtx-5090:1:400");
+      if (*end != '\0' || count < 1 || !(cost >= 0) || !std::isfinite(cost))
+        return Status::InvalidArgument(
+            fmt::format("--fleet: '{}' is not ALIAS[:COUNT[:COST_PER_MONTH]]", item),
+            fmt::format("Example: --fleet h100-80gb:8:2100,rtx-5090:1:400 (COUNT from 1 to {}).",
+                        spec::kMaxGpuCount));
     }
     auto model = catalog.Lookup(alias);
     if (!model.ok()) return model.status().Prefixed("--fleet");
@@ -124,7 +130,15 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
     if (!model)
       return Status::NotFound(fmt::format("--nodes: node {} has GPU product '{}', which carve's catalogue lacks", name, product),
                               fmt::format("Known models: {}.", catalog.AliasList()));
-    int count = std::atoi(labels.value("nvidia.com/gpu.count", "0").c_str());
+    std::string label = labels.value("nvidia.com/gpu.count", "0");
+    char* end = nullptr;
+    long n = std::strtol(label.c_str(), &end, 10);
+    if (*end != '\0' || n < 0 || n > spec::kMaxGpuCount)
+      return Status::InvalidArgument(
+          fmt::format("--nodes: node {} has nvidia.com/gpu.count '{}', not a count from 0 to {}",
+                      name, label, spec::kMaxGpuCount),
+          "Check the node's labels (kubectl get node NAME --show-labels).");
+    int count = int(n);
     if (labels.value("nvidia.com/mig.capable", "") != "true") model = WholeGpuModel(model);
     Append(fleet, model, count, 0, name);
     for (int i = int(fleet.size()) - count; i < int(fleet.size()); ++i)

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
-
 #include "plan/explain.h"
 
 namespace carve::plan {
@@ -22,10 +20,6 @@ Status CheckModel(const spec::Model& m, const mig::Catalog& cat) {
     if (!cat.Find(g))
       return Status::InvalidArgument(fmt::format("{}: gpus: unknown GPU model '{}'", at(m.where), g),
                                      fmt::format("Known models: {}.", cat.AliasList()));
-  int g = 0, gb = 0;
-  if (!m.min_profile.empty() && std::sscanf(m.min_profile.c_str(), "%dg.%dgb", &g, &gb) != 2)
-    return Status::InvalidArgument(fmt::format("{}: min_profile '{}' is not a profile name", at(m.where), m.min_profile),
-                                   "Write it as <N>g.<M>gb, e.g. 2g.20gb.");
   for (const auto& o : m.profiles) {
     if (!IsProfileName(cat, o.profile))
       return Status::InvalidArgument(

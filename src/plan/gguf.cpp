@@ -3,6 +3,7 @@
 // at the next multiple of general.alignment. Only what sizing needs is kept.
 #include <fmt/format.h>
 
+#include <climits>
 #include <cstring>
 #include <map>
 
@@ -42,18 +43,22 @@ class Cursor {
 
 enum : uint32_t { kF32 = 6, kBool = 7, kString = 8, kArray = 9, kF64 = 12 };
 
+// Arrays of arrays exist (rarely, two deep); a header nesting them a million
+// deep is malformed, and recursing that far would overflow the stack.
+constexpr int kMaxArrayDepth = 8;
+
 // Reads one value of GGUF type `type`: integers into *num, strings into *str,
 // floats and arrays skipped.
-bool ReadValue(Cursor& c, uint32_t type, uint64_t* num, std::string* str) {
+bool ReadValue(Cursor& c, uint32_t type, uint64_t* num, std::string* str, int depth = 0) {
   static const size_t kSizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
   if (type == kString) return c.Str(str);
   if (type == kArray) {
     uint32_t item = 0;
     uint64_t n = 0, ignored_num = 0;
-    if (!c.Read(&item) || !c.Read(&n)) return false;
+    if (depth >= kMaxArrayDepth || !c.Read(&item) || !c.Read(&n)) return false;
     std::string ignored;
     for (uint64_t i = 0; i < n; ++i)
-      if (!ReadValue(c, item, &ignored_num, &ignored)) return false;
+      if (!ReadValue(c, item, &ignored_num, &ignored, depth + 1)) return false;
     return true;
   }
   if (type >= 13) return false;
@@ -76,6 +81,14 @@ std::string FileTypeName(uint64_t t) {
       {18, "q6_k"},   {30, "iq4_xs"}, {32, "bf16"}};
   auto it = kNames.find(t);
   return it == kNames.end() ? fmt::format("ftype{}", t) : it->second;
+}
+
+// A metadata number as an int; INT_MAX beyond it (the estimate is then
+// refused as absurd, where a wrapped value might look plausible).
+int Int(const std::map<std::string, uint64_t>& nums, const std::string& key, int absent = 0) {
+  auto it = nums.find(key);
+  if (it == nums.end()) return absent;
+  return it->second > uint64_t(INT_MAX) ? INT_MAX : int(it->second);
 }
 
 Status Truncated() {
@@ -107,17 +120,21 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
   ModelFacts f;
   f.architecture = strs["general.architecture"];
   const std::string& a = f.architecture;
-  f.layers = int(nums[a + ".block_count"]);
-  f.hidden = int(nums[a + ".embedding_length"]);
-  f.heads = int(nums[a + ".attention.head_count"]);
-  f.kv_heads = nums.count(a + ".attention.head_count_kv") ? int(nums[a + ".attention.head_count_kv"]) : f.heads;
-  f.head_dim = nums.count(a + ".attention.key_length") ? int(nums[a + ".attention.key_length"])
-                                                       : (f.heads ? f.hidden / f.heads : 0);
-  f.intermediate = int(nums[a + ".feed_forward_length"]);
-  f.experts = int(nums[a + ".expert_count"]);
-  f.max_position = int(nums[a + ".context_length"]);
+  f.layers = Int(nums, a + ".block_count");
+  f.hidden = Int(nums, a + ".embedding_length");
+  f.heads = Int(nums, a + ".attention.head_count");
+  f.kv_heads = Int(nums, a + ".attention.head_count_kv", f.heads);
+  f.head_dim = Int(nums, a + ".attention.key_length", f.heads ? f.hidden / f.heads : 0);
+  f.intermediate = Int(nums, a + ".feed_forward_length");
+  f.experts = Int(nums, a + ".expert_count");
+  f.max_position = Int(nums, a + ".context_length");
   f.weight_dtype = nums.count("general.file_type") ? FileTypeName(nums["general.file_type"]) : "f16";
+  // The spec asks for a power of two; 0 would divide by zero below.
   uint64_t alignment = nums.count("general.alignment") ? nums["general.alignment"] : 32;
+  if (alignment == 0 || alignment > (1u << 30) || (alignment & (alignment - 1)) != 0)
+    return Status::InvalidArgument(
+        fmt::format("GGUF general.alignment is {}, not a power of two", alignment),
+        "Point estimate.gguf at a complete .gguf file.");
   for (uint64_t i = 0; i < tensors; ++i) {
     std::string name;
     uint32_t dims = 0, type = 0;
@@ -125,11 +142,10 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
     if (!c.Str(&name) || !c.Read(&dims) || dims > 8) return Truncated();
     for (uint32_t d = 0; d < dims; ++d) {
       uint64_t n = 0;
-      if (!c.Read(&n)) return Truncated();
-      count *= n;
+      if (!c.Read(&n) || __builtin_mul_overflow(count, n, &count)) return Truncated();
     }
-    if (!c.Read(&type) || !c.Read(&offset)) return Truncated();
-    f.params += count;
+    if (!c.Read(&type) || !c.Read(&offset) || __builtin_add_overflow(f.params, count, &f.params))
+      return Truncated();
   }
   uint64_t data_start = (c.pos() + alignment - 1) / alignment * alignment;
   f.weight_bytes = file_size > data_start ? file_size - data_start : 0;

@@ -55,5 +55,40 @@ TEST(Plan, TooBigForAnySliceSaysSo) {
   EXPECT_NE(p.unmet[0].reason.find("peer-to-peer"), std::string::npos);
 }
 
+// issue #12: a model no slice and no group of whole GPUs can hold is unmet,
+// and the reason says what the largest group holds.
+TEST(Plan, MemoryBeyondAnyGroupIsUnmetNamingTheLargestGroup) {
+  PlanRequest r = H100s(2);
+  r.models.push_back(Replicas("vast", uint64_t{1} << 30, 1));  // 1 PiB, the most a spec may say
+  Plan p = MakePlan(r);
+  EXPECT_EQ(p.gpus_used, 0);
+  ASSERT_EQ(p.unmet.size(), 1u);
+  EXPECT_NE(p.unmet[0].reason.find("needs 1048576.0 GiB per replica"), std::string::npos)
+      << p.unmet[0].reason;
+  EXPECT_NE(p.unmet[0].reason.find("the largest: 2× h100-80gb, 159.3 GiB"), std::string::npos)
+      << p.unmet[0].reason;
+}
+
+// issue #12: demand of 1e12 replicas' worth (or infinitely many: 1e12 requests/s
+// at 1e-300 a replica) used to reach the LP and the baselines' ints as is: the
+// LP gave up (no GPU used) and first-fit wrapped to a negative count ("met").
+TEST(Plan, AbsurdThroughputDemandServesWhatFitsAndStaysUnmet) {
+  for (double per_replica : {1.0, 1e-300}) {
+    PlanRequest r = H100s(2);
+    ModelDemand m = Replicas("flood", 5 * 1024, 0);
+    m.throughput = 1e12;
+    m.options = {Option{"1g.10gb", per_replica, 0, {}}};
+    r.models.push_back(m);
+    r.options.baselines = true;
+    Plan p = MakePlan(r);
+    ExpectValid(p);
+    EXPECT_EQ(p.gpus_used, 2) << per_replica;
+    EXPECT_EQ(p.models[0].replicas, 14) << per_replica;
+    ASSERT_EQ(p.unmet.size(), 1u);
+    ASSERT_EQ(p.baselines.size(), 2u);
+    for (const auto& b : p.baselines) EXPECT_FALSE(b.all_met) << b.name << " " << per_replica;
+  }
+}
+
 }  // namespace
 }  // namespace carve::plan

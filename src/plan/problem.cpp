@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <set>
 
 #include "plan/explain.h"
 #include "plan/sizing.h"
+#include "spec/quantity.h"
 
 namespace carve::plan {
 namespace {
@@ -101,8 +102,11 @@ Fit FitOf(const ModelDemand& m, const Kind& kind, const mig::GpuModel& gpu) {
 }
 
 // GPUs per tensor-parallel replica of `m` on type `t`; 0 when it cannot run so.
+// A group is of whole GPUs, so each must meet min_profile on its own.
 int TensorParallel(const ModelDemand& m, const GpuType& t) {
   if (!Allowed(m, *t.model) || m.tensor_parallel == 1) return 0;
+  Kind whole{nullptr, t.model->alias, t.model->memory_mib, t.model->compute_slices};
+  if (!m.min_profile.empty() && !MeetsMinProfile(whole, *t.model, m.min_profile)) return 0;
   int n = int(t.members.size());
   std::vector<int> sizes = m.tensor_parallel > 1 ? std::vector<int>{m.tensor_parallel}
                                                  : std::vector<int>{2, 4, 8};
@@ -117,12 +121,13 @@ const std::vector<Kind>& KindsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu
 const std::vector<LayoutCounts>& LayoutsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu).layouts; }
 
 bool MeetsMinProfile(const Kind& kind, const mig::GpuModel& gpu, const std::string& min_profile) {
-  int g = 0, gb = 0;
-  if (std::sscanf(min_profile.c_str(), "%dg.%dgb", &g, &gb) != 2) return true;  // checked in from_spec
-  // "Ng.Mgb": at least N compute slices (a whole GPU has them all) and M GB,
-  // as the naming rule rounds (1g.10gb is 9984 MiB, so compare at 953 MiB/GB).
-  bool compute = !kind.profile || kind.profile->slices >= g;
-  return compute && kind.memory_mib >= uint64_t(gb) * 953;
+  auto min = spec::ParseMinProfile(min_profile);
+  if (!min.ok()) return false;  // refused when the spec was parsed
+  // At least N compute slices (a whole MIG GPU has its compute_slices, one
+  // without MIG counts as having any number) and M GB, as the naming rule
+  // rounds (1g.10gb is 9984 MiB, so compare at 953 MiB/GB).
+  int compute = kind.profile ? kind.profile->slices : gpu.mig ? gpu.compute_slices : min->compute;
+  return compute >= min->compute && kind.memory_mib >= uint64_t(min->gb) * 953;
 }
 
 Problem BuildProblem(const PlanRequest& req) {
@@ -147,6 +152,23 @@ Problem BuildProblem(const PlanRequest& req) {
     p.type_of.push_back(it->second);
   }
   size_t nm = req.models.size();
+  for (const auto& t : p.types) {
+    int most = 0;
+    for (const auto& l : t.layouts)
+      most = std::max(most, std::accumulate(l.count.begin(), l.count.end(), 0));
+    p.slices += int(t.members.size()) * most;
+  }
+  for (const auto& m : req.models) {
+    // Shared slices hold replicas by memory: at most one per MiB of a GPU.
+    double shared = 0;
+    for (const auto& t : p.types)
+      if (m.share)
+        shared += double(t.members.size()) * double(t.model->memory_mib) /
+                  double(std::max<uint64_t>(m.memory_mib, 1));
+    // Past a billion the bound is no longer exact, but then no plan could be
+    // made anyway (each replica is a row of its own), and it keeps ints whole.
+    p.most_replicas.push_back(std::min(p.slices + shared + 1, 1e9));
+  }
   p.fit.assign(p.types.size(), {});
   p.tp.assign(p.types.size(), std::vector<int>(nm, 0));
   p.tp_fit.assign(nm, {});

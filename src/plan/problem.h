@@ -51,6 +51,10 @@ struct Problem {
   std::vector<std::vector<int>> tp;                // [type][model]: GPUs per TP replica, 0 = none
   std::vector<Fit> tp_fit;                         // [model]: value of one TP replica
   std::vector<double> demand;                      // [model] in value units
+  // Bounds on what the fleet can hold, so that absurd demand (throughput 1e12
+  // at 1 request/s a replica) is capped before it reaches an int or the LP:
+  int slices = 0;                                  // slices (or whole GPUs) in its fullest layouts
+  std::vector<double> most_replicas;               // [model] more than any plan can place
   std::vector<bool> excluded;                      // [model] cannot be served at all
   std::vector<Unmet> unmet;                        // why, for excluded models
   bool costed = false;

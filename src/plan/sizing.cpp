@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "spec/quantity.h"
 
 namespace carve::plan {
 namespace {
@@ -20,13 +23,17 @@ std::string Lower(std::string_view s) {
 }
 
 // The first of `keys` present in `j` (or its text_config, for multimodal
-// wrappers) as an int; 0 when none is.
+// wrappers) as an int; 0 when none is. A number beyond int (1e20) becomes
+// INT_MAX rather than wrap: the estimate it leads to is then refused as
+// absurd, where a wrapped one might look plausible.
 int IntKey(const json& j, std::initializer_list<const char*> keys) {
   for (const json* src : {&j, j.contains("text_config") ? &j["text_config"] : nullptr}) {
     if (!src) continue;
     for (const char* k : keys) {
       auto it = src->find(k);
-      if (it != src->end() && it->is_number()) return it->get<int>();
+      if (it == src->end() || !it->is_number()) continue;
+      double v = it->get<double>();
+      return v >= double(INT_MAX) ? INT_MAX : v > 0 ? int(v) : 0;
     }
   }
   return 0;
@@ -37,7 +44,7 @@ std::string StoredDtype(const json& j) {
   if (j.contains("quantization_config") && j["quantization_config"].is_object()) {
     const json& q = j["quantization_config"];
     std::string method = Lower(q.value("quant_method", ""));
-    int bits = q.contains("bits") && q["bits"].is_number() ? q["bits"].get<int>() : 0;
+    double bits = q.contains("bits") && q["bits"].is_number() ? q["bits"].get<double>() : 0;
     if (method == "fp8" || method == "compressed-tensors") return bits == 4 ? "int4" : "fp8";
     if (bits == 4 || method == "awq" || method == "bitsandbytes") return "int4";
     if (bits == 8) return "int8";
@@ -58,7 +65,12 @@ std::string StoredDtype(const json& j) {
 
 Result<ModelFacts> FactsFrom(const json& j, uint64_t safetensors_bytes);
 
-uint64_t ToMiB(double bytes) { return static_cast<uint64_t>(std::ceil(bytes / (1024.0 * 1024.0))); }
+// Saturates above kMaxMemoryMiB, so that a sum of a few stays in range and
+// Estimate can refuse it.
+uint64_t ToMiB(double bytes) {
+  double mib = std::ceil(bytes / (1024.0 * 1024.0));
+  return mib > double(spec::kMaxMemoryMiB) ? spec::kMaxMemoryMiB + 1 : static_cast<uint64_t>(mib);
+}
 
 }  // namespace
 
@@ -108,15 +120,18 @@ Result<ModelFacts> FactsFrom(const json& j, uint64_t safetensors_bytes) {
 
 uint64_t ParamsFromShape(const ModelFacts& f) {
   if (f.params) return f.params;
-  uint64_t h = f.hidden, q = uint64_t(f.heads) * f.head_dim, kv = uint64_t(f.kv_heads) * f.head_dim;
-  uint64_t attn = h * q + 2 * h * kv + q * h;
-  uint64_t mlp = 3 * h * f.intermediate;
+  // In double: exact for real shapes (well below 2^53), and no wrap-around
+  // for absurd ones, which saturate.
+  double h = f.hidden, q = double(f.heads) * f.head_dim, kv = double(f.kv_heads) * f.head_dim;
+  double attn = h * q + 2 * h * kv + q * h;
+  double mlp = 3 * h * f.intermediate;
   if (f.experts > 0) {
-    uint64_t inter = f.moe_intermediate ? f.moe_intermediate : f.intermediate;
-    mlp = uint64_t(f.experts + f.shared_experts) * 3 * h * inter + h * f.experts;
+    double inter = f.moe_intermediate ? f.moe_intermediate : f.intermediate;
+    mlp = (double(f.experts) + f.shared_experts) * 3 * h * inter + h * f.experts;
   }
-  uint64_t embed = uint64_t(f.vocab) * h;
-  return embed * (f.tied_embeddings ? 1 : 2) + uint64_t(f.layers) * (attn + mlp + 2 * h) + h;
+  double embed = double(f.vocab) * h;
+  double params = embed * (f.tied_embeddings ? 1 : 2) + double(f.layers) * (attn + mlp + 2 * h) + h;
+  return params < 0x1p63 ? static_cast<uint64_t>(params) : uint64_t{1} << 63;
 }
 
 Result<double> BytesPerParam(std::string_view dtype) {
@@ -164,9 +179,10 @@ Result<Sizing> Estimate(const ModelFacts& f, const SizingParams& p) {
   }
   s.kv_dtype = p.kv_dtype.empty() ? "fp16" : Lower(p.kv_dtype);
   CARVE_ASSIGN_OR_RETURN(double kv_bytes, BytesPerParam(s.kv_dtype));
-  uint64_t per_layer = f.kv_lora_rank > 0 ? uint64_t(f.kv_lora_rank + f.qk_rope_head_dim)
-                                          : 2ull * f.kv_heads * f.head_dim;
-  s.kv_bytes_per_token = static_cast<uint64_t>(std::ceil(per_layer * f.layers * kv_bytes));
+  double per_layer = f.kv_lora_rank > 0 ? double(f.kv_lora_rank) + f.qk_rope_head_dim
+                                        : 2.0 * f.kv_heads * f.head_dim;
+  double per_token = std::ceil(per_layer * f.layers * kv_bytes);
+  s.kv_bytes_per_token = per_token < 0x1p63 ? static_cast<uint64_t>(per_token) : uint64_t{1} << 63;
   s.max_model_len = p.max_model_len > 0 ? p.max_model_len : f.max_position;
   if (s.max_model_len <= 0)
     return Status::InvalidArgument("the model's files give no context length",
@@ -176,7 +192,13 @@ Result<Sizing> Estimate(const ModelFacts& f, const SizingParams& p) {
   s.notes.push_back(fmt::format("KV cache: {} bytes/token × {} tokens × {} sequence(s)",
                                 s.kv_bytes_per_token, s.max_model_len, s.concurrency));
   s.overhead_mib = p.overhead_mib >= 0 ? uint64_t(p.overhead_mib) : EngineOverheadMiB(p.engine);
-  s.total_mib = s.weights_mib + s.kv_cache_mib + s.overhead_mib;
+  s.total_mib = s.weights_mib + s.kv_cache_mib + s.overhead_mib;  // each ≤ 1 PiB + 1 MiB
+  if (s.total_mib > spec::kMaxMemoryMiB)
+    return Status::InvalidArgument(
+        fmt::format("the estimate comes to more than 1 PiB per replica (weights {}, KV cache {})",
+                    spec::FormatMiB(s.weights_mib), spec::FormatMiB(s.kv_cache_mib)),
+        "A number in the model's files or in estimate: is off: check num_hidden_layers, "
+        "hidden_size, vocab_size, max_model_len and concurrency.");
   return s;
 }
 

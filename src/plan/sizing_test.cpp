@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cstring>
 
 namespace carve::plan {
@@ -101,6 +102,54 @@ TEST(Sizing, TruncatedGgufIsAnError) {
   auto bytes = Gguf();
   bytes.resize(60);
   EXPECT_FALSE(FactsFromGguf(bytes, 1000).ok());
+}
+
+// issue #12: numbers beyond int in config.json wrapped (UB) into plausible
+// shapes; they now make an estimate that is refused as absurd.
+TEST(Sizing, AbsurdShapeIsRefusedNotWrapped) {
+  std::string config = kLlama3_8B;
+  config.replace(config.find("\"num_hidden_layers\": 32"), 23, "\"num_hidden_layers\": 1e20");
+  auto f = FactsFromConfigJson(config, 0);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->layers, INT_MAX);
+  auto s = Estimate(*f, SizingParams{"vllm", "", "", 0, 0, -1});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("more than 1 PiB per replica"), std::string::npos)
+      << s.status().message();
+  auto kv = Estimate(*FactsFromConfigJson(kLlama3_8B, 0),
+                     SizingParams{"vllm", "", "", INT_MAX, INT_MAX, -1});
+  EXPECT_FALSE(kv.ok());
+}
+
+// issue #12: arrays nested a million deep overflowed the stack; alignment 0
+// divided by zero.
+TEST(Sizing, MalformedGgufIsAnErrorNotACrash) {
+  std::vector<uint8_t> deep;
+  auto raw = [&](const void* p, size_t n) {
+    deep.insert(deep.end(), (const uint8_t*)p, (const uint8_t*)p + n);
+  };
+  uint32_t version = 3, array = 9;
+  uint64_t tensors = 0, kvs = 1, one = 1;
+  raw("GGUF", 4), raw(&version, 4), raw(&tensors, 8), raw(&kvs, 8);
+  raw(&one, 8), raw("a", 1), raw(&array, 4);
+  for (int i = 0; i < 1000000; ++i) raw(&array, 4), raw(&one, 8);
+  EXPECT_FALSE(FactsFromGguf(deep, deep.size()).ok());
+
+  auto bytes = Gguf();
+  const uint32_t kU64 = 10;
+  const uint64_t kZero = 0, kKeyLen = 17;
+  std::vector<uint8_t> kv;
+  auto put = [&](const void* p, size_t n) {
+    kv.insert(kv.end(), (const uint8_t*)p, (const uint8_t*)p + n);
+  };
+  put(&kKeyLen, 8), put("general.alignment", 17), put(&kU64, 4), put(&kZero, 8);
+  uint64_t count = 8;
+  std::memcpy(&bytes[16], &count, 8);  // one more key/value
+  bytes.insert(bytes.begin() + 24, kv.begin(), kv.end());
+  auto f = FactsFromGguf(bytes, 4920000000ull);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("general.alignment is 0"), std::string::npos)
+      << f.status().message();
 }
 
 TEST(Sizing, MemoryFraction) {

@@ -72,6 +72,11 @@ class Builder {
     for (size_t i = 0; i < nm_; ++i) {
       if (p_.excluded[i] || p_.demand[i] <= 0) continue;
       double need = p_.demand[i] / Best(p_, i);
+      // Beyond what any plan holds the model is unmet either way; the cap keeps
+      // the LP's numbers sane (and finite: 1e12 / 1e-300). Keeping the
+      // fraction keeps ⌈need − served⌉ off by a constant: the same optimum.
+      double most = p_.most_replicas[i];
+      if (!(need <= most)) need = most + (std::isfinite(need) ? need - std::floor(need) : 0);
       demand_row_[i] = ilp_.Row(GLP_LO, need, 0);
       // Integer: any shortfall, however small, costs more than the whole fleet.
       c_.u[i] = ilp_.Col(std::ceil(need - 1e-9), Penalty(p_));

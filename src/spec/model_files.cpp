@@ -6,30 +6,29 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "util/read_file.h"
 
 namespace carve::spec {
 namespace fs = std::filesystem;
 namespace {
 
-Result<std::string> ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) return Status::NotFound(fmt::format("cannot read '{}'", p.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// A sharded checkpoint's index lists every tensor: a few MiB for the largest
+// models. GGUF metadata with a large tokenizer vocabulary runs to a few MiB.
+constexpr size_t kMaxIndexBytes = size_t{64} << 20;
+constexpr size_t kMaxGgufHeaderBytes = size_t{64} << 20;
 
 // The checkpoint's size: the index's metadata.total_size, else the sum of
 // *.safetensors files in the directory.
-uint64_t SafetensorsBytes(const fs::path& dir) {
-  auto index = ReadText(dir / "model.safetensors.index.json");
+Result<uint64_t> SafetensorsBytes(const fs::path& dir) {
+  auto index = ReadFileBounded((dir / "model.safetensors.index.json").string(), kMaxIndexBytes,
+                               "safetensors index");
+  if (!index.ok() && index.status().code() != Code::kNotFound) return index.status();
   if (index.ok()) {
     auto j = nlohmann::json::parse(*index, nullptr, false);
     if (j.is_object() && j.contains("metadata") && j["metadata"].contains("total_size") &&
-        j["metadata"]["total_size"].is_number())
+        j["metadata"]["total_size"].is_number_unsigned())
       return j["metadata"]["total_size"].get<uint64_t>();
   }
   uint64_t total = 0;
@@ -39,30 +38,32 @@ uint64_t SafetensorsBytes(const fs::path& dir) {
   return total;
 }
 
+Result<ModelFiles> ReadGguf(const std::string& gguf) {
+  ModelFiles out;
+  uint64_t size = 0;
+  auto head = ReadFileHead(gguf, kMaxGgufHeaderBytes, "GGUF file", &size);
+  if (!head.ok()) return head.status().WithHint("estimate.gguf takes a .gguf file.");
+  out.gguf_size = size;
+  out.gguf_header.assign(head->begin(), head->end());
+  out.description = gguf;
+  return out;
+}
+
 }  // namespace
 
 Result<ModelFiles> ReadModelFiles(const std::string& config, const std::string& gguf) {
+  if (!gguf.empty()) return ReadGguf(gguf);
   ModelFiles out;
-  if (!gguf.empty()) {
-    std::error_code ec;
-    out.gguf_size = fs::file_size(gguf, ec);
-    if (ec) return Status::NotFound(fmt::format("cannot read GGUF file '{}'", gguf), "Check estimate.gguf.");
-    std::ifstream in(gguf, std::ios::binary);
-    // Metadata with a large tokenizer vocabulary runs to a few MiB; 64 MiB is ample.
-    out.gguf_header.resize(std::min<uint64_t>(out.gguf_size, 64ull << 20));
-    in.read(reinterpret_cast<char*>(out.gguf_header.data()), std::streamsize(out.gguf_header.size()));
-    out.description = gguf;
-    return out;
-  }
   fs::path p(config);
   fs::path dir = fs::is_directory(p) ? p : p.parent_path();
   fs::path file = fs::is_directory(p) ? p / "config.json" : p;
-  auto text = ReadText(file);
+  auto text = ReadFileBounded(file.string(), kMaxConfigBytes, "model config");
   if (!text.ok())
-    return Status::NotFound(fmt::format("cannot read '{}'", file.string()),
-                            "estimate.config takes a config.json or the model directory holding it.");
+    return text.status().WithHint(
+        "estimate.config takes a config.json or the model directory holding it.");
   out.config_json = std::move(*text);
-  out.safetensors_bytes = SafetensorsBytes(dir.empty() ? fs::path(".") : dir);
+  CARVE_ASSIGN_OR_RETURN(out.safetensors_bytes,
+                         SafetensorsBytes(dir.empty() ? fs::path(".") : dir));
   out.description = file.string();
   return out;
 }

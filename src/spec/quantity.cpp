@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -27,7 +29,33 @@ Result<uint64_t> ParseMemoryMiB(std::string_view text) {
         fmt::format("'{}' is not a memory size", text),
         "Write a number and a unit: 10GiB, 14GB, 9728MiB (binary KiB/MiB/GiB/TiB or decimal "
         "KB/MB/GB/TB).");
-  return static_cast<uint64_t>(std::ceil(v * it->second / (1024.0 * 1024.0) - 1e-9));
+  // Compared as a double: converting one beyond uint64_t's range is undefined.
+  double mib = std::ceil(v * it->second / (1024.0 * 1024.0) - 1e-9);
+  if (mib > double(kMaxMemoryMiB))
+    return Status::InvalidArgument(
+        fmt::format("'{}' is more than 1 PiB, beyond any GPU or group of GPUs", text),
+        "Check the number and the unit (10GiB, not 10e10GiB).");
+  return std::max<uint64_t>(1, static_cast<uint64_t>(mib));
+}
+
+Result<MinProfile> ParseMinProfile(std::string_view text) {
+  MinProfile p;
+  std::string_view s = text;
+  auto number = [&s](int* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    if (ec != std::errc() || *out < 1) return false;
+    s.remove_prefix(size_t(ptr - s.data()));
+    return true;
+  };
+  auto literal = [&s](std::string_view l) {
+    if (!s.starts_with(l)) return false;
+    s.remove_prefix(l.size());
+    return true;
+  };
+  if (number(&p.compute) && literal("g.") && number(&p.gb) && literal("gb") && s.empty()) return p;
+  return Status::InvalidArgument(fmt::format("'{}' is not a profile name", text),
+                                 "Write it as <N>g.<M>gb, e.g. 2g.20gb: at least N compute "
+                                 "slices and M GB.");
 }
 
 std::string FormatMiB(uint64_t mib) {

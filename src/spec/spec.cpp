@@ -6,11 +6,11 @@
 
 #include <filesystem>
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "spec/quantity.h"
 #include "spec/yaml_fields.h"
+#include "util/read_file.h"
 
 namespace carve::spec {
 namespace {
@@ -28,7 +28,8 @@ Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<F
     e.where = f.where();
     CARVE_RETURN_IF_ERROR(f.Str("gpu", &e.gpu, true));
     CARVE_RETURN_IF_ERROR(f.Int("count", &e.count));
-    if (e.count < 1) return f.Err("count", "must be at least 1");
+    if (e.count < 1 || e.count > kMaxGpuCount)
+      return f.Err("count", fmt::format("must be from 1 to {}", kMaxGpuCount));
     CARVE_RETURN_IF_ERROR(f.OptNumber("cost_per_month", &e.cost_per_month));
     out->push_back(std::move(e));
   }
@@ -152,6 +153,8 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
     }
   }
   CARVE_RETURN_IF_ERROR(f.Str("min_profile", &m->min_profile));
+  if (auto min = ParseMinProfile(m->min_profile); !m->min_profile.empty() && !min.ok())
+    return f.Err("min_profile", min.status().message(), min.status().hint());
   CARVE_RETURN_IF_ERROR(f.Bool("spread", &m->spread));
   CARVE_RETURN_IF_ERROR(f.StrList("gpus", &m->gpus));
   CARVE_RETURN_IF_ERROR(f.Bool("share", &m->share));
@@ -215,11 +218,11 @@ Result<Spec> ParseSpec(std::string_view text, const std::string& file) {
 }
 
 Result<Spec> LoadSpec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(fmt::format("cannot read spec '{}'", path), "Give the path to a carve.yaml.");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  CARVE_ASSIGN_OR_RETURN(Spec spec, ParseSpec(ss.str(), path));
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "spec");
+  if (!text.ok() && text.status().code() == Code::kNotFound)
+    return text.status().WithHint("Give the path to a carve.yaml.");
+  if (!text.ok()) return text.status();
+  CARVE_ASSIGN_OR_RETURN(Spec spec, ParseSpec(*text, path));
   namespace fs = std::filesystem;
   fs::path dir = fs::path(path).parent_path();
   auto rebase = [&](std::string& p) {

@@ -16,6 +16,47 @@ TEST(Quantity, MemorySizes) {
   EXPECT_FALSE(ParseMemoryMiB("ten GiB").ok());
 }
 
+// issue #12: 1e20GiB converted to uint64_t (undefined) and came out as 0, "no
+// memory stated"; a size that rounds to nothing came out as 0 as well.
+TEST(Quantity, MemoryBeyondOnePiBIsRefusedAndNoneIsZero) {
+  auto huge = ParseMemoryMiB("1e20GiB");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("'1e20GiB' is more than 1 PiB"), std::string::npos);
+  EXPECT_FALSE(ParseMemoryMiB("1025TiB").ok());
+  EXPECT_EQ(*ParseMemoryMiB("1024TiB"), kMaxMemoryMiB);
+  EXPECT_EQ(*ParseMemoryMiB("1e-300GiB"), 1u);
+}
+
+// issue #12: sscanf("%dg.%dgb") took "99g.1tb" for 99g.1gb.
+TEST(Quantity, MinProfileIsExactlyNgMgb) {
+  auto p = ParseMinProfile("3g.40gb");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->compute, 3);
+  EXPECT_EQ(p->gb, 40);
+  for (const char* bad :
+       {"99g.1tb", "1g.10gb+me", "0g.10gb", "1g.0gb", "99999999999g.1gb", "3g", ""})
+    EXPECT_FALSE(ParseMinProfile(bad).ok()) << bad;
+}
+
+TEST(Spec, AbsurdQuantitiesNameTheirLine) {
+  auto s = ParseSpec(
+      "version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
+      "    min_profile: 99g.1tb\n",
+      "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(
+                "c.yaml:6: model 'a': 'min_profile' '99g.1tb' is not a profile name"),
+            std::string::npos)
+      << s.status().message();
+  s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1e20GiB\n    replicas: 1\n",
+                "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:4:"), std::string::npos) << s.status().message();
+  s = ParseSpec("version: v1\nfleet:\n  - {gpu: h100-80gb, count: 2000000000}\n", "c.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("c.yaml:3:"), std::string::npos) << s.status().message();
+}
+
 TEST(Spec, ParsesTheDesignExample) {
   auto s = ParseSpec(R"(version: v1
 fleet:

@@ -8,12 +8,11 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "util/atomic_file.h"
 #include "up/up.h"
 #include "util/file_lock.h"
+#include "util/read_file.h"
 
 namespace carve::up {
 
@@ -22,10 +21,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "reload request");
+  return text.ok() ? *text : "";
 }
 
 // SIGHUP: reload the spec STATE_DIR/reload.request names (or the same spec).

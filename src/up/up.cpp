@@ -27,6 +27,7 @@
 #include "serve/supervisor.h"
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
+#include "util/read_file.h"
 
 namespace carve::up {
 
@@ -67,11 +68,11 @@ Status Errno(const std::string& what, const std::string& path) {
   return Status::Io(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
 }
 
+// A state file's text; "" when it is missing or unreadable (callers then see
+// no pid, no status).
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "state file");
+  return text.ok() ? *text : "";
 }
 
 bool Alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }

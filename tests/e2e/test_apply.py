@@ -123,6 +123,16 @@ def test_layout_errors_name_file_and_line(carve):
     assert f"GPU 0 (asked for in {full}:3)" in p.stderr
 
 
+def test_an_endless_layout_file_is_refused_not_read_forever(carve):
+    """issue #12: carve apply /dev/zero read until memory ran out."""
+    carve.new("h100-80gb", mig="on")
+    for args in (("apply", "/dev/zero", "--dry-run"), ("apply", "/dev/zero", "--yes"),
+                 ("assert", "/dev/zero")):
+        p = carve.run(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert "carve: layout file /dev/zero is not a regular file" in p.stderr
+
+
 def test_mig_parted_configs_apply_with_their_meaning_and_export_round_trips(carve):
     carve.new("h100-80gb:2", "a100-80gb", mig="on")
     config = str(EXAMPLES / "mig-parted" / "config.yaml")

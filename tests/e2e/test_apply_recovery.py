@@ -118,3 +118,44 @@ def test_the_boot_unit_restores_the_exact_layout_after_a_reboot(carve, models):
     assert not (units / "carve-apply.service").exists()
     if not analyze:
         pytest.skip("systemd-analyze is missing (scripts/install-deps installs the systemd package)")
+
+
+def interrupted(carve):
+    """A real journal, left by an apply killed after its 3rd operation; its path."""
+    _, target = prepare(carve)
+    env = dict(carve.env, CARVE_TEST_CRASH_AFTER_OP="3")
+    subprocess.run([os.environ["CARVE_BIN"], "apply", target, "--yes"], env=env,
+                   capture_output=True, timeout=60)
+    path = carve.state + ".d/apply-journal.json"
+    assert os.path.exists(path)
+    return path, target
+
+
+@pytest.mark.parametrize("edit", [
+    lambda j: j.update(phase="sideways"),  # used to be taken for a rollback
+    lambda j: j.update(done=1e12),         # used to print as a negative operation
+    lambda j: j.update(done=10),           # of 9 operations
+    None,                                  # not JSON at all
+])
+def test_a_corrupt_journal_is_named_by_dry_run_and_assert_and_refused_by_apply(carve, edit):
+    """issue #12: carve said nothing useful about a corrupt journal, and guessed at one."""
+    path, target = interrupted(carve)
+    if edit:
+        j = json.loads(open(path).read())
+        edit(j)
+        open(path, "w").write(json.dumps(j))
+    else:
+        open(path, "w").write("{garbage")
+    before = carve.ok("export").stdout
+    for args in (("apply", target, "--dry-run"), ("assert", target)):
+        p = carve.run(*args)
+        assert f"carve: {path} is corrupt: " in p.stderr, (args, p.stderr)
+        assert "carve apply refuses to run until it is dealt with" in p.stderr
+        assert f"mv {path} {path}.corrupt" in p.stderr
+    p = carve.run("apply", target, "--yes")
+    assert p.returncode == 2, p.stderr
+    assert f"carve: {path} is corrupt: " in p.stderr and "rolling back" not in p.stderr
+    assert carve.ok("export").stdout == before  # nothing was touched
+    assert os.path.exists(path)
+    os.rename(path, path + ".corrupt")  # what the message says to do
+    carve.ok("apply", target, "--yes")

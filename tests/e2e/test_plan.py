@@ -6,7 +6,9 @@ EX = ROOT / "examples"
 
 
 def carve(*args):
-    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True, text=True)
+    # The timeout is a safety net: a carve that hangs fails the test instead of the run.
+    return subprocess.run([os.environ["CARVE_BIN"], *map(str, args)], capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_plan_json_has_the_documented_fields():
@@ -165,3 +167,57 @@ def test_apply_on_a_spec_without_gpus_points_at_plan_write(tmp_path):
     out = carve("--sim", tmp_path / "m.json", "apply", EX / "mixed.yaml", "--dry-run")
     assert out.returncode == 2
     assert "carve plan" in out.stderr and "--write" in out.stderr
+
+
+def test_endless_inputs_are_refused_not_read_forever(tmp_path):
+    """issue #12: /dev/zero as a spec, a node list or an estimate.config was read forever."""
+    out = carve("plan", "/dev/zero", "--fleet", "h100-80gb:1")
+    assert out.returncode == 2
+    assert "spec /dev/zero is not a regular file" in out.stderr
+    spec = tmp_path / "estimate.yaml"
+    spec.write_text("version: v1\nmodels:\n  - name: a\n    estimate: {config: /dev/zero}\n"
+                    "    replicas: 1\n")
+    for verb in ("plan", "size"):
+        out = carve(verb, spec, "--fleet", "h100-80gb:1") if verb == "plan" else carve(verb, spec)
+        assert out.returncode == 2, out.stderr
+        assert f"{spec}:4: model 'a' estimate: model config /dev/zero is not a regular file" in out.stderr
+    out = carve("plan", EX / "mixed.yaml", "--nodes", "/dev/zero")
+    assert out.returncode == 2
+    assert "node list /dev/zero is not a regular file" in out.stderr
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (16 << 20) + b"\n")
+    out = carve("plan", big, "--fleet", "h100-80gb:1")
+    assert out.returncode == 2
+    assert f"spec {big} is larger than 16 MiB" in out.stderr
+
+
+def spec_with(tmp_path, **model):
+    f = tmp_path / "spec.yaml"
+    lines = "".join(f"    {k}: {v}\n" for k, v in model.items())
+    f.write_text(f"version: v1\nfleet: [{{gpu: h100-80gb, count: 2}}]\nmodels:\n  - name: a\n{lines}"
+                 "    replicas: 1\n")
+    return f
+
+
+def test_absurd_quantities_are_refused_at_their_line(tmp_path):
+    """issue #12: 1e20GiB and 99g.1tb were "met" by a tensor-parallel group of two GPUs."""
+    out = carve("plan", spec_with(tmp_path, memory="1e20GiB"))
+    assert out.returncode == 2
+    assert "spec.yaml:5: model 'a': 'memory' '1e20GiB' is more than 1 PiB" in out.stderr
+    out = carve("plan", spec_with(tmp_path, memory="10GiB", min_profile="99g.1tb"))
+    assert out.returncode == 2
+    assert "spec.yaml:6: model 'a': 'min_profile' '99g.1tb' is not a profile name" in out.stderr
+
+
+def test_demand_no_slice_or_group_holds_is_unmet_with_the_reason(tmp_path):
+    out = carve("--json", "plan", spec_with(tmp_path, memory="100TiB"))
+    assert out.returncode == 3
+    plan = json.loads(out.stdout)
+    assert plan["gpus_used"] == 0 and not plan["models"][0]["met"]
+    why = plan["unmet"][0]["reason"]
+    assert "needs 102400.0 GiB per replica" in why and "the largest: 2× h100-80gb, 157.3 GiB" in why
+    out = carve("--json", "plan", spec_with(tmp_path, memory="10GiB", min_profile="99g.1000gb"))
+    assert out.returncode == 3
+    plan = json.loads(out.stdout)
+    assert plan["gpus_used"] == 0 and not plan["models"][0]["met"]
+    assert "min_profile 99g.1000gb: no GPU in this fleet" in plan["unmet"][0]["reason"]

@@ -6,6 +6,7 @@
 
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
+#include "util/read_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,10 +15,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace carve::device::sim {
 namespace {
@@ -45,14 +44,12 @@ uint64_t SplitMix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
+Result<std::string> ReadStateFile(const std::string& path) {
+  auto text = ReadFileBounded(path, kMaxConfigBytes, "simulated machine");
+  if (!text.ok() && text.status().code() == Code::kNotFound)
     return Status::NotFound(fmt::format("no simulated machine at {}", path),
                             fmt::format("Create one: carve sim new {} h100-80gb:2", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return text;
 }
 
 ordered_json ProcessJson(const SimProcess& p) {
@@ -201,7 +198,7 @@ std::string FaultCodeNames() {
 Status WithStateFile(const std::string& path,
                      const std::function<Status(SimState& state, bool* write)>& fn) {
   CARVE_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(path + ".lock", /*wait=*/true));
-  CARVE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  CARVE_ASSIGN_OR_RETURN(std::string text, ReadStateFile(path));
   CARVE_ASSIGN_OR_RETURN(SimState state, ParseState(text, path));
   bool write = false;
   Status st = fn(state, &write);
