@@ -104,7 +104,9 @@ std::string FormatState(const SimState& s) {
                       {"error", fault_name},
                       {"delay_ms", s.faults.delay_ms}}},
                     {"gpus", gpus}};
-  return j.dump(1) + "\n";
+  // A name given on the command line may not be UTF-8; replacing its bad bytes
+  // beats the exception dump() would throw (and a host program's abort).
+  return j.dump(1, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 // A whole number within T's range, or an exception the parser turns into a

@@ -3,6 +3,7 @@
 // edited by hand (or by a fuzzer) can never reach code that trusts them.
 #include <fmt/format.h>
 
+#include <climits>
 #include <map>
 #include <set>
 
@@ -79,6 +80,11 @@ Status CheckGpuInstances(const mig::GpuModel& m, const SimGpu& g, const std::str
 
 Status CheckProcesses(const mig::GpuModel& m, const SimGpu& g, const std::string& where) {
   for (const auto& p : g.processes) {
+    // Tracked pids go to kill(2): 0 would signal the process group, and one
+    // past INT_MAX becomes -1, every process the user may signal.
+    if (p.pid == 0 || p.pid > static_cast<uint32_t>(INT_MAX))
+      return Status::InvalidArgument(
+          fmt::format("{}: process id {} is out of range (1 to {})", where, p.pid, INT_MAX));
     if (p.memory_mib > m.memory_mib)
       return Status::InvalidArgument(fmt::format("{}: process {} uses {} MiB, more than the GPU has",
                                                  where, p.pid, p.memory_mib));

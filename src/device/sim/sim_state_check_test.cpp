@@ -32,6 +32,15 @@ TEST(SimStateCheck, AValidStateLoads) {
   EXPECT_EQ(s->gpus[0].gis.size(), 2u);
 }
 
+TEST(SimStateCheck, ANameThatIsNotUtf8IsWrittenNotThrown) {
+  auto s = NewState({mig::Catalog::Builtin().Find("h100-80gb")}, /*mig_on=*/false, 3);
+  ASSERT_TRUE(s.ok());
+  s->gpus[0].processes.push_back({42, "bad\xff\xfename", 1, -1, -1, false});
+  auto back = ParseState(FormatState(*s), "state.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->gpus[0].processes[0].pid, 42u);
+}
+
 TEST(SimStateCheck, GpusWithoutMigLoadBesideMigOnes) {
   auto s = NewState({mig::Catalog::Builtin().Find("h100-80gb"), mig::Catalog::Builtin().Find("l4")},
                      /*mig_on=*/true, 3);
@@ -79,6 +88,8 @@ TEST(SimStateCheck, EveryBrokenInvariantIsRefusedWithWhereAndWhat) {
       {"process on a missing CI", [&](auto& j) { j["gpus"][0]["processes"][0]["ci"] = 3; }, "process 42"},
       {"negative fault delay", [&](auto& j) { j["faults"]["delay_ms"] = -1; }, "delay_ms"},
       {"zero boots", [&](auto& j) { j["boots"] = 0; }, "boots"},
+      {"a pid kill(2) reads as -1", [&](auto& j) { j["gpus"][0]["processes"][0]["pid"] = 4294967295u; }, "out of range"},
+      {"pid 0", [&](auto& j) { j["gpus"][0]["processes"][0]["pid"] = 0; }, "out of range"},
       {"a start too large for an int", [&](auto& j) { gi(j, 1)["start"] = 1e49; }, "'start'"},
       {"an id past 2^32", [&](auto& j) { gi(j, 1)["id"] = 4294967298ull; }, "'id'"},
       {"a process larger than the GPU", [&](auto& j) { j["gpus"][0]["processes"][0]["memory_mib"] = 1ull << 40; }, "more than the GPU has"},
