@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include "cli/cli.h"
@@ -83,8 +84,12 @@ Status Up(Globals& g, const UpFlags& f) {
     return PlanSpecOn(s, std::move(fleet), false);
   };
   bool tty = ::isatty(1) && !f.detach && !g.json;
-  o.note = [tty](const std::string& s) {
-    if (!tty) std::fprintf(stderr, "carve up: %s\n", s.c_str());
+  o.note = [tty](const std::string& s) {  // with the time: up.log is a record
+    if (tty) return;
+    std::time_t now = std::time(nullptr);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    std::fprintf(stderr, "%s carve up: %s\n", when, s.c_str());
   };
   if (!f.detach) {
     return up::RunService(

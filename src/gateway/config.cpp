@@ -271,7 +271,6 @@ std::map<std::string, Limits> GatewayConfig::ModelLimits() const {
 }
 
 Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& file) {
-  Reader r(file);
   YAML::Node root;
   try {
     std::vector<YAML::Node> docs = YAML::LoadAll(text);
@@ -284,6 +283,11 @@ Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& fi
     return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) +
                                    ": not valid YAML: " + e.msg);
   }
+  return ParseConfigNode(root, file);
+}
+
+Result<GatewayConfig> ParseConfigNode(const YAML::Node& root, const std::string& file) {
+  Reader r(file);
   GatewayConfig c;
   if (!root.IsDefined() || root.IsNull()) return c;  // an empty file: every default
   try {

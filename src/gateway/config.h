@@ -5,6 +5,8 @@
 // that names the file and line, so a typo never silently becomes a default.
 #pragma once
 
+#include <yaml-cpp/node/node.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -65,5 +67,8 @@ struct GatewayConfig {
 // Parses YAML `text`; `file` names it in error messages.
 Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& file);
 Result<GatewayConfig> LoadConfig(const std::string& path);
+// The same from a node already parsed out of `file` (carve.yaml's gateway:
+// section), so errors name that file's own lines.
+Result<GatewayConfig> ParseConfigNode(const YAML::Node& root, const std::string& file);
 
 }  // namespace carve::gateway

@@ -116,7 +116,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.Check({"name", "engine", "source", "memory", "estimate", "replicas",
                                  "throughput", "latency_slo_ms", "profiles", "min_profile",
                                  "spread", "gpus", "share", "args", "command", "tensor_parallel",
-                                 "image"}));
+                                 "image", "env"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -125,6 +125,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.StrList("command", &m->command));
   CARVE_RETURN_IF_ERROR(f.Str("image", &m->image));
   CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
+  CARVE_RETURN_IF_ERROR(f.EnvMap("env", &m->env));
   CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));
   // Neither memory nor estimate, but a hub id to serve: size it from the local
   // Hugging Face cache, with the estimate's defaults.

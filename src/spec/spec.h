@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,7 @@ struct Model {
   std::string source;
   std::vector<std::string> command;
   std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // added to the engine's environment
   std::string image;  // container image (carve render k8s); default per engine
   std::optional<uint64_t> memory_mib;
   std::optional<Estimate> estimate;

@@ -115,6 +115,18 @@ TEST(Spec, CurrencyIsAnIso4217CodeDefaultingToUsd) {
   }
 }
 
+// Issue #12.20: env was documented but refused as an unknown key.
+TEST(Spec, EnvReachesTheModelAndBadNamesAreRefused) {
+  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
+                     "    env: {HF_HOME: /models, VLLM_LOGGING_LEVEL: DEBUG}\n", "c.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->models[0].env.at("HF_HOME"), "/models");
+  auto bad = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
+                       "    env: {1BAD: x}\n", "c.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("c.yaml:6"), std::string::npos) << bad.status().ToString();
+}
+
 TEST(Spec, UnknownVersionIsRefused) {
   auto s = ParseSpec("version: v2\n", "c.yaml");
   ASSERT_FALSE(s.ok());

@@ -130,6 +130,24 @@ Status Fields::StrList(std::string_view key, std::vector<std::string>* out) cons
   return Status::Ok();
 }
 
+Status Fields::EnvMap(std::string_view key, std::map<std::string, std::string>* out) const {
+  if (!Has(key)) return Status::Ok();
+  YAML::Node n = Get(key);
+  if (!n.IsMap()) return Err(key, "must be a mapping, e.g. {HF_HOME: /models}");
+  for (const auto& kv : n) {
+    std::string name = kv.first.Scalar();
+    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+              std::all_of(name.begin(), name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+              });
+    if (!ok) return Err(key, fmt::format("'{}' is not an environment variable name", name),
+                        "Use letters, digits and _, not starting with a digit.");
+    if (!kv.second.IsScalar()) return Err(key, fmt::format("{} must be a plain value", name));
+    (*out)[name] = kv.second.Scalar();
+  }
+  return Status::Ok();
+}
+
 Status Fields::OptMemory(std::string_view key, std::optional<uint64_t>* out) const {
   if (!Has(key)) return Status::Ok();
   YAML::Node n = Get(key);

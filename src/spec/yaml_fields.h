@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ class Fields {
   Status OptNumber(std::string_view key, std::optional<double>* out) const;
   Status Bool(std::string_view key, bool* out) const;
   Status StrList(std::string_view key, std::vector<std::string>* out) const;
+  // A mapping of environment variables: NAME (letters, digits, _) to a value.
+  Status EnvMap(std::string_view key, std::map<std::string, std::string>* out) const;
   Status OptMemory(std::string_view key, std::optional<uint64_t>* out) const;
 
   // An error about `key` (or the mapping itself when key is empty).

@@ -57,9 +57,19 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   std::string current = spec_path;
   auto lock = FileLock::Acquire(state_dir + "/up.lock", /*wait=*/false);
   if (!lock.ok())
-    return lock.status()
-        .Prefixed("another carve up runs in " + state_dir)
-        .WithHint("carve up SPEC reloads it; carve down stops it.");
+    return Status::Error(Code::kBusy,
+                         "another carve up runs in " + state_dir + " (" + lock.status().message() + ")",
+                         "carve up SPEC reloads it; carve down stops it.");
+  // Signals that come while engines start are kept: a stop ends the start-up,
+  // a reload waits for it.
+  bool stop_pending = false, hup_pending = false;
+  auto take_signals = [&] {
+    signalfd_siginfo si;
+    while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
+      (si.ssi_signo == SIGHUP ? hup_pending : stop_pending) = true;
+    return stop_pending;
+  };
+  options.interrupted = take_signals;
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
   CARVE_RETURN_IF_ERROR(WriteFileAtomically(state_dir + "/up.pid", fmt::format("{}\n", ::getpid()),
                                             /*durable=*/false));
@@ -71,7 +81,15 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     return started.status();
   }
   Service& s = **started;
+  if (take_signals()) {  // asked to stop before it told anyone it serves
+    s.Stop(std::chrono::milliseconds(0));
+    started->reset();
+    std::remove((state_dir + "/up.pid").c_str());
+    ::close(sfd);
+    return Status::Error(Code::kUnknown, "stopped (SIGTERM or SIGINT) before it served");
+  }
   on_ready(s.listen());
+  if (hup_pending) Reload(s, state_dir, current);
 
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};

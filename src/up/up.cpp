@@ -60,6 +60,7 @@ struct Wanted {
 struct Replica {
   Wanted want;
   int attached_pid = 0;  // the engine PID attached to its simulated slice
+  serve::State noted = serve::State::kStarting;  // the last state written to the log
   uint64_t requests = 0, errors = 0;
   double rps = 0;
 };
@@ -115,6 +116,7 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
         w.spec.args.insert(w.spec.args.end(), r.args.begin(), r.args.end());
         w.spec.memory_fraction = w.slot.memory_fraction;
         w.spec.image = m->image;
+        w.spec.env = m->env;
         if (o.ready_timeout_ms > 0) {
           serve::ProbeSpec probe = serve::DefaultProbe(w.spec.engine);
           probe.ready_timeout_ms = o.ready_timeout_ms;
@@ -124,7 +126,7 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
             {"model", m->name},      {"gpu", w.slot.gpu},   {"profile", w.slot.profile},
             {"start", w.slot.start}, {"engine", m->engine}, {"source", m->source},
             {"command", m->command}, {"args", w.spec.args}, {"fraction", w.spec.memory_fraction},
-            {"image", m->image}};
+            {"image", m->image}, {"env", m->env}};
         w.key = k.dump();
         out.push_back(std::move(w));
       }
@@ -156,7 +158,6 @@ Status Resolve(Slot& slot, const std::vector<device::Gpu>& gpus) {
 
 // The gateway's config from the spec's `gateway:` section (models are carve up's).
 Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::string& state_dir) {
-  std::string text;
   bool has_log = false;
   if (s.gateway && !s.gateway.IsNull()) {
     if (!s.gateway.IsMap())
@@ -168,11 +169,8 @@ Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::
                       s.gateway_where.str()),
           "Remove gateway.models (docs/up.md).");
     has_log = static_cast<bool>(s.gateway["access_log"]);
-    YAML::Emitter e;
-    e << s.gateway;
-    text = e.c_str();
   }
-  auto cfg = gateway::ParseConfig(text, s.file + " (gateway:)");
+  auto cfg = gateway::ParseConfigNode(s.gateway, s.file);
   if (!cfg.ok()) return cfg.status();
   if (!has_log) cfg->access_log = state_dir + "/access.log";
   return cfg;
@@ -258,6 +256,7 @@ struct Service::Impl {
     return names;
   }
   void Tick(bool force_write);
+  void NoteStateChange(const serve::ReplicaStatus& s, Replica& r);
   void Scrape();
   Json StatusNow();
 };
@@ -399,14 +398,23 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
   for (const auto& id : ids) {
     auto spec_it = replicas.find(id);
     serve::ProbeSpec probe = serve::ProbeFor(spec_it->second.want.spec);
-    auto timeout = serve::Millis(probe.ready_timeout_ms + 5'000);
-    bool ok = sup->WaitFor(
-        id,
-        [](const serve::ReplicaStatus& s) {
-          return s.state == serve::State::kReady || s.state == serve::State::kCrashLooping ||
-                 s.ready_timed_out;
-        },
-        timeout);
+    auto deadline =
+        std::chrono::steady_clock::now() + serve::Millis(probe.ready_timeout_ms + 5'000);
+    auto settled = [](const serve::ReplicaStatus& s) {
+      return s.state == serve::State::kReady || s.state == serve::State::kCrashLooping ||
+             s.ready_timed_out;
+    };
+    // In slices, so that a stop asked for meanwhile is heard within 200 ms,
+    // not after an engine's ready timeout (minutes for a large model).
+    bool ok = false;
+    while (!ok && std::chrono::steady_clock::now() < deadline) {
+      if (o.interrupted && o.interrupted())
+        return Status::Error(Code::kUnknown,
+                             "stopped (SIGTERM or SIGINT) while engines were starting; it never "
+                             "served",
+                             "The engines it started are stopped; the slices stay as planned.");
+      ok = sup->WaitFor(id, settled, serve::Millis(200));
+    }
     auto st = sup->Get(id);
     Tick(true);
     if (ok && st.ok() && st->state == serve::State::kReady) {
@@ -419,10 +427,11 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
       Note(fmt::format("{} is not ready ({}): {}", id, state, why));
       continue;
     }
+    bool log_named = why.find("Its log:") != std::string::npos;
     return Status::Error(Code::kTimeout,
                          fmt::format("replica {} did not become ready ({}){}", id, state,
                                      why.empty() ? "" : ":\n" + why),
-                         st.ok() ? "Its log: " + st->log_path : "");
+                         st.ok() && !log_named ? "Its log: " + st->log_path : "");
   }
   return Status::Ok();
 }
@@ -469,6 +478,33 @@ void Service::Impl::Scrape() {
   if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);
 }
 
+// Restarts, crash loops and recoveries go to the progress lines, which a
+// detached carve up writes to up.log: the record of what happened, with
+// when (the log line's time), which replica, how it exited, what comes next.
+void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
+  if (s.state == r.noted) return;
+  serve::State was = std::exchange(r.noted, s.state);
+  std::string exit = s.last_exit.empty() ? "" : " (" + s.last_exit + ")";
+  switch (s.state) {
+    case serve::State::kRestarting:
+      Note(fmt::format("{} exited{}; restart #{} follows", s.id, exit, s.restarts + 1));
+      break;
+    case serve::State::kCrashLooping:
+      Note(fmt::format("{} is crash-looping{} after {} restarts; carve retries it more slowly. "
+                       "Its log: {}",
+                       s.id, exit, s.restarts, s.log_path));
+      break;
+    case serve::State::kReady:
+      if (was == serve::State::kRestarting || was == serve::State::kCrashLooping ||
+          was == serve::State::kStarting && s.restarts > 0)
+        Note(fmt::format("{} is ready again on port {} (pid {}, restart #{})", s.id, s.port, s.pid,
+                         s.restarts));
+      break;
+    default:
+      break;
+  }
+}
+
 void Service::Impl::Tick(bool force_write) {
   auto snap = sup->Snapshot();
   std::vector<gateway::Backend> ready;
@@ -477,6 +513,7 @@ void Service::Impl::Tick(bool force_write) {
     auto it = replicas.find(s.id);
     if (it == replicas.end()) continue;
     Replica& r = it->second;
+    NoteStateChange(s, r);
     if (sim && s.pid > 0 && s.pid != r.attached_pid) {
       const Slot& sl = r.want.slot;
       device::sim::SimProcess proc{static_cast<uint32_t>(s.pid),
@@ -659,6 +696,10 @@ int RunningPid(const std::string& state_dir) {
 
 Status RequestReload(const std::string& state_dir, const std::string& spec_path,
                      std::chrono::milliseconds timeout) {
+  // One request in flight at a time: the service answers one reload.result
+  // per SIGHUP, and signals that arrive together coalesce into one. Each
+  // requester waits its turn here and then gets its own answer.
+  CARVE_ASSIGN_OR_RETURN(FileLock turn, FileLock::Acquire(state_dir + "/reload.lock", /*wait=*/true));
   int pid = RunningPid(state_dir);
   if (!pid) return Status::NotFound("carve up is not running in " + state_dir);
   std::string nonce =

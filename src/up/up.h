@@ -42,6 +42,9 @@ struct Options {
   int port_first = 20000, port_last = 20999;  // engine ports
   std::chrono::milliseconds stop_grace{10'000};
   std::function<void(const std::string&)> note;  // progress lines
+  // Asked every 200 ms while engines start: true (SIGTERM, SIGINT) stops the
+  // start-up at once, engines stopped, with an error saying so.
+  std::function<bool()> interrupted;
 };
 
 class Service {

@@ -396,3 +396,97 @@ def test_render_docker(carve, up):
     p = carve.run("render", "docker", spec)
     assert p.returncode == 0, p.stderr
     assert f"device={uuid}" in p.stdout and "this machine's slices" in p.stdout, p.stdout
+
+
+NEVER_READY = """\
+  - name: slow
+    engine: command
+    command: [sh, -c, "echo 'loading weights 1%'; exec sleep 617"]
+    memory: 9GiB
+    replicas: 1
+"""
+
+
+def test_down_while_engines_start_stops_it_and_it_never_says_serving(carve, up):
+    """#12.6: SIGTERM was ignored until the ready wait ended (minutes), and a
+    detached carve up stopped then printed "Serving on" and exited 0."""
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("never.yaml", NEVER_READY)
+    starting = subprocess.Popen(
+        [os.environ["CARVE_BIN"], "up", spec, "--detach", "--ready-timeout", "600",
+         "--state-dir", str(up.dir)], env=carve.env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    poll(lambda: subprocess.run(["pgrep", "-f", "sleep 617"], capture_output=True).returncode == 0,
+         20, "the engine to start")
+    up.note()
+    down = up.run("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    out, err = starting.communicate(timeout=60)
+    assert starting.returncode != 0
+    assert "Serving on" not in out
+    assert "stopped" in err and "never served" in err or "before it served" in err, err
+    assert subprocess.run(["pgrep", "-f", "sleep 617"], capture_output=True).returncode == 1
+
+
+def test_concurrent_reloads_each_get_their_own_answer(carve, up):
+    """#12.5: SIGHUPs coalesced and only the last requester was answered."""
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("one.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+    p = up.up(spec, "--detach")
+    assert p.returncode == 0, p.stderr
+    two = up.spec("two.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n")
+    reloads = [subprocess.Popen([os.environ["CARVE_BIN"], "up", s, "--state-dir", str(up.dir)],
+                                env=carve.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for s in (spec, two, spec, two)]
+    for r in reloads:
+        out, err = r.communicate(timeout=120)
+        assert r.returncode == 0, err
+        assert "Reloaded" in out
+    # Whichever came last holds; it serves either way.
+    assert len(up.status()["replicas"]) in (1, 2)
+    assert chat(up.port, "chat")[0] == 200
+
+
+def test_a_held_service_lock_is_busy_exit_4(carve, up):
+    """#12.17: "another carve up runs" exited 1; the documented code is 4."""
+    import fcntl
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("busy.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+    with open(up.dir / "up.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        p = up.up(spec)
+    assert p.returncode == 4, p.stderr
+    assert "another carve up runs" in p.stderr
+
+
+def test_up_log_records_restarts_and_crash_loops(carve, up):
+    """#12.20: a detached service's up.log had no restart or crash-loop events."""
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("crashlog.yaml", """\
+  - {name: ok, engine: echo, memory: 9GiB, replicas: 1}
+  - name: broken
+    engine: command
+    command: [sh, -c, "exit 3"]
+    memory: 9GiB
+    replicas: 1
+""")
+    p = up.up(spec, "--detach", "--keep-going")
+    assert p.returncode == 0, p.stdout + p.stderr
+    log = up.dir / "up.log"
+    poll(lambda: "is crash-looping" in log.read_text(), 30, "the crash loop in up.log")
+    text = log.read_text()
+    import re
+    assert re.search(r"Z carve up: broken/0 exited \(exit 3\); restart #\d+ follows", text), text
+    assert text.count("Its log:") <= text.count("\n")
+
+
+def test_a_bad_gateway_section_names_the_specs_own_line(carve, up):
+    """#12.17: the line was relative to the gateway: section, the exit code 1."""
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("gw.yaml", "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n")
+    text = Path(spec).read_text() + "  bogus: 1\n"
+    Path(spec).write_text(text)
+    p = up.up(spec)
+    line = text.splitlines().index("  bogus: 1") + 1
+    assert p.returncode == 2, p.stderr
+    assert f"gw.yaml:{line}: unknown key 'bogus'" in p.stderr, p.stderr
