@@ -214,7 +214,13 @@ void Runner::Probe(bool& ready, int& live_failures, pid_t pgid) {
     kill_reason_ = fmt::format("{} on {} was not ready after {} ({}); last lines of {}:\n{}",
                                config_.spec.id, config_.spec.uuid, Seconds(probe.ready_timeout_ms),
                                s.message(), log_.path(), Indent(Tail()));
-    Update([&](ReplicaStatus& st) { st.ready_timed_out = true; });
+    // The reason goes with the flag: a waiter that wakes on the flag reads
+    // why at once (it used to see the flag before the reason, and said
+    // nothing of the log).
+    Update([&](ReplicaStatus& st) {
+      st.ready_timed_out = true;
+      st.last_error = *kill_reason_;
+    });
     ::kill(-pgid, SIGKILL);  // its exit comes through the pidfd
     return;
   }

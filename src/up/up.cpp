@@ -399,12 +399,14 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
     auto spec_it = replicas.find(id);
     serve::ProbeSpec probe = serve::ProbeFor(spec_it->second.want.spec);
     auto deadline =
-        std::chrono::steady_clock::now() + serve::Millis(probe.ready_timeout_ms + 5'000);
+        std::chrono::steady_clock::now() + serve::Millis(probe.ready_timeout_ms + 30'000);
     auto settled = [](const serve::ReplicaStatus& s) {
       return s.state == serve::State::kReady || s.state == serve::State::kCrashLooping ||
              s.ready_timed_out;
     };
-    // In slices, so that a stop asked for meanwhile is heard within 200 ms,
+    // The runner enforces the ready timeout itself; this deadline is only a
+    // net, with room for a slow start (a loaded or sanitized host). In
+    // slices, so that a stop asked for meanwhile is heard within 200 ms,
     // not after an engine's ready timeout (minutes for a large model).
     bool ok = false;
     while (!ok && std::chrono::steady_clock::now() < deadline) {
