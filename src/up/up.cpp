@@ -498,7 +498,7 @@ void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
       break;
     case serve::State::kReady:
       if (was == serve::State::kRestarting || was == serve::State::kCrashLooping ||
-          was == serve::State::kStarting && s.restarts > 0)
+          (was == serve::State::kStarting && s.restarts > 0))
         Note(fmt::format("{} is ready again on port {} (pid {}, restart #{})", s.id, s.port, s.pid,
                          s.restarts));
       break;
