@@ -15,6 +15,8 @@
 
 #include "mig/catalog.h"
 #include "plan/baseline.h"
+#include "plan/construct.h"
+#include "plan/measured_options.h"
 #include "plan/plan.h"
 #include "plan/problem.h"
 
@@ -144,6 +146,48 @@ void Sweep(int gpus, int models, int count) {
              slowest, max_nodes, worst_gap * 100);
 }
 
+// GPUs (or cost) of the constructive plan alone, before any search.
+double ConstructedValue(const Problem& p) {
+  Solution s = Construct(p);
+  double value = 0;
+  for (size_t t = 0; t < p.types.size(); ++t) {
+    double n = 0;
+    for (int y : s.y[t]) n += y;
+    for (size_t i = 0; i < s.w[t].size(); ++i) n += double(p.tp[t][i]) * s.w[t][i];
+    value += n * (p.costed ? p.types[t].cost : 1);
+  }
+  return value;
+}
+
+// The first-contact instance (issue #13): `models` models measured on ~100
+// options each (measured_options.h), 70–2,300 requests/s, `gpus` A100s.
+void MeasuredSweep(int gpus, int models, int count) {
+  const mig::GpuModel* a100 = mig::Catalog::Builtin().Find("a100-80gb");
+  int met = 0, proven = 0, max_nodes = 0;
+  double slowest = 0, worst_gap = 0, sum_plan = 0, sum_built = 0, sum_ff = 0;
+  size_t options = 0;
+  for (int seed = 1; seed <= count; ++seed) {
+    std::mt19937 rng(seed);
+    PlanRequest req;
+    for (int g = 0; g < gpus; ++g)
+      req.fleet.push_back(FleetGpu{g, fmt::format("node{}", g / 8), g % 8, a100, 0, {}, {}});
+    req.models = MeasuredModels(*a100, models, {}, rng);
+    for (const auto& m : req.models) options += m.options.size();
+    double cpu0 = CpuSeconds();
+    Plan p = MakePlan(req);
+    slowest = std::max(slowest, CpuSeconds() - cpu0);
+    Problem prob = BuildProblem(req);
+    met += p.unmet.empty(), proven += p.optimal;
+    worst_gap = std::max(worst_gap, p.gap), max_nodes = std::max(max_nodes, p.nodes);
+    sum_plan += p.gpus_used, sum_built += ConstructedValue(prob);
+    sum_ff += FirstFitBaseline(prob).gpus_used;
+  }
+  fmt::print(
+      "| {} | {} | {:.0f} | {} | {} | {} | {:.2f} | {} | {:.2f} % | {:.1f} | {:.1f} | {:.1f} |\n",
+      gpus, models, double(options) / (count * models), count, met, proven, slowest, max_nodes,
+      worst_gap * 100, sum_plan / count, sum_built / count, sum_ff / count);
+}
+
 void Row(int gpus, int models) {
   std::mt19937 rng(42 + gpus);
   PlanRequest req;
@@ -185,4 +229,9 @@ int main() {
       "| worst gap |\n");
   fmt::print("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int gpus : {8, 16, 32}) carve::plan::Sweep(gpus, 20, 100);
+  fmt::print(
+      "\n| A100s | models | options/model | instances | all met | proven optimal | slowest CPU s "
+      "| most nodes | worst gap | GPUs (mean) | constructive alone | first-fit |\n");
+  fmt::print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  carve::plan::MeasuredSweep(40, 12, 50);
 }

@@ -55,8 +55,8 @@ class TypeFiller {
     PlaceTensorParallel();
     ChooseLayouts();
     PlaceSpread();
+    PlaceShared();  // before the rest, so shared slices of spread models can still spread
     PlaceRest();
-    PlaceShared();
     for (auto& b : bins_) Finish(b);
   }
 
@@ -66,6 +66,17 @@ class TypeFiller {
 
   void Fail(int i, const std::string& why) { out_.unmet.push_back({Model(i).name, why}); }
 
+  // Whether model i still needs a replica: the solver may count more than the
+  // demand (surplus costs nothing there), and a plan places none beyond it.
+  bool Wanted(int i) const { return out_.left[i] > 1e-9; }
+  PlacedReplica Take(const PlacedReplica& r, double value) {
+    out_.left[r.model] -= value;
+    return r;
+  }
+  PlacedReplica TakeSlice(int k, int i) {
+    return Take(Replica(p_, t_, k, i), p_.fit[t_][k][i].value);
+  }
+
   // Larger groups first, so smaller ones do not break up the hosts they need.
   void PlaceTensorParallel() {
     std::vector<int> order;
@@ -74,7 +85,7 @@ class TypeFiller {
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return p_.tp[t_][a] > p_.tp[t_][b]; });
     for (int i : order)
-      for (int r = 0; r < s_.w[t_][i]; ++r) PlaceGroup(i, p_.tp[t_][i]);
+      for (int r = 0; r < s_.w[t_][i] && Wanted(i); ++r) PlaceGroup(i, p_.tp[t_][i]);
   }
 
   // One tensor-parallel replica of model i on k free whole GPUs of one host.
@@ -89,6 +100,7 @@ class TypeFiller {
                           k, type_.model->alias));
       return;
     }
+    out_.left[i] -= p_.tp_fit[i].value;
     for (int n = 0; n < k; ++n) {
       PlannedGpu& g = out_.gpus[it->second[n]];
       g.mig = false;
@@ -143,7 +155,7 @@ class TypeFiller {
     for (int i = 0; i < Models(); ++i) {
       if (!Model(i).spread || Model(i).share) continue;
       for (int k = 0; k < int(type_.kinds.size()); ++k)
-        for (int r = 0; r < s_.x[t_][k][i]; ++r) PlaceSpreadReplica(i, k);
+        for (int r = 0; r < s_.x[t_][k][i] && Wanted(i); ++r) PlaceSpreadReplica(i, k);
     }
   }
 
@@ -153,7 +165,7 @@ class TypeFiller {
       if (b.left[k] > 0 && !b.Has(i) && (!best || b.left[k] > best->left[k])) best = &b;
     if (!best)
       return Fail(i, "spread: not enough distinct GPUs with a free slice for every replica");
-    Open(*best, k).replicas.push_back(Replica(p_, t_, k, i));
+    Open(*best, k).replicas.push_back(TakeSlice(k, i));
   }
 
   void PlaceRest() {
@@ -162,79 +174,160 @@ class TypeFiller {
       for (int k = 0; k < int(type_.kinds.size()); ++k) {
         int todo = s_.x[t_][k][i];
         for (auto& b : bins_)
-          while (todo > 0 && b.left[k] > 0)
-            Open(b, k).replicas.push_back(Replica(p_, t_, k, i)), --todo;
-        if (todo > 0)
+          while (todo > 0 && b.left[k] > 0 && Wanted(i))
+            Open(b, k).replicas.push_back(TakeSlice(k, i)), --todo;
+        if (todo > 0 && Wanted(i))
           Fail(i, "internal: the layout counts have fewer slots than the solver assigned");
       }
     }
   }
 
-  // Shared slices of each kind, filled first-fit decreasing by memory.
+  // Shared slices: one per pattern the solver counted; then each share
+  // model's replicas go to distinct slices whose pattern holds the model
+  // (a spread model's to GPUs without one yet).
   void PlaceShared() {
     for (int k = 0; k < int(type_.kinds.size()); ++k) {
       shared_.clear();
-      for (int n = s_.s[t_][k]; n > 0 && OpenShared(k);) --n;
-      for (int i : SharedItems(k))
-        if (!PutShared(i, k) && !(OpenShared(k) && PutShared(i, k)))
-          Fail(i, fmt::format("share: the shared {} slices have no room left for another "
-                              "replica (memory)",
-                              type_.kinds[k].name));
+      const auto& counts = s_.v[t_][k];
+      for (size_t n = 0; n < counts.size(); ++n)
+        for (int c = 0; c < counts[n]; ++c)
+          if (!OpenShared(k, int(n))) break;
+      for (int i = 0; i < Models(); ++i)
+        for (int r = 0; r < s_.z[t_][k][i] && Wanted(i); ++r)
+          if (!PutShared(i, k) && !(OpenSharedFor(i, k) && PutShared(i, k)))
+            Fail(i, Model(i).spread
+                        ? "spread: not enough distinct GPUs with a shared slice for every replica"
+                        : "internal: the shared slices counted cannot hold every replica");
     }
   }
 
-  // Opens one more shared slice of kind k where a GPU's layout has room.
-  bool OpenShared(int k) {
+  // Opens a kind-k slice for pattern n where a GPU's layout has room: the GPU
+  // with fewest shared slices already holding the pattern's spread models
+  // (they need distinct GPUs), then the one with most room.
+  bool OpenShared(int k, int n) {
+    Bin* best = nullptr;
+    int best_clash = 0;
+    for (auto& b : bins_) {
+      if (b.left[k] <= 0) continue;
+      int clash = SpreadClash(b, n, k);
+      if (!best || clash < best_clash || (clash == best_clash && b.left[k] > best->left[k]))
+        best = &b, best_clash = clash;
+    }
+    if (!best) return false;
+    Open(*best, k);
+    shared_.push_back({best, best->slots.size() - 1, n});
+    return true;
+  }
+
+  // One more kind-k shared slice for model i, on a GPU that has room and (for
+  // a spread model) none of it yet: the counts fixed how many slices, not
+  // which GPU holds them, and a spare slot can make up for a crowded GPU.
+  bool OpenSharedFor(int i, int k) {
+    const auto& patterns = p_.patterns[t_][k];
+    auto n = std::find_if(patterns.begin(), patterns.end(), [&](const Pattern& pattern) {
+      return std::binary_search(pattern.begin(), pattern.end(), i);
+    });
+    if (n == patterns.end()) return false;
     for (auto& b : bins_)
-      if (b.left[k] > 0) {
+      if (b.left[k] > 0 && !(Model(i).spread && b.Has(i))) {
         Open(b, k);
-        shared_.push_back({&b, b.slots.size() - 1});
+        shared_.push_back({&b, b.slots.size() - 1, int(n - patterns.begin())});
         return true;
       }
     return false;
   }
 
-  std::vector<int> SharedItems(int k) const {
-    std::vector<int> items;
-    for (int i = 0; i < Models(); ++i)
-      for (int r = 0; r < s_.z[t_][k][i]; ++r) items.push_back(i);
-    std::stable_sort(items.begin(), items.end(),
-                     [&](int a, int b) { return Model(a).memory_mib > Model(b).memory_mib; });
-    return items;
+  // Spread models of pattern n in the shared slices already opened on b.
+  int SpreadClash(const Bin& b, int n, int k) const {
+    int clash = 0;
+    for (const auto& sh : shared_)
+      if (sh.bin == &b)
+        for (int i : p_.patterns[t_][k][n])
+          clash += Model(i).spread && std::binary_search(p_.patterns[t_][k][sh.pattern].begin(),
+                                                         p_.patterns[t_][k][sh.pattern].end(), i);
+    return clash;
   }
 
-  // First shared slice with room for one more replica of model i.
   bool PutShared(int i, int k) {
-    const ModelDemand& m = Model(i);
-    for (auto& [bin, idx] : shared_) {
+    for (auto& [bin, idx, n] : shared_) {
+      const Pattern& pattern = p_.patterns[t_][k][n];
       PlannedSlice& sl = bin->slots[idx].second;
       bool twice = std::any_of(sl.replicas.begin(), sl.replicas.end(),
                                [&](auto& r) { return r.model == i; });
-      if (twice || sl.used_mib() + m.memory_mib > sl.memory_mib || (m.spread && bin->Has(i)))
+      if (!std::binary_search(pattern.begin(), pattern.end(), i) || twice ||
+          (Model(i).spread && bin->Has(i)))
         continue;
-      sl.replicas.push_back(Replica(p_, t_, k, i));
+      sl.replicas.push_back(TakeSlice(k, i));
       return true;
     }
     return false;
   }
 
+  // Whether b's layout stays valid with `slice` on `profile`.
+  bool Fits(const Bin& b, const PlannedSlice& slice, const mig::Profile* profile) const {
+    std::vector<mig::SliceRequest> reqs;
+    for (const auto& [k, s] : b.slots)
+      reqs.push_back({&s == &slice ? profile : s.profile, {}, nullptr});
+    return mig::Place(*type_.model, {}, reqs).ok();
+  }
+
+  // Current slices of b's GPU whose profile b keeps (by count).
+  int Kept(const Bin& b) const {
+    std::map<const mig::Profile*, int> have;
+    for (const auto& s : out_.gpus[b.fleet].gpu.current) ++have[s.profile];
+    int n = 0;
+    for (const auto& [k, s] : b.slots)
+      if (have[s.profile]-- > 0) ++n;
+    return n;
+  }
+
+  void Move(std::pair<int, PlannedSlice>& slot, size_t k2) {
+    const Kind& kind = type_.kinds[k2];
+    slot.first = int(k2), slot.second.profile = kind.profile,
+    slot.second.memory_mib = kind.memory_mib;
+    for (auto& r : slot.second.replicas) {
+      PlacedReplica moved = Replica(p_, t_, int(k2), r.model);
+      r.throughput = moved.throughput, r.args = moved.args;
+    }
+  }
+
   // Moves replicas of replica-demand models to the smallest kind that still
   // holds them, when the GPU's layout stays valid: stranded memory back to free.
   void Shrink(Bin& b) {
-    for (auto& [k, slice] : b.slots) {
+    for (auto& slot : b.slots) {
       for (size_t k2 = 0; k2 < type_.kinds.size(); ++k2) {
         const Kind& cand = type_.kinds[k2];
-        if (cand.memory_mib >= type_.kinds[k].memory_mib || !cand.profile) continue;
-        bool ok = slice.used_mib() <= cand.memory_mib;
-        for (const auto& r : slice.replicas)
+        if (cand.memory_mib >= type_.kinds[slot.first].memory_mib || !cand.profile) continue;
+        bool ok = slot.second.used_mib() <= cand.memory_mib;
+        for (const auto& r : slot.second.replicas)
           ok = ok && p_.request->models[r.model].throughput == 0 &&
                p_.fit[t_][k2][r.model].value > 0;
-        if (!ok) continue;
-        std::vector<mig::SliceRequest> reqs;
-        for (const auto& [kk, s] : b.slots)
-          reqs.push_back({&s == &slice ? cand.profile : s.profile, {}, nullptr});
-        if (!mig::Place(*type_.model, {}, reqs).ok()) continue;
-        k = int(k2), slice.profile = cand.profile, slice.memory_mib = cand.memory_mib;
+        if (ok && Fits(b, slot.second, cand.profile)) Move(slot, k2);
+      }
+    }
+  }
+
+  // Gives the GPU's idle compute to its slices: a profile of the same memory
+  // and more compute slices (1g.20gb → 2g.20gb) where the layout stays valid,
+  // every replica may run there at no less throughput, and no current slice
+  // that would have been kept is lost (least change comes first).
+  void Grow(Bin& b) {
+    for (auto& slot : b.slots) {
+      for (size_t k2 = type_.kinds.size(); k2-- > 0;) {
+        const Kind& from = type_.kinds[slot.first];
+        const Kind& cand = type_.kinds[k2];
+        if (!cand.profile || cand.memory_mib != from.memory_mib || cand.compute <= from.compute)
+          continue;
+        bool ok = true;
+        for (const auto& r : slot.second.replicas)
+          ok = ok && p_.fit[t_][k2][r.model].value >= p_.fit[t_][slot.first][r.model].value;
+        if (!ok || !Fits(b, slot.second, cand.profile)) continue;
+        int kept = Kept(b);
+        const mig::Profile* was = slot.second.profile;
+        slot.second.profile = cand.profile;
+        bool keeps = Kept(b) >= kept;
+        slot.second.profile = was;
+        if (keeps) Move(slot, k2);
       }
     }
   }
@@ -243,7 +336,7 @@ class TypeFiller {
     PlannedGpu& g = out_.gpus[b.fleet];
     std::erase_if(b.slots, [](const auto& ks) { return ks.second.replicas.empty(); });
     if (b.slots.empty()) return;
-    if (type_.model->mig) Shrink(b);
+    if (type_.model->mig) Shrink(b), Grow(b);
     for (auto& [k, s] : b.slots) g.slices.push_back(std::move(s));
     g.mig = type_.model->mig;
     if (!PlaceSlices(g, p_.request->models)) {
@@ -261,7 +354,12 @@ class TypeFiller {
   Assignment& out_;
   std::vector<int> free_;
   std::vector<Bin> bins_;
-  std::vector<std::pair<Bin*, size_t>> shared_;  // (GPU, slot) of the kind being shared
+  struct Shared {
+    Bin* bin;
+    size_t slot;
+    int pattern;
+  };
+  std::vector<Shared> shared_;  // the shared slices of the kind being filled
 };
 
 }  // namespace
@@ -315,6 +413,8 @@ bool PlaceSlices(PlannedGpu& g, const std::vector<ModelDemand>& models) {
 Assignment Assign(const Problem& p, const Solution& s) {
   Assignment out;
   for (const auto& g : p.request->fleet) out.gpus.push_back(PlannedGpu{g, g.model->mig, {}});
+  for (size_t i = 0; i < p.request->models.size(); ++i)
+    out.left.push_back(p.excluded[i] ? 0 : p.demand[i]);
   for (size_t t = 0; t < p.types.size(); ++t) TypeFiller(p, s, int(t), out).Run();
   return out;
 }

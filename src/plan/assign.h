@@ -14,6 +14,7 @@ struct Assignment {
   std::vector<PlannedGpu> gpus;  // every fleet GPU, in fleet order
   std::vector<Unmet> unmet;      // replicas the counts promised but no GPU could take
   int next_tp_group = 0;
+  std::vector<double> left;  // [model] demand not yet placed: no replica beyond it
 };
 
 Assignment Assign(const Problem& p, const Solution& s);

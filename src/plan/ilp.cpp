@@ -103,6 +103,12 @@ void Ilp::Add(int row, int col, double v) {
 
 void Ilp::Load() { glp_load_matrix(lp_, int(ia_.size()) - 1, ia_.data(), ja_.data(), ar_.data()); }
 
+std::vector<double> Ilp::Activities(const std::vector<double>& x) const {
+  std::vector<double> out(glp_get_num_rows(lp_) + 1, 0.0);
+  for (size_t n = 1; n < ia_.size(); ++n) out[ia_[n]] += ar_[n] * x[ja_[n]];
+  return out;
+}
+
 bool SolveLp(glp_prob* lp) {
   glp_term_out(Trace() ? GLP_ON : GLP_OFF);
   glp_smcp parm;

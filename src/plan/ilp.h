@@ -26,6 +26,9 @@ class Ilp {
   // Hands the collected coefficients to GLPK; call once, after the last Add.
   void Load();
   glp_prob* lp() { return lp_; }
+  // Each row's value (1-based) at column values `x` (1-based), from the
+  // coefficients handed to Load.
+  std::vector<double> Activities(const std::vector<double>& x) const;
 
  private:
   glp_prob* lp_;

@@ -106,17 +106,18 @@ Plan MakePlan(const PlanRequest& req) {
   Problem p = BuildProblem(req);
   plan.costed = p.costed;
   plan.unmet = p.unmet;
-  plan.method = p.total_gpus <= req.options.exact_max_gpus ? "exact" : "heuristic";
   Solution s = Solve(p, req.options);
+  plan.method = s.exact ? "exact" : "heuristic";
   if (!s.found) {
     s.y.assign(p.types.size(), {});
     for (size_t t = 0; t < p.types.size(); ++t) {
       s.y[t].assign(p.types[t].layouts.size(), 0);
-      s.s.push_back(std::vector<int>(p.types[t].kinds.size(), 0));
       s.w.push_back(std::vector<int>(req.models.size(), 0));
       s.x.push_back(std::vector<std::vector<int>>(p.types[t].kinds.size(),
                                                   std::vector<int>(req.models.size(), 0)));
       s.z.push_back(s.x.back());
+      s.v.emplace_back();
+      for (const auto& patterns : p.patterns[t]) s.v.back().emplace_back(patterns.size(), 0);
     }
   }
   Assignment a = Assign(p, s);
@@ -134,10 +135,12 @@ Plan MakePlan(const PlanRequest& req) {
   SplitCost(plan);
   Totals(plan);
   double value = p.costed ? plan.cost : plan.gpus_used;
-  plan.optimal = s.found && s.optimal;
+  // With the shared-slice patterns cut short the program is a restriction:
+  // its plan holds, but neither its proof nor its bound does.
+  plan.optimal = s.found && s.optimal && !p.patterns_cut;
   plan.node_limit_hit = s.found && s.hit_limit && !s.optimal;
   plan.nodes = s.nodes;
-  plan.lower_bound = s.found ? std::min(s.lower_bound, value) : 0;
+  plan.lower_bound = s.found && !p.patterns_cut ? std::min(s.lower_bound, value) : 0;
   plan.gap = value > 0 ? (value - plan.lower_bound) / value : 0;
   if (req.options.baselines) plan.baselines = {WholeGpuBaseline(p), FirstFitBaseline(p)};
   return plan;

@@ -57,11 +57,15 @@ struct ModelDemand {
   int tensor_parallel = 0;        // 0 = decide; >1 = whole GPUs per replica
 };
 
+// The search's budget. Its size depends on the program (GPU types × slice
+// kinds × models), not on how many GPUs of a type there are: 40 identical
+// A100s are one type. Small programs get the large budget.
 struct PlanOptions {
-  int exact_max_gpus = 32;    // up to this many GPUs: prove optimality
-  int exact_nodes = 5000;     // branch-and-bound nodes for those (then: gap reported)
-  int heuristic_nodes = 300;  // nodes for larger fleets (a bound and gap always reported)
-  bool baselines = false;     // also compute the two baselines
+  int exact_max_gpus = 32;       // up to this many GPUs: the large budget
+  int exact_max_columns = 1500;  // or up to this many integer-program columns
+  int exact_nodes = 5000;        // branch-and-bound nodes then (a gap reported if it runs out)
+  int heuristic_nodes = 300;     // nodes otherwise (a bound and gap always reported)
+  bool baselines = false;        // also compute the two baselines
 };
 
 struct PlanRequest {
@@ -125,12 +129,12 @@ struct Plan {
   double cost = 0;  // per month, when costs are given
   bool costed = false;
   std::string currency = "USD";  // ISO 4217, what the costs are in (the spec's)
-  double lower_bound = 0;       // GPUs (or cost) no plan can beat
-  bool optimal = false;         // proven: gpus_used (cost) == the optimum
-  bool node_limit_hit = false;  // the search stopped at its node limit before a proof
-  int nodes = 0;                // branch-and-bound nodes explored (phase 1)
-  double gap = 0;               // (value - lower_bound) / value
-  std::string method;           // "exact" or "heuristic"
+  double lower_bound = 0;        // GPUs (or cost) no plan can beat
+  bool optimal = false;          // proven: gpus_used (cost) == the optimum
+  bool node_limit_hit = false;   // the search stopped at its node limit before a proof
+  int nodes = 0;                 // branch-and-bound nodes explored (phase 1)
+  double gap = 0;                // (value - lower_bound) / value
+  std::string method;            // "exact" or "heuristic": which budget (PlanOptions)
   double solve_seconds = 0;
   uint64_t memory_total_mib = 0, memory_allocated_mib = 0, memory_used_mib = 0;
   int compute_total = 0, compute_allocated = 0;

@@ -15,9 +15,7 @@
 namespace carve::plan {
 namespace {
 
-bool Plain(const mig::Profile& p) {
-  return p.name.find_first_of("+-") == std::string::npos;
-}
+bool Plain(const mig::Profile& p) { return p.name.find_first_of("+-") == std::string::npos; }
 
 struct Shapes {
   std::vector<Kind> kinds;
@@ -78,25 +76,39 @@ bool Allowed(const ModelDemand& m, const mig::GpuModel& gpu) {
   return m.gpus.empty() || std::find(m.gpus.begin(), m.gpus.end(), gpu.alias) != m.gpus.end();
 }
 
-// The best option of `m` for `kind` on `gpu` within the latency SLO; -1 if none.
-int BestOption(const ModelDemand& m, const Kind& kind, const mig::GpuModel& gpu) {
+// Whether option a makes option b pointless: the same profile, at least b's
+// throughput and at most its latency (an unmeasured latency compares only
+// with another unmeasured one); among equals the earlier row stays.
+bool Dominates(const Option& a, size_t ia, const Option& b, size_t ib) {
+  if (a.profile != b.profile || a.throughput < b.throughput) return false;
+  if ((a.latency_ms == 0) != (b.latency_ms == 0) || a.latency_ms > b.latency_ms) return false;
+  bool equal = a.throughput == b.throughput && a.latency_ms == b.latency_ms;
+  return !equal || ia < ib;
+}
+
+// The best option of `m` for `kind` on `gpu` within the latency SLO, among
+// the undominated rows `frontier`; -1 if none.
+int BestOption(const ModelDemand& m, const std::vector<int>& frontier, const Kind& kind,
+               const mig::GpuModel& gpu) {
   int best = -1;
-  for (size_t o = 0; o < m.options.size(); ++o) {
+  for (int o : frontier) {
     const Option& opt = m.options[o];
-    bool names = opt.profile == kind.name || (!kind.profile && (opt.profile == gpu.alias || opt.profile == "whole"));
+    bool names = opt.profile == kind.name ||
+                 (!kind.profile && (opt.profile == gpu.alias || opt.profile == "whole"));
     if (!names) continue;
     if (m.latency_slo_ms > 0 && opt.latency_ms > m.latency_slo_ms) continue;
-    if (best < 0 || opt.throughput > m.options[best].throughput) best = int(o);
+    if (best < 0 || opt.throughput > m.options[best].throughput) best = o;
   }
   return best;
 }
 
-Fit FitOf(const ModelDemand& m, const Kind& kind, const mig::GpuModel& gpu) {
+Fit FitOf(const ModelDemand& m, const std::vector<int>& frontier, const Kind& kind,
+          const mig::GpuModel& gpu) {
   if (!Allowed(m, gpu) || m.tensor_parallel > 1) return {};
   if (m.memory_mib > kind.memory_mib) return {};
   if (!m.min_profile.empty() && !MeetsMinProfile(kind, gpu, m.min_profile)) return {};
   if (m.options.empty()) return m.memory_mib ? Fit{1, -1} : Fit{};
-  int o = BestOption(m, kind, gpu);
+  int o = BestOption(m, frontier, kind, gpu);
   if (o < 0) return {};
   return Fit{m.throughput > 0 ? m.options[o].throughput : 1, o};
 }
@@ -108,17 +120,113 @@ int TensorParallel(const ModelDemand& m, const GpuType& t) {
   Kind whole{nullptr, t.model->alias, t.model->memory_mib, t.model->compute_slices};
   if (!m.min_profile.empty() && !MeetsMinProfile(whole, *t.model, m.min_profile)) return 0;
   int n = int(t.members.size());
-  std::vector<int> sizes = m.tensor_parallel > 1 ? std::vector<int>{m.tensor_parallel}
-                                                 : std::vector<int>{2, 4, 8};
+  std::vector<int> sizes =
+      m.tensor_parallel > 1 ? std::vector<int>{m.tensor_parallel} : std::vector<int>{2, 4, 8};
   for (int k : sizes)
     if (k <= n && PerGpuMiB(m.memory_mib, m.overhead_mib, k) <= t.model->memory_mib) return k;
   return 0;
 }
 
+// Enumerates the maximal sets of `items` (model, MiB; largest first) whose
+// memory fits `room`, stopping at kMaxPatterns or a fixed count of steps.
+class PatternSearch {
+ public:
+  PatternSearch(std::vector<std::pair<int, uint64_t>> items, uint64_t room)
+      : items_(std::move(items)), room_(room), rest_(items_.size() + 1, 0) {
+    for (size_t j = items_.size(); j-- > 0;) rest_[j] = rest_[j + 1] + items_[j].second;
+  }
+
+  // False when the search was cut short.
+  bool Run() {
+    Visit(0, room_);
+    return !cut_;
+  }
+  std::vector<Pattern> patterns;
+
+ private:
+  void Visit(size_t j, uint64_t left) {
+    if (cut_ || ++steps_ > 200'000 || patterns.size() >= kMaxPatterns) {
+      cut_ = true;
+      return;
+    }
+    if (j == items_.size()) return Leaf(left);
+    if (items_[j].second <= left) {
+      chosen_.push_back(items_[j].first);
+      Visit(j + 1, left - items_[j].second);
+      chosen_.pop_back();
+      // Leaving item j out is maximal only if what follows can still crowd it out.
+      if (rest_[j + 1] + items_[j].second <= left) return;
+    }
+    skipped_.push_back(j);
+    Visit(j + 1, left);
+    skipped_.pop_back();
+  }
+
+  void Leaf(uint64_t left) {
+    if (chosen_.empty()) return;
+    for (size_t j : skipped_)
+      if (items_[j].second <= left) return;  // not maximal
+    Pattern p = chosen_;
+    std::sort(p.begin(), p.end());
+    patterns.push_back(std::move(p));
+  }
+
+  std::vector<std::pair<int, uint64_t>> items_;
+  uint64_t room_;
+  std::vector<uint64_t> rest_;  // memory of items j.. to the end
+  std::vector<int> chosen_;
+  std::vector<size_t> skipped_;
+  size_t steps_ = 0;
+  bool cut_ = false;
+};
+
+// The options of `m` no other option dominates, in row order.
+std::vector<int> Frontier(const ModelDemand& m) {
+  std::vector<int> out;
+  for (size_t b = 0; b < m.options.size(); ++b) {
+    bool dominated = false;
+    for (size_t a = 0; a < m.options.size() && !dominated; ++a)
+      dominated = a != b && Dominates(m.options[a], a, m.options[b], b);
+    if (!dominated) out.push_back(int(b));
+  }
+  return out;
+}
+
+// Shared-slice patterns of every kind of every type, over the share models
+// that may be placed there.
+void BuildPatterns(Problem& p) {
+  const auto& models = p.request->models;
+  p.patterns.assign(p.types.size(), {});
+  for (size_t t = 0; t < p.types.size(); ++t) {
+    p.patterns[t].assign(p.types[t].kinds.size(), {});
+    for (size_t k = 0; k < p.types[t].kinds.size(); ++k) {
+      std::vector<std::pair<int, uint64_t>> items;
+      for (size_t i = 0; i < models.size(); ++i)
+        if (models[i].share && p.fit[t][k][i].value > 0 && p.demand[i] > 0 && !p.excluded[i])
+          items.push_back({int(i), std::max<uint64_t>(models[i].memory_mib, 1)});
+      if (items.empty()) continue;
+      std::stable_sort(items.begin(), items.end(),
+                       [](auto& a, auto& b) { return a.second > b.second; });
+      PatternSearch search(std::move(items), p.types[t].kinds[k].memory_mib);
+      if (!search.Run()) p.patterns_cut = true;
+      p.patterns[t][k] = std::move(search.patterns);
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<Kind>& KindsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu).kinds; }
-const std::vector<LayoutCounts>& LayoutsOf(const mig::GpuModel& gpu) { return ShapesOf(gpu).layouts; }
+const std::vector<LayoutCounts>& LayoutsOf(const mig::GpuModel& gpu) {
+  return ShapesOf(gpu).layouts;
+}
+
+double BestValue(const Problem& p, size_t i) {
+  double best = p.tp_fit[i].value;
+  for (const auto& kinds : p.fit)
+    for (const auto& row : kinds) best = std::max(best, row[i].value);
+  return best;
+}
 
 bool MeetsMinProfile(const Kind& kind, const mig::GpuModel& gpu, const std::string& min_profile) {
   auto min = spec::ParseMinProfile(min_profile);
@@ -169,6 +277,7 @@ Problem BuildProblem(const PlanRequest& req) {
     // made anyway (each replica is a row of its own), and it keeps ints whole.
     p.most_replicas.push_back(std::min(p.slices + shared + 1, 1e9));
   }
+  for (const auto& m : req.models) p.frontier.push_back(Frontier(m));
   p.fit.assign(p.types.size(), {});
   p.tp.assign(p.types.size(), std::vector<int>(nm, 0));
   p.tp_fit.assign(nm, {});
@@ -178,7 +287,8 @@ Problem BuildProblem(const PlanRequest& req) {
     const GpuType& type = p.types[t];
     p.fit[t].assign(type.kinds.size(), std::vector<Fit>(nm));
     for (size_t k = 0; k < type.kinds.size(); ++k)
-      for (size_t i = 0; i < nm; ++i) p.fit[t][k][i] = FitOf(req.models[i], type.kinds[k], *type.model);
+      for (size_t i = 0; i < nm; ++i)
+        p.fit[t][k][i] = FitOf(req.models[i], p.frontier[i], type.kinds[k], *type.model);
   }
   for (size_t i = 0; i < nm; ++i) {
     const ModelDemand& m = req.models[i];
@@ -190,7 +300,9 @@ Problem BuildProblem(const PlanRequest& req) {
       for (size_t t = 0; t < p.types.size(); ++t) p.tp[t][i] = TensorParallel(m, p.types[t]);
       int o = -1;
       for (size_t t = 0; t < p.types.size() && o < 0; ++t)
-        if (p.tp[t][i]) o = BestOption(m, Kind{nullptr, p.types[t].model->alias, 0, 0}, *p.types[t].model);
+        if (p.tp[t][i])
+          o = BestOption(m, p.frontier[i], Kind{nullptr, p.types[t].model->alias, 0, 0},
+                         *p.types[t].model);
       p.tp_fit[i] = Fit{m.throughput > 0 && o >= 0 ? m.options[o].throughput : 1, o};
       if (m.throughput > 0 && o < 0)
         for (auto& row : p.tp) row[i] = 0;
@@ -201,6 +313,7 @@ Problem BuildProblem(const PlanRequest& req) {
       p.unmet.push_back(Unmet{m.name, WhyNoFit(m, p)});
     }
   }
+  BuildPatterns(p);
   return p;
 }
 

@@ -31,8 +31,8 @@ struct LayoutCounts {
 
 struct GpuType {
   const mig::GpuModel* model = nullptr;
-  double cost = 1;                // per GPU in the objective (1 without costs)
-  std::vector<int> members;       // positions in PlanRequest::fleet
+  double cost = 1;           // per GPU in the objective (1 without costs)
+  std::vector<int> members;  // positions in PlanRequest::fleet
   std::vector<Kind> kinds;
   std::vector<LayoutCounts> layouts;
 };
@@ -43,25 +43,39 @@ struct Fit {
   int option = -1;   // the ModelDemand::options row used
 };
 
+// Shared slices of one kind are filled with patterns: sets of share models
+// (one replica each) whose memory fits the slice together. Only maximal sets
+// are kept (every subset of a pattern fits too, and a replica a slice could
+// hold need not be placed), up to kMaxPatterns per kind; past that the list
+// is cut and the plan claims no optimality.
+constexpr size_t kMaxPatterns = 2000;
+using Pattern = std::vector<int>;  // model indices, ascending
+
 struct Problem {
   const PlanRequest* request = nullptr;
   std::vector<GpuType> types;
-  std::vector<int> type_of;  // [fleet position] → type
+  std::vector<int> type_of;                        // [fleet position] → type
   std::vector<std::vector<std::vector<Fit>>> fit;  // [type][kind][model]
   std::vector<std::vector<int>> tp;                // [type][model]: GPUs per TP replica, 0 = none
   std::vector<Fit> tp_fit;                         // [model]: value of one TP replica
   std::vector<double> demand;                      // [model] in value units
   // Bounds on what the fleet can hold, so that absurd demand (throughput 1e12
   // at 1 request/s a replica) is capped before it reaches an int or the LP:
-  int slices = 0;                                  // slices (or whole GPUs) in its fullest layouts
-  std::vector<double> most_replicas;               // [model] more than any plan can place
-  std::vector<bool> excluded;                      // [model] cannot be served at all
-  std::vector<Unmet> unmet;                        // why, for excluded models
+  int slices = 0;                     // slices (or whole GPUs) in its fullest layouts
+  std::vector<double> most_replicas;  // [model] more than any plan can place
+  std::vector<bool> excluded;         // [model] cannot be served at all
+  std::vector<Unmet> unmet;           // why, for excluded models
+  std::vector<std::vector<std::vector<Pattern>>> patterns;  // [type][kind] shared-slice fillings
+  bool patterns_cut = false;  // some kind had more than kMaxPatterns (no optimality proof)
+  std::vector<std::vector<int>> frontier;  // [model] options no other one dominates
   bool costed = false;
   int total_gpus = 0;
 };
 
 Problem BuildProblem(const PlanRequest& request);
+
+// The most demand one replica of model i can cover anywhere (its value unit).
+double BestValue(const Problem& p, size_t i);
 
 // The plain-profile kinds and maximal layouts of one GPU model (cached).
 const std::vector<Kind>& KindsOf(const mig::GpuModel& gpu);

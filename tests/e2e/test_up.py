@@ -167,7 +167,8 @@ def test_up_serves_restarts_reloads_and_goes_down(carve, up):
     assert len(uuids) == 4 and all(u.startswith("MIG-") for u in uuids)
     for r in reps:
         assert r["engine"] == "echo" and r["gpu"] == 0 and r["restarts"] == 0
-        assert r["profile"] == ("1g.20gb" if r["model"] == "summarize" else "1g.10gb")
+        # 19 GiB: a 20 GB slice, and the idle compute makes it the 2g one
+        assert r["profile"] == ("2g.20gb" if r["model"] == "summarize" else "1g.10gb")
         assert alive(r["pid"]) and r["port"] > 0
         # Each engine sees its own slice: CUDA_VISIBLE_DEVICES is its MIG UUID.
         card = models_card(r["port"])["data"][0]
@@ -175,7 +176,7 @@ def test_up_serves_restarts_reloads_and_goes_down(carve, up):
     # The simulator shows each engine on its slice (and carve up the memory).
     poll(lambda: all(r["memory_used_mib"] > 0 for r in up.status()["replicas"]), 10, "slice memory")
     text = up.run("status").stdout
-    for word in ("chat", "embed", "summarize", "1g.10gb@", "1g.20gb@", "ready", "MIG-"):
+    for word in ("chat", "embed", "summarize", "1g.10gb@", "2g.20gb@", "ready", "MIG-"):
         assert word in text, text
 
     # One request per model through the gateway, with curl.

@@ -3,7 +3,7 @@
 # manager repartitions a node when its nvidia.com/mig.config changes; it does not drain
 # workloads. rollout.sh does the same labelling with drains and waits.
 set -euo pipefail
-kubectl label node gpu-a100-1 --overwrite carve.dev/layout=carve-a100-80gb-4688fb44 nvidia.com/mig.config=carve-a100-80gb-4688fb44
-kubectl label node gpu-h100-1 --overwrite carve.dev/layout=carve-h100-80gb-3f98ff32 nvidia.com/mig.config=carve-h100-80gb-3f98ff32
+kubectl label node gpu-a100-1 --overwrite carve.dev/layout=carve-a100-80gb-91dc09f3 nvidia.com/mig.config=carve-a100-80gb-91dc09f3
+kubectl label node gpu-h100-1 --overwrite carve.dev/layout=carve-h100-80gb-15bae811 nvidia.com/mig.config=carve-h100-80gb-15bae811
 kubectl label node gpu-h100-vm --overwrite carve.dev/layout=carve-h100-nvl-819302c5
 kubectl label node gpu-l40s-1 --overwrite carve.dev/layout=carve-l40s-c21204f8

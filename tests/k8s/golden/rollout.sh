@@ -88,8 +88,8 @@ kubectl apply -f mig-config.yaml
 kubectl patch clusterpolicies.nvidia.com "$CLUSTER_POLICY" --type merge -p '{"spec":{"migManager":{"config":{"name":"carve-mig-parted-config"}},"mig":{"strategy":"mixed"}}}'
 
 # One node at a time: label, wait, restart the device plugin, check what it advertises.
-roll_node gpu-a100-1 carve-a100-80gb-4688fb44 yes nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=2
-roll_node gpu-h100-1 carve-h100-80gb-3f98ff32 yes nvidia.com/gpu=1 nvidia.com/mig-3g.40gb=1
+roll_node gpu-a100-1 carve-a100-80gb-91dc09f3 yes nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=1 nvidia.com/mig-4g.40gb=1
+roll_node gpu-h100-1 carve-h100-80gb-15bae811 yes nvidia.com/gpu=1 nvidia.com/mig-4g.40gb=1
 roll_node gpu-h100-vm carve-h100-nvl-819302c5 no nvidia.com/gpu=1
 roll_node gpu-l40s-1 carve-l40s-c21204f8 no nvidia.com/gpu=1
 
@@ -99,7 +99,8 @@ kubectl apply -f models.yaml -f gateway.yaml
 kubectl -n "$NS" rollout status deployment/embedder --timeout=3600s
 kubectl -n "$NS" rollout status deployment/llama-3-70b-fp8 --timeout=3600s
 kubectl -n "$NS" rollout status deployment/llama-3-8b-3g-40gb --timeout=3600s
-kubectl -n "$NS" rollout status deployment/llama-3-8b-3g-40gb-3f98ff32 --timeout=3600s
+kubectl -n "$NS" rollout status deployment/llama-3-8b-4g-40gb --timeout=3600s
+kubectl -n "$NS" rollout status deployment/llama-3-8b-4g-40gb-15bae811 --timeout=3600s
 kubectl -n "$NS" rollout status deployment/qwen3-4b --timeout=3600s
 kubectl -n "$NS" rollout status deployment/reranker --timeout=3600s
 kubectl -n "$NS" rollout status deployment/carve-gateway --timeout=600s
