@@ -138,6 +138,7 @@ Plan MakePlan(const PlanRequest& req) {
   // With the shared-slice patterns cut short the program is a restriction:
   // its plan holds, but neither its proof nor its bound does.
   plan.optimal = s.found && s.optimal && !p.patterns_cut;
+  plan.patterns_cut = p.patterns_cut;
   plan.node_limit_hit = s.found && s.hit_limit && !s.optimal;
   plan.nodes = s.nodes;
   plan.lower_bound = s.found && !p.patterns_cut ? std::min(s.lower_bound, value) : 0;

@@ -132,6 +132,7 @@ struct Plan {
   double lower_bound = 0;        // GPUs (or cost) no plan can beat
   bool optimal = false;          // proven: gpus_used (cost) == the optimum
   bool node_limit_hit = false;   // the search stopped at its node limit before a proof
+  bool patterns_cut = false;     // too many ways to share slices to list: no proof, no bound
   int nodes = 0;                 // branch-and-bound nodes explored (phase 1)
   double gap = 0;                // (value - lower_bound) / value
   std::string method;            // "exact" or "heuristic": which budget (PlanOptions)

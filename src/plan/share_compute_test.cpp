@@ -99,6 +99,7 @@ TEST(SharedSlices, TooManyPatternsAreCutAndTheProofWithdrawn) {
   Plan p = MakePlan(r);
   ExpectExactly(p, r);
   EXPECT_FALSE(p.optimal) << "a cut pattern list proves nothing";
+  EXPECT_TRUE(p.patterns_cut);
   EXPECT_EQ(p.lower_bound, 0);
 }
 

@@ -34,6 +34,8 @@ std::string Bound(const Plan& plan) {
 
 std::string Proof(const Plan& plan) {
   if (plan.optimal) return "proven optimal";
+  if (plan.patterns_cut)
+    return "not proven: more ways to share slices than the planner lists (2,000 a slice kind)";
   return fmt::format("gap {:.1f} %{}", plan.gap * 100,
                      plan.node_limit_hit ? ", search stopped at its node limit" : "");
 }
@@ -190,6 +192,7 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
   j["lower_bound"] = plan.lower_bound;
   j["optimal"] = plan.optimal;
   j["node_limit_hit"] = plan.node_limit_hit;
+  j["patterns_cut"] = plan.patterns_cut;
   j["gap"] = plan.gap;
   j["method"] = plan.method;
   if (plan.costed) j["cost_per_month"] = plan.cost, j["currency"] = plan.currency;
