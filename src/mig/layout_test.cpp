@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "mig/profile_ref.h"
 
 namespace carve::mig {
@@ -123,15 +127,47 @@ TEST(Layout, PlaceHonoursGivenStartsAndFixedSlices) {
       << r2.status().message();
 }
 
-TEST(Layout, EnumerationFindsKnownCountsOnH100) {
+// The placement rules written out again, apart from CheckLayout (which the
+// enumerator uses, so checking its layouts with it could never fail): units
+// taken at most once, legal starts, at most max_instances of a profile.
+std::string Independent(const std::vector<Slice>& layout) {
+  std::vector<int> taken(16, 0);
+  std::map<std::string, int> count;
+  for (const auto& s : layout) {
+    const auto& places = s.profile->placements;
+    auto at = std::find_if(places.begin(), places.end(), [&](auto& p) { return p.start == s.start; });
+    if (at == places.end()) return s.profile->name + " at an illegal start";
+    for (int u = at->start; u < at->end(); ++u)
+      if (taken[u]++) return "unit " + std::to_string(u) + " taken twice";
+    if (++count[s.profile->name] > s.profile->max_instances) return s.profile->name + " too often";
+  }
+  return "";
+}
+
+std::multiset<std::string> Names(const std::vector<Slice>& layout) {
+  std::multiset<std::string> out;
+  for (const auto& s : layout) out.insert(s.profile->name);
+  return out;
+}
+
+TEST(Layout, EnumerationFindsKnownLayoutsOnH100) {
   auto maximal = EnumerateMaximal(H100());
   auto valid = EnumerateValid(H100());
   EXPECT_GT(valid.size(), maximal.size());
-  // The full GPU alone is maximal.
-  bool has_full = false;
-  for (const auto& l : maximal) has_full |= l.size() == 1 && l[0].profile->name == "7g.80gb";
-  EXPECT_TRUE(has_full);
-  for (const auto& l : valid) EXPECT_TRUE(CheckLayout(H100(), l).ok());
+  for (const auto& l : valid) EXPECT_EQ(Independent(l), "");
+  // Layouts the user guide documents: the whole GPU, 4g + 3g, 3g + 3g, seven 1g.
+  std::set<std::multiset<std::string>> names;
+  for (const auto& l : maximal) names.insert(Names(l));
+  EXPECT_TRUE(names.count({"7g.80gb"}));
+  EXPECT_TRUE(names.count({"4g.40gb", "3g.40gb"}));
+  EXPECT_TRUE(names.count({"3g.40gb", "3g.40gb"}));
+  std::vector<std::string> seven(7, "1g.10gb");
+  EXPECT_TRUE(names.count(std::multiset<std::string>(seven.begin(), seven.end())));
+  // And ones it rules out: 3g + 3g + 1g (units 0-3 and 4-7 leave none), 4g + 4g.
+  for (const auto& l : valid) {
+    EXPECT_NE(Names(l), (std::multiset<std::string>{"3g.40gb", "3g.40gb", "1g.10gb"}));
+    EXPECT_NE(Names(l), (std::multiset<std::string>{"4g.40gb", "4g.40gb"}));
+  }
 }
 
 TEST(ProfileRef, ResolvesNamesIdsConstantsAndComputeSubdivisions) {

@@ -20,7 +20,7 @@ ModelDemand M(std::string name, double gib, int n) {
 
 PlanRequest Fleet(const char* text) {
   PlanRequest r;
-  auto f = FleetFromFlag(text, TestCatalog());
+  auto f = FleetFromFlag(text, mig::Catalog::Builtin());
   EXPECT_TRUE(f.ok()) << f.status().ToString();
   r.fleet = *f;
   return r;
@@ -33,33 +33,33 @@ int Count(const Plan& p, const std::string& alias) {
 }
 
 TEST(Features, MixedFleetUsesTheCheapestThatFits) {
-  PlanRequest r = Fleet("h100-80gb:2:2100,rtx-5090-test:2:400");
+  PlanRequest r = Fleet("h100-80gb:2:2100,rtx-5090:2:400");
   r.models = {M("a", 20, 2)};
   Plan p = MakePlan(r);
   ExpectValid(p);
   EXPECT_EQ(p.cost, 800);
-  EXPECT_EQ(Count(p, "rtx-5090-test"), 2);
+  EXPECT_EQ(Count(p, "rtx-5090"), 2);
   EXPECT_TRUE(p.optimal);
 }
 
 TEST(Features, PinningKeepsAModelOnItsGpus) {
-  PlanRequest r = Fleet("h100-80gb:1,rtx-pro-6000-test:1");
+  PlanRequest r = Fleet("h100-80gb:1,rtx-pro-6000:1");
   r.models = {M("a", 20, 2)};
-  r.models[0].gpus = {"rtx-pro-6000-test"};
+  r.models[0].gpus = {"rtx-pro-6000"};
   Plan p = MakePlan(r);
   ExpectValid(p);
   EXPECT_TRUE(p.unmet.empty());
-  EXPECT_EQ(Count(p, "rtx-pro-6000-test"), 1);
+  EXPECT_EQ(Count(p, "rtx-pro-6000"), 1);
   EXPECT_EQ(Count(p, "h100-80gb"), 0);
 }
 
 TEST(Features, PinnedToAbsentGpuSaysSo) {
   PlanRequest r = Fleet("h100-80gb:1");
   r.models = {M("a", 20, 1)};
-  r.models[0].gpus = {"a30-test"};
+  r.models[0].gpus = {"a30"};
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30-test], but the fleet has none"),
+  EXPECT_NE(p.unmet[0].reason.find("pinned to gpus [a30], but the fleet has none"),
             std::string::npos);
 }
 
@@ -93,7 +93,7 @@ TEST(Features, ShareFitsSmallModelsInOneSlice) {
 }
 
 TEST(Features, FleetTooSmallSaysWhatIsMissing) {
-  PlanRequest r = Fleet("a30-test:1");
+  PlanRequest r = Fleet("a30:1");
   r.models = {M("a", 10, 3)};
   Plan p = MakePlan(r);
   ExpectValid(p);
@@ -103,17 +103,17 @@ TEST(Features, FleetTooSmallSaysWhatIsMissing) {
 }
 
 TEST(Features, TooLargeForAnySliceNamesTheLargest) {
-  PlanRequest r = Fleet("rtx-pro-6000-test:1,rtx-5090-test:1");
+  PlanRequest r = Fleet("rtx-pro-6000:1,rtx-5090:1");
   r.models = {M("big", 120, 1)};
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
   const std::string& why = p.unmet[0].reason;
-  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.0 GiB "
-                     "(4g.96gb on rtx-pro-6000-test)"),
+  EXPECT_NE(why.find("needs 120.0 GiB per replica; the largest slice in this fleet is 95.1 GiB "
+                     "(4g.96gb on rtx-pro-6000)"),
             std::string::npos)
       << why;
   EXPECT_NE(why.find("no peer-to-peer path"), std::string::npos);
-  EXPECT_NE(why.find("2× rtx-pro-6000-test as one tensor-parallel group (the fleet has 1)"),
+  EXPECT_NE(why.find("2× rtx-pro-6000 as one tensor-parallel group (the fleet has 1)"),
             std::string::npos)
       << why;
 }
@@ -146,7 +146,7 @@ models:
 )",
                               "c.yaml");
   ASSERT_TRUE(spec.ok());
-  auto d = DemandsFromSpec(*spec, {}, TestCatalog());
+  auto d = DemandsFromSpec(*spec, {}, mig::Catalog::Builtin());
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.status().message().find(
                 "c.yaml:8: model 'big': tensor_parallel 4 with MIG profile 1g.24gb: refused"),
@@ -274,12 +274,12 @@ TEST(Features, NodeCountThatIsNoCountIsRefused) {
     auto f = FleetFromNodes(fmt::format(R"({{"items": [{{"metadata": {{"name": "n1", "labels": {{
         "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "{}"}}}}}}]}})",
                                         count),
-                            TestCatalog());
+                            mig::Catalog::Builtin());
     ASSERT_FALSE(f.ok()) << count;
     EXPECT_NE(f.status().message().find("node n1 has nvidia.com/gpu.count"), std::string::npos)
         << f.status().message();
   }
-  EXPECT_FALSE(FleetFromFlag("h100-80gb:100001", TestCatalog()).ok());
+  EXPECT_FALSE(FleetFromFlag("h100-80gb:100001", mig::Catalog::Builtin()).ok());
 }
 
 TEST(Features, NodeListFromKubectl) {
@@ -287,7 +287,7 @@ TEST(Features, NodeListFromKubectl) {
     {"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
                                            "nvidia.com/gpu.count": "2"}}},
     {"metadata": {"name": "cpu", "labels": {}}}]})",
-                          TestCatalog());
+                          mig::Catalog::Builtin());
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->size(), 2u);
   EXPECT_EQ((*f)[1].node, "n1");

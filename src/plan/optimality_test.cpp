@@ -136,8 +136,8 @@ std::string Describe(const Instance& in) {
 }
 
 Instance Random(std::mt19937& rng) {
-  const auto& cat = TestCatalog();
-  const char* kGpus[] = {"h100-80gb", "a30-test", "rtx-pro-6000-test", "rtx-5090-test"};
+  const auto& cat = mig::Catalog::Builtin();
+  const char* kGpus[] = {"h100-80gb", "a30", "rtx-pro-6000", "rtx-5090"};
   const int kMemGiB[] = {4, 5, 9, 11, 15, 19, 22, 30, 38, 45};
   auto pick = [&](int n) { return int(rng() % n); };
   Instance in;
@@ -159,7 +159,7 @@ Instance Random(std::mt19937& rng) {
     if (pick(3) == 0) {
       // Throughput demand with options on profiles the fleet may have.
       const char* kProfiles[] = {"1g.10gb", "2g.20gb", "3g.40gb", "1g.6gb",
-                                 "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090-test"};
+                                 "2g.12gb", "1g.24gb", "2g.48gb", "rtx-5090"};
       d.memory_mib = uint64_t(kMemGiB[pick(3)]) * 1024;
       for (int o = 0, n = 1 + pick(3); o < n; ++o)
         d.options.push_back(Option{kProfiles[pick(8)], double(10 * (1 + pick(10))), 0, {}});

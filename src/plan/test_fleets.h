@@ -1,6 +1,5 @@
-// Test helpers shared by the plan tests: a small extra catalogue with a
-// 12-unit RTX PRO 6000-like card, an A30 and a whole-card RTX 5090, so mixed
-// fleets can be tested before catalog/ has them; and plan validity checks.
+// Test helpers shared by the plan tests: plan validity checks. The tests plan
+// on the real catalogue (mig::Catalog::Builtin()).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,9 +9,6 @@
 #include "plan/plan.h"
 
 namespace carve::plan {
-
-const mig::Catalog&
-TestCatalog();  // h100-80gb (builtin) + a30-test, rtx-pro-6000-test, rtx-5090-test
 
 // Every MIG GPU's slices pass mig::CheckLayout, every replica fits its slice.
 inline void ExpectValid(const Plan& p) {
