@@ -65,6 +65,7 @@ int ExitCodeFor(const Status& s) {
     case Code::kNoPermission: return kExitRefused;
     case Code::kBusy: return kExitBusy;
     case Code::kUnavailable: return kExitNoBackend;
+    case Code::kInternal: return kExitInternal;
     default: return kExitFailed;
   }
 }
@@ -105,6 +106,9 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
+  } catch (const std::exception& e) {  // no module throws across its boundary: a bug
+    return Report(Status::Internal(fmt::format(
+        "internal error: {} (a bug: please report it with the command line)", e.what())));
   }
   return g.exit_code;
 }
