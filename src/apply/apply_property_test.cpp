@@ -12,7 +12,7 @@
 #include <random>
 #include <set>
 
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "apply/reconcile.h"
 #include "device/machine_wrapper.h"
 #include "device/sim/sim_machine.h"
@@ -100,7 +100,7 @@ std::set<std::pair<int, int>> AsSet(const Layout& l) {
 }
 
 Outcome ApplyTo(device::Machine& m, const Layouts& target) {
-  auto plan = MakePlan(*m.Gpus(), target, /*force=*/false);
+  auto plan = MakeChanges(*m.Gpus(), target, /*force=*/false);
   EXPECT_TRUE(plan.ok()) << plan.status().message();
   if (!plan.ok()) return Outcome{.status = plan.status()};
   return Reconciler(m, Options{}).Apply(*plan);

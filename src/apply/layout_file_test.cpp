@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "apply/mig_parted.h"
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
 
@@ -33,12 +33,12 @@ class LayoutFile : public ::testing::Test {
   }
   std::string Error(const Result<Layouts>& r) { return r.ok() ? "(ok)" : r.status().message(); }
   void Apply(const Layouts& l) {
-    auto plan = MakePlan(Gpus(), l, false);
+    auto plan = MakeChanges(Gpus(), l, false);
     ASSERT_TRUE(plan.ok()) << plan.status().message();
     ASSERT_TRUE(Reconciler(*m_, {}).Apply(*plan).status.ok());
   }
   bool NoOp(const Layouts& l) {
-    auto plan = MakePlan(Gpus(), l, false);
+    auto plan = MakeChanges(Gpus(), l, false);
     return plan.ok() && plan->empty();
   }
   std::unique_ptr<SimMachine> m_;
@@ -106,7 +106,7 @@ TEST_F(LayoutFile, ErrorsNameFileLineAndWhatToDo) {
 TEST_F(LayoutFile, AnInfeasibleLayoutIsRefusedBeforeAnythingChanges) {
   auto l = Carve("version: v1\ngpus:\n  - index: 0\n    slices: [4g.40gb, 4g.40gb]\n");
   ASSERT_TRUE(l.ok());
-  auto plan = MakePlan(Gpus(), *l, false);
+  auto plan = MakeChanges(Gpus(), *l, false);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("GPU 0 (asked for in c.yaml:3)"), std::string::npos)
       << plan.status().message();

@@ -44,7 +44,7 @@ bool Holds(const device::Gpu& g, const GpuLayout* l) {
 
 }  // namespace
 
-Status InUseRefusal(const Plan& plan) {
+Status InUseRefusal(const Changes& plan) {
   std::vector<std::string> lines;
   for (const auto& d : plan.gpus) {
     for (const auto& c : d.destroy)
@@ -78,7 +78,7 @@ Status Reconciler::Save(const Journal& j) {
   return o_.state_dir.empty() ? Status::Ok() : WriteJournal(o_.state_dir, j);
 }
 
-Outcome Reconciler::Apply(const Plan& plan) {
+Outcome Reconciler::Apply(const Changes& plan) {
   if (plan.in_use() && !o_.force) return Outcome{.status = InUseRefusal(plan)};
   Journal j;
   j.force = o_.force;
@@ -89,7 +89,7 @@ Outcome Reconciler::Apply(const Plan& plan) {
   return Run(plan, j.before, j);
 }
 
-Outcome Reconciler::Run(const Plan& plan, const Layouts& before, Journal j) {
+Outcome Reconciler::Run(const Changes& plan, const Layouts& before, Journal j) {
   Outcome out;
   j.ops.clear();
   for (const auto& op : plan.ops) j.ops.push_back(op.Describe());
@@ -108,7 +108,7 @@ Outcome Reconciler::Run(const Plan& plan, const Layouts& before, Journal j) {
   return out;
 }
 
-Status Reconciler::RunOps(const Plan& plan, Journal* j, Outcome& out) {
+Status Reconciler::RunOps(const Changes& plan, Journal* j, Outcome& out) {
   int total = static_cast<int>(plan.ops.size());
   for (int i = 0; i < total; ++i) {
     const Op& op = plan.ops[i];
@@ -175,7 +175,7 @@ void Reconciler::RollBack(const Layouts& before, Journal* j, Outcome& out) {
   j->phase = "rollback";
   auto gpus = m_.Gpus();
   if (!gpus.ok()) return Note("cannot read the GPUs to roll back: " + gpus.status().message());
-  auto plan = MakePlan(*gpus, before, /*force=*/false);  // a rollback never stops processes
+  auto plan = MakeChanges(*gpus, before, /*force=*/false);  // a rollback never stops processes
   if (!plan.ok()) return Note("cannot roll back: " + plan.status().message());
   j->ops.clear();
   for (const auto& op : plan->ops) j->ops.push_back(op.Describe());
@@ -230,7 +230,7 @@ Result<std::optional<Outcome>> Reconciler::Recover() {
                    forward ? "finishing it" : "finishing the rollback"));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m_.Gpus());
   if (forward) {
-    auto plan = MakePlan(gpus, j->target, j->force);
+    auto plan = MakeChanges(gpus, j->target, j->force);
     if (plan.ok() && (!plan->in_use() || j->force))
       return std::optional<Outcome>(Run(*plan, j->before, *j));
     Note("cannot finish it (" + (plan.ok() ? InUseRefusal(*plan) : plan.status()).message() +

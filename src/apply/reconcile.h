@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "apply/journal.h"
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "device/machine.h"
 
 namespace carve::apply {
@@ -56,16 +56,16 @@ class Reconciler {
  public:
   Reconciler(device::Machine& m, Options o) : m_(m), o_(std::move(o)) {}
 
-  // Runs `plan` (made by MakePlan with the same force).
-  Outcome Apply(const Plan& plan);
+  // Runs `plan` (made by MakeChanges with the same force).
+  Outcome Apply(const Changes& plan);
   // Finishes or rolls back an interrupted apply; nullopt when none is pending.
   Result<std::optional<Outcome>> Recover();
 
  private:
   // Runs `plan` towards `target`, restoring `before` on failure; `j` is the
   // journal to keep up to date.
-  Outcome Run(const Plan& plan, const Layouts& before, Journal j);
-  Status RunOps(const Plan& plan, Journal* j, Outcome& out);
+  Outcome Run(const Changes& plan, const Layouts& before, Journal j);
+  Status RunOps(const Changes& plan, Journal* j, Outcome& out);
   Status RunOp(const Op& op, std::vector<device::Process>& stopped);
   Status Verify(const Layouts& want);
   void RollBack(const Layouts& before, Journal* j, Outcome& out);
@@ -84,6 +84,6 @@ class Reconciler {
 std::string OutcomeText(const GpuOutcome& g);
 // A refusal listing what is in use: the UX wording ("cannot destroy … Stop it
 // first, or rerun with --force").
-Status InUseRefusal(const Plan& plan);
+Status InUseRefusal(const Changes& plan);
 
 }  // namespace carve::apply

@@ -26,7 +26,7 @@ Layouts Load(device::Machine& m, const std::string& yaml) {
 }
 
 Outcome ApplyYaml(device::Machine& m, const std::string& yaml, Options o = {}) {
-  auto plan = MakePlan(*m.Gpus(), Load(m, yaml), o.force);
+  auto plan = MakeChanges(*m.Gpus(), Load(m, yaml), o.force);
   EXPECT_TRUE(plan.ok()) << plan.status().message();
   return plan.ok() ? Reconciler(m, o).Apply(*plan) : Outcome{.status = plan.status()};
 }
@@ -133,7 +133,7 @@ class Crash : public ::testing::Test {
     pid_t pid = ::fork();
     if (pid == 0) {
       auto m = SimMachine::Open(path());
-      auto plan = MakePlan(*(*m)->Gpus(), Load(**m, yaml), false);
+      auto plan = MakeChanges(*(*m)->Gpus(), Load(**m, yaml), false);
       Reconciler(**m, Opts(n)).Apply(*plan);
       ::_exit(0);
     }

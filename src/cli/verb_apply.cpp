@@ -33,7 +33,7 @@ struct Opts {
 
 bool Interactive() { return ::isatty(0) && ::isatty(1); }
 
-Status Confirm(const apply::Plan& plan) {
+Status Confirm(const apply::Changes& plan) {
   size_t n = plan.ops.size();
   fmt::print("Apply these {} operation{}? [y/N] ", n, n == 1 ? "" : "s");
   std::fflush(stdout);
@@ -95,7 +95,7 @@ Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
 Status Install(const Globals& g, const Opts& o, const std::string& text, device::Machine& m) {
   CARVE_ASSIGN_OR_RETURN(auto gpus, m.Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
-  CARVE_RETURN_IF_ERROR(apply::MakePlan(gpus, layouts, false).status());
+  CARVE_RETURN_IF_ERROR(apply::MakeChanges(gpus, layouts, false).status());
   std::string state = fs::absolute(StateDirFor(g, o.state_dir)).string();
   std::error_code ec;
   fs::create_directories(state, ec);
@@ -116,11 +116,11 @@ Status Install(const Globals& g, const Opts& o, const std::string& text, device:
   return Status::Ok();
 }
 
-Status Preview(const Globals& g, const apply::Plan& plan, bool force) {
+Status Preview(const Globals& g, const apply::Changes& plan, bool force) {
   if (g.json) {
-    fmt::print("{}\n", render::PlanJson(plan, force).dump(2));
+    fmt::print("{}\n", render::ChangesJson(plan, force).dump(2));
   } else {
-    fmt::print("{}", render::RenderPlan(plan, force, render::Style::ForStdout(g.no_color)));
+    fmt::print("{}", render::RenderChanges(plan, force, render::Style::ForStdout(g.no_color)));
   }
   return Status::Ok();
 }
@@ -148,7 +148,7 @@ Status Run(const Globals& g, const Opts& o) {
   }
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
-  CARVE_ASSIGN_OR_RETURN(apply::Plan plan, apply::MakePlan(gpus, layouts, o.force));
+  CARVE_ASSIGN_OR_RETURN(apply::Changes plan, apply::MakeChanges(gpus, layouts, o.force));
   if (o.dry_run || plan.empty()) return Preview(g, plan, o.force);
   if (!g.json) CARVE_RETURN_IF_ERROR(Preview(g, plan, o.force));
   if (plan.in_use() && !o.force) return apply::InUseRefusal(plan);

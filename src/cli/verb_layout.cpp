@@ -8,7 +8,7 @@
 #include "apply/journal.h"
 #include "apply/layout_file.h"
 #include "apply/mig_parted.h"
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
@@ -35,7 +35,7 @@ std::vector<std::string> Differences(const apply::GpuDiff& d) {
   return out;
 }
 
-ordered_json AssertJson(const apply::Plan& plan) {
+ordered_json AssertJson(const apply::Changes& plan) {
   ordered_json gpus = ordered_json::array();
   for (const auto& d : plan.gpus)
     gpus.push_back(
@@ -50,7 +50,7 @@ Result<bool> Assert(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(std::string text, ReadLayoutText(o.file));
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
-  CARVE_ASSIGN_OR_RETURN(apply::Plan plan, apply::MakePlan(gpus, layouts, false));
+  CARVE_ASSIGN_OR_RETURN(apply::Changes plan, apply::MakeChanges(gpus, layouts, false));
   if (g.json) {
     fmt::print("{}\n", AssertJson(plan).dump(2));
     return plan.empty();

@@ -84,7 +84,7 @@ void GpuText(std::string& out, const GpuDiff& d, const Style& st) {
 
 }  // namespace
 
-std::string Verdict(const apply::Plan& plan, bool force) {
+std::string Verdict(const apply::Changes& plan, bool force) {
   if (plan.empty()) return "Verdict: nothing to do; every GPU the layout names already holds it.";
   std::vector<std::string> changed, modes, resets;
   std::vector<device::Process> stopped;
@@ -115,13 +115,13 @@ std::string Verdict(const apply::Plan& plan, bool force) {
                      mode, use);
 }
 
-std::string RenderPlan(const apply::Plan& plan, bool force, const Style& st) {
+std::string RenderChanges(const apply::Changes& plan, bool force, const Style& st) {
   std::string out;
   for (const auto& d : plan.gpus) GpuText(out, d, st);
   return out + Verdict(plan, force) + "\n";
 }
 
-ordered_json PlanJson(const apply::Plan& plan, bool force) {
+ordered_json ChangesJson(const apply::Changes& plan, bool force) {
   ordered_json gpus = ordered_json::array();
   for (const auto& d : plan.gpus) {
     ordered_json keep = ordered_json::array(), create = ordered_json::array(),

@@ -6,17 +6,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "apply/reconcile.h"
 #include "render/style.h"
 
 namespace carve::render {
 
-std::string RenderPlan(const apply::Plan& plan, bool force, const Style& st);
+std::string RenderChanges(const apply::Changes& plan, bool force, const Style& st);
 // "Verdict: 3 operations on GPU 0 only; no MIG mode change, no reset; nothing in use is touched."
-std::string Verdict(const apply::Plan& plan, bool force);
+std::string Verdict(const apply::Changes& plan, bool force);
 // `carve apply --dry-run --json` (docs/apply.md).
-nlohmann::ordered_json PlanJson(const apply::Plan& plan, bool force);
+nlohmann::ordered_json ChangesJson(const apply::Changes& plan, bool force);
 // `carve apply --json`: the outcome.
 nlohmann::ordered_json OutcomeJson(const apply::Outcome& out);
 

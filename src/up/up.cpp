@@ -18,7 +18,7 @@
 #include <sstream>
 
 #include "apply/layout_file.h"
-#include "apply/plan.h"
+#include "apply/changes.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
 #include "gateway/gateway.h"
@@ -346,7 +346,7 @@ Status Service::Impl::ApplyLayout(const plan::Plan& p, const std::set<std::strin
   std::string text = render::PlanLayoutsYaml(p, spec_path);
   CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadCarveLayout(text, "the plan", gpus));
-  CARVE_ASSIGN_OR_RETURN(apply::Plan ap, apply::MakePlan(gpus, layouts, false));
+  CARVE_ASSIGN_OR_RETURN(apply::Changes ap, apply::MakeChanges(gpus, layouts, false));
   std::set<uint32_t> ours = EnginePids();
   std::vector<std::string> foreign;
   auto check = [&](const std::vector<device::Process>& ps, int gpu) {
@@ -374,7 +374,7 @@ Status Service::Impl::ApplyLayout(const plan::Plan& p, const std::set<std::strin
   if (!lock.ok()) return lock.status();
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());  // our engines are gone now
-  CARVE_ASSIGN_OR_RETURN(ap, apply::MakePlan(gpus, layouts, false));
+  CARVE_ASSIGN_OR_RETURN(ap, apply::MakeChanges(gpus, layouts, false));
   if (ap.in_use()) return apply::InUseRefusal(ap);
   apply::Options ao;
   ao.state_dir = o.journal_dir;

@@ -1,4 +1,4 @@
-// A plan: the diff of every GPU a layout names, and the driver operations
+// The changes: the diff of every GPU a layout names, and the driver operations
 // that carry it out, in order. Pure: made from snapshots, runs nothing.
 //
 // Order (docs/apply.md "Operation order"): MIG is turned on first on the GPUs
@@ -32,7 +32,7 @@ struct Op {
   std::string Describe() const;
 };
 
-struct Plan {
+struct Changes {
   std::vector<GpuDiff> gpus;  // the GPUs the layout names, ascending index
   std::vector<Op> ops;
 
@@ -45,6 +45,6 @@ struct Plan {
 // Diffs each layout in `target` against its GPU in `gpus` and orders the
 // operations; with `force` processes in the way are stopped first. Errors
 // name the GPU and where its layout was asked for.
-Result<Plan> MakePlan(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force);
+Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force);
 
 }  // namespace carve::apply

@@ -1,4 +1,4 @@
-#include "apply/plan.h"
+#include "apply/changes.h"
 
 #include <fmt/format.h>
 
@@ -84,24 +84,24 @@ std::string Op::Describe() const {
   return "?";
 }
 
-bool Plan::in_use() const {
+bool Changes::in_use() const {
   return std::any_of(gpus.begin(), gpus.end(), [](const GpuDiff& d) { return d.in_use(); });
 }
 
-Layouts Plan::Before() const {
+Layouts Changes::Before() const {
   Layouts out;
   for (const auto& d : gpus) out.push_back(LayoutOf(d.before));
   return out;
 }
 
-Layouts Plan::After() const {
+Layouts Changes::After() const {
   Layouts out;
   for (const auto& d : gpus) out.push_back(d.after);
   return out;
 }
 
-Result<Plan> MakePlan(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force) {
-  Plan plan;
+Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force) {
+  Changes plan;
   for (const auto& t : target) {
     auto g = std::find_if(gpus.begin(), gpus.end(), [&](auto& x) { return x.index == t.gpu; });
     if (g == gpus.end())
