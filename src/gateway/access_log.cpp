@@ -50,12 +50,12 @@ void AccessLog::Write(const AccessRecord& r) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   std::string line =
       FormatAccessRecord(r, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::fwrite(line.data(), 1, line.size(), file_);
 }
 
 void AccessLog::Flush() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (file_) std::fflush(file_);
 }
 

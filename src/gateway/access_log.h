@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace carve::gateway {
@@ -48,8 +48,8 @@ class AccessLog {
 
  private:
   explicit AccessLog(FILE* f, bool owned) : file_(f), owned_(owned) {}
-  std::mutex mu_;
-  FILE* file_;  // guarded by mu_; null when off
+  util::Mutex mu_;
+  FILE* const file_ PT_GUARDED_BY(mu_);  // null when off; lines written under mu_
   bool owned_;
 };
 

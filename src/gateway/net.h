@@ -24,7 +24,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -37,6 +36,7 @@
 #include "gateway/keys.h"
 #include "gateway/router.h"
 #include "gateway/wire.h"
+#include "util/mutex.h"
 
 namespace carve::gateway::net {
 
@@ -92,7 +92,7 @@ class Conn {
   bool timed_out() const { return timed_out_; }
   bool upstream() const { return upstream_; }  // a connection to an engine
   Conn* next() const { return next_; }         // the worker's next connection
-  void Close();                         // both directions; errors ignored
+  void Close();                                // both directions; errors ignored
 
   // Closes the worker's connections that are past their deadline.
   static void Sweep(Worker& wk);
@@ -146,11 +146,11 @@ struct GatewayState {
   explicit GatewayState(std::shared_ptr<const Snapshot> s)
       : bodies(BodyBudgetFor(s->config)), snapshot_(std::move(s)) {}
   std::shared_ptr<const Snapshot> snapshot() const {
-    std::lock_guard lock(mu);
+    util::MutexLock lock(mu);
     return snapshot_;
   }
   void set_snapshot(std::shared_ptr<const Snapshot> s) {
-    std::lock_guard lock(mu);
+    util::MutexLock lock(mu);
     snapshot_ = std::move(s);
     snapshot_version.fetch_add(1, std::memory_order_release);
   }
@@ -168,15 +168,15 @@ struct GatewayState {
   std::atomic<int> busy{0};          // requests read and not yet answered
   wire::BodyBudget bodies;
   std::atomic<bool> probed_once{false};
-  std::atomic<uint64_t> snapshot_version{1};   // bumped by every set_snapshot
-  std::function<std::string()> extra_metrics;  // guarded by mu
+  std::atomic<uint64_t> snapshot_version{1};  // bumped by every set_snapshot
+  std::function<std::string()> extra_metrics GUARDED_BY(mu);
   const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
-  mutable std::mutex mu;
+  mutable util::Mutex mu;
 
  private:
-  std::shared_ptr<const Snapshot> snapshot_;  // guarded by mu
+  std::shared_ptr<const Snapshot> snapshot_ GUARDED_BY(mu);
 };
 
 // The current snapshot, as seen from a worker's thread: a lock only when a
@@ -236,7 +236,7 @@ Task<beast::error_code> ReadMessage(Conn& c, http::basic_parser<isRequest>& pars
 // Writes a gateway-originated error; false if the client is gone. The body's
 // size goes to *bytes_out when given.
 Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
-                      std::string_view message, const std::string& request_id,
-                      int write_timeout_ms, uint64_t* bytes_out = nullptr);
+                      std::string_view message, const std::string& request_id, int write_timeout_ms,
+                      uint64_t* bytes_out = nullptr);
 
 }  // namespace carve::gateway::net

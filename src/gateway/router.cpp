@@ -42,7 +42,7 @@ const std::shared_ptr<Replica>* ModelPool::PickLocked(
 }
 
 ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, Waiter* waiter) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (const auto* r = PickLocked(exclude)) {
     (*r)->outstanding_.fetch_add(1, std::memory_order_relaxed);
     return {Outcome::kGranted, Lease(shared_from_this(), *r)};
@@ -59,7 +59,7 @@ ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, 
 }
 
 bool ModelPool::Cancel(Waiter* waiter) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto it = std::find(queue_.begin(), queue_.end(), waiter);
   if (it == queue_.end()) return false;
   queue_.erase(it);
@@ -102,7 +102,7 @@ std::vector<std::function<void()>> ModelPool::FailAllLocked() {
 void ModelPool::Release(Replica* r) {
   std::vector<std::function<void()>> wakes;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     r->outstanding_.fetch_sub(1, std::memory_order_relaxed);
     wakes = GrantLocked();
   }
@@ -112,7 +112,7 @@ void ModelPool::Release(Replica* r) {
 void ModelPool::MarkDown(Replica* r) {
   std::vector<std::function<void()>> wakes;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     r->healthy_.store(false, std::memory_order_relaxed);
     bool any =
         std::any_of(replicas_.begin(), replicas_.end(), [](const auto& x) { return x->healthy(); });
@@ -124,7 +124,7 @@ void ModelPool::MarkDown(Replica* r) {
 void ModelPool::MarkUp(Replica* r) {
   std::vector<std::function<void()>> wakes;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     r->healthy_.store(true, std::memory_order_relaxed);
     wakes = GrantLocked();
   }
@@ -132,12 +132,12 @@ void ModelPool::MarkUp(Replica* r) {
 }
 
 std::vector<std::shared_ptr<Replica>> ModelPool::replicas() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return replicas_;
 }
 
 bool ModelPool::any_healthy() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return std::any_of(replicas_.begin(), replicas_.end(),
                      [](const auto& r) { return r->healthy(); });
 }
@@ -148,20 +148,21 @@ void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,
   for (const auto& [name, lim] : limits) by_model[name];  // a model with no replica stays
   for (const auto& b : backends) by_model[b.first.model].push_back(b);
   std::vector<std::function<void()>> wakes;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::map<std::string, std::shared_ptr<ModelPool>> next;
   for (auto& [name, list] : by_model) {
     auto it = pools_.find(name);
     auto lim = limits.count(name) ? limits.at(name) : defaults;
     auto pool = it != pools_.end() ? it->second : std::make_shared<ModelPool>(name, lim);
-    std::lock_guard pool_lock(pool->mu_);
+    util::MutexLock pool_lock(pool->mu_);
     std::vector<std::shared_ptr<Replica>> replicas;
-    for (auto& [backend, endpoint] : list) {
+    for (const auto& entry : list) {
+      const Backend& backend = entry.first;  // named: a lambda may not capture a binding
       auto old = std::find_if(pool->replicas_.begin(), pool->replicas_.end(),
                               [&](const auto& r) { return r->backend().url == backend.url; });
       bool same = old != pool->replicas_.end() && (*old)->backend().gpu == backend.gpu &&
                   (*old)->backend().slice == backend.slice;
-      replicas.push_back(same ? *old : std::make_shared<Replica>(backend, endpoint));
+      replicas.push_back(same ? *old : std::make_shared<Replica>(backend, entry.second));
     }
     pool->replicas_ = std::move(replicas);
     pool->limits_ = lim;
@@ -171,7 +172,7 @@ void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,
   }
   for (auto& [name, pool] : pools_) {
     if (next.count(name)) continue;
-    std::lock_guard pool_lock(pool->mu_);
+    util::MutexLock pool_lock(pool->mu_);
     pool->replicas_.clear();
     auto w = pool->FailAllLocked();
     wakes.insert(wakes.end(), w.begin(), w.end());
@@ -181,13 +182,13 @@ void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,
 }
 
 std::shared_ptr<ModelPool> Router::Find(const std::string& model) const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto it = pools_.find(model);
   return it == pools_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<ModelPool>> Router::Pools() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<std::shared_ptr<ModelPool>> out;
   for (const auto& [name, pool] : pools_) out.push_back(pool);
   return out;

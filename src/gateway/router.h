@@ -16,7 +16,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "gateway/backend.h"
 #include "gateway/errors.h"
 #include "gateway/metrics.h"
+#include "util/mutex.h"
 
 namespace carve::gateway {
 
@@ -50,18 +50,18 @@ class Replica {
 
   // The engine's own model card (JSON), once the prober has fetched it.
   std::string card() const {
-    std::lock_guard lock(card_mu_);
+    util::MutexLock lock(card_mu_);
     return card_;
   }
   void set_card(std::string card) {
-    std::lock_guard lock(card_mu_);
+    util::MutexLock lock(card_mu_);
     card_ = std::move(card);
   }
 
  private:
   friend class ModelPool;
-  mutable std::mutex card_mu_;
-  std::string card_;  // guarded by card_mu_
+  mutable util::Mutex card_mu_;
+  std::string card_ GUARDED_BY(card_mu_);
   const Backend backend_;
   const Endpoint endpoint_;
   std::atomic<bool> healthy_{true};  // optimistic until a connect or probe fails
@@ -113,7 +113,7 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
   const std::string& name() const { return name_; }
   ErrorCounts errors{};  // gateway-originated errors for this model
   Limits limits() const {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     return limits_;
   }
 
@@ -136,17 +136,18 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
   friend class Lease;
   friend class Router;
   void Release(Replica* r);
-  const std::shared_ptr<Replica>* PickLocked(std::span<const Replica* const> exclude) const;
+  const std::shared_ptr<Replica>* PickLocked(std::span<const Replica* const> exclude) const
+      REQUIRES(mu_);
   // Grants freed slots to queued waiters; returns the wakes to run unlocked.
-  std::vector<std::function<void()>> GrantLocked();
-  std::vector<std::function<void()>> FailAllLocked();
+  std::vector<std::function<void()>> GrantLocked() REQUIRES(mu_);
+  std::vector<std::function<void()>> FailAllLocked() REQUIRES(mu_);
 
   const std::string name_;
-  Limits limits_;  // guarded by mu_
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<Replica>> replicas_;  // guarded by mu_
-  std::deque<Waiter*> queue_;                       // guarded by mu_
-  mutable size_t next_ = 0;                         // guarded by mu_: tie-break rotation
+  Limits limits_ GUARDED_BY(mu_);
+  mutable util::Mutex mu_;
+  std::vector<std::shared_ptr<Replica>> replicas_ GUARDED_BY(mu_);
+  std::deque<Waiter*> queue_ GUARDED_BY(mu_);
+  mutable size_t next_ GUARDED_BY(mu_) = 0;  // tie-break rotation
   std::atomic<int> queue_depth_{0};
 };
 
@@ -160,8 +161,8 @@ class Router {
   std::vector<std::shared_ptr<ModelPool>> Pools() const;  // sorted by name
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<ModelPool>> pools_;  // guarded by mu_
+  mutable util::Mutex mu_;
+  std::map<std::string, std::shared_ptr<ModelPool>> pools_ GUARDED_BY(mu_);
 };
 
 }  // namespace carve::gateway

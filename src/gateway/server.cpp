@@ -73,7 +73,7 @@ std::string RequestId(const wire::ClientRequest& req) {
 std::string MetricsText(GatewayState& st) {
   std::string extra;
   {
-    std::lock_guard lock(st.mu);
+    util::MutexLock lock(st.mu);
     if (st.extra_metrics) extra = st.extra_metrics();
   }
   GatewayGauges g{st.connections.load(), st.draining.load()};
@@ -433,7 +433,7 @@ Status Gateway::Reload(const GatewayConfig& config) {
 }
 
 void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
-  std::lock_guard lock(impl_->st->mu);
+  util::MutexLock lock(impl_->st->mu);
   impl_->st->extra_metrics = std::move(fn);
 }
 
