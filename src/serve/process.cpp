@@ -22,6 +22,8 @@
 #include <set>
 #include <sstream>
 
+#include "serve/access.h"
+
 extern char** environ;
 
 namespace carve::serve {
@@ -135,9 +137,7 @@ Result<EngineUser> ResolveEngineUser(const std::string& requested) {
 }
 
 Status PrepareDir(const std::string& dir, const EngineUser& user) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", dir, ec.message()));
+  CARVE_RETURN_IF_ERROR(CreateSearchableDirs(std::filesystem::absolute(dir).string()));
   if (user.switch_to && ::chown(dir.c_str(), user.uid, user.gid) != 0)
     return Status::Io(
         fmt::format("cannot give {} to {}: {}", dir, user.name, std::strerror(errno)));

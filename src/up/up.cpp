@@ -23,7 +23,9 @@
 #include "device/sim/sim_machine.h"
 #include "gateway/gateway.h"
 #include "render/plan_render.h"
+#include "serve/access.h"
 #include "serve/http_probe.h"
+#include "serve/preflight.h"
 #include "serve/supervisor.h"
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
@@ -245,6 +247,7 @@ struct Service::Impl {
   }
 
   Status Converge(const std::string& path, bool first);
+  Status Preflight(const std::vector<Wanted>& add) const;
   Status ApplyLayout(const plan::Plan& p, const std::set<std::string>& going);
   Status WaitStarted(const std::vector<std::string>& ids);
   void StopReplica(const std::string& id);
@@ -301,6 +304,7 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   for (const auto& [id, r] : replicas)
     if (!keep.count(id)) going.insert(id);
 
+  CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
   CARVE_RETURN_IF_ERROR(ApplyLayout(p, going));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
   std::vector<std::string> started;
@@ -320,6 +324,24 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   gwcfg.models.clear();
   Tick(true);
   return WaitStarted(started);
+}
+
+// Whether the engines to start can start (serve/preflight.h), each as its
+// slice's kind of device: a MIG UUID, or a whole GPU's.
+Status Service::Impl::Preflight(const std::vector<Wanted>& add) const {
+  std::vector<serve::ReplicaSpec> specs;
+  for (const auto& w : add) {
+    serve::ReplicaSpec s = w.spec;
+    s.id = w.slot.model;
+    s.uuid = w.slot.profile == "whole" ? "GPU-" : "MIG-";
+    specs.push_back(std::move(s));
+  }
+  serve::PreflightOptions po;
+  po.state_dir = o.state_dir;
+  po.carve_path = o.carve_path.empty() ? fs::read_symlink("/proc/self/exe").string() : o.carve_path;
+  po.port_first = o.port_first;
+  po.port_last = o.port_last;
+  return serve::Preflight(specs, po);
 }
 
 void Service::Impl::StopReplica(const std::string& id) {
@@ -610,9 +632,7 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
   impl->o = std::move(options);
   impl->h = std::move(hooks);
   impl->spec_path = fs::absolute(spec_path).string();
-  std::error_code ec;
-  fs::create_directories(impl->o.state_dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", impl->o.state_dir, ec.message()));
+  CARVE_RETURN_IF_ERROR(serve::CreateSearchableDirs(fs::absolute(impl->o.state_dir).string()));
   CARVE_ASSIGN_OR_RETURN(impl->machine, impl->h.open_machine());
   impl->sim = dynamic_cast<device::sim::SimMachine*>(impl->machine.get());
   CARVE_ASSIGN_OR_RETURN(spec::Spec first, spec::LoadSpec(impl->spec_path));
