@@ -72,11 +72,8 @@ Status Up(Globals& g, const UpFlags& f) {
   o.carve_path = fs::read_symlink("/proc/self/exe").string();
   o.ready_timeout_ms = static_cast<int>(f.ready_timeout * 1000);
   o.keep_going = f.keep_going;
-  if (!f.engine_ports.empty()) {
-    if (std::sscanf(f.engine_ports.c_str(), "%d-%d", &o.port_first, &o.port_last) != 2 ||
-        o.port_first <= 0 || o.port_last < o.port_first || o.port_last > 65535)
-      return Status::InvalidArgument("--engine-ports takes FIRST-LAST, e.g. 20000-20999");
-  }
+  if (!f.engine_ports.empty())
+    CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, o.port_first, o.port_last));
   up::Hooks h;
   h.open_machine = [&g] { return OpenMachine(g); };
   h.plan = [](const spec::Spec& s, const std::vector<device::Gpu>& gpus) -> Result<plan::Plan> {

@@ -15,6 +15,10 @@ namespace carve::serve {
 
 enum class EngineKind { kVllm, kLlamaCpp, kSglang, kCommand, kEcho };
 
+// How an engine is started: a process of its own on this host, or its
+// container (`docker run`, docker.h).
+enum class Launcher { kProcess, kDocker };
+
 // "vllm", "llama.cpp", "sglang", "command", "echo".
 const char* EngineName(EngineKind kind);
 // The inverse of EngineName; kInvalidArgument naming the valid kinds.
@@ -49,10 +53,12 @@ struct ReplicaSpec {
   std::vector<std::string> args;           // appended to the engine's argv
   std::map<std::string, std::string> env;  // extra environment
   std::string uuid;                        // "MIG-…": the slice
+  std::string slice;                       // "0:3g.40gb@4": where it is (device/slice_ref.h)
   double memory_fraction = 0.9;            // of the slice, for engines that take one
   std::optional<int> port;                 // fixed port; default: carve picks one
   std::string user;                        // run as; default "carve" when carve is root
   std::optional<ProbeSpec> probe;          // default: DefaultProbe(engine)
+  Launcher launcher = Launcher::kProcess;
   std::string image;                       // docker launcher; default by engine (docker.h)
 };
 

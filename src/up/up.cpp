@@ -21,12 +21,14 @@
 #include "apply/plan.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
+#include "device/slice_ref.h"
 #include "gateway/gateway.h"
 #include "render/plan_render.h"
 #include "serve/access.h"
 #include "serve/http_probe.h"
 #include "serve/preflight.h"
 #include "serve/supervisor.h"
+#include "up/gateway_config.h"
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
 #include "util/read_file.h"
@@ -135,47 +137,18 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
   return out;
 }
 
+// Where `slot` is, as scripts name it.
+device::SliceRef RefOf(const Slot& slot) {
+  return {slot.gpu, slot.profile == "whole" ? "" : slot.profile, slot.start};
+}
+
 // Finds the slice of `slot` on the machine now: its GPU instance, first
 // compute instance and MIG UUID (the GPU's UUID for a whole GPU).
 Status Resolve(Slot& slot, const std::vector<device::Gpu>& gpus) {
-  for (const auto& g : gpus) {
-    if (g.index != slot.gpu) continue;
-    if (slot.profile == "whole") {
-      slot.uuid = g.uuid;
-      return Status::Ok();
-    }
-    for (const auto& gi : g.gpu_instances) {
-      if (gi.profile != slot.profile || gi.placement.start != slot.start ||
-          gi.compute_instances.empty())
-        continue;
-      slot.gi = gi.id;
-      slot.ci = gi.compute_instances.front().id;
-      slot.uuid = gi.compute_instances.front().uuid;
-      return Status::Ok();
-    }
-  }
-  return Status::NotFound(
-      fmt::format("GPU {} has no {}@{} after apply", slot.gpu, slot.profile, slot.start));
-}
-
-// The gateway's config from the spec's `gateway:` section (models are carve up's).
-Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::string& state_dir) {
-  bool has_log = false;
-  if (s.gateway && !s.gateway.IsNull()) {
-    if (!s.gateway.IsMap())
-      return Status::InvalidArgument(
-          fmt::format("{}: gateway: must be a mapping", s.gateway_where.str()));
-    if (s.gateway["models"])
-      return Status::InvalidArgument(
-          fmt::format("{}: gateway: has models:, but carve up fills those from the spec's models",
-                      s.gateway_where.str()),
-          "Remove gateway.models (docs/up.md).");
-    has_log = static_cast<bool>(s.gateway["access_log"]);
-  }
-  auto cfg = gateway::ParseConfigNode(s.gateway, s.file);
-  if (!cfg.ok()) return cfg.status();
-  if (!has_log) cfg->access_log = state_dir + "/access.log";
-  return cfg;
+  CARVE_ASSIGN_OR_RETURN(device::FoundSlice found, device::FindSlice(gpus, RefOf(slot)));
+  slot.uuid = found.uuid;
+  if (found.gi) slot.gi = found.gi->id, slot.ci = found.gi->compute_instances.front().id;
+  return Status::Ok();
 }
 
 std::string Tail(const std::string& text, size_t lines) {
@@ -203,6 +176,7 @@ Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, co
     }
     w.spec.id = fmt::format("{}/{}", w.slot.model, next[w.slot.model]++);
     w.spec.uuid = w.slot.uuid;
+    w.spec.slice = RefOf(w.slot).str();
     out.push_back(std::move(w.spec));
   }
   return out;

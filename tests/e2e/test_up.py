@@ -254,23 +254,6 @@ def test_foreground_sigint_stops_engines(carve, up):
             proc.wait()
 
 
-def test_render_docker(carve, up):
-    # No machine state for the fleet: placeholders, and the header says so.
-    p = carve.run("render", "docker", str(EXAMPLES / "up/vllm-h100.yaml"), "--fleet", "h100-80gb")
-    assert p.returncode == 0, p.stderr
-    assert "docker run" in p.stdout and "--gpus" in p.stdout and "placeholders" in p.stdout
-    # From the machine after carve up: the real MIG UUIDs of its slices.
-    carve.new("h100-80gb", mig="on")
-    spec = up.spec("docker.yaml", "  - {name: chat, engine: vllm, source: Qwen/Qwen3-4B, memory: 9GiB, replicas: 1}\n")
-    p = carve.run("plan", spec, "--write", str(carve.tmp / "layout.yaml"))
-    assert p.returncode == 0, p.stderr
-    carve.ok("apply", "--yes", str(carve.tmp / "layout.yaml"))
-    uuid = carve.json("gpus")["gpus"][0]["slices"][0]["uuid"]
-    p = carve.run("render", "docker", spec)
-    assert p.returncode == 0, p.stderr
-    assert f"device={uuid}" in p.stdout and "this machine's slices" in p.stdout, p.stdout
-
-
 NEVER_READY = """\
   - name: slow
     engine: command
