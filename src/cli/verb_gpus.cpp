@@ -65,7 +65,8 @@ Status PrintUuid(const Globals& g, const std::string& text) {
 void AddGpus(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("gpus", "List GPUs: MIG mode (current/pending), memory, layout");
   auto uuid = std::make_shared<std::string>();
-  cmd->add_option("--uuid", *uuid, "Print only the MIG UUID SLICE has now (0:3g.40gb@4; 0: the GPU's)")
+  cmd->add_option("--uuid", *uuid,
+                  "Print only the MIG UUID SLICE has now (0:3g.40gb@4; 0: the GPU's)")
       ->type_name("SLICE");
   cmd->callback(Body(g, [&g, uuid] { return uuid->empty() ? Run(g) : PrintUuid(g, *uuid); }));
 }

@@ -127,10 +127,11 @@ Status Up(Globals& g, const UpFlags& f) {
       std::string msg = s.ToString();
       std::fprintf(stderr, "carve up: %s\n", msg.c_str());
       // The parent exits as this would have: the error's code goes with it.
-      std::string err = nlohmann::json{{"code", static_cast<int>(s.code())},
-                                       {"message", s.message()},
-                                       {"hint", s.hint()}}
-                            .dump();
+      std::string err = nlohmann::json{
+          {"code", static_cast<int>(s.code())},
+          {"message", s.message()},
+          {"hint",
+           s.hint()}}.dump();
       if (p[1] >= 0) (void)!::write(p[1], err.data(), err.size());
     }
     std::fflush(nullptr);

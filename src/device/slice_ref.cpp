@@ -48,8 +48,8 @@ Result<FoundSlice> FindSlice(const std::vector<Gpu>& gpus, const SliceRef& ref) 
       if (gi.profile == ref.profile && gi.placement.start == ref.start &&
           !gi.compute_instances.empty())
         return FoundSlice{&gi, gi.compute_instances.front().uuid};
-    return Status::NotFound(fmt::format("GPU {} has no {}@{} now ({})", ref.gpu, ref.profile,
-                                        ref.start, Holds(g)));
+    return Status::NotFound(
+        fmt::format("GPU {} has no {}@{} now ({})", ref.gpu, ref.profile, ref.start, Holds(g)));
   }
   return Status::NotFound(fmt::format("no GPU {}", ref.gpu));
 }

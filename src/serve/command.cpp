@@ -16,8 +16,8 @@ namespace {
 constexpr size_t kMaxOutput = 64 * 1024;
 
 int MillisLeft(std::chrono::steady_clock::time_point deadline) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now())
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                  std::chrono::steady_clock::now())
                 .count();
   return ms < 0 ? 0 : static_cast<int>(ms);
 }
@@ -33,7 +33,8 @@ bool ReadAll(int fd, std::string& out, std::chrono::steady_clock::time_point dea
     ssize_t got = ::read(fd, buf, sizeof buf);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) return true;
-    if (out.size() < kMaxOutput) out.append(buf, std::min(static_cast<size_t>(got), kMaxOutput - out.size()));
+    if (out.size() < kMaxOutput)
+      out.append(buf, std::min(static_cast<size_t>(got), kMaxOutput - out.size()));
   }
 }
 
@@ -49,7 +50,8 @@ int WaitChild(const Child& child, std::chrono::steady_clock::time_point deadline
 
 Result<CommandResult> RunCommand(const CommandRequest& r) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status::Io(fmt::format("pipe: {}", std::strerror(errno)));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return Status::Io(fmt::format("pipe: {}", std::strerror(errno)));
   SpawnRequest spawn{r.argv, r.env, "/", r.user, fds[1]};
   auto child = Spawn(spawn);
   ::close(fds[1]);

@@ -79,11 +79,12 @@ Result<DockerRun> BuildDockerRun(const ReplicaSpec& s, int host_port, const Dock
   int cport = o.container_port;
   DockerRun run;
   if (mode == DockerMode::kScript)
-    run.lines.push_back({"docker", "run", "-d", "--name", ContainerName(s, o), "--restart", o.restart});
+    run.lines.push_back(
+        {"docker", "run", "-d", "--name", ContainerName(s, o), "--restart", o.restart});
   else
     run.lines.push_back({"docker", "run", "--rm", "--name", ContainerName(s, o)});
-  run.lines.push_back({"--gpus", "device=" + s.uuid, "-p",
-                       fmt::format("127.0.0.1:{}:{}", host_port, cport)});
+  run.lines.push_back(
+      {"--gpus", "device=" + s.uuid, "-p", fmt::format("127.0.0.1:{}:{}", host_port, cport)});
   if (s.engine == EngineKind::kVllm || s.engine == EngineKind::kSglang)  // PyTorch's shm
     run.lines.push_back(
         {"--ipc=host", "-v", o.hf_cache + ":/root/.cache/huggingface", "-e", "HF_TOKEN"});
@@ -97,7 +98,8 @@ Result<DockerRun> BuildDockerRun(const ReplicaSpec& s, int host_port, const Dock
 }
 
 Result<Launch> DockerLaunch(const ReplicaSpec& spec, int port, const DockerOptions& options) {
-  CARVE_ASSIGN_OR_RETURN(DockerRun run, BuildDockerRun(spec, port, options, DockerMode::kForeground));
+  CARVE_ASSIGN_OR_RETURN(DockerRun run,
+                         BuildDockerRun(spec, port, options, DockerMode::kForeground));
   return Launch{run.Argv(), {}};
 }
 
@@ -136,10 +138,9 @@ Status AssignDockerPorts(std::vector<ReplicaSpec>& replicas, const DockerOptions
     if (r.port) continue;
     while (taken.count(next)) ++next;  // never two on one host port
     if (next > o.port_last)
-      return Status::Insufficient(
-          fmt::format("{} replicas need more host ports than {}-{} has", replicas.size(),
-                      o.port_first, o.port_last),
-          "Give a larger range: --engine-ports FIRST-LAST.");
+      return Status::Insufficient(fmt::format("{} replicas need more host ports than {}-{} has",
+                                              replicas.size(), o.port_first, o.port_last),
+                                  "Give a larger range: --engine-ports FIRST-LAST.");
     r.port = next;
     taken.insert(next++);
   }

@@ -20,7 +20,7 @@
 namespace carve::serve {
 
 struct DockerOptions {
-  std::string name_prefix = "carve";  // containers are PREFIX-<replica id>, PREFIX-gateway
+  std::string name_prefix = "carve";          // containers are PREFIX-<replica id>, PREFIX-gateway
   int port_first = 20000, port_last = 20999;  // host ports for replicas without a fixed one
   int container_port = 8000;                  // what engines listen on inside
   std::string restart = "unless-stopped";     // the script's containers

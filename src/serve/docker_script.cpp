@@ -44,11 +44,12 @@ std::string Comment(const std::string& text) {
 std::string Header(const std::vector<ReplicaSpec>& replicas, const DockerOptions& o,
                    bool looks_up) {
   int low = 65535, high = 0;
-  for (const ReplicaSpec& r : replicas) low = std::min(low, *r.port), high = std::max(high, *r.port);
-  std::string text = fmt::format(
-      "carve render docker: {} replica{}, one container per MIG slice{}.", replicas.size(),
-      replicas.size() == 1 ? "" : "s",
-      o.gateway_config.empty() ? "" : ", and the gateway on " + o.gateway_listen);
+  for (const ReplicaSpec& r : replicas)
+    low = std::min(low, *r.port), high = std::max(high, *r.port);
+  std::string text =
+      fmt::format("carve render docker: {} replica{}, one container per MIG slice{}.",
+                  replicas.size(), replicas.size() == 1 ? "" : "s",
+                  o.gateway_config.empty() ? "" : ", and the gateway on " + o.gateway_listen);
   if (looks_up)
     text +=
         " Needs Docker, the NVIDIA Container Toolkit and carve ($CARVE, default: carve on the "
@@ -89,7 +90,8 @@ std::string Gateway(const DockerOptions& o) {
                 "printf \"%s\\n\" \"$CARVE_GATEWAY_CONFIG\" > /tmp/gateway.yaml && "
                 "exec carve gateway --config /tmp/gateway.yaml"}};
   return "\n# The gateway: one OpenAI-compatible endpoint for every model (docs/gateway.md).\n"
-         "gateway_config=" + ShellQuote(o.gateway_config) + "\n" + Replace(name) + Text(run);
+         "gateway_config=" +
+         ShellQuote(o.gateway_config) + "\n" + Replace(name) + Text(run);
 }
 
 }  // namespace
@@ -119,8 +121,7 @@ Result<std::string> RenderDockerScript(std::vector<ReplicaSpec> replicas,
   std::string out = Header(replicas, options, !lookups.empty());
   if (!lookups.empty()) out += "\n" + lookups;
   for (ReplicaSpec& r : replicas) {
-    CARVE_ASSIGN_OR_RETURN(DockerRun run,
-                           BuildDockerRun(r, *r.port, options, DockerMode::kScript));
+    CARVE_ASSIGN_OR_RETURN(DockerRun run, BuildDockerRun(r, *r.port, options, DockerMode::kScript));
     out += fmt::format("\n# {} ({}) on {}\n", r.model, EngineName(r.engine),
                        r.slice.empty() ? r.uuid : "GPU " + r.slice);
     out += Replace(ContainerName(r, options)) + Text(run);

@@ -60,8 +60,9 @@ DockerOptions WithGateway() {
   DockerOptions o;
   o.carve_image = "ghcr.io/carve-project/carve:test";
   o.gateway_listen = "127.0.0.1:8000";
-  o.gateway_config = "listen: 127.0.0.1:8000\nmodels:\n  - name: qwen3-4b\n    replicas: "
-                     "[http://127.0.0.1:20000]\n";
+  o.gateway_config =
+      "listen: 127.0.0.1:8000\nmodels:\n  - name: qwen3-4b\n    replicas: "
+      "[http://127.0.0.1:20000]\n";
   return o;
 }
 
@@ -167,6 +168,44 @@ TEST(Docker, EnginesWithoutAnImageAreNamed) {
   EXPECT_THAT(text.status().message(), HasSubstr("model demo: engine echo has no container image"));
   echo.image = "carve:0.1";
   EXPECT_TRUE(RenderDockerScript({echo}).ok());
+}
+
+// carve up's launcher: the container in the foreground, removed when it
+// ends, the engine flags ServerFlags gives a process, no CUDA_VISIBLE_DEVICES
+// (the container sees its slice through --gpus).
+TEST(Docker, CarveUpRunsTheContainerInTheForegroundWithTheEnginesOwnFlags) {
+  ReplicaSpec r = Fleet()[0];
+  r.launcher = Launcher::kDocker;
+  ::setenv("HF_HOME", "/srv/hf", 1);
+  auto l = BuildLaunch(r, 20007, "/usr/bin/carve");
+  ::unsetenv("HF_HOME");
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  std::vector<std::string> want = {"docker",
+                                   "run",
+                                   "--rm",
+                                   "--name",
+                                   "carve-qwen3-4b-0",
+                                   "--gpus",
+                                   "device=MIG-8d1f0c2e-1111-5000-8000-000000000001",
+                                   "-p",
+                                   "127.0.0.1:20007:8000",
+                                   "--ipc=host",
+                                   "-v",
+                                   "/srv/hf:/root/.cache/huggingface",
+                                   "-e",
+                                   "HF_TOKEN",
+                                   "vllm/vllm-openai:latest",
+                                   "--model",
+                                   "Qwen/Qwen3-4B"};
+  for (auto& f : ServerFlags(r, "0.0.0.0", "8000", r.source)) want.push_back(f);
+  want.insert(want.end(), {"--max-model-len", "8192"});
+  EXPECT_EQ(l->argv, want);
+  EXPECT_TRUE(l->env.empty());
+  ReplicaSpec echo = r;
+  echo.engine = EngineKind::kEcho;
+  echo.image.clear();
+  EXPECT_THAT(BuildLaunch(echo, 20007, "carve").status().message(),
+              HasSubstr("engine echo has no container image"));
 }
 
 TEST(Docker, ShellQuoting) {

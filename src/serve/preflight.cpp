@@ -14,6 +14,7 @@
 
 #include "serve/access.h"
 #include "serve/command.h"
+#include "serve/docker.h"
 #include "serve/ports.h"
 
 namespace carve::serve {
@@ -36,7 +37,9 @@ struct Problems {
   }
 };
 
-std::string Who(const ReplicaSpec& r) { return fmt::format("model {}", r.id.empty() ? r.model : r.id); }
+std::string Who(const ReplicaSpec& r) {
+  return fmt::format("model {}", r.id.empty() ? r.model : r.id);
+}
 
 // `user` may use `path` with `mode`, or the problem says which directory or
 // file is in the way and how to open it.
@@ -64,13 +67,35 @@ bool LoadsSource(EngineKind k) {
 }
 
 bool RunsVllm(const ReplicaSpec& r, const std::string& program) {
+  if (r.launcher == Launcher::kDocker) return false;  // its image's vLLM
   return r.engine == EngineKind::kVllm || fs::path(program).filename() == "vllm";
+}
+
+// carve up does not pull: a large image would outlast the engine's ready
+// timeout, and a pull is the person's call.
+void CheckImage(const ReplicaSpec& r, const std::string& docker,
+                const std::map<std::string, std::string>& env, const EngineUser& user,
+                const PreflightOptions& o, std::map<std::string, std::string>& seen,
+                Problems& out) {
+  if (r.launcher != Launcher::kDocker) return;
+  std::string image = r.image.empty() ? DefaultImage(r.engine) : r.image;
+  if (!seen.count(image)) {
+    auto res = RunCommand(
+        {{docker, "image", "inspect", "--format", "{{.Id}}", image}, env, user, o.timeout});
+    seen[image] = !res.ok()             ? res.status().message()
+                  : res->exit_code != 0 ? res->output.substr(0, res->output.find('\n'))
+                                        : "";
+  }
+  if (seen[image].empty()) return;
+  out.Add(Code::kNotFound, Who(r),
+          fmt::format("its image {} is not on this host (docker image inspect: {})", image,
+                      seen[image]),
+          fmt::format("Pull it first: docker pull {}", image));
 }
 
 void CheckVllm(const ReplicaSpec& r, const std::string& program,
                const std::map<std::string, std::string>& env, const EngineUser& user,
-               const PreflightOptions& o, std::map<std::string, std::string>& seen,
-               Problems& out) {
+               const PreflightOptions& o, std::map<std::string, std::string>& seen, Problems& out) {
   if (!RunsVllm(r, program) || r.uuid.rfind("MIG-", 0) != 0) return;
   if (!seen.count(program)) {
     auto v = VllmVersion(program, env, user, o.timeout);
@@ -88,10 +113,10 @@ void CheckVllm(const ReplicaSpec& r, const std::string& program,
 }
 
 void CheckReplica(const ReplicaSpec& r, const PreflightOptions& o,
-                  std::map<std::string, std::string>& versions, Problems& out) {
+                  std::map<std::string, std::string>& answers, Problems& out) {
   auto launch = BuildLaunch(r, 1, o.carve_path);
   if (!launch.ok()) return out.Add(Who(r), launch.status());
-  auto user = ResolveEngineUser(r.user);
+  auto user = LaunchUser(r);
   if (!user.ok()) return out.Add(Who(r), user.status());
   auto env = EngineEnvironment(launch->env, *user);
   const std::string& name = launch->argv.front();
@@ -105,12 +130,14 @@ void CheckReplica(const ReplicaSpec& r, const PreflightOptions& o,
   if (LoadsSource(r.engine) && fs::path(r.source).is_absolute()) {
     std::error_code ec;
     if (!fs::exists(r.source, ec))
-      return out.Add(Code::kNotFound, Who(r), fmt::format("its model path {} does not exist", r.source),
+      return out.Add(Code::kNotFound, Who(r),
+                     fmt::format("its model path {} does not exist", r.source),
                      "Fix source: in the spec, or put the model there.");
     int mode = R_OK | (fs::is_directory(r.source, ec) ? X_OK : 0);
     CheckReach(Who(r), *user, r.source, mode, "its model", out);
   }
-  CheckVllm(r, program, env, *user, o, versions, out);
+  CheckVllm(r, program, env, *user, o, answers, out);
+  CheckImage(r, program, env, *user, o, answers, out);
 }
 
 // Each engine's working directory is STATE_DIR/engines/ID: its user must
@@ -119,7 +146,7 @@ void CheckStateDir(const std::vector<ReplicaSpec>& replicas, const PreflightOpti
                    Problems& out) {
   std::set<std::string> users;
   for (const auto& r : replicas) {
-    auto user = ResolveEngineUser(r.user);
+    auto user = LaunchUser(r);
     if (!user.ok() || !user->switch_to || !users.insert(user->name).second) continue;
     std::string blocked = FirstUnsearchable(*user, o.state_dir);
     if (blocked.empty()) continue;
@@ -207,8 +234,7 @@ Result<std::string> VllmVersion(const std::string& program,
                                 const EngineUser& user, std::chrono::milliseconds timeout) {
   std::vector<std::string> interp = Shebang(program);
   if (!interp.empty() && fs::path(interp.back()).filename().string().rfind("python", 0) == 0) {
-    interp.insert(interp.end(),
-                  {"-c", "import importlib.metadata as m; print(m.version('vllm'))"});
+    interp.insert(interp.end(), {"-c", "import importlib.metadata as m; print(m.version('vllm'))"});
     auto r = RunCommand({interp, env, user, timeout});
     if (r.ok() && r->exit_code == 0 && !ParseVersion(r->output).empty())
       return ParseVersion(r->output);
@@ -225,8 +251,8 @@ Status Preflight(const std::vector<ReplicaSpec>& replicas, const PreflightOption
   Problems out;
   CheckStateDir(replicas, o, out);
   CheckPorts(replicas, o, out);
-  std::map<std::string, std::string> versions;  // by program
-  for (const auto& r : replicas) CheckReplica(r, o, versions, out);
+  std::map<std::string, std::string> answers;  // versions by program; image checks by image
+  for (const auto& r : replicas) CheckReplica(r, o, answers, out);
   if (out.lines.empty()) return Status::Ok();
   std::string text;
   for (const auto& l : out.lines) text += "\n  " + l;

@@ -6,9 +6,12 @@
 // the engine gets and the engine user may run it; the engine user can reach
 // the state directory (each engine's working directory is under it) and read
 // a model given as a local path; vLLM is new enough for a MIG UUID in
-// CUDA_VISIBLE_DEVICES. Across replicas: enough free engine ports. Every
-// problem is reported at once, each with what to do. The programs asked
-// (`vllm --version`) run as the engine user, with a timeout.
+// CUDA_VISIBLE_DEVICES; with `launcher: docker`, docker is on the PATH and
+// the image is on this host (carve does not pull). Across replicas: enough
+// free engine ports. Every problem is reported at once, each with what to
+// do. The programs asked
+// (`vllm --version`, `docker image inspect`) run as the launch's user
+// (process.h LaunchUser), each with a timeout.
 #pragma once
 
 #include <chrono>

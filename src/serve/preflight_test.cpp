@@ -108,14 +108,42 @@ TEST_F(PreflightTest, AnOldVllmOnAWholeGpuAndANewOneOnASliceStart) {
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
+TEST_F(PreflightTest, InADockerContainerTheHostsVllmDoesNotCountButTheImageMustBeHere) {
+  Vllm("0.20.1");
+  Program("docker",
+          "#!/bin/sh\n[ \"$1 $2\" = 'image inspect' ] || exit 0\n"
+          "grep -qx \"$5\" " +
+              dir_ +
+              "/images && exit 0\n"
+              "echo \"Error response from daemon: No such image: $5\" >&2; exit 1\n");
+  std::ofstream(dir_ + "/images") << "other:1\n";
+  ReplicaSpec r = Replica(EngineKind::kVllm);
+  r.launcher =
+      Launcher::kDocker;  // the docker CLI gets carve's PATH; the model's env is the container's
+  std::string path = std::getenv("PATH");
+  ::setenv("PATH", (dir_ + "/bin:" + path).c_str(), 1);
+  Status s = Preflight({r}, options_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("1 problem would"));
+  EXPECT_THAT(s.message(), HasSubstr("model chat: its image vllm/vllm-openai:latest is not on "
+                                     "this host (docker image inspect: Error response from "
+                                     "daemon: No such image: vllm/vllm-openai:latest)"));
+  EXPECT_THAT(s.message(), HasSubstr("docker pull vllm/vllm-openai:latest"));
+  std::ofstream(dir_ + "/images") << "vllm/vllm-openai:latest\n";
+  s = Preflight({r}, options_);
+  ::setenv("PATH", path.c_str(), 1);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 TEST_F(PreflightTest, VllmVersionAsksAPythonScriptsPackageFirstThenTheProgram) {
   // A Python script whose interpreter has no vllm package: --version answers.
-  Program("vllm", "#!/usr/bin/python3\nimport sys\nprint('0.22.0' if '--version' in sys.argv "
-                  "else 'serving')\n");
+  Program("vllm",
+          "#!/usr/bin/python3\nimport sys\nprint('0.22.0' if '--version' in sys.argv "
+          "else 'serving')\n");
   auto user = ResolveEngineUser(user_);
   ASSERT_TRUE(user.ok());
-  auto v = VllmVersion(dir_ + "/bin/vllm", {{"PATH", "/usr/bin:/bin"}}, *user,
-                       std::chrono::seconds(20));
+  auto v =
+      VllmVersion(dir_ + "/bin/vllm", {{"PATH", "/usr/bin:/bin"}}, *user, std::chrono::seconds(20));
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(*v, "0.22.0");
 }
@@ -140,8 +168,8 @@ TEST_F(PreflightTest, AMissingProgramAndAMissingModelPathAreEachNamed) {
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.message(), HasSubstr("2 problems"));
   EXPECT_THAT(s.message(), HasSubstr("model chat: vllm is not on the PATH the engine gets"));
-  EXPECT_THAT(s.message(), HasSubstr("model phi: its model path " + dir_ +
-                                     "/models/phi.gguf does not exist"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("model phi: its model path " + dir_ + "/models/phi.gguf does not exist"));
 }
 
 TEST_F(PreflightTest, TooFewFreeEnginePortsAreRefused) {
@@ -172,8 +200,8 @@ TEST_F(PreflightTest, AStateDirTheEngineUserCannotReachNamesTheDirectoryAndTheFi
   Status s = Preflight({Replica(EngineKind::kEcho)}, options_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Code::kNoPermission);
-  EXPECT_THAT(s.message(), HasSubstr("state directory: the engine user carve cannot reach " +
-                                     priv + "/state"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("state directory: the engine user carve cannot reach " + priv + "/state"));
   EXPECT_THAT(s.message(), HasSubstr(priv + " (0700 root:root) is not searchable"));
   EXPECT_THAT(s.message(), HasSubstr("chmod o+x " + priv));
   ::chmod(priv.c_str(), 0755);
@@ -191,8 +219,8 @@ TEST_F(PreflightTest, AModelTheEngineUserCannotReadIsNamed) {
   llama.source = models + "/phi.gguf";
   Status s = Preflight({llama}, options_);
   ASSERT_FALSE(s.ok());
-  EXPECT_THAT(s.message(), HasSubstr("cannot reach " + models + "/phi.gguf (its model): " +
-                                     models + " (0700 root:root)"));
+  EXPECT_THAT(s.message(), HasSubstr("cannot reach " + models + "/phi.gguf (its model): " + models +
+                                     " (0700 root:root)"));
 }
 
 TEST(CreateSearchableDirs, MakesEveryNewDirectoryPassableWhateverTheUmask) {

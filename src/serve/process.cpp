@@ -136,6 +136,18 @@ Result<EngineUser> ResolveEngineUser(const std::string& requested) {
   return u;
 }
 
+Result<EngineUser> CarveUser() {
+  passwd pw{};
+  std::vector<char> buf;
+  const passwd* me = LookUp("", ::geteuid(), pw, buf);
+  if (!me) return EngineUser{std::to_string(::geteuid()), ::geteuid(), ::getegid(), {}, "", false};
+  return FromPasswd(*me);
+}
+
+Result<EngineUser> LaunchUser(const ReplicaSpec& spec) {
+  return spec.launcher == Launcher::kDocker ? CarveUser() : ResolveEngineUser(spec.user);
+}
+
 Status PrepareDir(const std::string& dir, const EngineUser& user) {
   CARVE_RETURN_IF_ERROR(CreateSearchableDirs(std::filesystem::absolute(dir).string()));
   if (user.switch_to && ::chown(dir.c_str(), user.uid, user.gid) != 0)

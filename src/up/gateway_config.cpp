@@ -43,8 +43,8 @@ Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::
 Result<std::string> GatewayYamlFor(const spec::Spec& s,
                                    const std::vector<serve::ReplicaSpec>& replicas) {
   CARVE_RETURN_IF_ERROR(CheckSection(s));
-  YAML::Node root = s.gateway && s.gateway.IsMap() ? YAML::Clone(s.gateway)
-                                                   : YAML::Node(YAML::NodeType::Map);
+  YAML::Node root =
+      s.gateway && s.gateway.IsMap() ? YAML::Clone(s.gateway) : YAML::Node(YAML::NodeType::Map);
   YAML::Node models(YAML::NodeType::Sequence);
   for (const auto& m : s.models) {
     YAML::Node model;

@@ -9,11 +9,12 @@ namespace {
 using ::testing::HasSubstr;
 
 spec::Spec Spec(const std::string& gateway) {
-  auto s = spec::ParseSpec("version: v1\nmodels:\n"
-                           "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n"
-                           "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n" +
-                               gateway,
-                           "carve.yaml");
+  auto s = spec::ParseSpec(
+      "version: v1\nmodels:\n"
+      "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n"
+      "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n" +
+          gateway,
+      "carve.yaml");
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return *s;
 }
@@ -28,9 +29,9 @@ serve::ReplicaSpec Replica(const std::string& model, int port, const std::string
 
 TEST(GatewayYaml, ServesEachModelsReplicasWithTheSpecsSettings) {
   spec::Spec s = Spec("gateway:\n  listen: 127.0.0.1:9000\n  retries: 1\n");
-  auto yaml = GatewayYamlFor(s, {Replica("chat", 20000, "0:1g.10gb@0"),
-                                 Replica("embed", 20001, "0:1g.10gb@1"),
-                                 Replica("chat", 20002, "1")});
+  auto yaml =
+      GatewayYamlFor(s, {Replica("chat", 20000, "0:1g.10gb@0"),
+                         Replica("embed", 20001, "0:1g.10gb@1"), Replica("chat", 20002, "1")});
   ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
   auto cfg = gateway::ParseConfig(*yaml, "gateway.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString() << "\n" << *yaml;

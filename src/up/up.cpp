@@ -120,6 +120,8 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
         w.spec.args.insert(w.spec.args.end(), r.args.begin(), r.args.end());
         w.spec.memory_fraction = w.slot.memory_fraction;
         w.spec.image = m->image;
+        w.spec.launcher =
+            m->launcher == "docker" ? serve::Launcher::kDocker : serve::Launcher::kProcess;
         w.spec.env = m->env;
         if (o.ready_timeout_ms > 0) {
           serve::ProbeSpec probe = serve::DefaultProbe(w.spec.engine);
@@ -130,7 +132,7 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
             {"model", m->name},      {"gpu", w.slot.gpu},   {"profile", w.slot.profile},
             {"start", w.slot.start}, {"engine", m->engine}, {"source", m->source},
             {"command", m->command}, {"args", w.spec.args}, {"fraction", w.spec.memory_fraction},
-            {"image", m->image}, {"env", m->env}};
+            {"image", m->image}, {"env", m->env}, {"launcher", m->launcher}};
         w.key = k.dump();
         out.push_back(std::move(w));
       }
@@ -578,6 +580,7 @@ Json Service::Impl::StatusNow() {
                     {"memory_used_mib", used},
                     {"memory_total_mib", total},
                     {"engine", serve::EngineName(s.engine)},
+                    {"launcher", serve::LauncherName(r.want.spec.launcher)},
                     {"pid", s.pid},
                     {"port", s.port},
                     {"state", serve::StateName(s.state)},

@@ -91,3 +91,67 @@ def test_the_script_looks_each_slices_uuid_up_when_it_runs(carve, up):
     assert now != uuids and devices(started()) == now
     removed = [c for c in docker_calls(carve.tmp) if c[:2] == ["rm", "-f"]]
     assert len(removed) == 3  # the two engines and the gateway, replaced
+
+
+DOCKER_MODEL = ("  - {name: chat, engine: vllm, source: Qwen/Qwen3-4B, memory: 9GiB, replicas: 2, "
+                "launcher: docker}\n")
+
+
+def models_card(port):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as r:
+        return json.loads(r.read())["data"][0]
+
+
+def test_carve_up_supervises_engines_as_containers(carve, up):
+    carve.new("h100-80gb", mig="on")
+    (with_docker(carve) / "images").write_text("vllm/vllm-openai:latest\n")
+    # No vLLM on this host at all: the image has it.
+    p = up.up(up.spec("docker.yaml", DOCKER_MODEL), "--detach")
+    assert p.returncode == 0, p.stdout + p.stderr
+    st = poll(lambda: up.all_ready(2), 20, "two containers ready")
+    calls = docker_calls(carve.tmp)
+    for r in st["replicas"]:
+        assert r["launcher"] == "docker" and r["engine"] == "vllm"
+        assert models_card(r["port"])["carve_device"] == r["uuid"]  # the container's device
+        name = "carve-" + r["id"].replace("/", "-")
+        run = next(c for c in calls if c[0] == "run" and name in c)
+        assert run[:5] == ["run", "--rm", "--name", name, "--gpus"], run
+        assert f"device={r['uuid']}" in run and f"127.0.0.1:{r['port']}:8000" in run
+        image = run.index("vllm/vllm-openai:latest")
+        assert run[image + 1:image + 3] == ["--model", "Qwen/Qwen3-4B"], run
+        assert calls.index(["rm", "-f", name]) < calls.index(run)  # a leftover goes first
+    assert chat(up.port, "chat")[0] == 200
+
+    # The engine in a container dies: carve removes the container and runs it again.
+    victim = st["replicas"][0]
+    os.kill(victim["pid"], 9)
+    back = poll(lambda: next((r for r in up.status()["replicas"] if r["id"] == victim["id"] and
+                              r["state"] == "ready" and r["pid"] != victim["pid"]), None),
+                20, "the container to come back")
+    assert back["restarts"] == 1 and back["uuid"] == victim["uuid"]
+    name = "carve-" + victim["id"].replace("/", "-")
+    assert sum(1 for c in docker_calls(carve.tmp) if c[0] == "run" and name in c) == 2
+
+    # carve down stops each container with docker stop.
+    pids = [r["pid"] for r in up.status()["replicas"]]
+    p = up.run("down")
+    assert p.returncode == 0, p.stdout + p.stderr
+    stops = [c for c in docker_calls(carve.tmp) if c[0] == "stop"]
+    assert sorted(c[-1] for c in stops) == ["carve-chat-0", "carve-chat-1"]
+    assert all(c[1:3] == ["-t", "10"] for c in stops)
+    for pid in pids:
+        assert poll(lambda: not Path(f"/proc/{pid}").exists() or
+                    Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z", 10, "gone")
+
+
+def test_an_image_not_on_the_host_is_refused_before_any_slice_changes(carve, up):
+    carve.new("h100-80gb", mig="on")
+    with_docker(carve)
+    before = carve.json("gpus")
+    p = up.up(up.spec("noimage.yaml", DOCKER_MODEL), "--detach")
+    assert p.returncode == 6, p.stdout + p.stderr
+    assert "its image vllm/vllm-openai:latest is not on this host" in p.stderr, p.stderr
+    assert "docker pull vllm/vllm-openai:latest" in p.stderr
+    assert carve.json("gpus") == before
+    assert not [c for c in docker_calls(carve.tmp) if c[0] == "run"]
