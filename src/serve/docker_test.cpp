@@ -56,6 +56,21 @@ std::vector<ReplicaSpec> Fleet() {
   return {vllm, vllm1, llama, sglang, cmd};
 }
 
+// Runs `script` (its shebang line replaced by `prelude`) in /bin/sh; its
+// exit status, and stdout and stderr in `out`.
+int RunScript(const std::string& prelude, const std::string& script, std::string& out) {
+  std::string path = std::filesystem::temp_directory_path() /
+                     ("carve-docker-test-" + std::to_string(::getpid()) + ".sh");
+  std::ofstream(path) << prelude << script.substr(script.find('\n') + 1);
+  FILE* p = ::popen(("/bin/sh " + path + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  int status = ::pclose(p);
+  std::filesystem::remove(path);
+  return status;
+}
+
 DockerOptions WithGateway() {
   DockerOptions o;
   o.carve_image = "ghcr.io/carve-project/carve:test";
@@ -90,19 +105,13 @@ TEST(Docker, TheShellSeesTheIntendedWords) {
   ASSERT_EQ(text->rfind("#!/bin/sh\n", 0), 0u) << "the shebang must come first";
   EXPECT_THAT(*text, HasSubstr("docker rm -f carve-qwen3-4b-0 >/dev/null 2>&1 || true\n"
                                "docker run -d --name carve-qwen3-4b-0 "));
-  std::string script = std::filesystem::temp_directory_path() /
-                       ("carve-docker-test-" + std::to_string(::getpid()) + ".sh");
-  std::ofstream(script) << "docker() { for w in \"$@\"; do printf '%s\\n' \"$w\"; done; "
-                           "echo ---; }\nlookup() { echo \"MIG-now-$3\"; }\nCARVE=lookup\n"
-                           "HOME=/home/u\nunset HF_HOME\n"
-                        << text->substr(text->find('\n') + 1);
-  FILE* p = ::popen(("/bin/sh " + script).c_str(), "r");
-  ASSERT_NE(p, nullptr);
   std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
-  std::filesystem::remove(script);
+  ASSERT_EQ(RunScript("docker() { for w in \"$@\"; do printf '%s\\n' \"$w\"; done; echo ---; }\n"
+                      "lookup() { echo \"MIG-now-$3\"; }\nCARVE=lookup\n"
+                      "HOME=/home/u\nunset HF_HOME\n",
+                      *text, out),
+            0)
+      << out;
   EXPECT_THAT(out, HasSubstr("--gpus\ndevice=MIG-now-0:3g.40gb@0\n-p\n"
                              "127.0.0.1:20000:8000\n--ipc=host\n"));
   EXPECT_THAT(out, HasSubstr("device=MIG-now-0:3g.40gb@4\n-p\n127.0.0.1:20002:8000\n"));
@@ -124,18 +133,12 @@ TEST(Docker, TheShellSeesTheIntendedWords) {
 TEST(Docker, AMissingSliceStopsTheScriptBeforeAnyContainer) {
   auto text = RenderDockerScript(Fleet());
   ASSERT_TRUE(text.ok());
-  std::string script = std::filesystem::temp_directory_path() /
-                       ("carve-docker-missing-" + std::to_string(::getpid()) + ".sh");
-  std::ofstream(script) << "docker() { echo docker \"$@\"; }\n"
-                           "lookup() { [ \"$3\" = 0:3g.40gb@4 ] && { echo 'carve: no slice' >&2; "
-                           "return 6; }; echo MIG-x; }\nCARVE=lookup\n"
-                        << text->substr(text->find('\n') + 1);
-  FILE* p = ::popen(("/bin/sh " + script + " 2>&1").c_str(), "r");
   std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-  EXPECT_NE(::pclose(p), 0);
-  std::filesystem::remove(script);
+  EXPECT_NE(RunScript("docker() { echo docker \"$@\"; }\n"
+                      "lookup() { [ \"$3\" = 0:3g.40gb@4 ] && { echo 'carve: no slice' >&2; "
+                      "return 6; }; echo MIG-x; }\nCARVE=lookup\n",
+                      *text, out),
+            0);
   EXPECT_THAT(out, HasSubstr("carve: no slice"));
   EXPECT_THAT(out, Not(HasSubstr("docker run")));
 }
