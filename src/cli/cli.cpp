@@ -70,6 +70,15 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
+Status ParsePortRange(const std::string& text, int& first, int& last) {
+  char end = 0;
+  if (std::sscanf(text.c_str(), "%d-%d%c", &first, &last, &end) != 2 || first <= 0 ||
+      last < first || last > 65535)
+    return Status::InvalidArgument(fmt::format("--engine-ports '{}' is not a port range", text),
+                                   "Write FIRST-LAST, e.g. 20000-20999.");
+  return Status::Ok();
+}
+
 int Report(const Status& s) {
   if (s.ok()) return kExitOk;
   std::string text = "carve: " + s.message();

@@ -44,6 +44,10 @@ using AddVerbFn = void (*)(CLI::App& app, Globals& g);
 // Wraps a verb body: runs it, reports a failed Status, records the exit code.
 std::function<void()> Body(Globals& g, std::function<Status()> fn);
 
+// --engine-ports FIRST-LAST (carve up, carve render docker); kInvalidArgument
+// with the form to write.
+Status ParsePortRange(const std::string& text, int& first, int& last);
+
 int Main(int argc, char** argv);
 
 }  // namespace carve::cli

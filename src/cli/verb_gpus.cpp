@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "device/slice_ref.h"
 #include "render/layout_bar.h"
 #include "render/machine_json.h"
 #include "render/style.h"
@@ -45,11 +46,29 @@ Status Run(const Globals& g) {
   return Status::Ok();
 }
 
+// The MIG UUID of one slice now, for scripts (carve render docker's).
+Status PrintUuid(const Globals& g, const std::string& text) {
+  CARVE_ASSIGN_OR_RETURN(device::SliceRef ref, device::ParseSliceRef(text));
+  CARVE_ASSIGN_OR_RETURN(auto machine, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
+  auto found = device::FindSlice(gpus, ref);
+  if (!found.ok())
+    return found.status().WithHint(
+        "Create the plan's layout first: carve plan SPEC --write layout.yaml && carve apply "
+        "layout.yaml (or carve up SPEC).");
+  fmt::print("{}\n", found->uuid);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddGpus(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("gpus", "List GPUs: MIG mode (current/pending), memory, layout");
-  cmd->callback(Body(g, [&g] { return Run(g); }));
+  auto uuid = std::make_shared<std::string>();
+  cmd->add_option("--uuid", *uuid,
+                  "Print only the MIG UUID SLICE has now (0:3g.40gb@4; 0: the GPU's)")
+      ->type_name("SLICE");
+  cmd->callback(Body(g, [&g, uuid] { return uuid->empty() ? Run(g) : PrintUuid(g, *uuid); }));
 }
 
 }  // namespace carve::cli

@@ -8,9 +8,9 @@
 
 #include "cli/cli.h"
 #include "plan/plan.h"
-#include "cli/machine_open.h"
 #include "render/k8s/k8s.h"
 #include "serve/docker.h"
+#include "up/gateway_config.h"
 #include "up/up.h"
 #include "spec/spec.h"
 
@@ -83,43 +83,38 @@ void AddK8s(CLI::App* render, Globals& g) {
 }
 
 struct DockerFlags {
-  std::string spec, fleet;
+  std::string spec, fleet, engine_ports;
+  serve::DockerOptions options;
 };
 
-// The same replicas as `docker run --gpus device=MIG-…` commands. MIG UUIDs
-// come from the machine's slices as they are now; slices the plan still has
-// to create (or with no machine: --fleet, a fleet: section) get placeholders.
-Status RunDocker(Globals& g, const DockerFlags& f) {
+// A script that looks each slice's MIG UUID up when it runs (so it needs no
+// machine now), then starts one container per replica and the gateway's.
+Status RunDocker(Globals& g, DockerFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, "", false));
   if (!p.unmet.empty()) return Unmet(p);
-  std::vector<device::Gpu> gpus;
-  bool machine = f.fleet.empty() && !spec.fleet;
-  if (machine) {
-    auto m = OpenMachine(g);
-    if (m.ok()) {
-      auto read = (*m)->Gpus();
-      if (read.ok()) gpus = std::move(*read);
-    }
-  }
-  int placeholders = 0;
-  CARVE_ASSIGN_OR_RETURN(auto replicas, up::ReplicasFromPlan(p, spec, gpus, placeholders));
-  CARVE_ASSIGN_OR_RETURN(std::string text, serve::RenderDockerRun(replicas));
-  if (placeholders == 0)
-    fmt::print("# MIG UUIDs: this machine's slices now.\n");
-  else
-    fmt::print("# MIG UUIDs: {} of {} are placeholders (MIG-GPU-PROFILE@START) for slices that do not exist yet;\n"
-               "# run carve apply (or carve up) first, then render again for real UUIDs.\n",
-               placeholders, replicas.size());
+  if (!f.engine_ports.empty())
+    CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, f.options.port_first, f.options.port_last));
+  int placeholders = 0;  // every replica has its slice: the script looks its UUID up
+  CARVE_ASSIGN_OR_RETURN(auto replicas, up::ReplicasFromPlan(p, spec, {}, placeholders));
+  CARVE_RETURN_IF_ERROR(serve::AssignDockerPorts(replicas, f.options));
+  CARVE_ASSIGN_OR_RETURN(f.options.gateway_config, up::GatewayYamlFor(spec, replicas));
+  CARVE_ASSIGN_OR_RETURN(auto gateway, up::GatewayConfigFor(spec, ""));
+  f.options.gateway_listen = gateway.listen;
+  CARVE_ASSIGN_OR_RETURN(std::string text, serve::RenderDockerScript(replicas, f.options));
   fmt::print("{}", text);
   return Status::Ok();
 }
 
 void AddDocker(CLI::App* render, Globals& g) {
-  auto* cmd = render->add_subcommand("docker", "docker run --gpus device=MIG-… per replica (from a spec)");
+  auto* cmd = render->add_subcommand(
+      "docker", "A script: one docker run --gpus device=MIG-… per replica, and the gateway");
   auto f = std::make_shared<DockerFlags>();
   cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
   cmd->add_option("--fleet", f->fleet, "GPUs to plan for instead of this machine: ALIAS[:COUNT],…")->type_name("LIST");
+  cmd->add_option("--engine-ports", f->engine_ports, "Host ports of the engines (default 20000-20999)")
+      ->type_name("FIRST-LAST");
+  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")->capture_default_str();
   cmd->callback(Body(g, [&g, f] { return RunDocker(g, *f); }));
 }
 

@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 #include "plan/fleet.h"
+#include "serve/access.h"
 #include "up/up.h"
 
 namespace carve::cli {
@@ -55,9 +57,7 @@ void PrintEndpoint(const std::string& listen, const std::string& spec_path) {
 
 Status Up(Globals& g, const UpFlags& f) {
   std::string dir = UpDir(g, f.state_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", dir, ec.message()));
+  CARVE_RETURN_IF_ERROR(serve::CreateSearchableDirs(dir));  // engines pass through it
   // One is running: ask it to reload the spec, changing only what differs.
   if (int pid = up::RunningPid(dir)) {
     CARVE_RETURN_IF_ERROR(up::RequestReload(dir, f.spec, std::chrono::minutes(20)));
@@ -72,11 +72,8 @@ Status Up(Globals& g, const UpFlags& f) {
   o.carve_path = fs::read_symlink("/proc/self/exe").string();
   o.ready_timeout_ms = static_cast<int>(f.ready_timeout * 1000);
   o.keep_going = f.keep_going;
-  if (!f.engine_ports.empty()) {
-    if (std::sscanf(f.engine_ports.c_str(), "%d-%d", &o.port_first, &o.port_last) != 2 ||
-        o.port_first <= 0 || o.port_last < o.port_first || o.port_last > 65535)
-      return Status::InvalidArgument("--engine-ports takes FIRST-LAST, e.g. 20000-20999");
-  }
+  if (!f.engine_ports.empty())
+    CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, o.port_first, o.port_last));
   up::Hooks h;
   h.open_machine = [&g] { return OpenMachine(g); };
   h.plan = [](const spec::Spec& s, const std::vector<device::Gpu>& gpus) -> Result<plan::Plan> {
@@ -129,7 +126,13 @@ Status Up(Globals& g, const UpFlags& f) {
     if (!s.ok()) {
       std::string msg = s.ToString();
       std::fprintf(stderr, "carve up: %s\n", msg.c_str());
-      if (p[1] >= 0) (void)!::write(p[1], msg.data(), msg.size());
+      // The parent exits as this would have: the error's code goes with it.
+      std::string err = nlohmann::json{
+          {"code", static_cast<int>(s.code())},
+          {"message", s.message()},
+          {"hint",
+           s.hint()}}.dump();
+      if (p[1] >= 0) (void)!::write(p[1], err.data(), err.size());
     }
     std::fflush(nullptr);
     ::_exit(s.ok() ? 0 : ExitCodeFor(s));
@@ -142,8 +145,13 @@ Status Up(Globals& g, const UpFlags& f) {
   while ((n = ::read(p[0], buf, sizeof buf)) > 0) answer.append(buf, n);
   ::close(p[0]);
   if (answer.rfind("ok ", 0) != 0) {
-    if (answer.empty()) answer = "carve up exited before serving; see " + dir + "/up.log";
-    return Status::Error(Code::kUnknown, answer, "Its log: " + dir + "/up.log");
+    std::string log = "Its log: " + dir + "/up.log";
+    auto err = nlohmann::json::parse(answer, nullptr, false);
+    if (!err.is_object())
+      return Status::Error(Code::kUnknown, "carve up exited before serving", log);
+    std::string hint = err.value("hint", "");
+    return Status::Error(static_cast<Code>(err.value("code", static_cast<int>(Code::kUnknown))),
+                         err.value("message", ""), hint.empty() ? log : hint + "\n" + log);
   }
   std::string listen = answer.substr(3, answer.find('\n') - 3);
   fmt::print("carve up runs in the background (pid {}, state {}).\n", up::RunningPid(dir), dir);

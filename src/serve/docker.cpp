@@ -7,31 +7,6 @@
 namespace carve::serve {
 namespace {
 
-constexpr const char* kHfCache =
-    "\"${HF_HOME:-$HOME/.cache/huggingface}:/root/.cache/huggingface\"";
-
-// One `docker run`, built as lines of already-quoted words.
-struct Run {
-  std::vector<std::string> lines;
-  void Add(const std::vector<std::string>& words) {
-    std::string line;
-    for (const std::string& w : words) line += (line.empty() ? "" : " ") + w;
-    lines.push_back(line);
-  }
-  std::string Text() const {
-    std::string out;
-    for (size_t i = 0; i < lines.size(); ++i)
-      out += (i ? "  " : "") + lines[i] + (i + 1 < lines.size() ? " \\\n" : "\n");
-    return out;
-  }
-};
-
-std::vector<std::string> Quoted(const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  for (const std::string& w : words) out.push_back(ShellQuote(w));
-  return out;
-}
-
 // A GET on the engine inside its container, with what the image surely has:
 // Python in the vLLM and SGLang images, curl in llama.cpp's (its own check)
 // and, by assumption, in a command engine's.
@@ -44,7 +19,7 @@ std::string HealthCmd(EngineKind kind, const ProbeSpec& probe, int port) {
 
 // The engine's arguments inside the container: all interfaces (Docker
 // forwards the host's loopback port to it), the model's volume paths.
-Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, Run& run) {
+Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, DockerRun& run) {
   std::string p = std::to_string(port), model = s.source;
   std::vector<std::string> out;
   switch (s.engine) {
@@ -57,15 +32,18 @@ Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, Run&
     case EngineKind::kLlamaCpp: {  // a local GGUF file is mounted into the container
       size_t slash = model.rfind('/');
       if (!model.empty() && model[0] == '/' && slash != std::string::npos) {
-        run.Add({"-v", ShellQuote(model.substr(0, slash) + ":/models:ro")});
+        run.lines.push_back({"-v", model.substr(0, slash) + ":/models:ro"});
         model = "/models/" + model.substr(slash + 1);
       }
       break;
     }
     case EngineKind::kEcho:
-    case EngineKind::kCommand: {
-      auto l = BuildLaunch(s, port, "carve");
+    case EngineKind::kCommand: {  // the engine's own command line, in the container
+      ReplicaSpec inside = s;
+      inside.launcher = Launcher::kProcess;
+      auto l = BuildLaunch(inside, port, "carve");
       if (!l.ok()) return l.status();
+      l->argv.resize(l->argv.size() - s.args.size());  // the caller appends them
       return l->argv;
     }
   }
@@ -73,7 +51,24 @@ Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, Run&
   return out;
 }
 
-Result<std::string> RenderOne(const ReplicaSpec& s, int host_port, const DockerOptions& o) {
+void HealthLines(const ReplicaSpec& s, int cport, DockerRun& run) {
+  const ProbeSpec probe = ProbeFor(s);
+  run.lines.push_back({"--health-cmd", HealthCmd(s.engine, probe, cport), "--health-interval",
+                       fmt::format("{}s", std::max(1, probe.live_interval_ms / 1000)),
+                       "--health-retries", std::to_string(probe.failures_to_restart),
+                       "--health-start-period", fmt::format("{}s", probe.ready_timeout_ms / 1000)});
+}
+
+}  // namespace
+
+std::vector<std::string> DockerRun::Argv() const {
+  std::vector<std::string> out;
+  for (const auto& line : lines) out.insert(out.end(), line.begin(), line.end());
+  return out;
+}
+
+Result<DockerRun> BuildDockerRun(const ReplicaSpec& s, int host_port, const DockerOptions& o,
+                                 DockerMode mode) {
   std::string image = s.image.empty() ? DefaultImage(s.engine) : s.image;
   if (image.empty())
     return Status::InvalidArgument(
@@ -82,27 +77,38 @@ Result<std::string> RenderOne(const ReplicaSpec& s, int host_port, const DockerO
   if (s.uuid.empty())
     return Status::InvalidArgument(fmt::format("model {}: no slice (MIG UUID)", s.model));
   int cport = o.container_port;
-  Run run;
-  run.Add({"docker", "run", "-d", "--name", ShellQuote(o.name_prefix + "-" + SafeName(s.id)),
-           "--restart", o.restart});
-  run.Add({"--gpus", ShellQuote("device=" + s.uuid), "-p",
-           fmt::format("127.0.0.1:{}:{}", host_port, cport)});
+  DockerRun run;
+  if (mode == DockerMode::kScript)
+    run.lines.push_back(
+        {"docker", "run", "-d", "--name", ContainerName(s, o), "--restart", o.restart});
+  else
+    run.lines.push_back({"docker", "run", "--rm", "--name", ContainerName(s, o)});
+  run.lines.push_back(
+      {"--gpus", "device=" + s.uuid, "-p", fmt::format("127.0.0.1:{}:{}", host_port, cport)});
   if (s.engine == EngineKind::kVllm || s.engine == EngineKind::kSglang)  // PyTorch's shm
-    run.Add({"--ipc=host", "-v", kHfCache, "-e", "HF_TOKEN"});
-  for (const auto& [k, v] : s.env) run.Add({"-e", ShellQuote(k + "=" + v)});
-  const ProbeSpec probe = ProbeFor(s);
-  run.Add({"--health-cmd", ShellQuote(HealthCmd(s.engine, probe, cport)), "--health-interval",
-           fmt::format("{}s", std::max(1, probe.live_interval_ms / 1000)), "--health-retries",
-           std::to_string(probe.failures_to_restart), "--health-start-period",
-           fmt::format("{}s", probe.ready_timeout_ms / 1000)});
+    run.lines.push_back(
+        {"--ipc=host", "-v", o.hf_cache + ":/root/.cache/huggingface", "-e", "HF_TOKEN"});
+  for (const auto& [k, v] : s.env) run.lines.push_back({"-e", k + "=" + v});
+  if (mode == DockerMode::kScript) HealthLines(s, cport, run);  // carve up probes itself
   CARVE_ASSIGN_OR_RETURN(std::vector<std::string> args, EngineArgs(s, cport, run));
   args.insert(args.end(), s.args.begin(), s.args.end());
-  run.Add({ShellQuote(image)});
-  run.Add(Quoted(args));
-  return run.Text();
+  run.lines.push_back({image});
+  run.lines.push_back(std::move(args));
+  return run;
 }
 
-}  // namespace
+Result<Launch> DockerLaunch(const ReplicaSpec& spec, int port, const DockerOptions& options) {
+  CARVE_ASSIGN_OR_RETURN(DockerRun run,
+                         BuildDockerRun(spec, port, options, DockerMode::kForeground));
+  return Launch{run.Argv(), {}};
+}
+
+std::string HostHfCache(const std::map<std::string, std::string>& env) {
+  auto hf = env.find("HF_HOME");
+  if (hf != env.end() && !hf->second.empty()) return hf->second;
+  auto home = env.find("HOME");
+  return (home != env.end() ? home->second : "/root") + "/.cache/huggingface";
+}
 
 std::string DefaultImage(EngineKind kind) {
   switch (kind) {
@@ -119,35 +125,26 @@ std::string DefaultImage(EngineKind kind) {
   return "";
 }
 
-std::string ShellQuote(const std::string& word) {
-  bool plain = !word.empty();
-  for (char c : word)
-    plain &= std::isalnum(static_cast<unsigned char>(c)) ||
-             std::string_view("-_./:=@,+%").find(c) != std::string_view::npos;
-  if (plain) return word;
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+std::string ContainerName(const ReplicaSpec& spec, const DockerOptions& options) {
+  return options.name_prefix + "-" + SafeName(spec.id);
 }
 
-Result<std::string> RenderDockerRun(const std::vector<ReplicaSpec>& replicas,
-                                    const DockerOptions& options) {
-  std::string out = fmt::format(
-      "#!/bin/sh\n# carve render docker: {} replica{}, one container per MIG slice.\n"
-      "# Needs Docker and the NVIDIA Container Toolkit; ports listen on 127.0.0.1 only.\n"
-      "set -e\n",
-      replicas.size(), replicas.size() == 1 ? "" : "s");
-  std::set<int> fixed;
+Status AssignDockerPorts(std::vector<ReplicaSpec>& replicas, const DockerOptions& o) {
+  std::set<int> taken;
   for (const ReplicaSpec& r : replicas)
-    if (r.port) fixed.insert(*r.port);
-  int next_port = options.first_port;
-  for (const ReplicaSpec& r : replicas) {
-    while (!r.port && fixed.count(next_port)) ++next_port;  // never two on one host port
-    int port = r.port ? *r.port : next_port++;
-    CARVE_ASSIGN_OR_RETURN(std::string one, RenderOne(r, port, options));
-    out += fmt::format("\n# {} ({}) on {}\n", r.model, EngineName(r.engine), r.uuid) + one;
+    if (r.port) taken.insert(*r.port);
+  int next = o.port_first;
+  for (ReplicaSpec& r : replicas) {
+    if (r.port) continue;
+    while (taken.count(next)) ++next;  // never two on one host port
+    if (next > o.port_last)
+      return Status::Insufficient(fmt::format("{} replicas need more host ports than {}-{} has",
+                                              replicas.size(), o.port_first, o.port_last),
+                                  "Give a larger range: --engine-ports FIRST-LAST.");
+    r.port = next;
+    taken.insert(next++);
   }
-  return out;
+  return Status::Ok();
 }
 
 }  // namespace carve::serve

@@ -5,6 +5,9 @@
 #include <cctype>
 #include <charconv>
 
+#include "serve/docker.h"
+#include "serve/process.h"
+
 namespace carve::serve {
 namespace {
 
@@ -52,6 +55,10 @@ const char* EngineName(EngineKind kind) {
   for (const EngineRow& r : kEngines)
     if (r.kind == kind) return r.name;
   return "?";
+}
+
+const char* LauncherName(Launcher launcher) {
+  return launcher == Launcher::kDocker ? "docker" : "process";
 }
 
 Result<EngineKind> ParseEngine(const std::string& name) {
@@ -177,6 +184,11 @@ Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string&
         fmt::format("engine {} needs a source (what to load)", EngineName(spec.engine))));
   if (spec.uuid.empty())
     return where(Status::InvalidArgument("no slice: the replica has no MIG UUID"));
+  if (spec.launcher == Launcher::kDocker) {
+    DockerOptions o;
+    o.hf_cache = HostHfCache(EngineEnvironment({}, EngineUser{}));
+    return DockerLaunch(spec, port, o);
+  }
   Launch l;
   if (spec.engine == EngineKind::kCommand) {
     if (spec.command.empty())

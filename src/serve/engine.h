@@ -15,8 +15,14 @@ namespace carve::serve {
 
 enum class EngineKind { kVllm, kLlamaCpp, kSglang, kCommand, kEcho };
 
+// How an engine is started: a process of its own on this host, or its
+// container (`docker run`, docker.h).
+enum class Launcher { kProcess, kDocker };
+
 // "vllm", "llama.cpp", "sglang", "command", "echo".
 const char* EngineName(EngineKind kind);
+// "process", "docker".
+const char* LauncherName(Launcher launcher);
 // The inverse of EngineName; kInvalidArgument naming the valid kinds.
 Result<EngineKind> ParseEngine(const std::string& name);
 
@@ -49,11 +55,13 @@ struct ReplicaSpec {
   std::vector<std::string> args;           // appended to the engine's argv
   std::map<std::string, std::string> env;  // extra environment
   std::string uuid;                        // "MIG-…": the slice
+  std::string slice;                       // "0:3g.40gb@4": where it is (device/slice_ref.h)
   double memory_fraction = 0.9;            // of the slice, for engines that take one
   std::optional<int> port;                 // fixed port; default: carve picks one
   std::string user;                        // run as; default "carve" when carve is root
   std::optional<ProbeSpec> probe;          // default: DefaultProbe(engine)
-  std::string image;                       // docker launcher; default by engine (docker.h)
+  Launcher launcher = Launcher::kProcess;
+  std::string image;  // docker launcher; default by engine (docker.h)
 };
 
 // What to exec: argv[0] is a program name or path, searched on PATH.
@@ -68,8 +76,11 @@ ProbeSpec DefaultProbe(EngineKind kind);
 ProbeSpec ProbeFor(const ReplicaSpec& spec);
 
 // The argv and environment that start `spec` on `port`. `carve_path` is the
-// carve binary, for the echo engine. kInvalidArgument for an empty command,
-// an unknown or unclosed placeholder, a missing source.
+// carve binary, for the echo engine. With `launcher: docker` that is the
+// `docker run --rm …` of DockerLaunch (docker.h; the one impurity: it reads
+// carve's HF_HOME or HOME for the Hugging Face cache it mounts).
+// kInvalidArgument for an empty command, an unknown or unclosed placeholder,
+// a missing source, an engine without an image for docker.
 Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string& carve_path);
 
 // Expands {port} {uuid} {model} {source} {memory_fraction} in one word.

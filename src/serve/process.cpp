@@ -22,6 +22,8 @@
 #include <set>
 #include <sstream>
 
+#include "serve/access.h"
+
 extern char** environ;
 
 namespace carve::serve {
@@ -134,10 +136,20 @@ Result<EngineUser> ResolveEngineUser(const std::string& requested) {
   return u;
 }
 
+Result<EngineUser> CarveUser() {
+  passwd pw{};
+  std::vector<char> buf;
+  const passwd* me = LookUp("", ::geteuid(), pw, buf);
+  if (!me) return EngineUser{std::to_string(::geteuid()), ::geteuid(), ::getegid(), {}, "", false};
+  return FromPasswd(*me);
+}
+
+Result<EngineUser> LaunchUser(const ReplicaSpec& spec) {
+  return spec.launcher == Launcher::kDocker ? CarveUser() : ResolveEngineUser(spec.user);
+}
+
 Status PrepareDir(const std::string& dir, const EngineUser& user) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", dir, ec.message()));
+  CARVE_RETURN_IF_ERROR(CreateSearchableDirs(std::filesystem::absolute(dir).string()));
   if (user.switch_to && ::chown(dir.c_str(), user.uid, user.gid) != 0)
     return Status::Io(
         fmt::format("cannot give {} to {}: {}", dir, user.name, std::strerror(errno)));

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "serve/engine.h"
 #include "util/status.h"
 
 namespace carve::serve {
@@ -42,6 +43,14 @@ struct EngineUser {
 // switch: the engines run as carve's own user, and naming another one is
 // kNoPermission.
 Result<EngineUser> ResolveEngineUser(const std::string& requested);
+
+// carve's own user, never switched to: the docker CLI runs as carve (the
+// container as its image's user), since access to Docker is root's anyway.
+Result<EngineUser> CarveUser();
+
+// Who runs a replica's launch: the engine user (ResolveEngineUser) for a
+// process, carve itself for `launcher: docker`.
+Result<EngineUser> LaunchUser(const ReplicaSpec& spec);
 
 // Creates `dir` (and missing parents, 0755) and gives it to `user` (0750).
 Status PrepareDir(const std::string& dir, const EngineUser& user);

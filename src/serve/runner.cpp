@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "serve/command.h"
+#include "serve/docker.h"
 #include "serve/http_probe.h"
 
 namespace carve::serve {
@@ -26,6 +28,9 @@ std::string Indent(const std::string& text) {
   for (char c : text) out += c == '\n' ? std::string("\n  ") : std::string(1, c);
   return out;
 }
+
+// The longest a docker command (rm, stop beyond its grace) may take.
+constexpr Millis kDockerTimeout{30'000};
 
 std::string Seconds(int ms) {
   return ms % 1000 == 0 ? fmt::format("{} s", ms / 1000) : fmt::format("{:.1f} s", ms / 1000.0);
@@ -152,6 +157,7 @@ void Runner::Attempt() {
   auto launch = BuildLaunch(spec, *port, config_.options->carve_path);
   if (!launch.ok()) return Fail(launch.status().ToString());
   int pipe_fds[2];
+  if (docker()) Docker({"rm", "-f", ContainerName(spec)}, kDockerTimeout);
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Fail(fmt::format("pipe: {}", std::strerror(errno)));
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);  // the read end only: the engine's end blocks
   Note(fmt::format("starting {} on {} port {} as {}: {}", spec.id, spec.uuid, *port,
@@ -201,7 +207,9 @@ void Runner::Probe(bool& ready, int& live_failures, pid_t pgid) {
   Status s = RunChecks(ready ? probe.live : probe.ready, port_, config_.spec.model,
                        Millis(probe.timeout_ms));
   bool http = !(ready ? probe.live : probe.ready).empty();
-  if (!ready && s.ok() && http && !GroupListensOn(pgid, port_))  // a stranger answered
+  // A stranger answered? (A container's port is Docker's proxy's, and Docker
+  // refuses to start a container on a port another program holds.)
+  if (!ready && s.ok() && http && !docker() && !GroupListensOn(pgid, port_))
     s = Status::Error(Code::kInUse,
                       fmt::format("port {} answers, but not from this engine", port_));
   if (!ready && s.ok()) {
@@ -255,6 +263,7 @@ void Runner::Drain(int& out_fd) {
 void Runner::OnExit(const Child& child, int& out_fd, bool ready) {
   int status = Reap(child.pid);
   KillGroupAndWait(child.pid, Millis(5000));  // what the engine left behind
+  if (docker()) Docker({"rm", "-f", ContainerName(config_.spec)}, kDockerTimeout);
   Drain(out_fd);
   std::string exit = DescribeWaitStatus(status);
   std::string why = kill_reason_.value_or("");
@@ -290,8 +299,16 @@ bool Runner::WaitExit(const Child& child, int& out_fd, Clock::time_point deadlin
 
 void Runner::StopChild(const Child& child, int& out_fd) {
   SetState(State::kStopping);
-  auto deadline = Clock::now() + config_.options->stop_grace;
-  ::kill(-child.pid, SIGTERM);
+  Millis grace = config_.options->stop_grace;
+  auto deadline = Clock::now() + grace;
+  if (docker()) {  // SIGTERM to the container, SIGKILL after the grace; then the CLI exits
+    auto secs = std::max<int64_t>(1, (grace.count() + 999) / 1000);
+    Docker({"stop", "-t", std::to_string(secs), ContainerName(config_.spec)},
+           grace + kDockerTimeout);
+    deadline = std::max(deadline, Clock::now() + Millis(5000));
+  } else {
+    ::kill(-child.pid, SIGTERM);
+  }
   if (!WaitExit(child, out_fd, deadline)) {
     ::kill(-child.pid, SIGKILL);
     WaitExit(child, out_fd, Clock::now() + Millis(10'000));  // SIGKILL is not refused
@@ -301,6 +318,7 @@ void Runner::StopChild(const Child& child, int& out_fd) {
   // them what is left of the grace period (bounded polling: no event exists).
   while (Clock::now() < deadline && !LiveGroupMembers(child.pid).empty()) ::poll(nullptr, 0, 20);
   KillGroupAndWait(child.pid, Millis(5000));
+  if (docker() && status < 0) Docker({"rm", "-f", ContainerName(config_.spec)}, kDockerTimeout);
   Drain(out_fd);
   Note(fmt::format("engine pid {} stopped: {}", child.pid,
                    status < 0 ? "still running" : DescribeWaitStatus(status)));
@@ -309,6 +327,15 @@ void Runner::StopChild(const Child& child, int& out_fd) {
     s.last_error.clear();
     if (status >= 0) s.last_exit = DescribeWaitStatus(status);
   });
+}
+
+void Runner::Docker(std::vector<std::string> args, Millis timeout) {
+  args.insert(args.begin(), "docker");
+  auto r = RunCommand({args, EngineEnvironment({}, config_.user), config_.user, timeout});
+  if (!r.ok())
+    Note(fmt::format("{}: {}", fmt::join(args, " "), r.status().message()));
+  else if (r->exit_code != 0)
+    Note(fmt::format("{}: exit {}: {}", fmt::join(args, " "), r->exit_code, r->output));
 }
 
 }  // namespace carve::serve

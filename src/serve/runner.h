@@ -52,6 +52,12 @@ class Runner {
   void Probe(bool& ready, int& live_failures, pid_t pgid);
   void OnExit(const Child& child, int& out_fd, bool ready);
   void StopChild(const Child& child, int& out_fd);
+  // launcher: docker. The child is `docker run --rm` in the foreground, but
+  // killing it leaves the container: the container is stopped with
+  // `docker stop` and removed (`docker rm -f`) after any other end, and
+  // before each start (a carve that died left it).
+  bool docker() const { return config_.spec.launcher == Launcher::kDocker; }
+  void Docker(std::vector<std::string> args, Millis timeout);
   bool WaitExit(const Child& child, int& out_fd, Clock::time_point deadline);
   void Drain(int& out_fd);
   bool Sleep(Millis delay);

@@ -67,7 +67,7 @@ Status Supervisor::Start(const ReplicaSpec& spec) {
       return Status::Error(Code::kAlreadyExists, fmt::format("replica {} already runs", spec.id));
   }
   CARVE_ASSIGN_OR_RETURN(Launch launch, BuildLaunch(spec, 1, options_.carve_path));
-  CARVE_ASSIGN_OR_RETURN(EngineUser user, ResolveEngineUser(spec.user));
+  CARVE_ASSIGN_OR_RETURN(EngineUser user, LaunchUser(spec));
   if (FindProgram(launch.argv[0], EngineEnvironment(launch.env, user)).empty())
     return Status::NotFound(
         fmt::format("model {}: cannot start engine: {} is not on PATH", spec.model, launch.argv[0]),

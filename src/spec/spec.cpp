@@ -80,6 +80,13 @@ Status ParseEstimate(const YAML::Node& node, const std::string& file, const std:
 Status CheckModel(const Fields& f, const Model& m) {
   if (std::find(std::begin(kEngines), std::end(kEngines), m.engine) == std::end(kEngines))
     return f.Err("engine", fmt::format("is '{}'", m.engine), "Use vllm, llama.cpp, sglang, command or echo.");
+  if (m.launcher != "process" && m.launcher != "docker")
+    return f.Err("launcher", fmt::format("is '{}'", m.launcher),
+                 "Use process (the default: the engine runs on this host) or docker (its "
+                 "container, docker run --gpus device=MIG-…).");
+  if (m.launcher == "docker" && m.image.empty() && (m.engine == "command" || m.engine == "echo"))
+    return f.Err("launcher", fmt::format("is docker, but engine '{}' has no image to run", m.engine),
+                 "Add image: (a container image that serves it), or drop launcher: docker.");
   if (m.engine == "command" && m.command.empty())
     return f.Err("", "uses engine 'command' but has no 'command' list", "Add command: [\"./serve.sh\", \"--port\", \"{port}\"].");
   if (m.memory_mib && m.estimate)
@@ -116,7 +123,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.Check({"name", "engine", "source", "memory", "estimate", "replicas",
                                  "throughput", "latency_slo_ms", "profiles", "min_profile",
                                  "spread", "gpus", "share", "args", "command", "tensor_parallel",
-                                 "image", "env"}));
+                                 "image", "env", "launcher"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -124,6 +131,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.Str("source", &m->source));
   CARVE_RETURN_IF_ERROR(f.StrList("command", &m->command));
   CARVE_RETURN_IF_ERROR(f.Str("image", &m->image));
+  CARVE_RETURN_IF_ERROR(f.Str("launcher", &m->launcher));
   CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
   CARVE_RETURN_IF_ERROR(f.EnvMap("env", &m->env));
   CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));

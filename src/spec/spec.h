@@ -61,7 +61,8 @@ struct Model {
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // added to the engine's environment
-  std::string image;  // container image (carve render k8s); default per engine
+  std::string launcher = "process";  // process | docker: how carve up starts its engines
+  std::string image;  // container image (launcher: docker, carve render); default per engine
   std::optional<uint64_t> memory_mib;
   std::optional<Estimate> estimate;
   std::optional<int> replicas;

@@ -127,6 +127,31 @@ TEST(Spec, EnvReachesTheModelAndBadNamesAreRefused) {
   EXPECT_NE(bad.status().message().find("c.yaml:6"), std::string::npos) << bad.status().ToString();
 }
 
+TEST(Spec, LauncherIsProcessOrDockerAndDockerNeedsAnImageToRun) {
+  auto model = [](const std::string& extra) {
+    return ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n" +
+                         extra,
+                     "c.yaml");
+  };
+  auto plain = model("");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->models[0].launcher, "process");
+  auto docker = model("    launcher: docker\n");
+  ASSERT_TRUE(docker.ok()) << docker.status().ToString();
+  EXPECT_EQ(docker->models[0].launcher, "docker");
+  auto podman = model("    launcher: podman\n");
+  ASSERT_FALSE(podman.ok());
+  EXPECT_NE(podman.status().message().find("c.yaml:6: model 'a': 'launcher' is 'podman'"),
+            std::string::npos)
+      << podman.status().ToString();
+  EXPECT_NE(podman.status().hint().find("docker"), std::string::npos);
+  auto echo = model("    engine: echo\n    launcher: docker\n");
+  ASSERT_FALSE(echo.ok());
+  EXPECT_NE(echo.status().message().find("engine 'echo' has no image"), std::string::npos)
+      << echo.status().ToString();
+  EXPECT_TRUE(model("    engine: echo\n    launcher: docker\n    image: carve:1\n").ok());
+}
+
 TEST(Spec, UnknownVersionIsRefused) {
   auto s = ParseSpec("version: v2\n", "c.yaml");
   ASSERT_FALSE(s.ok());

@@ -21,10 +21,14 @@
 #include "apply/changes.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
+#include "device/slice_ref.h"
 #include "gateway/gateway.h"
 #include "render/plan_render.h"
+#include "serve/access.h"
 #include "serve/http_probe.h"
+#include "serve/preflight.h"
 #include "serve/supervisor.h"
+#include "up/gateway_config.h"
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
 #include "util/read_file.h"
@@ -116,6 +120,8 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
         w.spec.args.insert(w.spec.args.end(), r.args.begin(), r.args.end());
         w.spec.memory_fraction = w.slot.memory_fraction;
         w.spec.image = m->image;
+        w.spec.launcher =
+            m->launcher == "docker" ? serve::Launcher::kDocker : serve::Launcher::kProcess;
         w.spec.env = m->env;
         if (o.ready_timeout_ms > 0) {
           serve::ProbeSpec probe = serve::DefaultProbe(w.spec.engine);
@@ -126,54 +132,25 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
             {"model", m->name},      {"gpu", w.slot.gpu},   {"profile", w.slot.profile},
             {"start", w.slot.start}, {"engine", m->engine}, {"source", m->source},
             {"command", m->command}, {"args", w.spec.args}, {"fraction", w.spec.memory_fraction},
-            {"image", m->image}, {"env", m->env}};
+            {"image", m->image}, {"env", m->env}, {"launcher", m->launcher}};
         w.key = k.dump();
         out.push_back(std::move(w));
       }
   return out;
 }
 
+// Where `slot` is, as scripts name it.
+device::SliceRef RefOf(const Slot& slot) {
+  return {slot.gpu, slot.profile == "whole" ? "" : slot.profile, slot.start};
+}
+
 // Finds the slice of `slot` on the machine now: its GPU instance, first
 // compute instance and MIG UUID (the GPU's UUID for a whole GPU).
 Status Resolve(Slot& slot, const std::vector<device::Gpu>& gpus) {
-  for (const auto& g : gpus) {
-    if (g.index != slot.gpu) continue;
-    if (slot.profile == "whole") {
-      slot.uuid = g.uuid;
-      return Status::Ok();
-    }
-    for (const auto& gi : g.gpu_instances) {
-      if (gi.profile != slot.profile || gi.placement.start != slot.start ||
-          gi.compute_instances.empty())
-        continue;
-      slot.gi = gi.id;
-      slot.ci = gi.compute_instances.front().id;
-      slot.uuid = gi.compute_instances.front().uuid;
-      return Status::Ok();
-    }
-  }
-  return Status::NotFound(
-      fmt::format("GPU {} has no {}@{} after apply", slot.gpu, slot.profile, slot.start));
-}
-
-// The gateway's config from the spec's `gateway:` section (models are carve up's).
-Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::string& state_dir) {
-  bool has_log = false;
-  if (s.gateway && !s.gateway.IsNull()) {
-    if (!s.gateway.IsMap())
-      return Status::InvalidArgument(
-          fmt::format("{}: gateway: must be a mapping", s.gateway_where.str()));
-    if (s.gateway["models"])
-      return Status::InvalidArgument(
-          fmt::format("{}: gateway: has models:, but carve up fills those from the spec's models",
-                      s.gateway_where.str()),
-          "Remove gateway.models (docs/up.md).");
-    has_log = static_cast<bool>(s.gateway["access_log"]);
-  }
-  auto cfg = gateway::ParseConfigNode(s.gateway, s.file);
-  if (!cfg.ok()) return cfg.status();
-  if (!has_log) cfg->access_log = state_dir + "/access.log";
-  return cfg;
+  CARVE_ASSIGN_OR_RETURN(device::FoundSlice found, device::FindSlice(gpus, RefOf(slot)));
+  slot.uuid = found.uuid;
+  if (found.gi) slot.gi = found.gi->id, slot.ci = found.gi->compute_instances.front().id;
+  return Status::Ok();
 }
 
 std::string Tail(const std::string& text, size_t lines) {
@@ -201,6 +178,7 @@ Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, co
     }
     w.spec.id = fmt::format("{}/{}", w.slot.model, next[w.slot.model]++);
     w.spec.uuid = w.slot.uuid;
+    w.spec.slice = RefOf(w.slot).str();
     out.push_back(std::move(w.spec));
   }
   return out;
@@ -245,6 +223,7 @@ struct Service::Impl {
   }
 
   Status Converge(const std::string& path, bool first);
+  Status Preflight(const std::vector<Wanted>& add) const;
   Status ApplyLayout(const plan::Plan& p, const std::set<std::string>& going);
   Status WaitStarted(const std::vector<std::string>& ids);
   void StopReplica(const std::string& id);
@@ -301,6 +280,7 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   for (const auto& [id, r] : replicas)
     if (!keep.count(id)) going.insert(id);
 
+  CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
   CARVE_RETURN_IF_ERROR(ApplyLayout(p, going));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
   std::vector<std::string> started;
@@ -320,6 +300,24 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   gwcfg.models.clear();
   Tick(true);
   return WaitStarted(started);
+}
+
+// Whether the engines to start can start (serve/preflight.h), each as its
+// slice's kind of device: a MIG UUID, or a whole GPU's.
+Status Service::Impl::Preflight(const std::vector<Wanted>& add) const {
+  std::vector<serve::ReplicaSpec> specs;
+  for (const auto& w : add) {
+    serve::ReplicaSpec s = w.spec;
+    s.id = w.slot.model;
+    s.uuid = w.slot.profile == "whole" ? "GPU-" : "MIG-";
+    specs.push_back(std::move(s));
+  }
+  serve::PreflightOptions po;
+  po.state_dir = o.state_dir;
+  po.carve_path = o.carve_path.empty() ? fs::read_symlink("/proc/self/exe").string() : o.carve_path;
+  po.port_first = o.port_first;
+  po.port_last = o.port_last;
+  return serve::Preflight(specs, po);
 }
 
 void Service::Impl::StopReplica(const std::string& id) {
@@ -582,6 +580,7 @@ Json Service::Impl::StatusNow() {
                     {"memory_used_mib", used},
                     {"memory_total_mib", total},
                     {"engine", serve::EngineName(s.engine)},
+                    {"launcher", serve::LauncherName(r.want.spec.launcher)},
                     {"pid", s.pid},
                     {"port", s.port},
                     {"state", serve::StateName(s.state)},
@@ -610,9 +609,7 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
   impl->o = std::move(options);
   impl->h = std::move(hooks);
   impl->spec_path = fs::absolute(spec_path).string();
-  std::error_code ec;
-  fs::create_directories(impl->o.state_dir, ec);
-  if (ec) return Status::Io(fmt::format("cannot create {}: {}", impl->o.state_dir, ec.message()));
+  CARVE_RETURN_IF_ERROR(serve::CreateSearchableDirs(fs::absolute(impl->o.state_dir).string()));
   CARVE_ASSIGN_OR_RETURN(impl->machine, impl->h.open_machine());
   impl->sim = dynamic_cast<device::sim::SimMachine*>(impl->machine.get());
   CARVE_ASSIGN_OR_RETURN(spec::Spec first, spec::LoadSpec(impl->spec_path));

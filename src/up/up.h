@@ -86,10 +86,10 @@ class Service {
 Status RunService(const std::string& spec_path, Options options, Hooks hooks,
                   const std::function<void(const std::string& listen)>& on_ready, bool tty);
 
-// The replicas a plan places, with ids ("MODEL/N") and each slice's MIG UUID
-// from `gpus` (the machine now) where the slice exists, else a placeholder
-// "MIG-<gpu>-<profile>@<start>" (counted in `placeholders`). For
-// `carve render docker`.
+// The replicas a plan places, with ids ("MODEL/N"), where each one's slice
+// is (`slice`: "0:3g.40gb@4") and its MIG UUID from `gpus` (the machine now)
+// where the slice exists, else a placeholder "MIG-<gpu>-<profile>@<start>"
+// (counted in `placeholders`). For `carve render docker`.
 Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, const spec::Spec& s,
                                                          const std::vector<device::Gpu>& gpus,
                                                          int& placeholders);

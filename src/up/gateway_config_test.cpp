@@ -1,0 +1,58 @@
+#include "up/gateway_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace carve::up {
+namespace {
+
+using ::testing::HasSubstr;
+
+spec::Spec Spec(const std::string& gateway) {
+  auto s = spec::ParseSpec(
+      "version: v1\nmodels:\n"
+      "  - {name: chat, engine: echo, memory: 9GiB, replicas: 2}\n"
+      "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n" +
+          gateway,
+      "carve.yaml");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+serve::ReplicaSpec Replica(const std::string& model, int port, const std::string& slice) {
+  serve::ReplicaSpec r;
+  r.model = model;
+  r.port = port;
+  r.slice = slice;
+  return r;
+}
+
+TEST(GatewayYaml, ServesEachModelsReplicasWithTheSpecsSettings) {
+  spec::Spec s = Spec("gateway:\n  listen: 127.0.0.1:9000\n  retries: 1\n");
+  auto yaml =
+      GatewayYamlFor(s, {Replica("chat", 20000, "0:1g.10gb@0"),
+                         Replica("embed", 20001, "0:1g.10gb@1"), Replica("chat", 20002, "1")});
+  ASSERT_TRUE(yaml.ok()) << yaml.status().ToString();
+  auto cfg = gateway::ParseConfig(*yaml, "gateway.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString() << "\n" << *yaml;
+  EXPECT_EQ(cfg->listen, "127.0.0.1:9000");
+  EXPECT_EQ(cfg->retries, 1);
+  ASSERT_EQ(cfg->models.size(), 2u);
+  EXPECT_EQ(cfg->models[0].name, "chat");
+  ASSERT_EQ(cfg->models[0].replicas.size(), 2u);
+  EXPECT_EQ(cfg->models[0].replicas[0].url, "http://127.0.0.1:20000");
+  EXPECT_EQ(cfg->models[0].replicas[0].gpu, "0");
+  EXPECT_EQ(cfg->models[0].replicas[0].slice, "1g.10gb@0");
+  EXPECT_EQ(cfg->models[0].replicas[1].gpu, "1");  // a whole GPU
+  EXPECT_EQ(cfg->models[1].replicas[0].url, "http://127.0.0.1:20001");
+}
+
+TEST(GatewayYaml, AGatewaySectionWithModelsIsRefusedOnItsLine) {
+  spec::Spec s = Spec("gateway:\n  models: []\n");
+  auto yaml = GatewayYamlFor(s, {Replica("chat", 20000, "0:1g.10gb@0")});
+  ASSERT_FALSE(yaml.ok());
+  EXPECT_THAT(yaml.status().message(), HasSubstr("carve.yaml:6: gateway: has models:"));
+}
+
+}  // namespace
+}  // namespace carve::up
