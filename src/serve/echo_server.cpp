@@ -17,11 +17,11 @@
 #include <cstdio>
 #include <deque>
 #include <fstream>
-#include <mutex>
 #include <thread>
 
-#include "util/atomic_file.h"
 #include "serve/echo_engine.h"
+#include "util/atomic_file.h"
+#include "util/mutex.h"
 
 namespace carve::serve {
 namespace {
@@ -48,13 +48,13 @@ struct LogEntry {
 class RequestLog {
  public:
   size_t Begin(LogEntry e) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (entries_.size() == kKeep) entries_.pop_front(), ++base_;
     entries_.push_back(std::move(e));
     return base_ + entries_.size() - 1;
   }
   void End(size_t seq, std::string outcome) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (seq < base_) return;
     auto& e = entries_[seq - base_];
     e.outcome = std::move(outcome);
@@ -62,7 +62,7 @@ class RequestLog {
   }
   std::string Json() const {
     boost::json::array a;
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     for (const auto& e : entries_)
       a.push_back(boost::json::object{{"id", e.id},
                                       {"path", e.path},
@@ -76,9 +76,9 @@ class RequestLog {
 
  private:
   static constexpr size_t kKeep = 4096;
-  mutable std::mutex mu_;
-  std::deque<LogEntry> entries_;  // guarded by mu_
-  size_t base_ = 0;               // guarded by mu_: sequence number of entries_.front()
+  mutable util::Mutex mu_;
+  std::deque<LogEntry> entries_ GUARDED_BY(mu_);
+  size_t base_ GUARDED_BY(mu_) = 0;  // sequence number of entries_.front()
 };
 
 // Notices the client closing while the engine "generates".

@@ -14,7 +14,7 @@ namespace carve::serve {
 PortAllocator::PortAllocator(int first, int last) : first_(first), last_(last), next_(first) {}
 
 Result<int> PortAllocator::Acquire() {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   int span = last_ - first_ + 1;
   for (int i = 0; i < span; ++i) {
     int port = next_;
@@ -28,7 +28,7 @@ Result<int> PortAllocator::Acquire() {
 }
 
 Status PortAllocator::AcquireFixed(int port) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   if (held_.count(port))
     return Status::InUse(fmt::format("port {} is already given to another replica", port),
                          "Give each replica its own port, or leave the port out.");
@@ -42,7 +42,7 @@ Status PortAllocator::AcquireFixed(int port) {
 }
 
 void PortAllocator::Release(int port) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   held_.erase(port);
 }
 

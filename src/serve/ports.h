@@ -16,12 +16,11 @@
 // own bind) costs one restart, never a wrong backend. Thread-safe.
 #pragma once
 
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "util/mutex.h"
 #include "util/status.h"
-#include "util/thread_annotations.h"
 
 namespace carve::serve {
 
@@ -38,7 +37,7 @@ class PortAllocator {
   void Release(int port);
 
  private:
-  std::mutex mu_;
+  util::Mutex mu_;
   const int first_, last_;
   int next_ GUARDED_BY(mu_);  // rotates, so a freed port rests a while
   std::set<int> held_ GUARDED_BY(mu_);

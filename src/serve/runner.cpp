@@ -88,19 +88,19 @@ void Runner::Join() {
 }
 
 ReplicaStatus Runner::status() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return status_;
 }
 
 void Runner::Update(const std::function<void(ReplicaStatus&)>& change) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   change(status_);
 }
 
 void Runner::SetState(State state, const std::function<void(ReplicaStatus&)>& change) {
   ReplicaStatus copy;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (change) change(status_);
     if (status_.state != state) status_.since = Clock::now();
     status_.state = state;

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -78,7 +77,7 @@ class Runner {
   std::optional<std::string> kill_reason_;  // runner thread only: why carve killed it
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  mutable std::mutex mu_;
+  mutable util::Mutex mu_;
   ReplicaStatus status_ GUARDED_BY(mu_);
 };
 

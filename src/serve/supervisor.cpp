@@ -62,7 +62,7 @@ void Supervisor::SetObserver(Observer observer) { observer_ = std::move(observer
 
 Status Supervisor::Start(const ReplicaSpec& spec) {
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     if (runners_.count(spec.id))
       return Status::Error(Code::kAlreadyExists, fmt::format("replica {} already runs", spec.id));
   }
@@ -91,7 +91,7 @@ Status Supervisor::Start(const ReplicaSpec& spec) {
     if (spec.port) options_.ports->Release(*spec.port);
     return runner.status();
   }
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto [it, inserted] = runners_.emplace(spec.id, std::move(*runner));
   if (!inserted)
     return Status::Error(Code::kAlreadyExists, fmt::format("replica {} already runs", spec.id));
@@ -102,7 +102,7 @@ Status Supervisor::Start(const ReplicaSpec& spec) {
 Status Supervisor::Stop(const std::string& id) {
   std::unique_ptr<Runner> runner;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     auto it = runners_.find(id);
     if (it == runners_.end()) return Status::NotFound(fmt::format("no replica {}", id));
     runner = std::move(it->second);
@@ -116,7 +116,7 @@ Status Supervisor::Stop(const std::string& id) {
 void Supervisor::StopAll() {
   std::map<std::string, std::unique_ptr<Runner>> all;
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     all.swap(runners_);
   }
   for (auto& [id, r] : all) r->RequestStop();  // all at once: one grace period in total
@@ -124,14 +124,14 @@ void Supervisor::StopAll() {
 }
 
 std::vector<ReplicaStatus> Supervisor::Snapshot() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   std::vector<ReplicaStatus> out;
   for (const auto& [id, r] : runners_) out.push_back(r->status());
   return out;
 }
 
 Result<ReplicaStatus> Supervisor::Get(const std::string& id) const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   auto it = runners_.find(id);
   if (it == runners_.end()) return Status::NotFound(fmt::format("no replica {}", id));
   return it->second->status();
@@ -139,16 +139,23 @@ Result<ReplicaStatus> Supervisor::Get(const std::string& id) const {
 
 void Supervisor::OnChange(const ReplicaStatus& status) {
   {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     ++changes_;
   }
   changed_.notify_all();
   if (observer_) observer_(status);
 }
 
+bool Supervisor::WaitChange(util::MutexLock& lock, Clock::time_point deadline) {
+  uint64_t seen = changes_;
+  while (changes_ == seen)
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return changes_ != seen;
+  return true;
+}
+
 Status Supervisor::WaitReady(Millis timeout) {
   auto deadline = Clock::now() + timeout;
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   for (;;) {
     std::vector<std::string> waiting;
     for (const auto& [id, r] : runners_) {
@@ -162,8 +169,7 @@ Status Supervisor::WaitReady(Millis timeout) {
         waiting.push_back(fmt::format("{} ({})", id, StateName(s.state)));
     }
     if (waiting.empty()) return Status::Ok();
-    uint64_t seen = changes_;
-    if (!changed_.wait_until(lock, deadline, [&] { return changes_ != seen; }))
+    if (!WaitChange(lock, deadline))
       return Status::Error(Code::kTimeout, fmt::format("not ready after {} ms: {}", timeout.count(),
                                                        fmt::join(waiting, ", ")));
   }
@@ -172,13 +178,12 @@ Status Supervisor::WaitReady(Millis timeout) {
 bool Supervisor::WaitFor(const std::string& id,
                          const std::function<bool(const ReplicaStatus&)>& pred, Millis timeout) {
   auto deadline = Clock::now() + timeout;
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   for (;;) {
     auto it = runners_.find(id);
     if (it == runners_.end()) return false;
     if (pred(it->second->status())) return true;
-    uint64_t seen = changes_;
-    if (!changed_.wait_until(lock, deadline, [&] { return changes_ != seen; })) return false;
+    if (!WaitChange(lock, deadline)) return false;
   }
 }
 

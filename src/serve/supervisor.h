@@ -17,7 +17,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,8 +24,8 @@
 #include "serve/log_file.h"
 #include "serve/ports.h"
 #include "serve/restart_policy.h"
+#include "util/mutex.h"
 #include "util/status.h"
-#include "util/thread_annotations.h"
 
 namespace carve::serve {
 
@@ -106,11 +105,13 @@ class Supervisor {
 
  private:
   void OnChange(const ReplicaStatus& status);
+  // Waits, with `lock` on mu_, for the next change; false at the deadline.
+  bool WaitChange(util::MutexLock& lock, Clock::time_point deadline) REQUIRES(mu_);
 
   SupervisorOptions options_;
   Observer observer_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
+  mutable util::Mutex mu_;
+  std::condition_variable_any changed_;
   uint64_t changes_ GUARDED_BY(mu_) = 0;
   std::map<std::string, std::unique_ptr<Runner>> runners_ GUARDED_BY(mu_);
 };
