@@ -7,7 +7,7 @@ namespace carve::gateway::net {
 namespace {
 
 // Sweeps the worker's connections every kSweepEvery while it has any.
-void SweepLater(Worker& wk, std::shared_ptr<Timer> timer) {
+void SweepLater(Worker& wk, const std::shared_ptr<Timer>& timer) {
   timer->expires_after(Conn::kSweepEvery);
   timer->async_wait([&wk, timer](beast::error_code ec) {
     if (ec) return;

@@ -92,7 +92,7 @@ Task<void> RunProber(GatewayState& st, Worker& wk) {
     for (const auto& pool : st.router.Pools())
       for (const auto& r : pool->replicas()) {
         ++*pending;
-        asio::co_spawn(wk.ioc, ProbeOne(wk, pool, r, h), [pending, &done](std::exception_ptr) {
+        asio::co_spawn(wk.ioc, ProbeOne(wk, pool, r, h), [pending, &done](const std::exception_ptr&) {
           if (--*pending == 0) done.cancel();
         });
       }

@@ -26,7 +26,7 @@ namespace {
 
 constexpr auto kWatchAfter = std::chrono::milliseconds(10);
 
-void StartWatch(std::shared_ptr<Watch> w) {
+void StartWatch(const std::shared_ptr<Watch>& w) {
   w->armed = true;
   w->client->socket().async_wait(tcp::socket::wait_read, [w](beast::error_code ec) {
     if (!w->active || ec) return;
@@ -42,7 +42,7 @@ void StartWatch(std::shared_ptr<Watch> w) {
 
 // Arms the watches of the worker's exchanges that are kWatchAfter old, and
 // forgets those that ended; stops when none is left.
-void WatchTick(Worker& wk, std::shared_ptr<Timer> timer) {
+void WatchTick(Worker& wk, const std::shared_ptr<Timer>& timer) {
   timer->expires_after(kWatchAfter);
   timer->async_wait([&wk, timer](beast::error_code ec) {
     if (ec) return;

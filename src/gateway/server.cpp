@@ -57,7 +57,7 @@ std::string NewRequestId() {  // gw-<8 hex digits, random per process>-<hex coun
   }();
   static std::atomic<uint64_t> counter{0};
   char buf[32];
-  std::memcpy(buf, prefix.data(), prefix.size());
+  std::copy(prefix.begin(), prefix.end(), buf);  // not a C string: to_chars appends
   auto [end, ec] =
       std::to_chars(buf + prefix.size(), buf + sizeof buf, counter.fetch_add(1) + 1, 16);
   return std::string(buf, end);

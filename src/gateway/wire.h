@@ -83,7 +83,7 @@ template <bool isRequest>
 class BodyCollector : public http::basic_parser<isRequest> {
  public:
   explicit BodyCollector(std::string& body) : body_(body) { body_.clear(); }
-  ~BodyCollector() {
+  ~BodyCollector() override {
     if (budget_) budget_->Give(taken_);
   }
   std::string& body() { return body_; }

@@ -338,7 +338,7 @@ const Catalog& Catalog::Builtin() {
 
 const GpuModel* Catalog::Find(std::string_view key) const {
   std::string k = Lower(key);
-  auto strip = [](std::string s) { return s.rfind("nvidia ", 0) == 0 ? s.substr(7) : s; };
+  auto strip = [](const std::string& s) { return s.rfind("nvidia ", 0) == 0 ? s.substr(7) : s; };
   for (const auto& m : models_) {
     if (m.alias == k) return &m;
     for (const auto& p : m.products) {

@@ -161,7 +161,7 @@ class Builder {
     for (size_t i = 0; i < nm_; ++i) {
       int k = p_.tp[t][i];
       if (!k || !demand_row_[i]) continue;
-      c_.w[t][i] = ilp_.Col(double(p_.types[t].members.size() / k), 0);
+      c_.w[t][i] = ilp_.Col(std::floor(double(p_.types[t].members.size()) / k), 0);  // whole groups
       ilp_.Add(count_row_, c_.w[t][i], k);
       Serves(i, c_.w[t][i], p_.tp_fit[i].value);
       sizes.insert(k);
@@ -176,7 +176,7 @@ class Builder {
     std::map<std::string, int> per_host;
     for (int f : p_.types[t].members) ++per_host[p_.request->fleet[f].node];
     double room = 0;
-    for (const auto& [host, count] : per_host) room += k * (count / k);
+    for (const auto& [host, count] : per_host) room += k * std::floor(double(count) / k);
     int row = ilp_.Row(GLP_UP, 0, room);
     for (size_t i = 0; i < nm_; ++i)
       if (c_.w[t][i] && p_.tp[t][i] >= k) ilp_.Add(row, c_.w[t][i], p_.tp[t][i]);

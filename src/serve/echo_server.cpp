@@ -88,7 +88,7 @@ struct Watch {
   bool active = true;
 };
 
-void StartWatch(beast::tcp_stream& s, std::shared_ptr<Watch> w) {
+void StartWatch(beast::tcp_stream& s, const std::shared_ptr<Watch>& w) {
   s.socket().async_wait(tcp::socket::wait_read, [&s, w](beast::error_code ec) {
     if (!w->active || ec) return;
     char c;

@@ -64,7 +64,7 @@ Status Connect(int fd, int port, Deadline deadline) {
   return Status::Ok();
 }
 
-Status SendAll(int fd, std::string data, Deadline deadline) {
+Status SendAll(int fd, std::string_view data, Deadline deadline) {
   std::string_view rest = data;
   while (!rest.empty()) {
     CARVE_RETURN_IF_ERROR(WaitFor(fd, POLLOUT, deadline, "send"));

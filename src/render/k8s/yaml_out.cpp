@@ -75,7 +75,7 @@ void Emit(const Json& v, int indent, std::string& out) {
       if (item.is_object() && !item.empty()) {
         std::string inner;
         Emit(item, indent + 2, inner);
-        out += Pad(indent) + "- " + inner.substr(size_t(indent + 2));
+        out += Pad(indent) + "- " + inner.substr(size_t(indent) + 2);
       } else {
         out += Pad(indent) + "-";
         EmitAfter(item, indent, out);
