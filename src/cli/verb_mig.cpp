@@ -1,4 +1,4 @@
-// carve mig enable|disable|create|create-ci|destroy|list: partition GPUs by hand.
+// carve mig enable|disable|create|create-ci|destroy|destroy-ci|list: partition GPUs by hand.
 #include <fmt/format.h>
 
 #include "cli/cli.h"
@@ -22,6 +22,7 @@ struct Opts {
   bool gi_only = false;
   int gi = -1;
   std::vector<int> gis;
+  std::vector<int> cis;
   bool all = false;
   bool force = false;
 };
@@ -118,9 +119,50 @@ Status Destroy(const Globals& g, const Opts& o) {
   return Status::Ok();
 }
 
+Status DestroyCi(const Globals& g, const Opts& o) {
+  if (o.all == !o.gis.empty())
+    return Status::InvalidArgument("say which compute instances to destroy: --gi ID[,ID…] or --all");
+  if (o.all && !o.cis.empty())
+    return Status::InvalidArgument("--ci needs --gi: name the GPU instances the compute instances are in");
+  CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
+  CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig destroy-ci"));
+  CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
+  std::vector<int> gis = o.gis;
+  if (o.all)
+    for (const auto& gi : gpu.gpu_instances) gis.push_back(gi.id);
+  CARVE_ASSIGN_OR_RETURN(auto report, device::DestroyComputeInstances(*m, gpu, gis, o.cis, o.force));
+  for (const auto& p : report.stopped)
+    fmt::print("GPU {}: stopped process {} ({})\n", gpu.index, p.pid, p.name);
+  for (const auto& d : report.destroyed) fmt::print("GPU {}: destroyed {}\n", gpu.index, d);
+  if (report.destroyed.empty()) fmt::print("GPU {}: no compute instances to destroy.\n", gpu.index);
+  return Status::Ok();
+}
+
+// Keeps only GPU instances `gis` (and the processes on them), and only the
+// GPUs that hold one; kNotFound when an id is on none of `gpus`.
+Status KeepGpuInstances(std::vector<device::Gpu>& gpus, const std::vector<int>& gis) {
+  if (gis.empty()) return Status::Ok();
+  auto wanted = [&](int id) { return std::find(gis.begin(), gis.end(), id) != gis.end(); };
+  std::vector<int> seen;
+  for (auto& gpu : gpus) {
+    std::erase_if(gpu.gpu_instances, [&](const auto& gi) { return !wanted(gi.id); });
+    std::erase_if(gpu.processes, [&](const auto& p) { return !wanted(p.gi); });
+    for (const auto& gi : gpu.gpu_instances) seen.push_back(gi.id);
+  }
+  for (int id : gis)
+    if (std::find(seen.begin(), seen.end(), id) == seen.end())
+      return Status::NotFound(fmt::format("no GPU instance {} on {}", id,
+                                          gpus.size() == 1 ? fmt::format("GPU {}", gpus[0].index)
+                                                           : "these GPUs"),
+                              "See them all: carve mig list");
+  std::erase_if(gpus, [](const auto& gpu) { return gpu.gpu_instances.empty(); });
+  return Status::Ok();
+}
+
 Status List(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto gpus, SelectGpus(*m, o.gpus));
+  CARVE_RETURN_IF_ERROR(KeepGpuInstances(gpus, o.gis));
   if (g.json) {
     fmt::print("{}\n", render::GpusJson(gpus).dump(2));
     return Status::Ok();
@@ -199,8 +241,19 @@ void AddMig(CLI::App& app, Globals& g) {
   destroy->add_flag("--force", o->force, "Stop processes using them first");
   destroy->callback(Body(g, [&g, o] { return Destroy(g, *o); }));
 
+  auto* dci = mig->add_subcommand(
+      "destroy-ci", "Destroy compute instances only; their GPU instances stay (like -dci)");
+  GpuOption(dci, *o, "GPU index");
+  dci->add_option("--gi", o->gis, "GPU instance ids")->delimiter(',');
+  dci->add_option("--ci", o->cis, "Compute instance ids (default: all in those GPU instances)")
+      ->delimiter(',');
+  dci->add_flag("--all", o->all, "Every compute instance on the GPU");
+  dci->add_flag("--force", o->force, "Stop processes using them first");
+  dci->callback(Body(g, [&g, o] { return DestroyCi(g, *o); }));
+
   auto* list = mig->add_subcommand("list", "GPU and compute instances, placements, MIG UUIDs, memory");
   GpuOption(list, *o, "GPU index or list (default: all)");
+  list->add_option("--gi", o->gis, "Only these GPU instances (like -lci -gi)")->delimiter(',');
   list->callback(Body(g, [&g, o] { return List(g, *o); }));
 }
 

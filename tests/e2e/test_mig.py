@@ -87,6 +87,31 @@ def test_compute_instance_subdivision(carve):
     assert p.returncode == 0, p.stderr
 
 
+def test_destroy_ci_keeps_the_gpu_instance_and_list_gi_shows_one(carve):
+    carve.new("h100-80gb", mig="on")
+    carve.ok("mig", "create", "-i", "0", "3g.40gb@0,3g.40gb@4", "--gi-only")
+    carve.ok("mig", "create-ci", "-i", "0", "--gi", "1", "1c,1c,1c")
+    carve.ok("mig", "create-ci", "-i", "0", "--gi", "2")
+    carve.ok("sim", "attach", carve.state, "-i", "0", "--gi", "1", "--ci", "2", "--pid", "4122",
+             "--name", "vllm")
+    only = carve.json("mig", "list", "-i", "0", "--gi", "1")["gpus"][0]
+    assert [s["gi"] for s in only["slices"]] == [1]
+    assert "GI 2" not in carve.ok("mig", "list", "--gi", "1").stdout
+    p = carve.run("mig", "list", "--gi", "5")
+    assert p.returncode == 6 and "no GPU instance 5 on GPU 0" in p.stderr
+    p = carve.ok("mig", "destroy-ci", "-i", "0", "--gi", "1", "--ci", "0,1")
+    assert "destroyed CI 0 (1c.3g.40gb) in 3g.40gb@0 (GI 1)" in p.stdout
+    p = carve.run("mig", "destroy-ci", "-i", "0", "--all")
+    assert p.returncode == 3 and "process 4122 (vllm" in p.stderr and "--force" in p.stderr
+    p = carve.ok("mig", "destroy-ci", "-i", "0", "--all", "--force")
+    assert "stopped process 4122 (vllm)" in p.stdout
+    g = carve.json("mig", "list")["gpus"][0]
+    assert [(s["gi"], s["compute_instances"]) for s in g["slices"]] == [(1, []), (2, [])]
+    p = carve.run("mig", "destroy-ci", "-i", "0", "--gi", "1", "--ci", "0")
+    assert p.returncode == 6 and "GPU instance 1 has no compute instance 0" in p.stderr
+    assert carve.run("mig", "destroy-ci", "-i", "0").returncode == 2
+
+
 def test_profiles_json_shape(carve):
     carve.new("h100-80gb", mig="on")
     carve.ok("mig", "create", "-i", "0", "2g.20gb@0,1g.10gb@2,1g.10gb@3")
