@@ -16,7 +16,7 @@ std::string MigModeText(const device::Gpu& g, const render::Style& st);
 namespace {
 
 struct Opts {
-  std::vector<int> gpus;
+  std::vector<std::string> gpus;
   std::string profiles;
   std::vector<std::string> profile_list;
   bool gi_only = false;
@@ -27,11 +27,7 @@ struct Opts {
   bool force = false;
 };
 
-Result<device::Gpu> OneGpu(device::Machine& m, const Opts& o) {
-  if (o.gpus.size() != 1)
-    return Status::InvalidArgument("name one GPU with -i N", "See the GPUs: carve gpus");
-  return m.GetGpu(o.gpus[0]);
-}
+Result<device::Gpu> OneGpu(device::Machine& m, const Opts& o) { return SelectOneGpu(m, o.gpus); }
 
 Status SetMode(const Globals& g, const Opts& o, bool on) {
   if (o.gpus.empty())
@@ -39,8 +35,10 @@ Status SetMode(const Globals& g, const Opts& o, bool on) {
                                    "Changing MIG mode is never done to every GPU by default.");
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, on ? "mig enable" : "mig disable"));
+  CARVE_ASSIGN_OR_RETURN(auto gpus, SelectGpus(*m, o.gpus));
   Status first_failure;
-  for (int i : o.gpus) {
+  for (const auto& gpu : gpus) {
+    int i = gpu.index;
     auto change = m->SetMigMode(i, on);
     if (!change.ok()) return change.status().Prefixed(fmt::format("GPU {}", i));
     const char* what = on ? "on" : "off";
@@ -200,9 +198,7 @@ Status List(const Globals& g, const Opts& o) {
   return Status::Ok();
 }
 
-void GpuOption(CLI::App* cmd, Opts& o, const char* help) {
-  cmd->add_option("-i,--gpu", o.gpus, help)->delimiter(',')->allow_extra_args(false);
-}
+void GpuOption(CLI::App* cmd, Opts& o, const char* help) { AddGpuOption(cmd, o.gpus, help); }
 
 }  // namespace
 
@@ -212,30 +208,30 @@ void AddMig(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
 
   auto* en = mig->add_subcommand("enable", "Turn MIG on (explains pending modes)");
-  GpuOption(en, *o, "GPU index or list");
+  GpuOption(en, *o, "GPU or list");
   en->callback(Body(g, [&g, o] { return SetMode(g, *o, true); }));
   auto* dis = mig->add_subcommand("disable", "Turn MIG off (destroy slices first)");
-  GpuOption(dis, *o, "GPU index or list");
+  GpuOption(dis, *o, "GPU or list");
   dis->callback(Body(g, [&g, o] { return SetMode(g, *o, false); }));
 
   auto* create = mig->add_subcommand(
       "create", "Create slices: PROFILE[@START],… by name or id (like -cgi … -C); carve places "
                 "the ones without a start");
-  GpuOption(create, *o, "GPU index");
+  GpuOption(create, *o, "GPU");
   create->add_option("profiles", o->profile_list, "e.g. 3g.40gb@4,1g.10gb or 9,19,19")
       ->required()->delimiter(',');
   create->add_flag("--gi-only", o->gi_only, "GPU instances only, no compute instances");
   create->callback(Body(g, [&g, o] { return Create(g, *o); }));
 
   auto* ci = mig->add_subcommand("create-ci", "Create compute instances inside a GPU instance");
-  GpuOption(ci, *o, "GPU index");
+  GpuOption(ci, *o, "GPU");
   ci->add_option("--gi", o->gi, "GPU instance id")->required();
   ci->add_option("profiles", o->profile_list, "1c, 2c.3g.40gb, CI id … (default: the full one)")
       ->delimiter(',');
   ci->callback(Body(g, [&g, o] { return CreateCi(g, *o); }));
 
   auto* destroy = mig->add_subcommand("destroy", "Destroy slices, compute instances first");
-  GpuOption(destroy, *o, "GPU index");
+  GpuOption(destroy, *o, "GPU");
   destroy->add_option("--gi", o->gis, "GPU instance ids")->delimiter(',');
   destroy->add_flag("--all", o->all, "Every GPU instance on the GPU");
   destroy->add_flag("--force", o->force, "Stop processes using them first");
@@ -243,7 +239,7 @@ void AddMig(CLI::App& app, Globals& g) {
 
   auto* dci = mig->add_subcommand(
       "destroy-ci", "Destroy compute instances only; their GPU instances stay (like -dci)");
-  GpuOption(dci, *o, "GPU index");
+  GpuOption(dci, *o, "GPU");
   dci->add_option("--gi", o->gis, "GPU instance ids")->delimiter(',');
   dci->add_option("--ci", o->cis, "Compute instance ids (default: all in those GPU instances)")
       ->delimiter(',');
@@ -252,7 +248,7 @@ void AddMig(CLI::App& app, Globals& g) {
   dci->callback(Body(g, [&g, o] { return DestroyCi(g, *o); }));
 
   auto* list = mig->add_subcommand("list", "GPU and compute instances, placements, MIG UUIDs, memory");
-  GpuOption(list, *o, "GPU index or list (default: all)");
+  GpuOption(list, *o, "GPU or list (default: all)");
   list->add_option("--gi", o->gis, "Only these GPU instances (like -lci -gi)")->delimiter(',');
   list->callback(Body(g, [&g, o] { return List(g, *o); }));
 }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "cli/cli.h"
+#include "cli/machine_open.h"
 #include "device/sim/sim_machine.h"
 
 namespace carve::cli {
@@ -55,7 +56,7 @@ Result<std::unique_ptr<SimMachine>> Open(const std::string& file) { return SimMa
 
 struct AttachOpts {
   std::string file;
-  int gpu = 0;
+  std::vector<std::string> gpu;
   std::optional<int> gi, ci;
   uint32_t pid = 0;
   std::string name = "python";
@@ -65,6 +66,7 @@ struct AttachOpts {
 
 Status RunAttach(const AttachOpts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, SelectOneGpu(*m, o.gpu));
   uint32_t pid = o.pid;
   if (pid == 0) {  // a made-up pid no host process has
     CARVE_ASSIGN_OR_RETURN(auto state, m->State());
@@ -72,8 +74,8 @@ Status RunAttach(const AttachOpts& o) {
     for (const auto& g : state.gpus)
       for (const auto& p : g.processes) pid = std::max(pid, p.pid + 1);
   }
-  CARVE_RETURN_IF_ERROR(m->Attach(o.gpu, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
-  fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, o.gpu,
+  CARVE_RETURN_IF_ERROR(m->Attach(gpu.index, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
+  fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, gpu.index,
              o.gi ? fmt::format(", GPU instance {}", *o.gi) : "");
   return Status::Ok();
 }
@@ -138,7 +140,8 @@ void AddSim(CLI::App& app, Globals& g) {
   auto a = std::make_shared<AttachOpts>();
   auto* attach = sim->add_subcommand("attach", "Attach a simulated process to a GPU or slice");
   attach->add_option("file", a->file, "State file")->required();
-  attach->add_option("-i,--gpu", a->gpu, "GPU index")->required();
+  AddGpuOption(attach, a->gpu, "GPU");
+  attach->get_option("-i")->required();
   attach->add_option("--gi", a->gi, "GPU instance (when MIG is on)");
   attach->add_option("--ci", a->ci, "Compute instance (default: the first)");
   attach->add_option("--pid", a->pid, "Process id (default: a made-up one)");
