@@ -1,4 +1,4 @@
-// carve sim new|reboot|attach|detach|fault: make and drive a simulated machine.
+// carve sim new|reboot|attach|detach|fault|set: make and drive a simulated machine.
 #include <fmt/format.h>
 
 #include <random>
@@ -12,8 +12,13 @@ namespace {
 
 using device::sim::SimMachine;
 
-Result<std::vector<const mig::GpuModel*>> ParseGpuList(const std::vector<std::string>& items) {
-  std::vector<const mig::GpuModel*> out;
+struct GpuItem {
+  const mig::GpuModel* model;
+  const mig::Product* product;  // the one named, else nullptr: the model's first
+};
+
+Result<std::vector<GpuItem>> ParseGpuList(const std::vector<std::string>& items) {
+  std::vector<GpuItem> out;
   for (const auto& item : items) {
     std::string alias = item;
     int count = 1;
@@ -29,7 +34,7 @@ Result<std::vector<const mig::GpuModel*>> ParseGpuList(const std::vector<std::st
                                        "Write GPU[:COUNT], e.g. h100-80gb:8.");
     }
     CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, mig::Catalog::Builtin().Lookup(alias));
-    out.insert(out.end(), count, m);
+    out.insert(out.end(), count, GpuItem{m, mig::Catalog::Builtin().FindProduct(alias)});
   }
   return out;
 }
@@ -43,9 +48,18 @@ struct NewOpts {
 };
 
 Status RunNew(const NewOpts& o) {
-  CARVE_ASSIGN_OR_RETURN(auto models, ParseGpuList(o.gpus));
+  CARVE_ASSIGN_OR_RETURN(auto items, ParseGpuList(o.gpus));
+  std::vector<const mig::GpuModel*> models;
+  for (const auto& item : items) models.push_back(item.model);
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   CARVE_ASSIGN_OR_RETURN(auto state, device::sim::NewState(models, o.mig == "on", seed));
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].product) continue;
+    auto& g = state.gpus[i];
+    g.pci_device_id = items[i].product->pci_device_id;
+    g.display_mode = items[i].product->display_mode;  // as it ships
+    if (g.display_mode) g.mig = {};
+  }
   CARVE_RETURN_IF_ERROR(device::sim::CreateStateFile(o.file, state, o.force));
   fmt::print("Simulated machine with {} GPU{} written to {}.\nUse it: carve --sim {} gpus\n",
              models.size(), models.size() == 1 ? "" : "s", o.file, o.file);
@@ -110,6 +124,42 @@ Status RunFault(const FaultOpts& o) {
   return Status::Ok();
 }
 
+struct SetOpts {
+  std::string file;
+  std::vector<std::string> gpu;
+  std::string ecc, persistence, display_mode, timeslicing, driver;
+};
+
+std::optional<bool> OnOff(const std::string& v, const char* on) {
+  if (v.empty()) return std::nullopt;
+  return v == on;
+}
+
+Status RunSet(const SetOpts& o) {
+  device::sim::SimSettings s;
+  if (!o.driver.empty()) s.driver_version = o.driver;
+  s.ecc = OnOff(o.ecc, "on");
+  s.persistence_mode = OnOff(o.persistence, "on");
+  s.display_mode = OnOff(o.display_mode, "display");
+  if (!o.timeslicing.empty())
+    s.mig_timeslicing = o.timeslicing == "unreported" ? std::nullopt : OnOff(o.timeslicing, "supported");
+  bool per_gpu = s.ecc || s.persistence_mode || s.display_mode || s.mig_timeslicing;
+  if (per_gpu && o.gpu.empty())
+    return Status::InvalidArgument("name the GPU with -i", "e.g. carve sim set FILE -i 0 --ecc off");
+  if (!per_gpu && !s.driver_version)
+    return Status::InvalidArgument(
+        "say what to set: --driver, --ecc, --persistence, --display-mode or --mig-timeslicing");
+  CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  std::optional<int> index;
+  if (!o.gpu.empty()) {
+    CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, SelectOneGpu(*m, o.gpu));
+    index = gpu.index;
+  }
+  CARVE_RETURN_IF_ERROR(m->Configure(index, s));
+  fmt::print("Set{}.\n", index ? fmt::format(" on GPU {}", *index) : "");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddSim(CLI::App& app, Globals& g) {
@@ -119,7 +169,9 @@ void AddSim(CLI::App& app, Globals& g) {
   auto n = std::make_shared<NewOpts>();
   auto* cnew = sim->add_subcommand("new", "Write a new simulated machine to FILE");
   cnew->add_option("file", n->file, "State file to create")->required();
-  cnew->add_option("gpus", n->gpus, "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog)")
+  cnew->add_option("gpus", n->gpus,
+                   "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog); a product name or "
+                   "PCI id picks that edition, e.g. 0x2BB110DE (RTX PRO 6000 Workstation)")
       ->required();
   cnew->add_option("--mig", n->mig, "Start with MIG on or off")->check(CLI::IsMember({"on", "off"}));
   cnew->add_option("--seed", n->seed, "Seed for UUIDs (same seed, same UUIDs)");
@@ -169,6 +221,23 @@ void AddSim(CLI::App& app, Globals& g) {
   fault->add_option("--delay-ms", f->delay_ms, "Add MS to every driver call");
   fault->add_flag("--clear", f->clear, "Remove every fault and delay");
   fault->callback(Body(g, [f] { return RunFault(*f); }));
+
+  auto so = std::make_shared<SetOpts>();
+  auto* set = sim->add_subcommand("set", "Set what carve doctor checks: driver, ECC, persistence, "
+                                         "display mode, MIG time-slicing");
+  set->add_option("file", so->file, "State file")->required();
+  AddGpuOption(set, so->gpu, "GPU");
+  set->add_option("--driver", so->driver, "Driver version the machine reports, e.g. 550.54.15");
+  set->add_option("--ecc", so->ecc, "ECC after the next reset or reboot (pending, like nvidia-smi -e)")
+      ->check(CLI::IsMember({"on", "off"}));
+  set->add_option("--persistence", so->persistence, "Persistence mode")
+      ->check(CLI::IsMember({"on", "off"}));
+  set->add_option("--display-mode", so->display_mode,
+                  "A Workstation edition's mode (compute: what DisplayModeSelector and a reboot do)")
+      ->check(CLI::IsMember({"display", "compute"}));
+  set->add_option("--mig-timeslicing", so->timeslicing, "What the driver reports")
+      ->check(CLI::IsMember({"supported", "unsupported", "unreported"}));
+  set->callback(Body(g, [so] { return RunSet(*so); }));
 }
 
 }  // namespace carve::cli
