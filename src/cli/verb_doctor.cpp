@@ -117,11 +117,14 @@ Status Run(const Globals& g) {
   }
   CARVE_ASSIGN_OR_RETURN(device::DriverInfo d, (*machine)->Driver());
   CARVE_ASSIGN_OR_RETURN(auto gpus, (*machine)->Gpus());
-  CARVE_ASSIGN_OR_RETURN(auto applied, apply::ReadApplied(StateDirFor(g, "")));
   std::vector<device::Check> checks;
   for (const auto& gpu : gpus)
     for (auto& c : device::GpuChecks(d, gpu)) checks.push_back(std::move(c));
-  auto machine_checks = device::MachineChecks(gpus, applied);
+  auto applied = apply::ReadApplied(StateDirFor(g, ""));  // a bad record costs only its row
+  auto machine_checks =
+      applied.ok() ? device::MachineChecks(gpus, *applied)
+                   : std::vector<device::Check>{{"boot", -1, device::CheckStatus::kUnknown,
+                                                 applied.status().message(), applied.status().hint()}};
   if (g.json) {
     ordered_json arr = ordered_json::array();
     for (const auto& gpu : gpus) arr.push_back(GpuJson(gpu, AdviceFor(gpu)));

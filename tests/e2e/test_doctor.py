@@ -106,3 +106,6 @@ def test_doctor_after_a_hopper_reboot_hints_the_boot_unit(carve):
     assert checks(carve)["boot"]["status"] == "ok"
     carve.ok("apply", "--uninstall", "--unit-dir", str(carve.tmp / "units"))
     assert checks(carve)["boot"]["status"] == "info"
+    (carve.tmp / "machine.json.d" / "applied.json").write_text("{")
+    boot = checks(carve)["boot"]  # a broken record costs its row, not the doctor
+    assert boot["status"] == "unknown" and "is not a carve apply record" in boot["detail"]
