@@ -97,23 +97,33 @@ Status CreateCi(const Globals& g, const Opts& o) {
   return Status::Ok();
 }
 
+// --gi's ids, or with --all every GPU instance on `gpu`.
+std::vector<int> NamedGpuInstances(const Opts& o, const device::Gpu& gpu) {
+  std::vector<int> gis = o.gis;
+  if (o.all)
+    for (const auto& gi : gpu.gpu_instances) gis.push_back(gi.id);
+  return gis;
+}
+
+void PrintDestroyed(const device::Gpu& gpu, const device::DestroyReport& report) {
+  for (const auto& p : report.stopped)
+    fmt::print("GPU {}: stopped process {} ({})\n", gpu.index, p.pid, p.name);
+  for (const auto& d : report.destroyed) fmt::print("GPU {}: destroyed {}\n", gpu.index, d);
+}
+
 Status Destroy(const Globals& g, const Opts& o) {
   if (o.all == !o.gis.empty())
     return Status::InvalidArgument("say what to destroy: --gi ID[,ID…] or --all");
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig destroy"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
-  std::vector<int> gis = o.gis;
-  if (o.all)
-    for (const auto& gi : gpu.gpu_instances) gis.push_back(gi.id);
+  std::vector<int> gis = NamedGpuInstances(o, gpu);
   if (gis.empty()) {
     fmt::print("GPU {}: no GPU instances to destroy.\n", gpu.index);
     return Status::Ok();
   }
   CARVE_ASSIGN_OR_RETURN(auto report, device::DestroySlices(*m, gpu, gis, o.force));
-  for (const auto& p : report.stopped)
-    fmt::print("GPU {}: stopped process {} ({})\n", gpu.index, p.pid, p.name);
-  for (const auto& d : report.destroyed) fmt::print("GPU {}: destroyed {}\n", gpu.index, d);
+  PrintDestroyed(gpu, report);
   return Status::Ok();
 }
 
@@ -125,13 +135,9 @@ Status DestroyCi(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig destroy-ci"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
-  std::vector<int> gis = o.gis;
-  if (o.all)
-    for (const auto& gi : gpu.gpu_instances) gis.push_back(gi.id);
-  CARVE_ASSIGN_OR_RETURN(auto report, device::DestroyComputeInstances(*m, gpu, gis, o.cis, o.force));
-  for (const auto& p : report.stopped)
-    fmt::print("GPU {}: stopped process {} ({})\n", gpu.index, p.pid, p.name);
-  for (const auto& d : report.destroyed) fmt::print("GPU {}: destroyed {}\n", gpu.index, d);
+  CARVE_ASSIGN_OR_RETURN(auto report, device::DestroyComputeInstances(*m, gpu, NamedGpuInstances(o, gpu),
+                                                                      o.cis, o.force));
+  PrintDestroyed(gpu, report);
   if (report.destroyed.empty()) fmt::print("GPU {}: no compute instances to destroy.\n", gpu.index);
   return Status::Ok();
 }
