@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "device/gpu_ref.h"
 #include "device/nvml/nvml_machine.h"
 #include "device/sim/sim_machine.h"
 
@@ -49,17 +50,30 @@ Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,
   return std::optional<FileLock>(std::move(lock));
 }
 
-Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<int>& indices) {
+Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<std::string>& refs) {
+  CARVE_ASSIGN_OR_RETURN(std::vector<device::Gpu> all, m.Gpus());
+  if (refs.empty()) return all;
+  CARVE_ASSIGN_OR_RETURN(std::vector<int> indices, device::ResolveGpuRefs(all, refs));
   std::vector<device::Gpu> out;
-  if (indices.empty()) {
-    CARVE_ASSIGN_OR_RETURN(out, m.Gpus());
-    return out;
-  }
-  for (int i : indices) {
-    CARVE_ASSIGN_OR_RETURN(device::Gpu g, m.GetGpu(i));
-    out.push_back(std::move(g));
-  }
+  for (int i : indices)
+    for (auto& g : all)
+      if (g.index == i) out.push_back(std::move(g));
   return out;
+}
+
+Result<device::Gpu> SelectOneGpu(device::Machine& m, const std::vector<std::string>& refs) {
+  if (refs.size() != 1)
+    return Status::InvalidArgument("name one GPU with -i (an index, a GPU-… UUID or a PCI bus id)",
+                                   "See the GPUs: carve gpus");
+  CARVE_ASSIGN_OR_RETURN(std::vector<device::Gpu> gpus, SelectGpus(m, refs));
+  return std::move(gpus[0]);
+}
+
+void AddGpuOption(CLI::App* cmd, std::vector<std::string>& refs, const std::string& help) {
+  cmd->add_option("-i,--gpu", refs, help + ": index, GPU-UUID (or its start) or PCI bus id")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("GPU");
 }
 
 }  // namespace carve::cli

@@ -17,7 +17,13 @@ Result<std::unique_ptr<device::Machine>> OpenMachine(const Globals& g);
 Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,
                                                const std::string& what);
 
-// The GPUs a verb should act on: `indices` (empty: all), each checked.
-Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<int>& indices);
+// The GPUs a verb acts on: those `refs` name, by index, UUID (or a unique
+// prefix) or PCI bus id (device/gpu_ref.h), in the order given; all when empty.
+Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<std::string>& refs);
+// The one GPU `refs` names; kInvalidArgument unless it names exactly one.
+Result<device::Gpu> SelectOneGpu(device::Machine& m, const std::vector<std::string>& refs);
+
+// Adds `-i,--gpu` to a verb: GPU index, UUID or PCI bus id; a comma list.
+void AddGpuOption(CLI::App* cmd, std::vector<std::string>& refs, const std::string& help);
 
 }  // namespace carve::cli

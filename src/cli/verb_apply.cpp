@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "apply/applied.h"
 #include "apply/boot_unit.h"
 #include "apply/layout_file.h"
 #include "apply/reconcile.h"
@@ -92,6 +93,16 @@ Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
   return Status::Ok();
 }
 
+// Notes what the GPUs hold now for carve doctor's boot check. A failure to
+// note it is said, but does not undo a successful apply.
+void Remember(const Globals& g, const Opts& o, device::Machine& m) {
+  auto gpus = m.Gpus();
+  Status st = gpus.ok() ? apply::RecordApplied(StateDirFor(g, o.state_dir),
+                                              fs::absolute(o.file).string(), *gpus)
+                        : gpus.status();
+  if (!st.ok()) std::fprintf(stderr, "carve: could not note the layout for carve doctor: %s\n", st.message().c_str());
+}
+
 Status Install(const Globals& g, const Opts& o, const std::string& text, device::Machine& m) {
   CARVE_ASSIGN_OR_RETURN(auto gpus, m.Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
@@ -108,6 +119,8 @@ Status Install(const Globals& g, const Opts& o, const std::string& text, device:
   else if (!g.sim.empty())
     u.globals = {"--sim", fs::absolute(g.sim).string()};
   CARVE_RETURN_IF_ERROR(apply::InstallUnit(o.unit_dir, apply::BootUnit(u)));
+  CARVE_RETURN_IF_ERROR(apply::RecordBootUnit(state, fs::absolute(o.file).string(),
+                                              fs::absolute(o.unit_dir).string() + "/" + apply::kUnitName));
   fmt::print(
       "Installed {}/{}: at every boot it applies {} (a copy of {}; rerun --install after "
       "editing it).\n",
@@ -128,6 +141,8 @@ Status Preview(const Globals& g, const apply::Changes& plan, bool force) {
 Status Run(const Globals& g, const Opts& o) {
   if (o.uninstall) {
     CARVE_RETURN_IF_ERROR(apply::UninstallUnit(o.unit_dir));
+    if (auto had = apply::ReadApplied(StateDirFor(g, o.state_dir)); had.ok() && *had)
+      CARVE_RETURN_IF_ERROR(apply::RecordBootUnit(StateDirFor(g, o.state_dir), (*had)->layout, ""));
     fmt::print("Removed {}/{}; the layout is no longer re-applied at boot.\n", o.unit_dir,
                apply::kUnitName);
     return Status::Ok();
@@ -149,7 +164,12 @@ Status Run(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto gpus, m->Gpus());
   CARVE_ASSIGN_OR_RETURN(auto layouts, apply::LoadLayoutFile(text, o.file, o.config, gpus));
   CARVE_ASSIGN_OR_RETURN(apply::Changes plan, apply::MakeChanges(gpus, layouts, o.force));
-  if (o.dry_run || plan.empty()) return Preview(g, plan, o.force);
+  if (o.dry_run) return Preview(g, plan, o.force);
+  if (plan.empty()) {
+    CARVE_RETURN_IF_ERROR(Preview(g, plan, o.force));
+    Remember(g, o, *m);
+    return Status::Ok();
+  }
   if (!g.json) CARVE_RETURN_IF_ERROR(Preview(g, plan, o.force));
   if (plan.in_use() && !o.force) return apply::InUseRefusal(plan);
   if (!o.yes && !Interactive())
@@ -157,8 +177,10 @@ Status Run(const Globals& g, const Opts& o) {
         "carve apply changes GPUs, and there is no terminal to confirm on",
         "Pass --yes to apply, or --dry-run to only look. Nothing was changed.");
   if (!o.yes) CARVE_RETURN_IF_ERROR(Confirm(plan));
-  return Finish(g, r.Apply(plan),
-                "Applied and verified: every GPU holds its layout, placement-exactly.");
+  CARVE_RETURN_IF_ERROR(Finish(g, r.Apply(plan),
+                               "Applied and verified: every GPU holds its layout, placement-exactly."));
+  Remember(g, o, *m);
+  return Status::Ok();
 }
 
 }  // namespace

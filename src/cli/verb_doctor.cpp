@@ -1,13 +1,17 @@
 // carve doctor: what carve sees and what to do next. Driver, NVML and CUDA
 // versions; per GPU its MIG capability, current and pending mode, persistence
 // mode, the processes that block a MIG change, where the catalogue and the
-// driver disagree, and the exact next command.
+// driver disagree, and the exact next command; then the checks the MIG
+// recipes warn about (device/checks.h), each with its status and fix.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
+#include "apply/applied.h"
+#include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "device/checks.h"
 #include "render/style.h"
 
 namespace carve::cli {
@@ -28,6 +32,8 @@ std::string Pids(const device::Gpu& g) {
 
 Advice AdviceFor(const device::Gpu& g) {
   std::string i = std::to_string(g.index);
+  if (!g.mig_capable && g.model && g.model->mig)
+    return {"MIG unavailable: see the display mode check", ""};
   if (!g.mig_capable) return {"no MIG: use it as a whole GPU", ""};
   if (!g.model) return {"not in carve's catalogue: carve lists it but will not partition it", ""};
   if (g.mig.pending != g.mig.current) {
@@ -63,13 +69,37 @@ ordered_json GpuJson(const device::Gpu& g, const Advice& a) {
           {"next", a.next.empty() ? ordered_json(nullptr) : ordered_json(a.next)}};
 }
 
+ordered_json ChecksJson(const std::vector<device::Check>& checks) {
+  ordered_json arr = ordered_json::array();
+  for (const auto& c : checks)
+    arr.push_back({{"check", c.name},
+                   {"gpu", c.gpu < 0 ? ordered_json(nullptr) : ordered_json(c.gpu)},
+                   {"status", device::CheckStatusName(c.status)},
+                   {"detail", c.detail},
+                   {"fix", c.fix.empty() ? ordered_json(nullptr) : ordered_json(c.fix)}});
+  return arr;
+}
+
+void PrintChecks(const std::vector<device::Check>& checks, const render::Style& st) {
+  for (const auto& c : checks) {
+    std::string status{device::CheckStatusName(c.status)};
+    std::string shown = c.status == device::CheckStatus::kOk     ? st.Green(status)
+                        : c.status == device::CheckStatus::kFail ? st.Red(status)
+                        : c.status == device::CheckStatus::kWarn ? st.Yellow(status)
+                                                                 : status;
+    fmt::print("  {}{:<{}}{:<19}{}\n", shown, "", 9 - status.size(), c.name, c.detail);
+    if (!c.fix.empty()) fmt::print("  {:<28}fix: {}\n", "", c.fix);
+  }
+}
+
 void PrintGpu(const device::Gpu& g, const Advice& a, const render::Style& st) {
   fmt::print("{}  {}  ({})\n", st.Bold(fmt::format("GPU {}", g.index)), g.name,
              g.model ? g.model->alias : "not in the catalogue");
   fmt::print("  MIG        {}\n", !g.mig_capable ? "not supported"
                                   : fmt::format("current {}, pending {}", g.mig.current ? "on" : "off",
                                                 g.mig.pending ? "on" : "off"));
-  fmt::print("  persistence mode {}\n", g.persistence_mode ? "on" : "off");
+  if (!g.model || !g.model->mig)  // else a check row says it
+    fmt::print("  persistence mode {}\n", g.persistence_mode ? "on" : "off");
   for (const auto& p : g.processes)
     fmt::print("  process    {} ({}, {} MiB){}\n", p.pid, p.name, p.memory_mib,
                p.gi >= 0 ? fmt::format(" on GI {} CI {}", p.gi, p.ci) : "");
@@ -87,19 +117,36 @@ Status Run(const Globals& g) {
   }
   CARVE_ASSIGN_OR_RETURN(device::DriverInfo d, (*machine)->Driver());
   CARVE_ASSIGN_OR_RETURN(auto gpus, (*machine)->Gpus());
+  std::vector<device::Check> checks;
+  for (const auto& gpu : gpus)
+    for (auto& c : device::GpuChecks(d, gpu)) checks.push_back(std::move(c));
+  auto applied = apply::ReadApplied(StateDirFor(g, ""));  // a bad record costs only its row
+  auto machine_checks =
+      applied.ok() ? device::MachineChecks(gpus, *applied)
+                   : std::vector<device::Check>{{"boot", -1, device::CheckStatus::kUnknown,
+                                                 applied.status().message(), applied.status().hint()}};
   if (g.json) {
     ordered_json arr = ordered_json::array();
     for (const auto& gpu : gpus) arr.push_back(GpuJson(gpu, AdviceFor(gpu)));
+    checks.insert(checks.end(), machine_checks.begin(), machine_checks.end());
     fmt::print("{}\n", ordered_json{{"backend", d.backend}, {"driver_version", d.driver_version},
                                     {"nvml_version", d.nvml_version}, {"cuda_version", d.cuda_version},
-                                    {"gpus", arr}}.dump(2));
+                                    {"gpus", arr}, {"checks", ChecksJson(checks)}}.dump(2));
     return Status::Ok();
   }
   auto st = render::Style::ForStdout(g.no_color);
   fmt::print("backend {}   driver {}   NVML {}   CUDA {}\n", d.backend, d.driver_version,
              d.nvml_version.empty() ? "?" : d.nvml_version, d.cuda_version.empty() ? "?" : d.cuda_version);
   if (gpus.empty()) fmt::print("No GPUs.\n");
-  for (const auto& gpu : gpus) PrintGpu(gpu, AdviceFor(gpu), st);
+  for (const auto& gpu : gpus) {
+    PrintGpu(gpu, AdviceFor(gpu), st);
+    std::vector<device::Check> mine;
+    std::copy_if(checks.begin(), checks.end(), std::back_inserter(mine),
+                 [&](const auto& c) { return c.gpu == gpu.index; });
+    PrintChecks(mine, st);
+  }
+  if (!machine_checks.empty()) fmt::print("{}\n", st.Bold("machine"));
+  PrintChecks(machine_checks, st);
   return Status::Ok();
 }
 

@@ -148,7 +148,7 @@ ordered_json ViewJson(const View& v) {
 }
 
 struct Opts {
-  std::vector<int> gpus;
+  std::vector<std::string> gpus;
   std::string model;
 };
 
@@ -193,8 +193,7 @@ Status Run(const Globals& g, const Opts& o) {
 void AddProfiles(CLI::App& app, Globals& g) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("profiles", "GPU-instance profiles: what still fits, and where");
-  cmd->add_option("-i,--gpu", o->gpus, "GPU index (repeat or comma-separate; default: all)")
-      ->delimiter(',')->allow_extra_args(false);
+  AddGpuOption(cmd, o->gpus, "GPU or list (default: all)");
   cmd->add_option("-m,--model", o->model, "Show a catalogue model's profiles (no machine needed)");
   cmd->callback(Body(g, [&g, o] { return Run(g, *o); }));
 }

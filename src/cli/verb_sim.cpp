@@ -1,9 +1,10 @@
-// carve sim new|reboot|attach|detach|fault: make and drive a simulated machine.
+// carve sim new|reboot|attach|detach|fault|set: make and drive a simulated machine.
 #include <fmt/format.h>
 
 #include <random>
 
 #include "cli/cli.h"
+#include "cli/machine_open.h"
 #include "device/sim/sim_machine.h"
 
 namespace carve::cli {
@@ -11,8 +12,13 @@ namespace {
 
 using device::sim::SimMachine;
 
-Result<std::vector<const mig::GpuModel*>> ParseGpuList(const std::vector<std::string>& items) {
-  std::vector<const mig::GpuModel*> out;
+struct GpuItem {
+  const mig::GpuModel* model;
+  const mig::Product* product;  // the one named, else nullptr: the model's first
+};
+
+Result<std::vector<GpuItem>> ParseGpuList(const std::vector<std::string>& items) {
+  std::vector<GpuItem> out;
   for (const auto& item : items) {
     std::string alias = item;
     int count = 1;
@@ -28,7 +34,7 @@ Result<std::vector<const mig::GpuModel*>> ParseGpuList(const std::vector<std::st
                                        "Write GPU[:COUNT], e.g. h100-80gb:8.");
     }
     CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, mig::Catalog::Builtin().Lookup(alias));
-    out.insert(out.end(), count, m);
+    out.insert(out.end(), count, GpuItem{m, mig::Catalog::Builtin().FindProduct(alias)});
   }
   return out;
 }
@@ -42,9 +48,18 @@ struct NewOpts {
 };
 
 Status RunNew(const NewOpts& o) {
-  CARVE_ASSIGN_OR_RETURN(auto models, ParseGpuList(o.gpus));
+  CARVE_ASSIGN_OR_RETURN(auto items, ParseGpuList(o.gpus));
+  std::vector<const mig::GpuModel*> models;
+  for (const auto& item : items) models.push_back(item.model);
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   CARVE_ASSIGN_OR_RETURN(auto state, device::sim::NewState(models, o.mig == "on", seed));
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].product) continue;
+    auto& g = state.gpus[i];
+    g.pci_device_id = items[i].product->pci_device_id;
+    g.display_mode = items[i].product->display_mode;  // as it ships
+    if (g.display_mode) g.mig = {};
+  }
   CARVE_RETURN_IF_ERROR(device::sim::CreateStateFile(o.file, state, o.force));
   fmt::print("Simulated machine with {} GPU{} written to {}.\nUse it: carve --sim {} gpus\n",
              models.size(), models.size() == 1 ? "" : "s", o.file, o.file);
@@ -55,7 +70,7 @@ Result<std::unique_ptr<SimMachine>> Open(const std::string& file) { return SimMa
 
 struct AttachOpts {
   std::string file;
-  int gpu = 0;
+  std::vector<std::string> gpu;
   std::optional<int> gi, ci;
   uint32_t pid = 0;
   std::string name = "python";
@@ -65,6 +80,7 @@ struct AttachOpts {
 
 Status RunAttach(const AttachOpts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, SelectOneGpu(*m, o.gpu));
   uint32_t pid = o.pid;
   if (pid == 0) {  // a made-up pid no host process has
     CARVE_ASSIGN_OR_RETURN(auto state, m->State());
@@ -72,8 +88,8 @@ Status RunAttach(const AttachOpts& o) {
     for (const auto& g : state.gpus)
       for (const auto& p : g.processes) pid = std::max(pid, p.pid + 1);
   }
-  CARVE_RETURN_IF_ERROR(m->Attach(o.gpu, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
-  fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, o.gpu,
+  CARVE_RETURN_IF_ERROR(m->Attach(gpu.index, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
+  fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, gpu.index,
              o.gi ? fmt::format(", GPU instance {}", *o.gi) : "");
   return Status::Ok();
 }
@@ -108,6 +124,42 @@ Status RunFault(const FaultOpts& o) {
   return Status::Ok();
 }
 
+struct SetOpts {
+  std::string file;
+  std::vector<std::string> gpu;
+  std::string ecc, persistence, display_mode, timeslicing, driver;
+};
+
+std::optional<bool> OnOff(const std::string& v, const char* on) {
+  if (v.empty()) return std::nullopt;
+  return v == on;
+}
+
+Status RunSet(const SetOpts& o) {
+  device::sim::SimSettings s;
+  if (!o.driver.empty()) s.driver_version = o.driver;
+  s.ecc = OnOff(o.ecc, "on");
+  s.persistence_mode = OnOff(o.persistence, "on");
+  s.display_mode = OnOff(o.display_mode, "display");
+  if (!o.timeslicing.empty())
+    s.mig_timeslicing = o.timeslicing == "unreported" ? std::nullopt : OnOff(o.timeslicing, "supported");
+  bool per_gpu = s.ecc || s.persistence_mode || s.display_mode || s.mig_timeslicing;
+  if (per_gpu && o.gpu.empty())
+    return Status::InvalidArgument("name the GPU with -i", "e.g. carve sim set FILE -i 0 --ecc off");
+  if (!per_gpu && !s.driver_version)
+    return Status::InvalidArgument(
+        "say what to set: --driver, --ecc, --persistence, --display-mode or --mig-timeslicing");
+  CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  std::optional<int> index;
+  if (!o.gpu.empty()) {
+    CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, SelectOneGpu(*m, o.gpu));
+    index = gpu.index;
+  }
+  CARVE_RETURN_IF_ERROR(m->Configure(index, s));
+  fmt::print("Set{}.\n", index ? fmt::format(" on GPU {}", *index) : "");
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddSim(CLI::App& app, Globals& g) {
@@ -117,7 +169,9 @@ void AddSim(CLI::App& app, Globals& g) {
   auto n = std::make_shared<NewOpts>();
   auto* cnew = sim->add_subcommand("new", "Write a new simulated machine to FILE");
   cnew->add_option("file", n->file, "State file to create")->required();
-  cnew->add_option("gpus", n->gpus, "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog)")
+  cnew->add_option("gpus", n->gpus,
+                   "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog); a product name or "
+                   "PCI id picks that edition, e.g. 0x2BB110DE (RTX PRO 6000 Workstation)")
       ->required();
   cnew->add_option("--mig", n->mig, "Start with MIG on or off")->check(CLI::IsMember({"on", "off"}));
   cnew->add_option("--seed", n->seed, "Seed for UUIDs (same seed, same UUIDs)");
@@ -138,7 +192,8 @@ void AddSim(CLI::App& app, Globals& g) {
   auto a = std::make_shared<AttachOpts>();
   auto* attach = sim->add_subcommand("attach", "Attach a simulated process to a GPU or slice");
   attach->add_option("file", a->file, "State file")->required();
-  attach->add_option("-i,--gpu", a->gpu, "GPU index")->required();
+  AddGpuOption(attach, a->gpu, "GPU");
+  attach->get_option("-i")->required();
   attach->add_option("--gi", a->gi, "GPU instance (when MIG is on)");
   attach->add_option("--ci", a->ci, "Compute instance (default: the first)");
   attach->add_option("--pid", a->pid, "Process id (default: a made-up one)");
@@ -166,6 +221,23 @@ void AddSim(CLI::App& app, Globals& g) {
   fault->add_option("--delay-ms", f->delay_ms, "Add MS to every driver call");
   fault->add_flag("--clear", f->clear, "Remove every fault and delay");
   fault->callback(Body(g, [f] { return RunFault(*f); }));
+
+  auto so = std::make_shared<SetOpts>();
+  auto* set = sim->add_subcommand("set", "Set what carve doctor checks: driver, ECC, persistence, "
+                                         "display mode, MIG time-slicing");
+  set->add_option("file", so->file, "State file")->required();
+  AddGpuOption(set, so->gpu, "GPU");
+  set->add_option("--driver", so->driver, "Driver version the machine reports, e.g. 550.54.15");
+  set->add_option("--ecc", so->ecc, "ECC after the next reset or reboot (pending, like nvidia-smi -e)")
+      ->check(CLI::IsMember({"on", "off"}));
+  set->add_option("--persistence", so->persistence, "Persistence mode")
+      ->check(CLI::IsMember({"on", "off"}));
+  set->add_option("--display-mode", so->display_mode,
+                  "A Workstation edition's mode (compute: what DisplayModeSelector and a reboot do)")
+      ->check(CLI::IsMember({"display", "compute"}));
+  set->add_option("--mig-timeslicing", so->timeslicing, "What the driver reports")
+      ->check(CLI::IsMember({"supported", "unsupported", "unreported"}));
+  set->callback(Body(g, [so] { return RunSet(*so); }));
 }
 
 }  // namespace carve::cli

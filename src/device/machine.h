@@ -26,6 +26,13 @@ struct MigMode {
   bool operator==(const MigMode&) const = default;
 };
 
+// ECC: what the GPU runs with now, and what it will after the next reset.
+struct EccMode {
+  bool current = true;
+  bool pending = true;
+  bool operator==(const EccMode&) const = default;
+};
+
 // A process using a GPU or one of its slices.
 struct Process {
   uint32_t pid = 0;
@@ -67,7 +74,11 @@ struct Gpu {
   uint64_t memory_total_mib = 0;
   uint64_t memory_used_mib = 0;
   bool persistence_mode = false;
-  bool mig_capable = false;
+  std::optional<EccMode> ecc;  // nullopt: the backend does not report it
+  // Whether a MIG slice can be time-sliced between vGPUs; nullopt where the
+  // backend does not report it.
+  std::optional<bool> mig_timeslicing;
+  bool mig_capable = false;  // false also for a Workstation edition in display mode
   MigMode mig;
   std::vector<GpuInstance> gpu_instances;  // ascending placement start
   std::vector<Process> processes;

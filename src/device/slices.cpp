@@ -32,6 +32,66 @@ Status Failed(const Status& why, const std::vector<std::string>& left, int gpu) 
                                    gpu, l, gpu));
 }
 
+// What a destroy removes: a whole slice (`ci` null) or one compute instance.
+struct Target {
+  const GpuInstance* gi;
+  const ComputeInstance* ci;
+};
+
+std::string TargetText(const Target& t) {
+  if (!t.ci) return SliceText(*t.gi);
+  return fmt::format("CI {} ({}) in {}", t.ci->id, t.ci->profile, SliceText(*t.gi));
+}
+
+bool Uses(const Process& p, const Target& t) {
+  return p.gi == t.gi->id && (!t.ci || p.ci == t.ci->id);
+}
+
+Result<const GpuInstance*> FindGi(const Gpu& gpu, int id) {
+  for (const auto& gi : gpu.gpu_instances)
+    if (gi.id == id) return &gi;
+  return Status::NotFound(fmt::format("GPU {} has no GPU instance {}", gpu.index, id),
+                          fmt::format("See them: carve mig list -i {}", gpu.index));
+}
+
+Result<const ComputeInstance*> FindCi(const Gpu& gpu, const GpuInstance& gi, int id) {
+  for (const auto& ci : gi.compute_instances)
+    if (ci.id == id) return &ci;
+  return Status::NotFound(
+      fmt::format("GPU {}: GPU instance {} has no compute instance {}", gpu.index, gi.id, id),
+      fmt::format("See them: carve mig list -i {} --gi {}", gpu.index, gi.id));
+}
+
+// Refuses (kInUse, nothing changed) when a process uses a target, unless
+// `force`: then stops those processes and records them in `report`.
+Status StopUsers(Machine& m, const Gpu& gpu, const std::vector<Target>& targets, bool force,
+                 DestroyReport& report) {
+  std::string busy;
+  for (const auto& p : gpu.processes)
+    for (const auto& t : targets)
+      if (Uses(p, t)) {
+        busy += fmt::format("{}process {} ({}, {:.1f} GiB) on {}", busy.empty() ? "" : "; ", p.pid,
+                            p.name, p.memory_mib / 1024.0, TargetText(t));
+        report.stopped.push_back(p);
+        break;
+      }
+  if (!busy.empty() && !force)
+    return Status::InUse(fmt::format("cannot destroy on GPU {}: {}", gpu.index, busy),
+                         "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
+  for (const auto& p : report.stopped) CARVE_RETURN_IF_ERROR(m.StopProcess(gpu.index, p.pid, 5000));
+  return Status::Ok();
+}
+
+// A destroy that failed part-way: what failed, what was already destroyed.
+Status Partial(const Status& why, const Target& t, const Gpu& gpu, const DestroyReport& report) {
+  std::string done;
+  for (const auto& d : report.destroyed) done += (done.empty() ? "" : ", ") + d;
+  return Status::Error(why.code(), fmt::format("destroying {}: {}", TargetText(t), why.message()),
+                       fmt::format("{}See what GPU {} holds now: carve mig list -i {}",
+                                   done.empty() ? "" : "Already destroyed: " + done + ". ",
+                                   gpu.index, gpu.index));
+}
+
 }  // namespace
 
 std::vector<mig::Slice> SlicesOf(const Gpu& gpu) {
@@ -94,46 +154,43 @@ Result<std::vector<ComputeInstance>> CreateComputeInstances(
 
 Result<DestroyReport> DestroySlices(Machine& m, const Gpu& gpu, const std::vector<int>& gis,
                                     bool force) {
-  std::vector<const GpuInstance*> targets;
+  std::vector<Target> targets;
   for (int id : gis) {
-    auto it = std::find_if(gpu.gpu_instances.begin(), gpu.gpu_instances.end(),
-                           [&](const GpuInstance& g) { return g.id == id; });
-    if (it == gpu.gpu_instances.end())
-      return Status::NotFound(fmt::format("GPU {} has no GPU instance {}", gpu.index, id),
-                              fmt::format("See them: carve mig list -i {}", gpu.index));
-    targets.push_back(&*it);
+    CARVE_ASSIGN_OR_RETURN(const GpuInstance* gi, FindGi(gpu, id));
+    targets.push_back({gi, nullptr});
   }
   DestroyReport report;
-  std::vector<std::string> busy;
-  for (const auto& p : gpu.processes)
-    for (const auto* t : targets)
-      if (p.gi == t->id) {
-        busy.push_back(fmt::format("process {} ({}, {:.1f} GiB) on {}", p.pid, p.name,
-                                   p.memory_mib / 1024.0, SliceText(*t)));
-        report.stopped.push_back(p);
-      }
-  if (!busy.empty() && !force) {
-    std::string b;
-    for (const auto& s : busy) b += (b.empty() ? "" : "; ") + s;
-    return Status::InUse(fmt::format("cannot destroy on GPU {}: {}", gpu.index, b),
-                         "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
+  CARVE_RETURN_IF_ERROR(StopUsers(m, gpu, targets, force, report));
+  for (const auto& t : targets) {
+    for (const auto& ci : t.gi->compute_instances)
+      if (Status st = m.DestroyComputeInstance(gpu.index, t.gi->id, ci.id); !st.ok())
+        return Partial(st, t, gpu, report);
+    if (Status st = m.DestroyGpuInstance(gpu.index, t.gi->id); !st.ok())
+      return Partial(st, t, gpu, report);
+    report.destroyed.push_back(TargetText(t));
   }
-  for (const auto& p : report.stopped)
-    CARVE_RETURN_IF_ERROR(m.StopProcess(gpu.index, p.pid, 5000));
-  auto partial = [&](const Status& why, const GpuInstance& t) {
-    std::string done;
-    for (const auto& d : report.destroyed) done += (done.empty() ? "" : ", ") + d;
-    return Status::Error(why.code(), fmt::format("destroying {}: {}", SliceText(t), why.message()),
-                         fmt::format("{}See what GPU {} holds now: carve mig list -i {}",
-                                     done.empty() ? "" : "Already destroyed: " + done + ". ",
-                                     gpu.index, gpu.index));
-  };
-  for (const auto* t : targets) {
-    for (const auto& ci : t->compute_instances)
-      if (Status st = m.DestroyComputeInstance(gpu.index, t->id, ci.id); !st.ok())
-        return partial(st, *t);
-    if (Status st = m.DestroyGpuInstance(gpu.index, t->id); !st.ok()) return partial(st, *t);
-    report.destroyed.push_back(SliceText(*t));
+  return report;
+}
+
+Result<DestroyReport> DestroyComputeInstances(Machine& m, const Gpu& gpu,
+                                              const std::vector<int>& gis,
+                                              const std::vector<int>& cis, bool force) {
+  std::vector<Target> targets;
+  for (int id : gis) {
+    CARVE_ASSIGN_OR_RETURN(const GpuInstance* gi, FindGi(gpu, id));
+    if (cis.empty())
+      for (const auto& ci : gi->compute_instances) targets.push_back({gi, &ci});
+    for (int ci_id : cis) {
+      CARVE_ASSIGN_OR_RETURN(const ComputeInstance* ci, FindCi(gpu, *gi, ci_id));
+      targets.push_back({gi, ci});
+    }
+  }
+  DestroyReport report;
+  CARVE_RETURN_IF_ERROR(StopUsers(m, gpu, targets, force, report));
+  for (const auto& t : targets) {
+    if (Status st = m.DestroyComputeInstance(gpu.index, t.gi->id, t.ci->id); !st.ok())
+      return Partial(st, t, gpu, report);
+    report.destroyed.push_back(TargetText(t));
   }
   return report;
 }

@@ -44,4 +44,13 @@ struct DestroyReport {
 Result<DestroyReport> DestroySlices(Machine& m, const Gpu& gpu, const std::vector<int>& gis,
                                     bool force);
 
+// Destroys compute instances and leaves their GPU instances (nvidia-smi mig
+// -dci): in each GPU instance of `gis`, the compute instances `cis` (empty:
+// all of them). kNotFound, before touching anything, when a GPU instance or a
+// named compute instance does not exist; kInUse when a process uses one,
+// unless `force`, which stops those processes first.
+Result<DestroyReport> DestroyComputeInstances(Machine& m, const Gpu& gpu,
+                                              const std::vector<int>& gis,
+                                              const std::vector<int>& cis, bool force);
+
 }  // namespace carve::device

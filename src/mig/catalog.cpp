@@ -201,10 +201,11 @@ Status ReadGpu(const json& j, std::string_view file, GpuModel* gpu) {
     return r.Err("needs a non-empty 'products' list");
   for (const auto& pj : *products) {
     Reader pr(pj, r.where() + " product");
-    CARVE_RETURN_IF_ERROR(pr.Check({"name", "pci_device_id"}));
+    CARVE_RETURN_IF_ERROR(pr.Check({"name", "pci_device_id", "display_mode"}));
     Product p;
     std::string id;
     CARVE_RETURN_IF_ERROR(pr.Get("name", &p.name));
+    CARVE_RETURN_IF_ERROR(pr.Get("display_mode", &p.display_mode, false));
     CARVE_RETURN_IF_ERROR(pr.Get("pci_device_id", &id));
     CARVE_ASSIGN_OR_RETURN(p.pci_device_id, ParsePciId(pr, id));
     gpu->products.push_back(std::move(p));
@@ -337,15 +338,20 @@ const Catalog& Catalog::Builtin() {
 }
 
 const GpuModel* Catalog::Find(std::string_view key) const {
+  for (const auto& m : models_)
+    if (m.alias == Lower(key)) return &m;
+  const Product* p = FindProduct(key);
+  return p ? FindByPciId(p->pci_device_id) : nullptr;
+}
+
+const Product* Catalog::FindProduct(std::string_view key) const {
   std::string k = Lower(key);
   auto strip = [](const std::string& s) { return s.rfind("nvidia ", 0) == 0 ? s.substr(7) : s; };
-  for (const auto& m : models_) {
-    if (m.alias == k) return &m;
+  for (const auto& m : models_)
     for (const auto& p : m.products) {
-      if (strip(Lower(p.name)) == strip(k)) return &m;
-      if (k == Lower(fmt::format("0x{:08X}", p.pci_device_id))) return &m;
+      if (strip(Lower(p.name)) == strip(k)) return &p;
+      if (k == Lower(fmt::format("0x{:08X}", p.pci_device_id))) return &p;
     }
-  }
   return nullptr;
 }
 

@@ -70,6 +70,9 @@ struct ComputeProfile {
 struct Product {
   std::string name;          // as NVML reports it, e.g. "NVIDIA H100 80GB HBM3"
   uint32_t pci_device_id{};  // e.g. 0x233010DE
+  // Ships in display mode, where the driver reports MIG as not supported; MIG
+  // needs the card switched to compute mode first (the Workstation editions).
+  bool display_mode = false;
 };
 
 struct GpuModel {
@@ -115,6 +118,8 @@ class Catalog {
   // without the "NVIDIA " prefix, any case) or PCI device id ("0x233010DE").
   const GpuModel* Find(std::string_view key) const;
   const GpuModel* FindByPciId(uint32_t pci_device_id) const;
+  // The product `key` names (its name, any case, or its PCI device id), else nullptr.
+  const Product* FindProduct(std::string_view key) const;
   // Find, or an error that lists the aliases.
   Result<const GpuModel*> Lookup(std::string_view key) const;
   std::string AliasList() const;

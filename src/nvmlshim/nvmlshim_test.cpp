@@ -209,6 +209,29 @@ TEST_F(DropIn, NotSupportedWhenMigIsOffOrTheProfileIsMissing) {
   EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(h100, 0x5 /* 8_SLICE */, &v2), NVML_ERROR_NOT_SUPPORTED);
 }
 
+// Issue #13.10: a Workstation edition in display mode answers as the driver
+// does there (no MIG), under its own name and PCI id; compute mode brings MIG.
+TEST_F(DropIn, AWorkstationInDisplayModeReportsNoMig) {
+  Open({"rtx-pro-6000"}, false);
+  ASSERT_TRUE(device::sim::WithStateFile(path_, [](device::sim::SimState& s, bool* write) {
+    s.gpus[0].pci_device_id = 0x2BB110DE;
+    s.gpus[0].display_mode = true;
+    *write = true;
+    return Status::Ok();
+  }).ok());
+  nvmlDevice_t d = Device(0);
+  unsigned current = 0, pending = 0;
+  EXPECT_EQ(f().nvmlDeviceGetMigMode(d, &current, &pending), NVML_ERROR_NOT_SUPPORTED);
+  char name[96] = {};
+  ASSERT_EQ(f().nvmlDeviceGetName(d, name, sizeof name), NVML_SUCCESS);
+  EXPECT_STREQ(name, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition");
+  nvmlPciInfo_t pci{};
+  ASSERT_EQ(f().nvmlDeviceGetPciInfo_v3(d, &pci), NVML_SUCCESS);
+  EXPECT_EQ(pci.pciDeviceId, 0x2BB110DEu);
+  ASSERT_TRUE(sim_->Configure(0, {.display_mode = false}).ok());
+  EXPECT_EQ(f().nvmlDeviceGetMigMode(d, &current, &pending), NVML_SUCCESS);
+}
+
 TEST_F(DropIn, InvalidArgumentOnBadVersionsAndRanges) {
   Open({"h100-80gb"}, true);
   nvmlDevice_t d = Device(0), none = nullptr;

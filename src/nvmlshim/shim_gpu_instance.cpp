@@ -20,8 +20,9 @@ nvmlReturn_t OnGpu(nvmlDevice_t h, Fn&& fn) {
   });
 }
 
+// A Workstation edition in display mode reports MIG as not supported.
 nvmlReturn_t NeedMigCapable(const Dev& d) {
-  return d.gpu.model && d.gpu.model->mig ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
+  return d.gpu.model && d.gpu.mig_capable ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
 }
 nvmlReturn_t NeedMigOn(const Dev& d) {
   return NeedMigCapable(d) == NVML_SUCCESS && d.gpu.mig.current ? NVML_SUCCESS

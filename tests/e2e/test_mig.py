@@ -87,6 +87,49 @@ def test_compute_instance_subdivision(carve):
     assert p.returncode == 0, p.stderr
 
 
+def test_destroy_ci_keeps_the_gpu_instance_and_list_gi_shows_one(carve):
+    carve.new("h100-80gb", mig="on")
+    carve.ok("mig", "create", "-i", "0", "3g.40gb@0,3g.40gb@4", "--gi-only")
+    carve.ok("mig", "create-ci", "-i", "0", "--gi", "1", "1c,1c,1c")
+    carve.ok("mig", "create-ci", "-i", "0", "--gi", "2")
+    carve.ok("sim", "attach", carve.state, "-i", "0", "--gi", "1", "--ci", "2", "--pid", "4122",
+             "--name", "vllm")
+    only = carve.json("mig", "list", "-i", "0", "--gi", "1")["gpus"][0]
+    assert [s["gi"] for s in only["slices"]] == [1]
+    assert "GI 2" not in carve.ok("mig", "list", "--gi", "1").stdout
+    p = carve.run("mig", "list", "--gi", "5")
+    assert p.returncode == 6 and "no GPU instance 5 on GPU 0" in p.stderr
+    p = carve.ok("mig", "destroy-ci", "-i", "0", "--gi", "1", "--ci", "0,1")
+    assert "destroyed CI 0 (1c.3g.40gb) in 3g.40gb@0 (GI 1)" in p.stdout
+    p = carve.run("mig", "destroy-ci", "-i", "0", "--all")
+    assert p.returncode == 3 and "process 4122 (vllm" in p.stderr and "--force" in p.stderr
+    p = carve.ok("mig", "destroy-ci", "-i", "0", "--all", "--force")
+    assert "stopped process 4122 (vllm)" in p.stdout
+    g = carve.json("mig", "list")["gpus"][0]
+    assert [(s["gi"], s["compute_instances"]) for s in g["slices"]] == [(1, []), (2, [])]
+    p = carve.run("mig", "destroy-ci", "-i", "0", "--gi", "1", "--ci", "0")
+    assert p.returncode == 6 and "GPU instance 1 has no compute instance 0" in p.stderr
+    assert carve.run("mig", "destroy-ci", "-i", "0").returncode == 2
+
+
+def test_dash_i_takes_an_index_uuid_prefix_or_pci_bus_id_like_nvidia_smi(carve):
+    carve.new("h100-80gb:3")
+    g = carve.json("gpus")["gpus"]
+    bus = g[1]["pci_bus_id"]  # 00000000:28:00.0
+    p = carve.ok("mig", "enable", "-i", f"{g[2]['uuid'][:12]},{bus[9:]}")
+    assert p.stdout.splitlines() == ["GPU 2: MIG on.", "GPU 1: MIG on."]
+    carve.ok("mig", "create", "-i", bus[4:], "3g.40gb@0")
+    assert [x["index"] for x in carve.json("mig", "list", "-i", f"{g[1]['uuid']},1")["gpus"]] == [1]
+    assert carve.json("profiles", "-i", g[2]["uuid"].upper())["gpus"][0]["index"] == 2
+    carve.ok("sim", "attach", carve.state, "-i", bus, "--gi", "1", "--pid", "4200")
+    assert carve.json("mig", "list", "-i", "1")["gpus"][0]["processes"][0]["pid"] == 4200
+    p = carve.run("mig", "list", "-i", "GPU-")
+    assert p.returncode == 2 and "fits 3 GPUs: GPU 0, GPU 1, GPU 2" in p.stderr
+    p = carve.run("mig", "destroy", "-i", "00000000:99:00.0", "--all")
+    assert p.returncode == 6 and "no GPU 00000000:99:00.0 on this machine" in p.stderr
+    assert f"1  {g[1]['uuid']}  {bus}" in p.stderr
+
+
 def test_profiles_json_shape(carve):
     carve.new("h100-80gb", mig="on")
     carve.ok("mig", "create", "-i", "0", "2g.20gb@0,1g.10gb@2,1g.10gb@3")

@@ -31,6 +31,13 @@ mig::Arch ArchOf(unsigned int v, mig::Arch fallback) {
   }
 }
 
+// A Workstation edition that ships in display mode, where NVML reports MIG as
+// not supported until DisplayModeSelector switches it to compute mode.
+bool InDisplayMode(const Gpu& g) {
+  const mig::Product* p = mig::Catalog::Builtin().FindProduct(fmt::format("0x{:08X}", g.pci_device_id));
+  return p && p->display_mode;
+}
+
 int Id(unsigned int v) { return v == NVML_INSTANCE_ID_NONE ? -1 : static_cast<int>(v); }
 
 }  // namespace
@@ -93,6 +100,8 @@ const NvmlMachine::Known& NvmlMachine::Profiles(nvmlDevice_t dev, const Gpu& g) 
     k.notes.push_back(fmt::format("not in carve's catalogue (NVML name \"{}\", PCI id 0x{:08X}); "
                                   "listed as NVML reports it, but carve will not partition it",
                                   g.name, g.pci_device_id));
+  } else if (m->mig && !g.mig_capable && InDisplayMode(g)) {
+    k.model = m;  // carve doctor explains it
   } else if (m->mig != g.mig_capable) {
     k.notes.push_back(fmt::format("the catalogue says {} {} MIG, NVML says it does{}", m->name,
                                   m->mig ? "supports" : "lacks", g.mig_capable ? "" : " not"));

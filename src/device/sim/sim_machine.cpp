@@ -31,6 +31,7 @@ Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mi
   for (size_t i = 0; i < gpus.size(); ++i) {
     SimGpu g;
     g.model = gpus[i]->alias;
+    g.pci_device_id = gpus[i]->products.front().pci_device_id;
     g.uuid = s.NewUuid("GPU-");
     g.serial = fmt::format("{:013d}", 1650000000000ull + seed % 100000 * 100 + i);
     g.pci_bus_id = fmt::format("00000000:{:02X}:00.0", 0x18 + 0x10 * static_cast<int>(i));
@@ -182,6 +183,7 @@ Status SimMachine::Reboot() {
     for (auto& g : s.gpus) {
       g.processes.clear();
       g.gis.clear();
+      g.ecc.current = g.ecc.pending;
       const mig::GpuModel* m = mig::Catalog::Builtin().Find(g.model);
       if (m && mig::ModeSurvivesReboot(m->arch)) {
         g.mig.current = g.mig.pending;
@@ -231,6 +233,24 @@ Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci,
                                               total - used));
     g->processes.push_back(p);
     return Status::Ok();
+  });
+}
+
+Status SimMachine::Configure(std::optional<int> gpu, const SimSettings& set) {
+  return Transact(Kind::kControl, [&](SimState& s) -> Status {
+    if (set.driver_version) s.driver_version = *set.driver_version;
+    if (gpu) {
+      CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, *gpu));
+      if (set.ecc) g->ecc.pending = *set.ecc;
+      if (set.persistence_mode) g->persistence_mode = *set.persistence_mode;
+      if (set.display_mode.value_or(false) && (g->mig.current || g->mig.pending))
+        return Status::InvalidArgument(
+            fmt::format("GPU {}: MIG is on, and a card in display mode has no MIG", *gpu),
+            fmt::format("Turn it off first: carve mig disable -i {}", *gpu));
+      if (set.display_mode) g->display_mode = *set.display_mode;
+      if (set.mig_timeslicing) g->mig_timeslicing = *set.mig_timeslicing;
+    }
+    return CheckState(s);
   });
 }
 

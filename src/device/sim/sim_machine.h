@@ -24,6 +24,17 @@ namespace carve::device::sim {
 Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mig_on,
                           uint64_t seed);
 
+// What `carve sim set` changes; a field left empty stays as it is.
+struct SimSettings {
+  std::optional<std::string> driver_version;  // the machine's
+  std::optional<bool> ecc;                    // pending: applies at the next reset or reboot
+  std::optional<bool> persistence_mode;
+  // A Workstation edition only. Leaving it emulates DisplayModeSelector and
+  // the reboot after it; entering it needs MIG off.
+  std::optional<bool> display_mode;
+  std::optional<std::optional<bool>> mig_timeslicing;  // {nullopt}: not reported
+};
+
 class SimMachine : public Machine {
  public:
   static std::unique_ptr<SimMachine> InMemory(SimState state);
@@ -51,6 +62,9 @@ class SimMachine : public Machine {
   // first) of GPU instance `gi` when MIG is on, to the whole GPU otherwise.
   Status Attach(int gpu, std::optional<int> gi, std::optional<int> ci, SimProcess process);
   Status Detach(uint32_t pid);
+  // Changes `settings` on GPU `gpu` (the driver version on the machine);
+  // kInvalidArgument, changing nothing, where the result is no real machine.
+  Status Configure(std::optional<int> gpu, const SimSettings& settings);
   // The `fail_after`th mutating call from now fails with `error`; 0 clears.
   // kAlreadyExists while another fault is pending: one fault at a time.
   Status SetFault(int fail_after, Code error);

@@ -113,6 +113,49 @@ TEST(SimMachine, HopperTogglesWithoutResetAndForgetsEverythingAtReboot) {
   EXPECT_TRUE(g->gpu_instances.empty());
 }
 
+TEST(SimMachine, AWorkstationInDisplayModeHasNoMigUntilSwitched) {
+  auto s = NewState({Model("rtx-pro-6000")}, false, 42);
+  ASSERT_TRUE(s.ok());
+  s->gpus[0].pci_device_id = 0x2BB110DE;
+  s->gpus[0].display_mode = true;
+  auto m = SimMachine::InMemory(*s);
+  EXPECT_FALSE(m->GetGpu(0)->mig_capable);
+  EXPECT_EQ(m->GetGpu(0)->name, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition");
+  auto r = m->SetMigMode(0, true);
+  ASSERT_EQ(r.status().code(), Code::kNotSupported);
+  EXPECT_NE(r.status().hint().find("displaymodeselector --gpumode compute"), std::string::npos);
+  ASSERT_TRUE(m->Configure(0, {.display_mode = false}).ok());
+  EXPECT_TRUE(m->GetGpu(0)->mig_capable);
+  ASSERT_TRUE(m->SetMigMode(0, true).ok());
+  Status back = m->Configure(0, {.display_mode = true});
+  EXPECT_EQ(back.code(), Code::kInvalidArgument);
+  EXPECT_NE(back.hint().find("carve mig disable -i 0"), std::string::npos);
+  EXPECT_EQ(Machine("h100-80gb", false)->Configure(0, {.display_mode = true}).code(), Code::kInvalidArgument);
+}
+
+TEST(SimMachine, AnEccChangeWaitsForAResetOrAReboot) {
+  auto m = Machine("h100-80gb", false, 2);
+  ASSERT_TRUE(m->Configure(0, {.ecc = false}).ok());
+  ASSERT_TRUE(m->Configure(1, {.ecc = false}).ok());
+  EXPECT_EQ(m->GetGpu(0)->ecc, (EccMode{true, false}));
+  ASSERT_TRUE(m->ResetGpu(0).ok());
+  EXPECT_EQ(m->GetGpu(0)->ecc, (EccMode{false, false}));
+  EXPECT_EQ(m->GetGpu(1)->ecc, (EccMode{true, false}));
+  ASSERT_TRUE(m->Reboot().ok());
+  EXPECT_EQ(m->GetGpu(1)->ecc, (EccMode{false, false}));
+}
+
+TEST(SimMachine, ConfigureSetsWhatDoctorReads) {
+  auto m = Machine("h100-80gb", false);
+  ASSERT_TRUE(m->Configure(0, {.persistence_mode = false, .mig_timeslicing = std::optional<bool>(true)}).ok());
+  ASSERT_TRUE(m->Configure(std::nullopt, {.driver_version = "550.54.15"}).ok());
+  EXPECT_FALSE(m->GetGpu(0)->persistence_mode);
+  EXPECT_EQ(m->GetGpu(0)->mig_timeslicing, std::optional<bool>(true));
+  EXPECT_EQ(m->Driver()->driver_version, "550.54.15");
+  EXPECT_EQ(m->Configure(std::nullopt, {.driver_version = "latest"}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(m->Driver()->driver_version, "550.54.15");
+}
+
 TEST(SimMachine, DisablingMigNeedsTheInstancesGone) {
   auto m = Machine("h100-80gb", true);
   ASSERT_TRUE(m->CreateGpuInstance(0, 19, 0).ok());

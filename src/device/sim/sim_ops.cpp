@@ -11,6 +11,26 @@ namespace {
 
 const mig::GpuModel* ModelOf(const SimGpu& g) { return mig::Catalog::Builtin().Find(g.model); }
 
+const mig::Product& ProductOf(const mig::GpuModel& m, const SimGpu& g) {
+  for (const auto& p : m.products)
+    if (p.pci_device_id == g.pci_device_id) return p;
+  return m.products.front();
+}
+
+// What a Workstation edition in display mode answers to any MIG call.
+Status DisplayModeRefusal(const mig::GpuModel& m, const SimGpu& g) {
+  return Status::NotSupported(
+      fmt::format("{} is in display mode: MIG needs compute mode", ProductOf(m, g).name),
+      "Switch it with NVIDIA's DisplayModeSelector (1.72.0 or later): displaymodeselector "
+      "--gpumode compute, then reboot. See carve doctor.");
+}
+
+// A reset applies what waits for one: a pending ECC mode.
+void ResetDone(SimGpu& g) {
+  ++g.resets;
+  g.ecc.current = g.ecc.pending;
+}
+
 std::string GpuLabel(const SimGpu& g, int index) {
   const mig::GpuModel* m = ModelOf(g);
   return fmt::format("GPU {} ({})", index, m ? m->name : g.model);
@@ -40,6 +60,7 @@ Result<const mig::GpuModel*> MigOn(const SimGpu& g, int index) {
   if (!m || !m->mig)
     return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(g, index)),
                                 "Use it as a whole GPU.");
+  if (g.display_mode) return DisplayModeRefusal(*m, g);
   if (!g.mig.current)
     return Status::NotSupported(
         fmt::format("MIG is off on {}{}", GpuLabel(g, index),
@@ -92,15 +113,17 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
   Gpu out;
   out.index = index;
   out.uuid = g.uuid;
-  out.name = m->products.front().name;
+  out.name = ProductOf(*m, g).name;
   out.pci_bus_id = g.pci_bus_id;
-  out.pci_device_id = m->products.front().pci_device_id;
+  out.pci_device_id = ProductOf(*m, g).pci_device_id;
   out.serial = g.serial;
   out.model = m;
   out.arch = m->arch;
   out.memory_total_mib = m->memory_mib;
   out.persistence_mode = g.persistence_mode;
-  out.mig_capable = m->mig;
+  out.ecc = g.ecc;
+  out.mig_timeslicing = g.mig_timeslicing;
+  out.mig_capable = m->mig && !g.display_mode;
   out.mig = g.mig;
   for (const auto& p : g.processes) {
     out.memory_used_mib += p.memory_mib;
@@ -137,6 +160,7 @@ Result<ModeChange> DoSetMigMode(SimState& s, int gpu, bool enabled) {
   const mig::GpuModel* m = ModelOf(*g);
   if (!m || !m->mig)
     return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(*g, gpu)));
+  if (g->display_mode) return DisplayModeRefusal(*m, *g);
   if (!enabled && !g->gis.empty())
     return Status::InUse(
         fmt::format("{} still has {} GPU instance(s)", GpuLabel(*g, gpu), g->gis.size()),
@@ -153,7 +177,7 @@ Result<ModeChange> DoSetMigMode(SimState& s, int gpu, bool enabled) {
     } else {
       g->mig.current = enabled;
       if (m->arch == mig::Arch::kAmpere) {  // Ampere applies the change with a GPU reset
-        ++g->resets;
+        ResetDone(*g);
         change.reset_done = true;
       }
     }
@@ -171,7 +195,7 @@ Status DoResetGpu(SimState& s, int gpu) {
                          "Stop those processes first.");
   g->gis.clear();
   g->mig.current = g->mig.pending;
-  ++g->resets;
+  ResetDone(*g);
   return Status::Ok();
 }
 

@@ -70,10 +70,14 @@ ordered_json GpuJson(const SimGpu& g) {
   ordered_json procs = ordered_json::array();
   for (const auto& p : g.processes) procs.push_back(ProcessJson(p));
   return {{"model", g.model},
+          {"pci_device_id", fmt::format("0x{:08X}", g.pci_device_id)},
           {"uuid", g.uuid},
           {"serial", g.serial},
           {"pci_bus_id", g.pci_bus_id},
           {"persistence_mode", g.persistence_mode},
+          {"display_mode", g.display_mode},
+          {"ecc", {{"current", g.ecc.current}, {"pending", g.ecc.pending}}},
+          {"mig_timeslicing", g.mig_timeslicing ? ordered_json(*g.mig_timeslicing) : ordered_json(nullptr)},
           {"mig", {{"current", g.mig.current}, {"pending", g.mig.pending}}},
           {"resets", g.resets},
           {"gpu_instances", gis},
@@ -121,6 +125,28 @@ T Whole(const ordered_json& parent, const char* key) {
                                       std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
 }
 
+namespace {
+
+// What later versions added to a GPU; a state file without them keeps the
+// defaults (the model's first product, ECC on, no display mode).
+void ParseSettings(const ordered_json& gj, SimGpu& g) {
+  if (const mig::GpuModel* m = mig::Catalog::Builtin().Find(g.model))
+    g.pci_device_id = m->products.front().pci_device_id;
+  if (gj.contains("pci_device_id")) {
+    std::string id = gj.at("pci_device_id").get<std::string>();
+    size_t used = 0;
+    g.pci_device_id = static_cast<uint32_t>(std::stoul(id, &used, 16));
+    if (used != id.size() || id.size() != 10) throw std::invalid_argument("pci_device_id '" + id + "' is not 0xDDDDVVVV");
+  }
+  if (gj.contains("display_mode")) g.display_mode = gj.at("display_mode").get<bool>();
+  if (gj.contains("ecc"))
+    g.ecc = {gj.at("ecc").at("current").get<bool>(), gj.at("ecc").at("pending").get<bool>()};
+  if (gj.contains("mig_timeslicing") && !gj.at("mig_timeslicing").is_null())
+    g.mig_timeslicing = gj.at("mig_timeslicing").get<bool>();
+}
+
+}  // namespace
+
 Result<SimState> ParseState(std::string_view text, std::string_view where) {
   auto bad = [&](std::string what) {
     return Status::InvalidArgument(fmt::format("{}: {}", where, what),
@@ -153,6 +179,7 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
       g.serial = gj.at("serial").get<std::string>();
       g.pci_bus_id = gj.at("pci_bus_id").get<std::string>();
       g.persistence_mode = gj.at("persistence_mode").get<bool>();
+      ParseSettings(gj, g);
       g.mig.current = gj.at("mig").at("current").get<bool>();
       g.mig.pending = gj.at("mig").at("pending").get<bool>();
       g.resets = Whole<int>(gj, "resets");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,14 @@ struct SimProcess {
 
 struct SimGpu {
   std::string model;  // catalogue alias
+  uint32_t pci_device_id = 0;  // which of the model's products; 0: the first
   std::string uuid;
   std::string serial;
   std::string pci_bus_id;
   bool persistence_mode = true;
+  bool display_mode = false;  // a Workstation edition not yet switched to compute mode
+  EccMode ecc;
+  std::optional<bool> mig_timeslicing;  // nullopt: not reported
   MigMode mig;
   int resets = 0;  // GPU resets so far (MIG toggles on Ampere, explicit resets)
   std::vector<SimGpuInstance> gis;

@@ -3,6 +3,7 @@
 // edited by hand (or by a fuzzer) can never reach code that trusts them.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
 #include <map>
 #include <set>
@@ -100,6 +101,21 @@ Status CheckProcesses(const mig::GpuModel& m, const SimGpu& g, const std::string
   return Status::Ok();
 }
 
+// The product is one of the model's; only a display-mode product can be in
+// display mode, and there MIG is off (the driver reports it not supported).
+Status CheckProduct(const mig::GpuModel& m, const SimGpu& g, const std::string& where) {
+  auto p = std::find_if(m.products.begin(), m.products.end(),
+                        [&](const mig::Product& x) { return x.pci_device_id == g.pci_device_id; });
+  if (p == m.products.end())
+    return Status::InvalidArgument(fmt::format("{}: PCI device id 0x{:08X} is not a {}", where,
+                                               g.pci_device_id, m.alias));
+  if (g.display_mode && !p->display_mode)
+    return Status::InvalidArgument(fmt::format("{}: a {} has no display mode", where, p->name));
+  if (g.display_mode && (g.mig.current || g.mig.pending))
+    return Status::InvalidArgument(where + ": MIG is on in display mode");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckState(const SimState& s) {
@@ -107,6 +123,10 @@ Status CheckState(const SimState& s) {
   if (s.faults.fail_after < 0 || s.faults.delay_ms < 0 || s.faults.delay_ms > kMaxDelayMs)
     return Status::InvalidArgument(fmt::format(
         "faults: fail_after must be ≥ 0 and delay_ms between 0 and {}", kMaxDelayMs));
+  if (s.driver_version.empty() ||
+      s.driver_version.find_first_not_of("0123456789.") != std::string::npos)
+    return Status::InvalidArgument(
+        fmt::format("driver version '{}' is not like 580.95.05", s.driver_version));
   std::set<std::string> uuids;
   for (size_t i = 0; i < s.gpus.size(); ++i) {
     const SimGpu& g = s.gpus[i];
@@ -120,6 +140,7 @@ Status CheckState(const SimState& s) {
     if (!m->mig && (g.mig.current || g.mig.pending))
       return Status::InvalidArgument(where + ": MIG is on, but a " + m->alias + " has no MIG");
     if (g.resets < 0) return Status::InvalidArgument(where + ": resets is negative");
+    CARVE_RETURN_IF_ERROR(CheckProduct(*m, g, where));
     CARVE_RETURN_IF_ERROR(CheckGpuInstances(*m, g, where));
     CARVE_RETURN_IF_ERROR(CheckProcesses(*m, g, where));
   }

@@ -59,6 +59,35 @@ TEST(SimStateCheck, JsonOfTheWrongShapeIsRefusedNotThrown) {
   }
 }
 
+// Issue #13.10: the settings carve doctor checks live in the state file;
+// files written before them load with the defaults.
+TEST(SimStateCheck, DoctorSettingsRoundTripAndOlderFilesGetDefaults) {
+  auto s = NewState({mig::Catalog::Builtin().Find("rtx-pro-6000")}, false, 5);
+  ASSERT_TRUE(s.ok());
+  auto& g = s->gpus[0];
+  g.pci_device_id = 0x2BB110DE;
+  g.display_mode = true;
+  g.ecc = {true, false};
+  g.persistence_mode = false;
+  g.mig_timeslicing = false;
+  auto back = ParseState(FormatState(*s), "state.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const SimGpu& b = back->gpus[0];
+  EXPECT_EQ(b.pci_device_id, 0x2BB110DEu);
+  EXPECT_TRUE(b.display_mode);
+  EXPECT_EQ(b.ecc, (EccMode{true, false}));
+  EXPECT_FALSE(b.persistence_mode);
+  EXPECT_EQ(b.mig_timeslicing, std::optional<bool>(false));
+  auto old = StateWith([](nlohmann::json& j) {
+    for (const char* key : {"pci_device_id", "display_mode", "ecc", "mig_timeslicing"}) j["gpus"][0].erase(key);
+  });
+  back = ParseState(old, "state.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->gpus[0].pci_device_id, 0x233010DEu);
+  EXPECT_EQ(back->gpus[0].ecc, EccMode{});
+  EXPECT_EQ(back->gpus[0].mig_timeslicing, std::nullopt);
+}
+
 struct Broken {
   const char* what;
   std::function<void(nlohmann::json&)> edit;
@@ -93,6 +122,10 @@ TEST(SimStateCheck, EveryBrokenInvariantIsRefusedWithWhereAndWhat) {
       {"a start too large for an int", [&](auto& j) { gi(j, 1)["start"] = 1e49; }, "'start'"},
       {"an id past 2^32", [&](auto& j) { gi(j, 1)["id"] = 4294967298ull; }, "'id'"},
       {"a process larger than the GPU", [&](auto& j) { j["gpus"][0]["processes"][0]["memory_mib"] = 1ull << 40; }, "more than the GPU has"},
+      {"a product of another model", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "0x2BB110DE"; }, "0x2BB110DE is not a h100-80gb"},
+      {"a PCI id that is not one", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "2330"; }, "pci_device_id"},
+      {"display mode on a card without one", [&](auto& j) { j["gpus"][0]["display_mode"] = true; }, "has no display mode"},
+      {"a driver version that is not one", [&](auto& j) { j["driver_version"] = "r580"; }, "'r580'"},
       {"two GPUs, one UUID",
        [&](auto& j) { j["gpus"].push_back(j["gpus"][0]); }, "UUID"},
   };
