@@ -158,6 +158,18 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetPersistenceMode(nvmlDevice_t h, nvmlEnable
   });
 }
 
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t h, nvmlEnableState_t* current,
+                                              nvmlEnableState_t* pending) {
+  return OnDevice(h, [&](const Dev& d) {
+    if (!current || !pending) return NVML_ERROR_INVALID_ARGUMENT;
+    if (d.gi) return NVML_ERROR_NOT_SUPPORTED;  // a MIG device: ask its parent
+    if (!d.gpu.ecc) return NVML_ERROR_NOT_SUPPORTED;
+    auto state = [](bool on) { return on ? NVML_FEATURE_ENABLED : NVML_FEATURE_DISABLED; };
+    *current = state(d.gpu.ecc->current), *pending = state(d.gpu.ecc->pending);
+    return NVML_SUCCESS;
+  });
+}
+
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t h, int* major, int* minor) {
   return OnDevice(h, [&](const Dev& d) {
     if (!major || !minor) return NVML_ERROR_INVALID_ARGUMENT;

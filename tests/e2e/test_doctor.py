@@ -40,8 +40,8 @@ def test_doctor_checks_pass_on_a_healthy_machine(carve):
     assert c["driver"]["status"] == "ok" and "525.85.12" in c["driver"]["detail"]
     assert c["compute instances"]["status"] == "ok"
     assert c["persistence"]["status"] == "ok"
-    # The NVML backend reads only the calls in carve's NVML notes: ECC is not among them.
-    assert c["ecc"]["status"] == ("ok" if BACKEND == "sim" else "unknown")
+    # Both backends read ECC (NVML: nvmlDeviceGetEccMode, answered by the drop-in).
+    assert c["ecc"]["status"] == "ok"
     assert "mig time-slicing" not in c and "display mode" not in c
     assert all(row["fix"] is None for row in c.values() if row["status"] == "ok")
 
@@ -60,11 +60,11 @@ def test_doctor_warns_what_the_recipes_warn_about(carve):
     assert c["compute instances"]["detail"].startswith("GI 2 (3g.40gb@4) without a compute instance")
     assert c["compute instances"]["fix"] == "carve mig create-ci -i 0 --gi 2"
     assert c["persistence"]["status"] == "warn" and "-pm 1" in c["persistence"]["fix"]
+    assert c["ecc"]["status"] == "warn" and c["ecc"]["detail"].startswith("on now, off after")
     if BACKEND == "sim":
-        assert c["ecc"]["status"] == "warn" and c["ecc"]["detail"].startswith("on now, off after")
         assert c["mig time-slicing"]["status"] == "info"
-    else:
-        assert c["ecc"]["status"] == "unknown" and "mig time-slicing" not in c
+    else:  # no NVML call in carve's notes reports it
+        assert "mig time-slicing" not in c
     text = carve.ok("doctor").stdout
     assert "  fail     driver             driver 520.61.05 is older than 525.85.12" in text
     assert "fix: carve mig create-ci -i 0 --gi 2" in text

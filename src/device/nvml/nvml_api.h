@@ -295,6 +295,8 @@ CARVE_NVML_STATIC_ASSERT(sizeof(nvmlReturn_t) == 4, "nvmlReturn_t is a 4-byte en
   X(nvmlDeviceGetMemoryInfo_v2, (nvmlDevice_t device, nvmlMemory_v2_t* memory))                  \
   X(nvmlDeviceGetArchitecture, (nvmlDevice_t device, nvmlDeviceArchitecture_t* arch))            \
   X(nvmlDeviceGetPersistenceMode, (nvmlDevice_t device, nvmlEnableState_t* mode))                \
+  X(nvmlDeviceGetEccMode,                                                                        \
+    (nvmlDevice_t device, nvmlEnableState_t* current, nvmlEnableState_t* pending))               \
   X(nvmlDeviceGetCudaComputeCapability, (nvmlDevice_t device, int* major, int* minor))           \
   X(nvmlDeviceGetAttributes_v2, (nvmlDevice_t device, nvmlDeviceAttributes_t* attributes))       \
   X(nvmlDeviceGetAttributes, (nvmlDevice_t device, nvmlDeviceAttributes_t* attributes))          \

@@ -79,6 +79,11 @@ Status NvmlMachine::ReadIdentity(nvmlDevice_t dev, Gpu* g) {
   nvmlEnableState_t persistence = NVML_FEATURE_DISABLED;
   if (Call(fn().nvmlDeviceGetPersistenceMode, dev, &persistence) == NVML_SUCCESS)
     g->persistence_mode = persistence == NVML_FEATURE_ENABLED;
+  // ECC: NOT_SUPPORTED on cards without it, FUNCTION_NOT_FOUND on a library
+  // without the call; either way doctor says it cannot tell.
+  nvmlEnableState_t ecc_now = NVML_FEATURE_DISABLED, ecc_next = NVML_FEATURE_DISABLED;
+  if (Call(fn().nvmlDeviceGetEccMode, dev, &ecc_now, &ecc_next) == NVML_SUCCESS)
+    g->ecc = EccMode{ecc_now == NVML_FEATURE_ENABLED, ecc_next == NVML_FEATURE_ENABLED};
   unsigned int current = 0, pending = 0;
   rc = Call(fn().nvmlDeviceGetMigMode, dev, &current, &pending);
   if (rc != NVML_ERROR_NOT_SUPPORTED) CARVE_RETURN_IF_ERROR(FromNvml(rc, where + ": reading its MIG mode"));
