@@ -25,50 +25,6 @@ struct View {
   bool mig_on = true;
 };
 
-std::string Units(uint64_t mask, int units) {
-  std::vector<std::pair<int, int>> runs;
-  for (int u = 0; u < units; ++u)
-    if (mask >> u & 1) {
-      if (!runs.empty() && runs.back().second == u - 1) runs.back().second = u;
-      else runs.push_back({u, u});
-    }
-  std::string out;
-  for (auto [a, b] : runs)
-    out += (out.empty() ? "" : ", ") + (a == b ? std::to_string(a) : fmt::format("{}–{}", a, b));
-  return out;
-}
-
-// Why `p` has no free start, in a few words.
-std::string Blocked(const View& v, const mig::Profile& p) {
-  const mig::GpuModel& m = *v.model;
-  int same = 0;
-  for (const auto& s : v.slices) same += s.profile == &p;
-  if (same >= p.max_instances) return fmt::format("max {} reached", p.max_instances);
-  std::set<int> holders;
-  for (const auto& pl : p.placements)
-    for (const auto& s : v.slices)
-      if (s.placement().Overlaps(pl)) holders.insert(s.gi);
-  std::string gis;
-  for (int gi : holders) gis += (gis.empty() ? "" : ", ") + std::to_string(gi);
-  bool overlap_everywhere = true;
-  for (const auto& pl : p.placements) {
-    bool hit = false;
-    for (const auto& s : v.slices) hit |= s.placement().Overlaps(pl);
-    overlap_everywhere &= hit;
-  }
-  if (overlap_everywhere && p.placements.size() == 1)
-    return fmt::format("needs units {}: held by GI {}",
-                       Units(((uint64_t{1} << p.size()) - 1) << p.placements[0].start,
-                             m.placement_units), gis);
-  uint64_t all = (uint64_t{1} << m.placement_units) - 1;
-  if (overlap_everywhere && (mig::UnitMask(v.slices) & all) == all) return "no units free";
-  if (overlap_everywhere) return fmt::format("every start taken (GI {})", gis);
-  Status why = mig::CheckAdd(m, v.slices, mig::Slice{&p, p.placements.front().start});
-  if (why.message().find("OFA") != std::string::npos) return "the only OFA is in use";
-  if (why.message().find("decoder") != std::string::npos) return "media engines in use";
-  return "no room";
-}
-
 std::string Where(const View& v, const mig::Profile& p) {
   uint64_t held = mig::UnitMask(v.slices), could = 0;
   for (int start : mig::FreeStarts(*v.model, v.slices, p))
@@ -87,7 +43,7 @@ void PrintView(const View& v) {
                      : held == 0         ? "all units free"
                                          : fmt::format("{} {} free",
                                                        std::popcount(all & ~held) == 1 ? "unit" : "units",
-                                                       Units(all & ~held, m.placement_units));
+                                                       mig::UnitRuns(all & ~held, m.placement_units));
   fmt::print("{}: {} placement units, {} compute slices; {}{}\n", v.title, m.placement_units,
              m.compute_slices, free, v.mig_on ? "" : "  (MIG is off: enable it to create these)");
   render::Table t({"id>", "profile", "can add/max>", "memory>", "SMs>", "CE>", "DEC>", "ENC>",
@@ -97,7 +53,7 @@ void PrintView(const View& v) {
     auto starts = mig::FreeStarts(m, v.slices, p);
     std::string s;
     for (int x : starts) s += (s.empty() ? "" : " ") + std::to_string(x);
-    if (starts.empty()) s = "—  (" + Blocked(v, p) + ")";
+    if (starts.empty()) s = "—  (" + mig::WhyNoStart(*v.model, v.slices, p) + ")";
     t.Add({std::to_string(p.id), p.name + (p.verified() ? "" : "*"),
            fmt::format("{}/{}", mig::RemainingCapacity(m, v.slices, p), p.max_instances),
            render::Gib(p.memory_mib), std::to_string(p.sm), std::to_string(p.engines.ce),

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace carve::mig {
 namespace {
@@ -43,20 +44,25 @@ constexpr EngineKind kEngineKinds[] = {{"copy engine", &Engines::ce},
                                        {"JPEG engine", &Engines::jpeg},
                                        {"optical-flow accelerator (OFA)", &Engines::ofa}};
 
-Status CheckEngines(const GpuModel& gpu, std::span<const Slice> existing, const Slice& add) {
+// The first engine kind `add` needs more of than `existing` leaves; null when none.
+const EngineKind* ShortEngine(const GpuModel& gpu, std::span<const Slice> existing,
+                              const Slice& add) {
   for (const auto& kind : kEngineKinds) {
+    int need = add.profile->engines.*kind.field, used = 0;
+    for (const auto& s : existing) used += s.profile->engines.*kind.field;
+    if (need > 0 && used + need > gpu.engines.*kind.field) return &kind;
+  }
+  return nullptr;
+}
+
+Status CheckEngines(const GpuModel& gpu, std::span<const Slice> existing, const Slice& add) {
+  if (const EngineKind* short_kind = ShortEngine(gpu, existing, add)) {
+    const EngineKind& kind = *short_kind;
     int need = add.profile->engines.*kind.field;
-    if (need == 0) continue;
-    int used = 0;
     std::vector<std::string> holders;
-    for (const auto& s : existing) {
-      int n = s.profile->engines.*kind.field;
-      if (n == 0) continue;
-      used += n;
-      holders.push_back(Holder(s));
-    }
+    for (const auto& s : existing)
+      if (s.profile->engines.*kind.field > 0) holders.push_back(Holder(s));
     int total = gpu.engines.*kind.field;
-    if (used + need <= total) continue;
     std::string have = total == 1 ? fmt::format("the GPU's only {}", kind.name)
                                   : fmt::format("the GPU's {} {}s", total, kind.name);
     return Status::Insufficient(
@@ -346,6 +352,48 @@ std::vector<std::vector<Slice>> EnumerateMaximal(const GpuModel& gpu) {
     if (maximal) out.push_back(std::move(layout));
   }
   return out;
+}
+
+std::string UnitRuns(uint64_t mask, int units) {
+  std::vector<std::pair<int, int>> runs;
+  for (int u = 0; u < units; ++u)
+    if (mask >> u & 1) {
+      if (!runs.empty() && runs.back().second == u - 1) runs.back().second = u;
+      else runs.push_back({u, u});
+    }
+  std::string out;
+  for (auto [a, b] : runs)
+    out += (out.empty() ? "" : ", ") + (a == b ? std::to_string(a) : fmt::format("{}–{}", a, b));
+  return out;
+}
+
+std::string WhyNoStart(const GpuModel& gpu, std::span<const Slice> layout, const Profile& p) {
+  int same = 0;
+  for (const auto& s : layout) same += s.profile == &p;
+  if (same >= p.max_instances) return fmt::format("max {} reached", p.max_instances);
+  std::set<int> holders;
+  bool everywhere = true;
+  for (const auto& pl : p.placements) {
+    bool hit = false;
+    for (const auto& s : layout)
+      if (s.placement().Overlaps(pl)) holders.insert(s.gi), hit = true;
+    everywhere &= hit;
+  }
+  std::string gis;
+  for (int gi : holders) gis += (gis.empty() ? "" : ", ") + std::to_string(gi);
+  if (everywhere && p.placements.size() == 1)
+    return fmt::format("needs units {}: held by GI {}",
+                       UnitRuns(((uint64_t{1} << p.size()) - 1) << p.placements[0].start,
+                            gpu.placement_units),
+                       gis);
+  uint64_t all = (uint64_t{1} << gpu.placement_units) - 1;
+  if (everywhere && (UnitMask(layout) & all) == all) return "no units free";
+  if (everywhere) return fmt::format("every start taken (GI {})", gis);
+  const EngineKind* kind = ShortEngine(gpu, layout, Slice{&p, p.placements.front().start});
+  if (kind && kind->field == &Engines::ofa) return "the only OFA is in use";
+  if (kind && kind->field == &Engines::ce) return "copy engines in use";
+  if (kind) return "media engines in use";
+  return "no room";
 }
 
 }  // namespace carve::mig

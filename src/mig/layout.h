@@ -79,4 +79,13 @@ std::vector<std::vector<Slice>> EnumerateMaximal(const GpuModel& gpu);
 // Placement units held by `slices`, as a bit mask (bit u = unit u).
 uint64_t UnitMask(std::span<const Slice> slices);
 
+// "0–3, 6": the units set in `mask` (of `units`), consecutive ones as runs.
+std::string UnitRuns(uint64_t mask, int units);
+
+// Why no slice of `p` can join `layout` any more, in a few words for a table:
+// "max 1 reached", "needs units 0–3: held by GI 1", "every start taken (GI 2,
+// 5)", "no units free", "the only OFA is in use", "media engines in use",
+// "copy engines in use", "no room". Meant for a profile with no free start.
+std::string WhyNoStart(const GpuModel& gpu, std::span<const Slice> layout, const Profile& p);
+
 }  // namespace carve::mig

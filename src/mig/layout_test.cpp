@@ -198,3 +198,23 @@ TEST(ProfileRef, SliceListErrorsSayWhatToWrite) {
 
 }  // namespace
 }  // namespace carve::mig
+
+namespace carve::mig {
+namespace {
+
+TEST(Layout, WhyNoStartSaysWhatIsInTheWay) {
+  std::vector<Slice> four = Slices(H100(), "4g.40gb@0");
+  four[0].gi = 1;
+  EXPECT_EQ(WhyNoStart(H100(), four, *H100().FindProfile("4g.40gb")), "max 1 reached");
+  EXPECT_EQ(WhyNoStart(H100(), four, *H100().FindProfile("7g.80gb")),
+            "needs units 0–7: held by GI 1");
+  const GpuModel& a30 = *Catalog::Builtin().Find("a30");
+  const Profile* two_me = a30.FindProfile("2g.12gb+me");
+  ASSERT_NE(two_me, nullptr);
+  EXPECT_EQ(WhyNoStart(a30, Slices(a30, "1g.6gb+me@0"), *two_me), "media engines in use")
+      << "engines, found from the engine counts, not from an error's text";
+  EXPECT_EQ(UnitRuns(0b1101111, 8), "0–3, 5–6");
+}
+
+}  // namespace
+}  // namespace carve::mig

@@ -26,13 +26,13 @@ Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mi
 
 // What `carve sim set` changes; a field left empty stays as it is.
 struct SimSettings {
-  std::optional<std::string> driver_version;  // the machine's
-  std::optional<bool> ecc;                    // pending: applies at the next reset or reboot
-  std::optional<bool> persistence_mode;
+  std::optional<std::string> driver_version = {};  // the machine's
+  std::optional<bool> ecc = {};                    // pending: applies at the next reset or reboot
+  std::optional<bool> persistence_mode = {};
   // A Workstation edition only. Leaving it emulates DisplayModeSelector and
   // the reboot after it; entering it needs MIG off.
-  std::optional<bool> display_mode;
-  std::optional<std::optional<bool>> mig_timeslicing;  // {nullopt}: not reported
+  std::optional<bool> display_mode = {};
+  std::optional<std::optional<bool>> mig_timeslicing = {};  // {nullopt}: not reported
 };
 
 class SimMachine : public Machine {
