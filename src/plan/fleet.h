@@ -16,6 +16,11 @@
 
 namespace carve::plan {
 
+// The node label a spec's pool is selected by: carve.dev/pool=NAME.
+inline constexpr const char* kPoolLabel = "carve.dev/pool";
+
+// Entries with `pool:` and `fixed_profile:` give GPUs fixed at that profile,
+// filled (every slice of it the GPU holds), as managed pools carve them.
 Result<std::vector<FleetGpu>> FleetFromSpec(const std::vector<spec::FleetEntry>& entries,
                                             const mig::Catalog& catalog);
 // "ALIAS[:COUNT[:COST_PER_MONTH]],…"
@@ -32,5 +37,10 @@ Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, cons
 // Operator does not partition. The same pointer for the same model; lives as
 // long as the process.
 const mig::GpuModel* WholeGpuModel(const mig::GpuModel* model);
+
+// How many `profile` slices an empty `model` holds.
+int FilledCount(const mig::GpuModel& model, const mig::Profile& profile);
+// Makes `g` a fixed GPU: `count` slices of `profile`, placed, as `current`.
+void Fix(FleetGpu& g, const mig::Profile* profile, int count);
 
 }  // namespace carve::plan

@@ -80,12 +80,19 @@ std::string ReplicaLine(const PlannedSlice& s, size_t r, const Plan& plan) {
 std::string GpuText(const PlannedGpu& g, const Plan& plan) {
   std::string where = g.gpu.node.empty() ? fmt::format("GPU {}", g.gpu.local_index)
                                          : fmt::format("{} GPU {}", g.gpu.node, g.gpu.local_index);
-  if (!g.used()) return fmt::format("{:<10} {:<18} unused\n", where, g.gpu.model->alias);
-  std::string out = fmt::format("{:<10} {:<18} {}\n", where, g.gpu.model->alias,
-                                g.mig ? "MIG on" : "MIG off (whole GPU)");
+  if (!g.gpu.pool.empty()) where = fmt::format("pool {} {}", g.gpu.pool, where);
+  std::string fixed = g.gpu.fixed ? fmt::format(", fixed: {}×{} (the pool's, not re-carved)", g.gpu.fixed_count,
+                                                g.gpu.fixed->name)
+                                  : "";
+  if (!g.used()) return fmt::format("{:<10} {:<18} unused{}\n", where, g.gpu.model->alias, fixed);
+  std::string out = fmt::format("{:<10} {:<18} {}{}\n", where, g.gpu.model->alias,
+                                g.mig ? "MIG on" : "MIG off (whole GPU)", fixed);
   for (const auto& line : LayoutBar(g, plan)) out += "  " + line + "\n";
-  for (const auto& s : g.slices)
+  for (const auto& s : g.slices) {
+    if (s.replicas.empty() && s.profile)
+      out += fmt::format("  {:<14} (idle)\n", fmt::format("{}@{}", s.profile->name, s.start));
     for (size_t r = 0; r < s.replicas.size(); ++r) out += ReplicaLine(s, r, plan);
+  }
   return out;
 }
 
@@ -202,6 +209,8 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
          {"node", g.gpu.node},   {"local_index", g.gpu.local_index},
          {"mig", g.mig},         {"used", g.used()}};
     if (!g.gpu.mig_config.empty()) gj["mig_config_now"] = g.gpu.mig_config;
+    if (!g.gpu.pool.empty()) gj["pool"] = g.gpu.pool;
+    if (g.gpu.fixed) gj["fixed_profile"] = g.gpu.fixed->name;
     gj["slices"] = J::array();
     for (const auto& s : g.slices) {
       J sj{{"profile", s.profile ? s.profile->name : "whole"},

@@ -19,8 +19,13 @@ node "$here/validate.js" --expect-invalid "$here/invalid.yaml" >/dev/null || fai
 printf 'version: v1\nmodels:\n  - {name: small, source: Qwen/Qwen3-0.6B, memory: 8GiB, replicas: 14}\n' >"$tmp/uniform.yaml"
 "$carve" render k8s "$tmp/uniform.yaml" --fleet h100-80gb:2 --strategy single -o "$tmp/single" >/dev/null
 grep -q 'nvidia.com/gpu: 1' "$tmp/single/models.yaml" || fail "single: no nvidia.com/gpu request"
+# Fixed-profile pools: the managed-pool tutorial, and a fixed pool beside a MIG-manager node.
+for ex2 in managed mixed-pools; do
+  "$carve" render k8s "$ex/$ex2/carve.yaml" --nodes "$ex/$ex2/nodes.json" -o "$tmp/$ex2" >/dev/null
+done
+grep -q 'nvidia.com/gpu: 1' "$tmp/managed/models.yaml" || fail "managed: no nvidia.com/gpu request"
 
-for d in nodes fleet single; do
+for d in nodes fleet single managed mixed-pools; do
   node "$here/validate.js" "$tmp/$d" || fail "$d: invalid objects"
   for s in "$tmp/$d"/*.sh; do bash -n "$s" || fail "$s does not parse"; done
 done

@@ -65,7 +65,13 @@ NodeLayout LayoutOf(const std::vector<const plan::PlannedGpu*>& gpus) {
   std::string canon;
   for (size_t i = 0; i < keys.size(); ++i)
     canon += fmt::format("{}[{}];", keys[i], fmt::join(l.entries[i].devices, ","));
-  l.name = DnsLabel(fmt::format("carve-{}-{}", models.size() == 1 ? l.model->alias : "mixed", Hash8(canon)));
+  const plan::FleetGpu& first = gpus.front()->gpu;
+  if (first.fixed) {
+    l.pool = FixedPool{first.pool, first.pool_selector, first.fixed};
+    canon += "pool " + first.pool_selector;  // one layout per pool: each has its own selector
+  }
+  std::string what = first.fixed ? first.pool : models.size() == 1 ? l.model->alias : "mixed";
+  l.name = DnsLabel(fmt::format("carve-{}-{}", what, Hash8(canon)));
   return l;
 }
 
@@ -164,24 +170,32 @@ std::string DnsLabel(const std::string& text) {
 }
 
 std::string Workload::Resource(Strategy s) const {
-  return s == Strategy::kSingle || !profile ? "nvidia.com/gpu" : MigResourceName(profile->name);
+  return s == Strategy::kSingle || !profile || pool.fixed() ? "nvidia.com/gpu" : MigResourceName(profile->name);
+}
+
+std::pair<std::string, std::string> FixedPool::Label() const {
+  size_t eq = selector.find('=');
+  return {selector.substr(0, eq), eq == std::string::npos ? "" : selector.substr(eq + 1)};
 }
 
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
-  std::map<std::string, std::vector<const plan::PlannedGpu*>> by_node;
+  // A fleet without node names is one node per pool.
+  std::map<std::pair<std::string, std::string>, std::vector<const plan::PlannedGpu*>> by_node;
   for (const auto& g : plan.gpus) {
     CARVE_RETURN_IF_ERROR(CheckShared(g, plan));
-    by_node[g.gpu.node].push_back(&g);
+    by_node[{g.gpu.node, g.gpu.node.empty() ? g.gpu.pool : ""}].push_back(&g);
   }
   Cluster c;
   std::map<std::string, NodeLayout> layouts;
   std::map<GroupKey, Workload> groups;
-  for (auto& [name, gpus] : by_node) {
+  for (auto& [key, gpus] : by_node) {
+    const std::string& name = key.first;
     std::sort(gpus.begin(), gpus.end(), [](auto* a, auto* b) { return a->gpu.local_index < b->gpu.local_index; });
-    Node n{name, "", gpus.front()->gpu.mig_config, false, gpus};
+    Node n{name, "", gpus.front()->gpu.mig_config, false, {}, gpus};
     bool used = std::any_of(gpus.begin(), gpus.end(), [](auto* g) { return g->used(); });
     NodeLayout l = LayoutOf(gpus);
     n.mig_capable = l.mig_capable;
+    n.pool = l.pool;
     if (used) {
       n.layout = l.name;
       auto [it, fresh] = layouts.emplace(l.name, l);
@@ -194,7 +208,7 @@ Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
   NameWorkloads(plan, groups);
   for (auto& [k, w] : groups) {
     for (const auto& l : c.layouts)
-      if (l.name == w.layout) w.nodes = l.nodes;
+      if (l.name == w.layout) w.nodes = l.nodes, w.pool = l.pool;
     c.workloads.push_back(std::move(w));
   }
   std::sort(c.workloads.begin(), c.workloads.end(), [](auto& a, auto& b) { return a.name < b.name; });

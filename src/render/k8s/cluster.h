@@ -38,6 +38,17 @@ struct MigEntry {
   std::string Text() const;  // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
 };
 
+// A fixed pool's nodes (plan::FleetGpu::fixed): carved by their provider
+// under the device plugin's `single` strategy, so carve writes no MIG config
+// or labels for them; workloads select them by the pool's node label.
+struct FixedPool {
+  std::string name;      // the pool
+  std::string selector;  // "key=value", the node label its nodes carry
+  const mig::Profile* profile = nullptr;
+  bool fixed() const { return profile != nullptr; }
+  std::pair<std::string, std::string> Label() const;  // selector split at '='
+};
+
 struct NodeLayout {
   std::string name;  // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
   const mig::GpuModel* model = nullptr;  // the node's (first) GPU model
@@ -45,6 +56,7 @@ struct NodeLayout {
   bool mig_capable = false;
   std::vector<MigEntry> entries;
   std::vector<std::string> nodes;  // names ("" for a fleet without node names)
+  FixedPool pool;                  // the pool, when its nodes' layout is fixed
 };
 
 struct Node {
@@ -52,6 +64,7 @@ struct Node {
   std::string layout;   // NodeLayout::name
   std::string current;  // nvidia.com/mig.config now
   bool mig_capable = false;
+  FixedPool pool;
   std::vector<const plan::PlannedGpu*> gpus;
 };
 
@@ -65,7 +78,8 @@ struct Workload {
   double memory_fraction = 0;
   std::vector<std::string> args;  // the option's args
   std::vector<std::string> nodes; // where its layout is (empty names: any node with the label)
-  std::string Resource(Strategy s) const;  // nvidia.com/mig-…, nvidia.com/gpu
+  FixedPool pool;                 // its layout's fixed pool, if any
+  std::string Resource(Strategy s) const;  // nvidia.com/mig-…, nvidia.com/gpu (always on a fixed pool)
   uint64_t memory_mib = 0;                 // GPU memory of one replica's slice(s)
 };
 

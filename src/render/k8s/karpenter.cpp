@@ -64,7 +64,8 @@ Json NodeClass(const NodeLayout& l) {
 
 Json NodePool(const NodeLayout& l) {
   Json labels{{kLayoutLabel, l.name}};
-  if (l.mig_capable) labels[kMigConfigLabel] = l.name;
+  if (l.pool.fixed() && l.pool.Label().first == "carve.dev/pool") labels["carve.dev/pool"] = l.pool.Label().second;
+  else if (l.mig_capable && !l.pool.fixed()) labels[kMigConfigLabel] = l.name;
   Json tmpl{{"metadata", {{"labels", labels}}},
             {"spec", {{"nodeClassRef", {{"group", "karpenter.k8s.aws"}, {"kind", "EC2NodeClass"}, {"name", l.name}}},
                       {"requirements", Requirements(l)},

@@ -47,10 +47,13 @@ Json MigPartedConfig(const Cluster& cluster) {
 }
 
 Json MigConfigMap(const Cluster& cluster, const Options& options) {
+  Cluster managed;  // a fixed pool's nodes are carved by their provider, not the MIG manager
+  for (const auto& l : cluster.layouts)
+    if (!l.pool.fixed()) managed.layouts.push_back(l);
   std::string text = "# Written by carve render k8s: one config per node layout; select one with the\n"
                      "# node label nvidia.com/mig.config=NAME. mig-parted keeps counts, not placements:\n"
                      "# the MIG manager places the slices (entries follow carve's placement order).\n" +
-                     ToYaml(MigPartedConfig(cluster));
+                     ToYaml(MigPartedConfig(managed));
   return Json{{"apiVersion", "v1"},
               {"kind", "ConfigMap"},
               {"metadata", {{"name", options.mig_configmap}, {"namespace", options.operator_ns},
@@ -61,7 +64,7 @@ Json MigConfigMap(const Cluster& cluster, const Options& options) {
 std::string NodeLabelList(const Cluster& cluster) {
   std::string out;
   for (const auto& n : cluster.nodes)
-    if (!n.layout.empty())
+    if (!n.layout.empty() && !n.pool.fixed())
       out += fmt::format("kubectl label node {} --overwrite {}\n", NodeArg(n.name), LabelArgs(cluster, n));
   return out;
 }

@@ -67,6 +67,13 @@ stale() {
   done
 }
 
+# A fixed pool's node: carved by its provider, so only what it advertises is checked.
+check_node() {  # node resource=count...
+  local node=$1; shift
+  for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
+  log "$node: advertises what the plan places there"
+}
+
 roll_node() {  # node layout mig(yes|no) resource=count...
   local node=$1 layout=$2 mig=$3; shift 3
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
@@ -106,7 +113,8 @@ std::map<std::string, int> Expected(const Node& n, Strategy s) {
       ++out["nvidia.com/gpu"];
       continue;
     }
-    for (const auto& sl : g->slices) ++out[s == Strategy::kSingle ? "nvidia.com/gpu" : MigResourceName(sl.profile->name)];
+    for (const auto& sl : g->slices)
+      ++out[s == Strategy::kSingle || n.pool.fixed() ? "nvidia.com/gpu" : MigResourceName(sl.profile->name)];
   }
   return out;
 }
@@ -129,7 +137,13 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
   out += "\n# One node at a time: label, wait, restart the device plugin, check what it advertises.\n";
   for (const auto& n : c.nodes) {
     if (n.layout.empty()) continue;
-    out += fmt::format("roll_node {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no");
+    if (n.pool.fixed() && n.name.empty()) {
+      out += fmt::format("log \"pool {}: its nodes ({}) are carved by the provider; nothing to roll\"\n", n.pool.name,
+                         n.pool.selector);
+      continue;
+    }
+    out += n.pool.fixed() ? fmt::format("check_node {}", NodeName(n))
+                          : fmt::format("roll_node {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no");
     for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
     out += "\n";
   }

@@ -19,10 +19,13 @@ std::string NodeTable(const Cluster& c) {
   for (const auto& n : c.nodes) {
     std::string now = n.current.empty() ? "(none)" : n.current;
     std::string change = n.layout.empty() ? "unused by the plan; left alone"
+                         : n.pool.fixed() ? fmt::format("none: pool {} is fixed at {} (its provider's)", n.pool.name,
+                                                        n.pool.profile->name)
                          : !n.mig_capable ? "label only (not MIG-capable: whole GPUs)"
                          : n.current == n.layout ? "none"
                                                  : "drain, repartition";
-    out += fmt::format("| {} | {}× {} | {} | {} | {} |\n", n.name.empty() ? "$NODE" : n.name, n.gpus.size(),
+    std::string name = n.name.empty() ? n.pool.name.empty() ? "$NODE" : "pool " + n.pool.name : n.name;
+    out += fmt::format("| {} | {}× {} | {} | {} | {} |\n", name, n.gpus.size(),
                        n.gpus.front()->gpu.model->alias, now, n.layout.empty() ? "—" : n.layout, change);
   }
   return out;
@@ -65,6 +68,24 @@ profiles in that order. Under `single` every GPU of a node must hold one profile
 refuses a plan that breaks this rather than render a node GFD would label `…-MIG-INVALID`.
 )MD";
 
+std::string FixedPools(const Cluster& c) {
+  std::string out;
+  for (const auto& l : c.layouts) {
+    if (!l.pool.fixed()) continue;
+    auto [key, value] = l.pool.Label();
+    out += fmt::format("- **{}** ({}): every GPU already carved into {} by its provider, under the device "
+                       "plugin's `single` strategy (nodes advertise `nvidia.com/gpu`, one per slice). carve writes "
+                       "no MIG config and no labels for it; its pods request `nvidia.com/gpu: 1` and select "
+                       "`{}: {}`.{}\n",
+                       l.pool.name, l.model->alias, LayoutText(l), key, value,
+                       key == "carve.dev/pool" ? fmt::format(" Give the pool's nodes that label (a node label in "
+                                                             "the provider's pool settings, or `kubectl label node "
+                                                             "NODE carve.dev/pool={}`).", value)
+                                               : "");
+  }
+  return out.empty() ? "" : "\n## Fixed pools\n\n" + out;
+}
+
 }  // namespace
 
 std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) {
@@ -79,6 +100,7 @@ std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) 
   for (const auto& w : c.workloads)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
                        w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
+  out += FixedPools(c);
   return out + "\n" +
          fmt::format(fmt::runtime(kSteps), fmt::arg("cm", o.mig_configmap),
                      fmt::arg("strategy", o.strategy == Strategy::kSingle ? "single" : "mixed"));

@@ -111,12 +111,15 @@ Json Deployment(const spec::Model& m, const Workload& w, const EngineImage& e, c
   Json labels = Labels(model, "model");
   labels["carve.dev/model"] = model;
   labels["carve.dev/workload"] = w.name;
-  Json pod{{"affinity", Affinity(w)},
-           {"tolerations", Json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
+  // A fixed pool's nodes are whoever its provider brings up: selected by the pool's label, not by name.
+  Json placement = w.pool.fixed() ? Json{{"nodeSelector", {{w.pool.Label().first, w.pool.Label().second}}}}
+                                  : Json{{"affinity", Affinity(w)}};
+  Json pod = placement;
+  pod.update(Json{{"tolerations", Json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
            {"terminationGracePeriodSeconds", 60},
            {"containers", Json::array({Container(m, w, e, o)})},
            {"volumes", Json::array({{{"name", "model-cache"}, {"hostPath", {{"path", "/var/lib/carve/model-cache"}, {"type", "DirectoryOrCreate"}}}},
-                                    {{"name", "shm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "2Gi"}}}}})}};
+                                    {{"name", "shm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "2Gi"}}}}})}});
   Json annotations{{"carve.dev/layout", w.layout}, {"carve.dev/slice", w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus)}};
   return Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
               {"metadata", {{"name", w.name}, {"namespace", o.ns}, {"labels", labels}, {"annotations", annotations}}},

@@ -58,6 +58,13 @@ stale() {
   done
 }
 
+# A fixed pool's node: carved by its provider, so only what it advertises is checked.
+check_node() {  # node resource=count...
+  local node=$1; shift
+  for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
+  log "$node: advertises what the plan places there"
+}
+
 roll_node() {  # node layout mig(yes|no) resource=count...
   local node=$1 layout=$2 mig=$3; shift 3
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&

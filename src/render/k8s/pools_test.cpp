@@ -1,0 +1,95 @@
+// Fixed-profile pools in the cluster view: workloads request nvidia.com/gpu
+// and select the pool, carve writes no MIG config or labels for its nodes,
+// and a mixed cluster (fixed pool + MIG-manager node) renders as one.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "plan/fleet.h"
+#include "plan/from_spec.h"
+#include "render/k8s/k8s.h"
+
+namespace carve::render::k8s {
+namespace {
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Planned {
+  spec::Spec spec;
+  plan::Plan plan;
+};
+
+Planned PlanExample(const std::string& dir) {
+  std::string base = CARVE_SOURCE_DIR "/examples/k8s/" + dir + "/";
+  auto spec = spec::ParseSpec(Read(base + "carve.yaml"), "carve.yaml");
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  const auto& cat = mig::Catalog::Builtin();
+  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
+  auto fleet = plan::FleetFromNodes(Read(base + "nodes.json"), cat);
+  EXPECT_TRUE(demands.ok() && fleet.ok()) << fleet.status().ToString();
+  plan::PlanRequest req;
+  req.fleet = *fleet;
+  for (auto& d : *demands) req.models.push_back(d.demand);
+  Planned p{*spec, plan::MakePlan(req)};
+  EXPECT_TRUE(p.plan.unmet.empty());
+  return p;
+}
+
+TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
+  Planned e = PlanExample("managed");
+  auto c = BuildCluster(e.plan, Options{});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->layouts.size(), 1u);
+  EXPECT_TRUE(c->layouts[0].pool.fixed());
+  for (const auto& w : c->workloads) {
+    EXPECT_EQ(w.Resource(Strategy::kMixed), "nvidia.com/gpu");  // the pool's device plugin runs `single`
+    EXPECT_EQ(w.pool.selector, "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
+  }
+  EXPECT_EQ(NodeLabelList(*c), "");  // carve labels no node of a fixed pool
+  YAML::Node cm = YAML::Load(ToYaml(MigConfigMap(*c, Options{})));
+  EXPECT_EQ(YAML::Load(cm["data"]["config.yaml"].as<std::string>())["mig-configs"].size(), 0u);
+  auto models = ModelObjects(*c, e.plan, e.spec, Options{});
+  ASSERT_TRUE(models.ok());
+  for (const auto& d : *models) {
+    if (d["kind"] != "Deployment") continue;
+    const auto& pod = d["spec"]["template"]["spec"];
+    EXPECT_FALSE(pod.contains("affinity"));  // nodes of a managed pool come and go: no host names
+    EXPECT_EQ(pod["nodeSelector"].size(), 1u);
+    EXPECT_EQ(pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"], 1);
+  }
+}
+
+TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
+  Planned e = PlanExample("mixed-pools");
+  auto c = BuildCluster(e.plan, Options{});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  int fixed = 0, managed = 0;
+  for (const auto& w : c->workloads) {
+    if (w.pool.fixed()) {
+      ++fixed;
+      EXPECT_EQ(w.Resource(Strategy::kMixed), "nvidia.com/gpu");
+      EXPECT_EQ(w.pool.name, "rtx-1g");
+    } else {
+      ++managed;
+      EXPECT_EQ(w.Resource(Strategy::kMixed).rfind("nvidia.com/mig-", 0), 0u);
+    }
+  }
+  EXPECT_GT(fixed, 0);
+  EXPECT_GT(managed, 0);
+  // Only the H100 node is the MIG manager's.
+  EXPECT_EQ(NodeLabelList(*c).find("rtx-pool-1"), std::string::npos);
+  EXPECT_NE(NodeLabelList(*c).find("gpu-h100-1"), std::string::npos);
+  std::string rollout = RolloutScript(*c, Options{});
+  EXPECT_NE(rollout.find("check_node rtx-pool-1 nvidia.com/gpu=4\n"), std::string::npos) << rollout;
+  EXPECT_NE(rollout.find("roll_node gpu-h100-1 "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace carve::render::k8s
