@@ -139,6 +139,11 @@ TEST(FixedPool, SingleStrategyWithAnUnknownProfileSaysWhich) {
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.status().message().find("node a"), std::string::npos) << f.status().message();
   EXPECT_NE(f.status().message().find("9g.99gb"), std::string::npos);
+  f = FleetFromNodes(
+      R"({"items": [)" + SingleNode("b", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-INVALID", "0", "0") + "]}",
+      Cat());
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("do not all hold one profile"), std::string::npos) << f.status().message();
 }
 
 }  // namespace

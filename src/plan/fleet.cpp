@@ -179,6 +179,12 @@ Status AppendSingle(std::vector<FleetGpu>& fleet, const nlohmann::json& node, co
   std::string name = meta.value("name", "?");
   const auto& labels = meta["labels"];
   const mig::Profile* profile = model.mig ? SingleProfile(model, label) : nullptr;
+  if (label == "INVALID")
+    return Status::InvalidArgument(
+        fmt::format("--nodes: node {} runs the single MIG strategy, and GPU Feature Discovery labels it "
+                    "-MIG-INVALID: its GPUs do not all hold one profile, so its device plugin offers nothing", name),
+        "Give every GPU of the node one profile (or all MIG off), or run the node's device plugin with the "
+        "mixed strategy, then list the nodes again.");
   if (!profile)
     return Status::NotFound(
         fmt::format("--nodes: node {} runs the single MIG strategy with profile '{}', which {} does not have in carve's catalogue",
