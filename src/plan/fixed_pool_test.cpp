@@ -132,6 +132,18 @@ TEST(FixedPool, SingleStrategyNodesAreFixedPools) {
   EXPECT_EQ(f->size(), 2u);
 }
 
+// Time-slicing (renameByDefault false) marks the product -SHARED and
+// multiplies the count; the node still has its four slices.
+TEST(FixedPool, SingleStrategyNodeAlreadyTimeSliced) {
+  std::string node = SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb-SHARED", "4", "12");
+  node.replace(node.find("\"karpenter.sh/nodepool\""), 0, "\"nvidia.com/gpu.replicas\": \"3\", ");
+  auto f = FleetFromNodes(R"({"items": [)" + node + "]}", Cat());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->size(), 1u);
+  EXPECT_EQ((*f)[0].fixed_count, 4);
+  EXPECT_EQ((*f)[0].pool_selector, "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
+}
+
 TEST(FixedPool, SingleStrategyWithAnUnknownProfileSaysWhich) {
   auto f = FleetFromNodes(
       R"({"items": [)" + SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-9g.99gb", "4", "4") + "]}",

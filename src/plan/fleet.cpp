@@ -190,19 +190,24 @@ Status AppendSingle(std::vector<FleetGpu>& fleet, const nlohmann::json& node, co
         fmt::format("--nodes: node {} runs the single MIG strategy with profile '{}', which {} does not have in carve's catalogue",
                     name, label, model.alias),
         fmt::format("Its profiles: {} (carve profiles -m {}).", ProfileNames(model), model.alias));
+  // Time-slicing advertises each slice `replicas` times, as nvidia.com/gpu or (renamed) nvidia.com/gpu.shared.
   auto allocatable = node.value("status", nlohmann::json::object()).value("allocatable", nlohmann::json::object());
-  if (allocatable.contains("nvidia.com/gpu") && allocatable["nvidia.com/gpu"].is_string()) {
-    std::string text = allocatable["nvidia.com/gpu"].get<std::string>();
+  for (const char* key : {"nvidia.com/gpu", "nvidia.com/gpu.shared"}) {
+    if (!allocatable.contains(key) || !allocatable[key].is_string()) continue;
+    std::string text = allocatable[key].get<std::string>();
     char* end = nullptr;
     long n = std::strtol(text.c_str(), &end, 10);
+    long shares = std::max(1L, std::strtol(labels.value("nvidia.com/gpu.replicas", "1").c_str(), nullptr, 10));
     if (*end != '\0' || n < 0 || n > spec::kMaxGpuCount)
       return Status::InvalidArgument(
-          fmt::format("--nodes: node {} has allocatable nvidia.com/gpu '{}', not a count", name, text),
+          fmt::format("--nodes: node {} has allocatable {} '{}', not a count", name, key, text),
           "Check the node (kubectl describe node NAME).");
-    slices = int(n);
+    slices = int(n / shares);
+    break;
   }
   int per = FilledCount(model, *profile);
   std::string product = labels["nvidia.com/gpu.product"].get<std::string>();
+  if (product.size() > 7 && product.ends_with("-SHARED")) product.resize(product.size() - 7);
   size_t first = fleet.size();
   Append(fleet, &model, (slices + per - 1) / per, 0, name, PoolOf(labels, model, *profile));
   for (size_t i = first; i < fleet.size(); ++i) {
@@ -224,6 +229,7 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
     const auto& labels = meta.value("labels", nlohmann::json::object());
     if (!labels.contains("nvidia.com/gpu.product")) continue;
     std::string product = labels["nvidia.com/gpu.product"].get<std::string>();
+    if (product.ends_with("-SHARED")) product.resize(product.size() - 7);  // time-slicing's mark (single)
     size_t mig_at = product.find("-MIG-");
     const mig::GpuModel* model = FindProduct(catalog, product.substr(0, mig_at));
     if (!model)

@@ -28,7 +28,9 @@ inline void ExpectValid(const Plan& p) {
       EXPECT_LE(g.slices.size(), 1u);
     }
     for (const auto& s : g.slices) {
-      if (!g.gpu.fixed) EXPECT_FALSE(s.replicas.empty());  // a fixed pool's slices stay, used or not
+      if (!g.gpu.fixed) {
+        EXPECT_FALSE(s.replicas.empty());  // a fixed pool's slices stay, used or not
+      }
       EXPECT_LE(s.used_mib(), s.memory_mib);
     }
   }

@@ -24,8 +24,11 @@ for ex2 in managed mixed-pools; do
   "$carve" render k8s "$ex/$ex2/carve.yaml" --nodes "$ex/$ex2/nodes.json" -o "$tmp/$ex2" >/dev/null
 done
 grep -q 'nvidia.com/gpu: 1' "$tmp/managed/models.yaml" || fail "managed: no nvidia.com/gpu request"
+# Three models time-sliced on one slice: the device plugin's config in its ConfigMap.
+"$carve" render k8s "$ex/shared/carve.yaml" -o "$tmp/shared" >/dev/null
+[ -f "$tmp/shared/device-plugin-config.yaml" ] || fail "shared: no device-plugin-config.yaml"
 
-for d in nodes fleet single managed mixed-pools; do
+for d in nodes fleet single managed mixed-pools shared; do
   node "$here/validate.js" "$tmp/$d" || fail "$d: invalid objects"
   for s in "$tmp/$d"/*.sh; do bash -n "$s" || fail "$s does not parse"; done
 done

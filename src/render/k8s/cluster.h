@@ -9,6 +9,7 @@
 // plan: the grouping is exact, not a hint.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct FixedPool {
   std::pair<std::string, std::string> Label() const;  // selector split at '='
 };
 
+// Time-sliced resources of a node: resource (before renaming) → shares per slice.
+using TimeSlices = std::map<std::string, int>;
+
 struct NodeLayout {
   std::string name;  // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
   const mig::GpuModel* model = nullptr;  // the node's (first) GPU model
@@ -57,6 +61,7 @@ struct NodeLayout {
   std::vector<MigEntry> entries;
   std::vector<std::string> nodes;  // names ("" for a fleet without node names)
   FixedPool pool;                  // the pool, when its nodes' layout is fixed
+  TimeSlices time_slices;          // shared slices (part of the layout's identity)
 };
 
 struct Node {
@@ -65,6 +70,7 @@ struct Node {
   std::string current;  // nvidia.com/mig.config now
   bool mig_capable = false;
   FixedPool pool;
+  TimeSlices time_slices;
   std::vector<const plan::PlannedGpu*> gpus;
 };
 
@@ -79,7 +85,9 @@ struct Workload {
   std::vector<std::string> args;  // the option's args
   std::vector<std::string> nodes; // where its layout is (empty names: any node with the label)
   FixedPool pool;                 // its layout's fixed pool, if any
-  std::string Resource(Strategy s) const;  // nvidia.com/mig-…, nvidia.com/gpu (always on a fixed pool)
+  bool time_sliced = false;       // its slices are shared: it requests <resource>.shared
+  // nvidia.com/mig-…, nvidia.com/gpu (always on a fixed pool); .shared when time-sliced
+  std::string Resource(Strategy s) const;
   uint64_t memory_mib = 0;                 // GPU memory of one replica's slice(s)
 };
 
@@ -89,10 +97,21 @@ struct Cluster {
   std::vector<Workload> workloads;  // sorted by name
 };
 
-// Fails when the plan cannot be expressed: slices shared by several models
-// (the device plugin hands one MIG device to one pod), or a node that is not
-// uniform under the single strategy (with the node and the reason).
+// Fails when the plan cannot be expressed: shared slices whose time-slicing
+// would not keep every pod within its slice (NodeTimeSlices), or a node that is
+// not uniform under the single strategy (with the node and the reason).
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options);
+
+// The resource a slice is advertised as before any sharing (`single`: a fixed
+// pool, or the single strategy).
+std::string SliceResource(const mig::Profile* profile, bool single);
+// Which resources of a node are time-sliced, and into how many shares: the
+// most pods any of its slices holds. The device plugin shares every slice of
+// a resource alike and hands shares out in any order, so fails unless any
+// that many of the node's pods on it fit one slice (by memory fraction), or
+// when whole GPUs would be shared beside a tensor-parallel group.
+Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus, const plan::Plan& plan,
+                                  bool single);
 
 // The device plugin's resource name for a profile under `mixed`:
 // nvidia.com/mig-<profile> with every '+' written as '.'.

@@ -5,6 +5,7 @@
 // docs/kubernetes.md explains every file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ Json MigConfigMap(const Cluster& cluster, const Options& options);
 // `kubectl label node …` lines, one per node with a layout.
 std::string NodeLabelList(const Cluster& cluster);
 std::string NodeLabelScript(const Cluster& cluster);
+
+// Shared slices: the device plugin's time-slicing configs, one per node layout
+// with shared slices (key: the layout name, selected by the node label
+// nvidia.com/device-plugin.config), in one ConfigMap the ClusterPolicy's
+// devicePlugin.config.name (or the plugin's own config.name) names; none
+// when no slice is shared.
+inline constexpr const char* kDevicePluginConfigMap = "carve-device-plugin-config";
+inline constexpr const char* kDevicePluginConfigLabel = "nvidia.com/device-plugin.config";
+Json DevicePluginConfig(const NodeLayout& layout);
+std::optional<Json> DevicePluginConfigMap(const Cluster& cluster, const Options& options);
 
 // One Deployment per workload and one Service per model. Fails for an engine
 // that has no image (command, echo without `image:`).

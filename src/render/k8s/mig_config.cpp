@@ -27,9 +27,11 @@ std::string NodeArg(const std::string& name) {
   return name.empty() ? kNodePlaceholder : name;
 }
 
+// A fixed pool's node gets only the device plugin's config label, and only when it shares slices.
 std::string LabelArgs(const Cluster& c, const Node& n) {
-  std::string out = fmt::format("{}={}", kLayoutLabel, n.layout);
-  if (n.mig_capable) out += fmt::format(" {}={}", kMigConfigLabel, n.layout);
+  std::string out = n.pool.fixed() ? "" : fmt::format("{}={}", kLayoutLabel, n.layout);
+  if (n.mig_capable && !n.pool.fixed()) out += fmt::format(" {}={}", kMigConfigLabel, n.layout);
+  if (!n.time_slices.empty()) out += fmt::format("{}{}={}", out.empty() ? "" : " ", kDevicePluginConfigLabel, n.layout);
   return out;
 }
 
@@ -64,7 +66,7 @@ Json MigConfigMap(const Cluster& cluster, const Options& options) {
 std::string NodeLabelList(const Cluster& cluster) {
   std::string out;
   for (const auto& n : cluster.nodes)
-    if (!n.layout.empty() && !n.pool.fixed())
+    if (!n.layout.empty() && (!n.pool.fixed() || !n.time_slices.empty()))
       out += fmt::format("kubectl label node {} --overwrite {}\n", NodeArg(n.name), LabelArgs(cluster, n));
   return out;
 }

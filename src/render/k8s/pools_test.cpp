@@ -87,7 +87,7 @@ TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
   EXPECT_EQ(NodeLabelList(*c).find("rtx-pool-1"), std::string::npos);
   EXPECT_NE(NodeLabelList(*c).find("gpu-h100-1"), std::string::npos);
   std::string rollout = RolloutScript(*c, Options{});
-  EXPECT_NE(rollout.find("check_node rtx-pool-1 nvidia.com/gpu=4\n"), std::string::npos) << rollout;
+  EXPECT_NE(rollout.find("check_node rtx-pool-1 - nvidia.com/gpu=4\n"), std::string::npos) << rollout;
   EXPECT_NE(rollout.find("roll_node gpu-h100-1 "), std::string::npos);
 }
 

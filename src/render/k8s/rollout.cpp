@@ -2,6 +2,7 @@
 // MIG manager → restart the device plugin → apply the workloads.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "render/k8s/k8s.h"
@@ -67,15 +68,17 @@ stale() {
   done
 }
 
-# A fixed pool's node: carved by its provider, so only what it advertises is checked.
-check_node() {  # node resource=count...
-  local node=$1; shift
+# A fixed pool's node: carved by its provider, so only its device plugin's
+# time-slicing config is chosen (when it shares slices) and what it advertises checked.
+check_node() {  # node share-config(or -) resource=count...
+  local node=$1 share=$2; shift 2
+  [ "$share" = - ] || kubectl label node "$node" --overwrite "nvidia.com/device-plugin.config=$share"
   for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
   log "$node: advertises what the plan places there"
 }
 
-roll_node() {  # node layout mig(yes|no) resource=count...
-  local node=$1 layout=$2 mig=$3; shift 3
+roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
+  local node=$1 layout=$2 mig=$3 share=$4; shift 4
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
      { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
     log "$node: already holds $layout"
@@ -87,6 +90,7 @@ roll_node() {  # node layout mig(yes|no) resource=count...
     fi
     local labels=("carve.dev/layout=$layout")
     [ "$mig" = yes ] && labels+=("nvidia.com/mig.config=$layout")
+    [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
     kubectl label node "$node" --overwrite "${labels[@]}"
     if [ "$mig" = yes ]; then
       log "$node: waiting for the MIG manager (up to ${TIMEOUT}s)"
@@ -108,13 +112,17 @@ std::string Replace(std::string text, const std::string& from, const std::string
 // What the device plugin should advertise on the node once the layout is applied.
 std::map<std::string, int> Expected(const Node& n, Strategy s) {
   std::map<std::string, int> out;
+  auto add = [&](const std::string& resource) {
+    auto shared = n.time_slices.find(resource);
+    if (shared == n.time_slices.end()) ++out[resource];
+    else out[resource + ".shared"] += shared->second;
+  };
   for (const auto* g : n.gpus) {
     if (!g->mig || !g->used()) {
-      ++out["nvidia.com/gpu"];
+      add("nvidia.com/gpu");
       continue;
     }
-    for (const auto& sl : g->slices)
-      ++out[s == Strategy::kSingle || n.pool.fixed() ? "nvidia.com/gpu" : MigResourceName(sl.profile->name)];
+    for (const auto& sl : g->slices) add(SliceResource(sl.profile, s == Strategy::kSingle || n.pool.fixed()));
   }
   return out;
 }
@@ -131,9 +139,12 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
   out += fmt::format("\nlog \"mig-parted config → ConfigMap {}/{}; ClusterPolicy: migManager.config.name and mig.strategy\"\n",
                      o.operator_ns, o.mig_configmap);
   out += "kubectl apply -f mig-config.yaml\n";
+  bool shares = std::any_of(c.layouts.begin(), c.layouts.end(), [](auto& l) { return !l.time_slices.empty(); });
+  if (shares) out += "kubectl apply -f device-plugin-config.yaml  # time-slicing for shared slices\n";
+  std::string plugin = shares ? fmt::format(",\"devicePlugin\":{{\"config\":{{\"name\":\"{}\"}}}}", kDevicePluginConfigMap) : "";
   out += fmt::format("kubectl patch clusterpolicies.nvidia.com \"$CLUSTER_POLICY\" --type merge -p "
-                     "'{{\"spec\":{{\"migManager\":{{\"config\":{{\"name\":\"{}\"}}}},\"mig\":{{\"strategy\":\"{}\"}}}}}}'\n",
-                     o.mig_configmap, o.strategy == Strategy::kSingle ? "single" : "mixed");
+                     "'{{\"spec\":{{\"migManager\":{{\"config\":{{\"name\":\"{}\"}}}},\"mig\":{{\"strategy\":\"{}\"}}{}}}}}'\n",
+                     o.mig_configmap, o.strategy == Strategy::kSingle ? "single" : "mixed", plugin);
   out += "\n# One node at a time: label, wait, restart the device plugin, check what it advertises.\n";
   for (const auto& n : c.nodes) {
     if (n.layout.empty()) continue;
@@ -142,8 +153,10 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
                          n.pool.selector);
       continue;
     }
-    out += n.pool.fixed() ? fmt::format("check_node {}", NodeName(n))
-                          : fmt::format("roll_node {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no");
+    bool shared = !n.time_slices.empty();
+    out += n.pool.fixed() ? fmt::format("check_node {} {}", NodeName(n), shared ? n.layout : "-")
+                          : fmt::format("roll_node {} {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no",
+                                        shared ? "yes" : "no");
     for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
     out += "\n";
   }

@@ -86,6 +86,24 @@ std::string FixedPools(const Cluster& c) {
   return out.empty() ? "" : "\n## Fixed pools\n\n" + out;
 }
 
+std::string SharedSlices(const Cluster& c) {
+  std::string out;
+  for (const auto& l : c.layouts)
+    for (const auto& [resource, k] : l.time_slices)
+      out += fmt::format("- **{}**: every `{}` slice is advertised as {} × `{}.shared`\n", l.name, resource, k, resource);
+  if (out.empty()) return "";
+  return fmt::format(
+      "\n## Shared slices\n\n{}\nModels with `share: true` run on one slice together through the device "
+      "plugin's time-slicing (`device-plugin-config.yaml`: ConfigMap `{}`, one config per layout, chosen by "
+      "the node label `{}=<layout>`; the ClusterPolicy's `devicePlugin.config.name` names it). "
+      "**Time-slices share the slice's memory and compute with no isolation inside it**: each engine is told "
+      "its memory fraction (`--gpu-memory-utilization`), one that outgrows it starves the others, and a fault "
+      "in one can take down every process on the slice. The MIG slice itself stays isolated from the rest "
+      "of the GPU. The plugin hands shares out in any order, so carve renders sharing only where any pods "
+      "that could land on one slice fit it.\n",
+      out, kDevicePluginConfigMap, kDevicePluginConfigLabel);
+}
+
 }  // namespace
 
 std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) {
@@ -100,7 +118,7 @@ std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) 
   for (const auto& w : c.workloads)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
                        w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
-  out += FixedPools(c);
+  out += FixedPools(c) + SharedSlices(c);
   return out + "\n" +
          fmt::format(fmt::runtime(kSteps), fmt::arg("cm", o.mig_configmap),
                      fmt::arg("strategy", o.strategy == Strategy::kSingle ? "single" : "mixed"));

@@ -58,15 +58,17 @@ stale() {
   done
 }
 
-# A fixed pool's node: carved by its provider, so only what it advertises is checked.
-check_node() {  # node resource=count...
-  local node=$1; shift
+# A fixed pool's node: carved by its provider, so only its device plugin's
+# time-slicing config is chosen (when it shares slices) and what it advertises checked.
+check_node() {  # node share-config(or -) resource=count...
+  local node=$1 share=$2; shift 2
+  [ "$share" = - ] || kubectl label node "$node" --overwrite "nvidia.com/device-plugin.config=$share"
   for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
   log "$node: advertises what the plan places there"
 }
 
-roll_node() {  # node layout mig(yes|no) resource=count...
-  local node=$1 layout=$2 mig=$3; shift 3
+roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
+  local node=$1 layout=$2 mig=$3 share=$4; shift 4
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
      { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
     log "$node: already holds $layout"
@@ -78,6 +80,7 @@ roll_node() {  # node layout mig(yes|no) resource=count...
     fi
     local labels=("carve.dev/layout=$layout")
     [ "$mig" = yes ] && labels+=("nvidia.com/mig.config=$layout")
+    [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
     kubectl label node "$node" --overwrite "${labels[@]}"
     if [ "$mig" = yes ]; then
       log "$node: waiting for the MIG manager (up to ${TIMEOUT}s)"
@@ -95,10 +98,10 @@ kubectl apply -f mig-config.yaml
 kubectl patch clusterpolicies.nvidia.com "$CLUSTER_POLICY" --type merge -p '{"spec":{"migManager":{"config":{"name":"carve-mig-parted-config"}},"mig":{"strategy":"mixed"}}}'
 
 # One node at a time: label, wait, restart the device plugin, check what it advertises.
-roll_node gpu-a100-1 carve-a100-80gb-91dc09f3 yes nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=1 nvidia.com/mig-4g.40gb=1
-roll_node gpu-h100-1 carve-h100-80gb-15bae811 yes nvidia.com/gpu=1 nvidia.com/mig-4g.40gb=1
-roll_node gpu-h100-vm carve-h100-nvl-819302c5 no nvidia.com/gpu=1
-roll_node gpu-l40s-1 carve-l40s-c21204f8 no nvidia.com/gpu=1
+roll_node gpu-a100-1 carve-a100-80gb-91dc09f3 yes no nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=1 nvidia.com/mig-4g.40gb=1
+roll_node gpu-h100-1 carve-h100-80gb-15bae811 yes no nvidia.com/gpu=1 nvidia.com/mig-4g.40gb=1
+roll_node gpu-h100-vm carve-h100-nvl-819302c5 no no nvidia.com/gpu=1
+roll_node gpu-l40s-1 carve-l40s-c21204f8 no no nvidia.com/gpu=1
 
 log "workloads"
 kubectl apply -f namespace.yaml

@@ -1,0 +1,80 @@
+// carve render k8s on the examples beside the original one, against golden
+// copies in tests/k8s/golden/<case>/ (CARVE_UPDATE_GOLDEN=1 rewrites them):
+// the managed-pool tutorial, a fixed pool beside a MIG-manager node, three
+// models time-sliced on one slice. tests/k8s/run.sh validates the same
+// renders against their schemas.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "plan/fleet.h"
+#include "plan/from_spec.h"
+#include "render/k8s/k8s.h"
+
+namespace carve::render::k8s {
+namespace {
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Case {
+  std::string name;     // tests/k8s/golden/<name>/
+  std::string example;  // examples/k8s/<example>/ (carve.yaml, nodes.json when there)
+  Options options;
+};
+
+Result<std::vector<File>> Render(const Case& c) {
+  std::string dir = "examples/k8s/" + c.example + "/";
+  auto spec = spec::ParseSpec(Read(CARVE_SOURCE_DIR "/" + dir + "carve.yaml"), "carve.yaml");
+  if (!spec.ok()) return spec.status();
+  const auto& cat = mig::Catalog::Builtin();
+  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
+  if (!demands.ok()) return demands.status();
+  std::string nodes = CARVE_SOURCE_DIR "/" + dir + "nodes.json";
+  auto fleet = std::filesystem::exists(nodes) ? plan::FleetFromNodes(Read(nodes), cat)
+                                              : plan::FleetFromSpec(*spec->fleet, cat);
+  if (!fleet.ok()) return fleet.status();
+  plan::PlanRequest req;
+  req.fleet = *fleet;
+  for (auto& d : *demands) req.models.push_back(d.demand);
+  plan::Plan p = plan::MakePlan(req);
+  EXPECT_TRUE(p.unmet.empty()) << c.name;
+  Options o = c.options;
+  o.spec_file = dir + "carve.yaml";
+  o.carve_image = "ghcr.io/carve-project/carve:test";
+  return RenderK8s(p, *spec, o);
+}
+
+void ExpectGolden(const Case& c) {
+  auto files = Render(c);
+  ASSERT_TRUE(files.ok()) << c.name << ": " << files.status().ToString();
+  std::string dir = CARVE_SOURCE_DIR "/tests/k8s/golden/" + c.name + "/";
+  bool update = std::getenv("CARVE_UPDATE_GOLDEN") && std::string(std::getenv("CARVE_UPDATE_GOLDEN")) == "1";
+  if (update) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  size_t on_disk = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) on_disk += entry.is_regular_file();
+  for (const auto& f : *files) {
+    if (update) std::ofstream(dir + f.path) << f.text;
+    EXPECT_EQ(f.text, Read(dir + f.path)) << dir + f.path << " differs; CARVE_UPDATE_GOLDEN=1 rewrites it";
+  }
+  if (!update) {
+    EXPECT_EQ(on_disk, files->size()) << dir << " holds files the render no longer writes";
+  }
+}
+
+TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", {}}); }
+TEST(K8sGolden, FixedPoolBesideAManagedH100) { ExpectGolden({"mixed-pools", "mixed-pools", {}}); }
+TEST(K8sGolden, ThreeModelsTimeSlicedOnOneSlice) { ExpectGolden({"shared", "shared", {}}); }
+
+}  // namespace
+}  // namespace carve::render::k8s
