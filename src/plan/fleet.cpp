@@ -276,6 +276,19 @@ const mig::GpuModel* WholeGpuModel(const mig::GpuModel* model) {
   return w.get();
 }
 
+bool NodesRunGpuOperator(std::string_view text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) return false;
+  for (const auto& node : doc["items"]) {
+    if (!node.is_object() || !node.contains("metadata") || !node["metadata"].is_object()) continue;
+    const auto& labels = node["metadata"].value("labels", nlohmann::json::object());
+    if (!labels.is_object()) continue;
+    for (const auto& [key, value] : labels.items())
+      if (key.starts_with("nvidia.com/gpu.deploy.") || key == "nvidia.com/mig.config") return true;
+  }
+  return false;
+}
+
 Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view text, const mig::Catalog& catalog) {
   try {
     return ParseNodes(text, catalog);

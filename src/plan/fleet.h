@@ -33,6 +33,10 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
 // node's current nvidia.com/mig.config.
 Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, const mig::Catalog& catalog);
 
+// Whether NVIDIA's GPU Operator runs on the listed nodes: a GPU node carries
+// its labels (nvidia.com/gpu.deploy.*, or the MIG manager's nvidia.com/mig.config).
+bool NodesRunGpuOperator(std::string_view kubectl_json);
+
 // `model` with MIG off (no profiles): how a GPU is planned on a node the GPU
 // Operator does not partition. The same pointer for the same model; lives as
 // long as the process.

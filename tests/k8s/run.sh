@@ -24,6 +24,10 @@ for ex2 in managed mixed-pools; do
   "$carve" render k8s "$ex/$ex2/carve.yaml" --nodes "$ex/$ex2/nodes.json" -o "$tmp/$ex2" >/dev/null
 done
 grep -q 'nvidia.com/gpu: 1' "$tmp/managed/models.yaml" || fail "managed: no nvidia.com/gpu request"
+# No GPU Operator labels on the tutorial's nodes: --operator auto renders no MIG-manager objects.
+[ ! -e "$tmp/managed/mig-config.yaml" ] || fail "managed: mig-config.yaml without a GPU Operator"
+! grep -q clusterpolicies "$tmp/managed/rollout.sh" || fail "managed: rollout.sh patches a ClusterPolicy"
+[ -e "$tmp/mixed-pools/mig-config.yaml" ] || fail "mixed-pools: the H100 node's MIG manager gets no config"
 # Three models time-sliced on one slice: the device plugin's config in its ConfigMap.
 "$carve" render k8s "$ex/shared/carve.yaml" -o "$tmp/shared" >/dev/null
 [ -f "$tmp/shared/device-plugin-config.yaml" ] || fail "shared: no device-plugin-config.yaml"
@@ -41,4 +45,10 @@ rc=$?
 set -e
 [ "$rc" = 3 ] || fail "single on mixed layouts: exit $rc, expected 3"
 grep -q 'not uniform' <<<"$out" || fail "single: no reason given: $out"
+set +e
+out=$("$carve" render k8s "$ex/mixed-pools/carve.yaml" --nodes "$ex/mixed-pools/nodes.json" --operator none 2>&1)
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "--operator none with a node to partition: exit $rc, expected 3"
+grep -q 'gpu-h100-1' <<<"$out" || fail "--operator none: the node is not named: $out"
 echo "run.sh: ok"

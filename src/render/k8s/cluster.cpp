@@ -205,7 +205,21 @@ Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
   }
   std::sort(c.workloads.begin(), c.workloads.end(), [](auto& a, auto& b) { return a.name < b.name; });
   if (options.strategy == Strategy::kSingle) CARVE_RETURN_IF_ERROR(CheckSingle(c));
+  if (options.op == Operator::kNone) CARVE_RETURN_IF_ERROR(CheckNoOperator(c));
   return c;
+}
+
+Status CheckNoOperator(const Cluster& cluster) {
+  for (const auto& n : cluster.nodes) {
+    if (n.layout.empty() || n.name.empty() || !n.mig_capable || n.pool.fixed()) continue;
+    return Status::NotSupported(
+        fmt::format("--operator none: node {} needs its GPUs partitioned ({}), and without the GPU Operator "
+                    "nothing in the cluster runs the MIG manager that would do it",
+                    n.name, n.layout),
+        "Install NVIDIA's GPU Operator (then --operator gpu-operator), or run the node in a pool its provider "
+        "carves (a fixed pool: the single strategy, or fleet: fixed_profile:).");
+  }
+  return Status::Ok();
 }
 
 Status CheckSingle(const Cluster& cluster) {

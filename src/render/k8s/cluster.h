@@ -20,9 +20,14 @@
 namespace carve::render::k8s {
 
 enum class Strategy { kMixed, kSingle };
+// Who runs NVIDIA's components: the GPU Operator (MIG manager, device plugin,
+// ClusterPolicy), or nobody carve can drive (managed pools whose device plugin
+// comes preinstalled: no MIG manager, no ClusterPolicy).
+enum class Operator { kGpuOperator, kNone };
 
 struct Options {
   Strategy strategy = Strategy::kMixed;
+  Operator op = Operator::kGpuOperator;
   std::string ns = "carve";                              // namespace of the workloads
   std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
   std::string operator_ns = "gpu-operator";              // where the GPU Operator runs
@@ -98,8 +103,10 @@ struct Cluster {
 };
 
 // Fails when the plan cannot be expressed: shared slices whose time-slicing
-// would not keep every pod within its slice (NodeTimeSlices), or a node that is
-// not uniform under the single strategy (with the node and the reason).
+// would not keep every pod within its slice (NodeTimeSlices), a node that is
+// not uniform under the single strategy (with the node and the reason), or,
+// without the GPU Operator, a named node whose GPUs carve would have to
+// partition (nothing there could).
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options);
 
 // The resource a slice is advertised as before any sharing (`single`: a fixed
@@ -122,5 +129,7 @@ std::string DnsLabel(const std::string& text);
 // Is every node's layout uniform (one profile, all GPUs MIG-enabled, or all
 // whole)? The reason names the node and what differs.
 Status CheckSingle(const Cluster& cluster);
+// Without the GPU Operator: is every named MIG node a fixed pool's?
+Status CheckNoOperator(const Cluster& cluster);
 
 }  // namespace carve::render::k8s

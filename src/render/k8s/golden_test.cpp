@@ -72,7 +72,14 @@ void ExpectGolden(const Case& c) {
   }
 }
 
-TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", {}}); }
+Options NoOperator() {
+  Options o;
+  o.op = Operator::kNone;
+  return o;
+}
+
+// The tutorial's nodes carry no GPU Operator labels: carve render k8s picks --operator none.
+TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", NoOperator()}); }
 TEST(K8sGolden, FixedPoolBesideAManagedH100) { ExpectGolden({"mixed-pools", "mixed-pools", {}}); }
 TEST(K8sGolden, ThreeModelsTimeSlicedOnOneSlice) { ExpectGolden({"shared", "shared", {}}); }
 

@@ -66,6 +66,34 @@ TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
   }
 }
 
+TEST(K8sFixedPool, WithoutTheGpuOperatorNoMigManagerObjects) {
+  Planned e = PlanExample("managed");
+  EXPECT_FALSE(plan::NodesRunGpuOperator(Read(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")));
+  EXPECT_TRUE(plan::NodesRunGpuOperator(Read(CARVE_SOURCE_DIR "/examples/k8s/mixed-pools/nodes.json")));
+  Options none;
+  none.op = Operator::kNone;
+  auto files = RenderK8s(e.plan, e.spec, none);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  for (const auto& f : *files) {
+    EXPECT_NE(f.path, "mig-config.yaml");
+    EXPECT_EQ(f.text.find("clusterpolicies"), std::string::npos) << f.path;
+    EXPECT_EQ(f.text.find("nvidia.com/mig.config="), std::string::npos) << f.path;
+  }
+  auto objects = RenderK8sObjects(e.plan, e.spec, none);
+  ASSERT_TRUE(objects.ok());
+  EXPECT_EQ(objects->find("carve-mig-parted-config"), std::string::npos);
+}
+
+TEST(K8sFixedPool, WithoutTheGpuOperatorANodeToPartitionIsRefused) {
+  Planned e = PlanExample("mixed-pools");
+  Options none;
+  none.op = Operator::kNone;
+  auto c = BuildCluster(e.plan, none);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("node gpu-h100-1"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().hint().find("--operator gpu-operator"), std::string::npos);
+}
+
 TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
   Planned e = PlanExample("mixed-pools");
   auto c = BuildCluster(e.plan, Options{});

@@ -50,12 +50,15 @@ Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& sp
       {"rollout.sh", RolloutScript(x.cluster, o), true},
   };
   if (x.plugin) files.insert(files.begin() + 1, File{"device-plugin-config.yaml", h + ToYaml(*x.plugin)});
+  if (o.op == Operator::kNone)  // no MIG manager to read it
+    std::erase_if(files, [](const File& f) { return f.path == "mig-config.yaml"; });
   return files;
 }
 
 Result<std::string> RenderK8sObjects(const plan::Plan& plan, const spec::Spec& spec, const Options& o) {
   CARVE_ASSIGN_OR_RETURN(Objects x, Build(plan, spec, o));
-  std::vector<Json> docs{x.ns, x.mig};
+  std::vector<Json> docs{x.ns};
+  if (o.op == Operator::kGpuOperator) docs.push_back(x.mig);
   if (x.plugin) docs.push_back(*x.plugin);
   docs.insert(docs.end(), x.models.begin(), x.models.end());
   docs.insert(docs.end(), x.gateway.begin(), x.gateway.end());

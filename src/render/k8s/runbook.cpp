@@ -14,7 +14,7 @@ std::string LayoutText(const NodeLayout& l) {
   return out;
 }
 
-std::string NodeTable(const Cluster& c) {
+std::string NodeTable(const Cluster& c, const Options& o) {
   std::string out = "| node | GPUs | layout now | planned layout | change |\n| --- | --- | --- | --- | --- |\n";
   for (const auto& n : c.nodes) {
     std::string now = n.current.empty() ? "(none)" : n.current;
@@ -22,6 +22,7 @@ std::string NodeTable(const Cluster& c) {
                          : n.pool.fixed() ? fmt::format("none: pool {} is fixed at {} (its provider's)", n.pool.name,
                                                         n.pool.profile->name)
                          : !n.mig_capable ? "label only (not MIG-capable: whole GPUs)"
+                         : o.op == Operator::kNone ? "partitioned by its node class (karpenter.yaml)"
                          : n.current == n.layout ? "none"
                                                  : "drain, repartition";
     std::string name = n.name.empty() ? n.pool.name.empty() ? "$NODE" : "pool " + n.pool.name : n.name;
@@ -104,21 +105,43 @@ std::string SharedSlices(const Cluster& c) {
       out, kDevicePluginConfigMap, kDevicePluginConfigLabel);
 }
 
+constexpr const char* kStepsNoOperator = R"MD(## Steps (what rollout.sh does)
+
+This cluster runs **no GPU Operator**: its GPU nodes come with their device plugin (a
+managed node pool), so there is no MIG manager to partition GPUs and no ClusterPolicy to
+patch. carve writes no mig-parted ConfigMap and labels no node for it.
+
+1. **Slices.** Every fixed pool's GPUs are already carved by its provider (see "Fixed
+   pools"); nodes that Karpenter brings up are partitioned by their node class
+   (karpenter.yaml). Nothing is drained or repartitioned.
+2. **Shared slices**, if any: `kubectl apply -f device-plugin-config.yaml` into the
+   namespace the device plugin runs in (`OPERATOR_NS`), point the plugin at it (its Helm
+   chart: `--set config.name={plugin_cm}`), and label each node
+   `nvidia.com/device-plugin.config=<layout>`.
+3. **Check** each named node advertises what the plan places there (`nvidia.com/gpu` per
+   slice under `single`).
+4. `kubectl apply -f namespace.yaml -f models.yaml -f gateway.yaml` and wait for every
+   rollout.
+)MD";
+
 }  // namespace
 
 std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) {
   std::string out = "# Rollout runbook\n\nWritten by `carve render k8s`";
   out += o.spec_file.empty() ? "" : fmt::format(" from `{}`", o.spec_file);
-  out += fmt::format(". Strategy: `{}`. Run `./rollout.sh` (environment: `TIMEOUT`, `DRAIN`, "
+  out += fmt::format(". Strategy: `{}`; {}. Run `./rollout.sh` (environment: `TIMEOUT`, `DRAIN`, "
                      "`OPERATOR_NS`, `CLUSTER_POLICY`), or follow the steps by hand.\n\n## Nodes\n\n",
-                     o.strategy == Strategy::kSingle ? "single" : "mixed");
-  out += NodeTable(c) + "\n## Layouts\n\n| layout | GPU | slices |\n| --- | --- | --- |\n";
+                     o.strategy == Strategy::kSingle ? "single" : "mixed",
+                     o.op == Operator::kNone ? "no GPU Operator" : "NVIDIA's GPU Operator");
+  out += NodeTable(c, o) + "\n## Layouts\n\n| layout | GPU | slices |\n| --- | --- | --- |\n";
   for (const auto& l : c.layouts) out += fmt::format("| {} | {} | {} |\n", l.name, l.model->alias, LayoutText(l));
   out += "\n## Workloads\n\n| Deployment | model | replicas | slice | layout |\n| --- | --- | --- | --- | --- |\n";
   for (const auto& w : c.workloads)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
                        w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
   out += FixedPools(c) + SharedSlices(c);
+  if (o.op == Operator::kNone)
+    return out + "\n" + fmt::format(fmt::runtime(kStepsNoOperator), fmt::arg("plugin_cm", kDevicePluginConfigMap));
   return out + "\n" +
          fmt::format(fmt::runtime(kSteps), fmt::arg("cm", o.mig_configmap),
                      fmt::arg("strategy", o.strategy == Strategy::kSingle ? "single" : "mixed"));

@@ -12,37 +12,6 @@ log() { printf 'rollout: %s\n' "$*" >&2; }
 label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }
 allocatable() { kubectl get node "$1" -o "jsonpath={.status.allocatable.${2//./\\.}}"; }
 
-# The MIG manager leaves gpu.deploy.* at paused-for-mig-change and the state
-# at pending when a GPU client does not stop (NVIDIA/gpu-operator#2833).
-wedged() {
-  log "$1: nvidia.com/mig.config.state is '$(label "$1" nvidia.com/mig.config.state)' after ${TIMEOUT}s"
-  kubectl get node "$1" -o json | grep -o '"nvidia.com/gpu.deploy[^"]*": *"paused-for-mig-change"' >&2 &&
-    log "$1: GPU operands are still paused: the MIG manager is wedged; see RUNBOOK.md, 'If the MIG manager wedges'"
-  kubectl -n "$OPERATOR_NS" logs -l app=nvidia-mig-manager --tail=30 --prefix 2>/dev/null | grep -F "$1" >&2 || true
-  return 1
-}
-
-wait_mig() {
-  local deadline=$((SECONDS + TIMEOUT)) s
-  while :; do
-    s=$(label "$1" nvidia.com/mig.config.state)
-    case "$s" in
-      success) return 0 ;;
-      failed) log "$1: the MIG manager reports failed; kubectl -n $OPERATOR_NS logs -l app=nvidia-mig-manager"; return 1 ;;
-    esac
-    (( SECONDS < deadline )) || { wedged "$1"; return 1; }
-    sleep 10
-  done
-}
-
-# The device plugin does not notice new MIG devices: restart it on the node.
-restart_plugin() {
-  kubectl -n "$OPERATOR_NS" delete pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" --wait=true
-  sleep 5
-  kubectl -n "$OPERATOR_NS" wait pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" \
-    --for=condition=Ready --timeout=300s
-}
-
 wait_allocatable() {  # node resource count
   local deadline=$((SECONDS + 300))
   until [ "$(allocatable "$1" "$2")" = "$3" ]; do
@@ -67,37 +36,17 @@ check_node() {  # node share-config(or -) resource=count...
   log "$node: advertises what the plan places there"
 }
 
-roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
-  local node=$1 layout=$2 mig=$3 share=$4; shift 4
-  if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
-     { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
-    log "$node: already holds $layout"
-  else
-    if [ "$mig" = yes ] && [ "$DRAIN" = yes ]; then
-      log "$node: cordon and drain (the MIG manager does not drain workloads)"
-      kubectl cordon "$node"
-      kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=600s
-    fi
-    local labels=("carve.dev/layout=$layout")
-    [ "$mig" = yes ] && labels+=("nvidia.com/mig.config=$layout")
-    [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
-    kubectl label node "$node" --overwrite "${labels[@]}"
-    if [ "$mig" = yes ]; then
-      log "$node: waiting for the MIG manager (up to ${TIMEOUT}s)"
-      wait_mig "$node"
-      restart_plugin "$node"
-    fi
-  fi
+roll_node() {  # node layout mig(no) share(yes|no) resource=count...
+  local node=$1 layout=$2 share=$4; shift 4
+  local labels=("carve.dev/layout=$layout")
+  [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
+  kubectl label node "$node" --overwrite "${labels[@]}"
   for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
-  stale "$node"
-  kubectl uncordon "$node"
 }
 
-log "mig-parted config → ConfigMap gpu-operator/carve-mig-parted-config; ClusterPolicy: migManager.config.name and mig.strategy"
-kubectl apply -f mig-config.yaml
-kubectl patch clusterpolicies.nvidia.com "$CLUSTER_POLICY" --type merge -p '{"spec":{"migManager":{"config":{"name":"carve-mig-parted-config"}},"mig":{"strategy":"mixed"}}}'
+log "no GPU Operator: no MIG manager or ClusterPolicy; the nodes' own device plugin advertises their slices"
 
-# One node at a time: label, wait, restart the device plugin, check what it advertises.
+# Node by node: check what it advertises (labels only for carve's own selectors).
 check_node pool-gpu-a1b2c - nvidia.com/gpu=4
 
 log "workloads"
