@@ -25,7 +25,7 @@ Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std:
 namespace {
 
 struct K8sFlags {
-  std::string spec, fleet, nodes, out, strategy = "mixed", op = "auto";
+  std::string spec, fleet, nodes, out, strategy = "mixed", op = "auto", cloud = "auto";
   render::k8s::Options options;
 };
 
@@ -40,6 +40,16 @@ Result<render::k8s::Operator> OperatorOf(const K8sFlags& f, const plan::Plan& p)
   }
   bool all_fixed = std::all_of(p.gpus.begin(), p.gpus.end(), [](auto& g) { return g.gpu.fixed || !g.used(); });
   return all_fixed ? Operator::kNone : Operator::kGpuOperator;
+}
+
+// --cloud auto: the nodes' provider IDs; AWS when they do not say.
+Result<render::k8s::Cloud> CloudOf(const K8sFlags& f) {
+  std::string cloud = f.cloud;
+  if (cloud == "auto" && !f.nodes.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
+    cloud = plan::NodesCloud(text);
+  }
+  return cloud == "exoscale" ? render::k8s::Cloud::kExoscale : render::k8s::Cloud::kAws;
 }
 
 Status Unmet(const plan::Plan& p) {
@@ -73,6 +83,7 @@ Status RunK8s(Globals& g, K8sFlags& f) {
   if (!p.unmet.empty()) return Unmet(p);
   f.options.strategy = f.strategy == "single" ? render::k8s::Strategy::kSingle : render::k8s::Strategy::kMixed;
   CARVE_ASSIGN_OR_RETURN(f.options.op, OperatorOf(f, p));
+  CARVE_ASSIGN_OR_RETURN(f.options.cloud, CloudOf(f));
   f.options.spec_file = f.spec;
   if (f.out.empty()) {
     CARVE_ASSIGN_OR_RETURN(std::string text, render::k8s::RenderK8sObjects(p, spec, f.options));
@@ -95,6 +106,10 @@ void AddK8s(CLI::App* render, Globals& g) {
                   "Who runs NVIDIA's components: gpu-operator (MIG manager, ClusterPolicy), none (a managed pool's "
                   "own device plugin), or auto (from the nodes' labels; default)")
       ->check(CLI::IsMember({"auto", "none", "gpu-operator"}));
+  cmd->add_option("--cloud", f->cloud,
+                  "Node classes in karpenter.yaml: aws (EC2NodeClass), exoscale (ExoscaleNodeClass), or auto "
+                  "(the nodes' provider IDs; aws when they do not say)")
+      ->check(CLI::IsMember({"auto", "aws", "exoscale"}));
   cmd->add_option("-o,--output", f->out, "Write every file to DIR (default: the objects as YAML on stdout)")->type_name("DIR");
   cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")->capture_default_str();
   cmd->add_option("--mig-configmap", f->options.mig_configmap, "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")

@@ -276,17 +276,40 @@ const mig::GpuModel* WholeGpuModel(const mig::GpuModel* model) {
   return w.get();
 }
 
-bool NodesRunGpuOperator(std::string_view text) {
+namespace {
+
+// The listed nodes that carry GPU Feature Discovery's product label, with their labels.
+std::vector<std::pair<nlohmann::json, nlohmann::json>> GpuNodes(std::string_view text) {
+  std::vector<std::pair<nlohmann::json, nlohmann::json>> out;
   auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) return false;
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) return out;
   for (const auto& node : doc["items"]) {
     if (!node.is_object() || !node.contains("metadata") || !node["metadata"].is_object()) continue;
-    const auto& labels = node["metadata"].value("labels", nlohmann::json::object());
-    if (!labels.is_object()) continue;
+    auto labels = node["metadata"].value("labels", nlohmann::json::object());
+    if (labels.is_object() && labels.contains("nvidia.com/gpu.product")) out.push_back({node, labels});
+  }
+  return out;
+}
+
+}  // namespace
+
+bool NodesRunGpuOperator(std::string_view text) {
+  for (const auto& [node, labels] : GpuNodes(text))
     for (const auto& [key, value] : labels.items())
       if (key.starts_with("nvidia.com/gpu.deploy.") || key == "nvidia.com/mig.config") return true;
-  }
   return false;
+}
+
+std::string NodesCloud(std::string_view text) {
+  for (const auto& [node, labels] : GpuNodes(text)) {
+    auto spec = node.value("spec", nlohmann::json::object());
+    std::string id = spec.is_object() && spec.contains("providerID") && spec["providerID"].is_string()
+                         ? spec["providerID"].get<std::string>()
+                         : "";
+    if (id.starts_with("aws://")) return "aws";
+    if (id.starts_with("exoscale://")) return "exoscale";
+  }
+  return "";
 }
 
 Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view text, const mig::Catalog& catalog) {

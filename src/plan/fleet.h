@@ -36,6 +36,9 @@ Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, cons
 // Whether NVIDIA's GPU Operator runs on the listed nodes: a GPU node carries
 // its labels (nvidia.com/gpu.deploy.*, or the MIG manager's nvidia.com/mig.config).
 bool NodesRunGpuOperator(std::string_view kubectl_json);
+// The cloud the listed GPU nodes run in, from their spec.providerID
+// ("aws://…" → "aws", "exoscale://…" → "exoscale"); "" when they do not say.
+std::string NodesCloud(std::string_view kubectl_json);
 
 // `model` with MIG off (no profiles): how a GPU is planned on a node the GPU
 // Operator does not partition. The same pointer for the same model; lives as

@@ -31,8 +31,13 @@ grep -q 'nvidia.com/gpu: 1' "$tmp/managed/models.yaml" || fail "managed: no nvid
 # Three models time-sliced on one slice: the device plugin's config in its ConfigMap.
 "$carve" render k8s "$ex/shared/carve.yaml" -o "$tmp/shared" >/dev/null
 [ -f "$tmp/shared/device-plugin-config.yaml" ] || fail "shared: no device-plugin-config.yaml"
+# Exoscale: the tutorial's nodes say so (provider IDs); a spec's pools with --cloud exoscale.
+grep -q 'kind: ExoscaleNodeClass' "$tmp/managed/karpenter.yaml" || fail "managed: no ExoscaleNodeClass (--cloud auto)"
+"$carve" render k8s "$ex/exoscale/carve.yaml" --cloud exoscale -o "$tmp/exoscale" >/dev/null
+grep -q 'device-partitioning-strategy = "mig"' "$tmp/exoscale/karpenter.yaml" || fail "exoscale: no node agent MIG settings"
+! grep -q EC2NodeClass "$tmp/exoscale/karpenter.yaml" || fail "exoscale: an EC2NodeClass"
 
-for d in nodes fleet single managed mixed-pools shared; do
+for d in nodes fleet single managed mixed-pools shared exoscale; do
   node "$here/validate.js" "$tmp/$d" || fail "$d: invalid objects"
   for s in "$tmp/$d"/*.sh; do bash -n "$s" || fail "$s does not parse"; done
 done

@@ -64,7 +64,7 @@ function validateKarpenter(key, doc) {
 function schema(file) {
   return JSON.parse(fs.readFileSync(path.join(__dirname, "schemas", file), "utf8"));
 }
-const crds = {};
+const crds = { "karpenter.exoscale.com/v1/ExoscaleNodeClass": "exoscalenodeclass.json" };
 const configMaps = { "carve-device-plugin-config": "device-plugin-config.json" };
 
 function against(file, doc) {

@@ -23,6 +23,11 @@ std::string Hash8(const std::string& text) {
 MigEntry EntryOf(const plan::PlannedGpu& g) {
   MigEntry e;
   e.devices = {g.gpu.local_index};
+  if (g.gpu.fixed) {  // used or not, a fixed GPU holds its pool's slices
+    e.mig_enabled = true;
+    e.counts = {{g.gpu.fixed->name, g.gpu.fixed_count}};
+    return e;
+  }
   e.mig_enabled = g.mig && g.used();
   if (!e.mig_enabled) return e;
   for (const auto& s : g.slices) {

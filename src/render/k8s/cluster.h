@@ -24,10 +24,14 @@ enum class Strategy { kMixed, kSingle };
 // ClusterPolicy), or nobody carve can drive (managed pools whose device plugin
 // comes preinstalled: no MIG manager, no ClusterPolicy).
 enum class Operator { kGpuOperator, kNone };
+// Whose node classes karpenter.yaml holds: AWS (EC2NodeClass) or Exoscale
+// (ExoscaleNodeClass).
+enum class Cloud { kAws, kExoscale };
 
 struct Options {
   Strategy strategy = Strategy::kMixed;
   Operator op = Operator::kGpuOperator;
+  Cloud cloud = Cloud::kAws;
   std::string ns = "carve";                              // namespace of the workloads
   std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
   std::string operator_ns = "gpu-operator";              // where the GPU Operator runs

@@ -1,7 +1,7 @@
 // carve render k8s on the examples beside the original one, against golden
 // copies in tests/k8s/golden/<case>/ (CARVE_UPDATE_GOLDEN=1 rewrites them):
 // the managed-pool tutorial, a fixed pool beside a MIG-manager node, three
-// models time-sliced on one slice. tests/k8s/run.sh validates the same
+// models time-sliced on one slice, Exoscale's node classes. tests/k8s/run.sh validates the same
 // renders against their schemas.
 #include <gtest/gtest.h>
 
@@ -72,14 +72,18 @@ void ExpectGolden(const Case& c) {
   }
 }
 
-Options NoOperator() {
+// What --operator auto and --cloud auto pick for these examples.
+Options ExoscaleNoOperator() {
   Options o;
   o.op = Operator::kNone;
+  o.cloud = Cloud::kExoscale;
   return o;
 }
 
-// The tutorial's nodes carry no GPU Operator labels: carve render k8s picks --operator none.
-TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", NoOperator()}); }
+// The tutorial's nodes carry no GPU Operator labels and Exoscale provider IDs.
+TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", ExoscaleNoOperator()}); }
+// Pools to create on Exoscale: ExoscaleNodeClass and NodePool per fixed pool.
+TEST(K8sGolden, CloudExoscale) { ExpectGolden({"exoscale", "exoscale", ExoscaleNoOperator()}); }
 TEST(K8sGolden, FixedPoolBesideAManagedH100) { ExpectGolden({"mixed-pools", "mixed-pools", {}}); }
 TEST(K8sGolden, ThreeModelsTimeSlicedOnOneSlice) { ExpectGolden({"shared", "shared", {}}); }
 

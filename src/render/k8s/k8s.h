@@ -63,10 +63,25 @@ Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const
 std::string RolloutScript(const Cluster& cluster, const Options& options);
 std::string Runbook(const Cluster& cluster, const plan::Plan& plan, const Options& options);
 
-// Karpenter: a NodePool + EC2NodeClass per node layout; and the plain values
-// a managed-pool UI asks for.
+// Karpenter: a NodePool + node class per node layout (EC2NodeClass, or
+// ExoscaleNodeClass under --cloud exoscale); and the plain values a
+// managed-pool UI asks for.
 std::vector<Json> KarpenterObjects(const Cluster& cluster, const Options& options);
 std::string PoolTable(const Cluster& cluster, const Options& options);
+// The one profile every GPU of the layout holds, or "" when it mixes.
+std::string UniformProfile(const NodeLayout& layout);
+// The pool for a layout: its nodes carry the layout's labels and the GPU taint.
+Json NodePool(const NodeLayout& layout, const Options& options);
+
+// Exoscale (exoscale.cpp): its node agent carves each GPU full of one profile
+// per GPU model, under the device plugin's `single` strategy, so it holds a
+// fixed pool's layout when it names the GPU (A30, RTX PRO 6000); other layouts
+// are left to the GPU Operator's MIG manager (node label nvidia.com/mig.config).
+bool ExoscaleCarves(const NodeLayout& layout);
+// The node agent's MIG settings (TOML) for the layout; "" when it cannot carve it.
+std::string ExoscaleNodeAgentSettings(const NodeLayout& layout);
+Json ExoscaleNodeClass(const NodeLayout& layout);
+Json ExoscaleRequirements(const NodeLayout& layout);
 
 // Every file, path relative to the output directory, in a stable order.
 struct File {

@@ -94,6 +94,33 @@ TEST(K8sFixedPool, WithoutTheGpuOperatorANodeToPartitionIsRefused) {
   EXPECT_NE(c.status().hint().find("--operator gpu-operator"), std::string::npos);
 }
 
+TEST(K8sExoscale, CloudFromProviderIds) {
+  EXPECT_EQ(plan::NodesCloud(Read(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")), "exoscale");
+  EXPECT_EQ(plan::NodesCloud(Read(CARVE_SOURCE_DIR "/examples/k8s/nodes.json")), "");
+  EXPECT_EQ(plan::NodesCloud(R"({"items": [{"spec": {"providerID": "aws:///eu-west-1a/i-0abc"},
+      "metadata": {"name": "n", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}}]})"), "aws");
+}
+
+// The node agent carves a fixed pool; a layout carve chose is the MIG manager's.
+TEST(K8sExoscale, NodeAgentCarvesFixedPoolsOnly) {
+  Planned e = PlanExample("mixed-pools");
+  auto c = BuildCluster(e.plan, Options{});
+  ASSERT_TRUE(c.ok());
+  Options exo;
+  exo.cloud = Cloud::kExoscale;
+  for (const auto& l : c->layouts) {
+    EXPECT_EQ(ExoscaleCarves(l), l.pool.fixed()) << l.name;
+    Json pool = NodePool(l, exo);
+    EXPECT_EQ(pool["spec"]["template"]["metadata"]["labels"].contains("nvidia.com/mig.config"), !l.pool.fixed());
+    Json cls = ExoscaleNodeClass(l);
+    EXPECT_EQ(cls["kind"], "ExoscaleNodeClass");
+    if (l.pool.fixed()) {
+      std::string settings = cls["metadata"]["annotations"]["carve.dev/node-agent-settings"];
+      EXPECT_NE(settings.find("\"rtxpro6000.96g\" = \"1g.24gb\""), std::string::npos) << settings;
+    }
+  }
+}
+
 TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
   Planned e = PlanExample("mixed-pools");
   auto c = BuildCluster(e.plan, Options{});
