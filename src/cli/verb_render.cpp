@@ -110,6 +110,9 @@ void AddK8s(CLI::App* render, Globals& g) {
                   "Node classes in karpenter.yaml: aws (EC2NodeClass), exoscale (ExoscaleNodeClass), or auto "
                   "(the nodes' provider IDs; aws when they do not say)")
       ->check(CLI::IsMember({"auto", "aws", "exoscale"}));
+  cmd->add_flag("--dra", f->options.dra,
+               "Slices as Dynamic Resource Allocation claims (ResourceClaimTemplates for NVIDIA's DRA driver) "
+               "instead of extended resources");
   cmd->add_option("-o,--output", f->out, "Write every file to DIR (default: the objects as YAML on stdout)")->type_name("DIR");
   cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")->capture_default_str();
   cmd->add_option("--mig-configmap", f->options.mig_configmap, "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")

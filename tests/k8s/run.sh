@@ -37,7 +37,12 @@ grep -q 'kind: ExoscaleNodeClass' "$tmp/managed/karpenter.yaml" || fail "managed
 grep -q 'device-partitioning-strategy = "mig"' "$tmp/exoscale/karpenter.yaml" || fail "exoscale: no node agent MIG settings"
 ! grep -q EC2NodeClass "$tmp/exoscale/karpenter.yaml" || fail "exoscale: an EC2NodeClass"
 
-for d in nodes fleet single managed mixed-pools shared exoscale; do
+# --dra: ResourceClaimTemplates instead of extended resources.
+"$carve" render k8s "$ex/carve.yaml" --nodes "$ex/nodes.json" --dra -o "$tmp/dra" >/dev/null
+grep -q 'kind: ResourceClaimTemplate' "$tmp/dra/models.yaml" || fail "dra: no ResourceClaimTemplate"
+! grep -q 'nvidia.com/mig-' "$tmp/dra/models.yaml" || fail "dra: an extended MIG resource is still requested"
+
+for d in nodes fleet single managed mixed-pools shared exoscale dra; do
   node "$here/validate.js" "$tmp/$d" || fail "$d: invalid objects"
   for s in "$tmp/$d"/*.sh; do bash -n "$s" || fail "$s does not parse"; done
 done

@@ -64,7 +64,10 @@ function validateKarpenter(key, doc) {
 function schema(file) {
   return JSON.parse(fs.readFileSync(path.join(__dirname, "schemas", file), "utf8"));
 }
-const crds = { "karpenter.exoscale.com/v1/ExoscaleNodeClass": "exoscalenodeclass.json" };
+const crds = {
+  "karpenter.exoscale.com/v1/ExoscaleNodeClass": "exoscalenodeclass.json",
+  "resource.k8s.io/v1/ResourceClaimTemplate": "resourceclaimtemplate-v1.json",  // not in kubernetes-models 4.5.1
+};
 const configMaps = { "carve-device-plugin-config": "device-plugin-config.json" };
 
 function against(file, doc) {

@@ -32,6 +32,7 @@ struct Options {
   Strategy strategy = Strategy::kMixed;
   Operator op = Operator::kGpuOperator;
   Cloud cloud = Cloud::kAws;
+  bool dra = false;  // slices by Dynamic Resource Allocation claims, not extended resources
   std::string ns = "carve";                              // namespace of the workloads
   std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
   std::string operator_ns = "gpu-operator";              // where the GPU Operator runs

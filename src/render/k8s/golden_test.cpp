@@ -1,7 +1,7 @@
 // carve render k8s on the examples beside the original one, against golden
 // copies in tests/k8s/golden/<case>/ (CARVE_UPDATE_GOLDEN=1 rewrites them):
 // the managed-pool tutorial, a fixed pool beside a MIG-manager node, three
-// models time-sliced on one slice, Exoscale's node classes. tests/k8s/run.sh validates the same
+// models time-sliced on one slice, --dra, Exoscale's node classes. tests/k8s/run.sh validates the same
 // renders against their schemas.
 #include <gtest/gtest.h>
 
@@ -26,12 +26,12 @@ std::string Read(const std::string& path) {
 
 struct Case {
   std::string name;     // tests/k8s/golden/<name>/
-  std::string example;  // examples/k8s/<example>/ (carve.yaml, nodes.json when there)
+  std::string example;  // examples/k8s/<example>/ ("": examples/k8s/): carve.yaml, nodes.json when there
   Options options;
 };
 
 Result<std::vector<File>> Render(const Case& c) {
-  std::string dir = "examples/k8s/" + c.example + "/";
+  std::string dir = "examples/k8s/" + (c.example.empty() ? "" : c.example + "/");
   auto spec = spec::ParseSpec(Read(CARVE_SOURCE_DIR "/" + dir + "carve.yaml"), "carve.yaml");
   if (!spec.ok()) return spec.status();
   const auto& cat = mig::Catalog::Builtin();
@@ -82,6 +82,14 @@ Options ExoscaleNoOperator() {
 
 // The tutorial's nodes carry no GPU Operator labels and Exoscale provider IDs.
 TEST(K8sGolden, ManagedPoolTutorial) { ExpectGolden({"managed", "managed", ExoscaleNoOperator()}); }
+Options Dra() {
+  Options o;
+  o.dra = true;
+  return o;
+}
+
+// The original example with its slices claimed through NVIDIA's DRA driver.
+TEST(K8sGolden, DynamicResourceAllocation) { ExpectGolden({"dra", "", Dra()}); }
 // Pools to create on Exoscale: ExoscaleNodeClass and NodePool per fixed pool.
 TEST(K8sGolden, CloudExoscale) { ExpectGolden({"exoscale", "exoscale", ExoscaleNoOperator()}); }
 TEST(K8sGolden, FixedPoolBesideAManagedH100) { ExpectGolden({"mixed-pools", "mixed-pools", {}}); }

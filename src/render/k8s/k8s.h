@@ -43,7 +43,19 @@ inline constexpr const char* kDevicePluginConfigLabel = "nvidia.com/device-plugi
 Json DevicePluginConfig(const NodeLayout& layout);
 std::optional<Json> DevicePluginConfigMap(const Cluster& cluster, const Options& options);
 
-// One Deployment per workload and one Service per model. Fails for an engine
+// Dynamic Resource Allocation (--dra, dra.cpp): per workload on a layout carve
+// chose, a ResourceClaimTemplate (resource.k8s.io/v1) asking NVIDIA's DRA
+// driver for one device of class mig.nvidia.com whose profile attribute is
+// the slice's (CEL), or `gpus` devices of class gpu.nvidia.com; its pods
+// claim it as kClaimName. A fixed pool's workloads keep their provider's
+// extended resource.
+inline constexpr const char* kClaimName = "gpu";
+bool Claimed(const Workload& w, const Options& options);
+Json ClaimTemplate(const Workload& w, const Options& options);
+// Time-sliced slices have no claim form here: refused under --dra.
+Status CheckClaims(const Cluster& cluster, const Options& options);
+
+// One Deployment per workload and one Service per model (ResourceClaimTemplates first under --dra). Fails for an engine
 // that has no image (command, echo without `image:`).
 Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan& plan,
                                        const spec::Spec& spec, const Options& options);

@@ -121,6 +121,42 @@ TEST(K8sExoscale, NodeAgentCarvesFixedPoolsOnly) {
   }
 }
 
+// --dra: the H100's slices are claimed by profile (CEL); the fixed pool keeps nvidia.com/gpu.
+TEST(K8sDra, ClaimsReplaceExtendedResourcesWhereCarveCarves) {
+  Planned e = PlanExample("mixed-pools");
+  Options dra;
+  dra.dra = true;
+  auto c = BuildCluster(e.plan, dra);
+  ASSERT_TRUE(c.ok());
+  auto objects = ModelObjects(*c, e.plan, e.spec, dra);
+  ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+  int templates = 0, claimed = 0, fixed = 0;
+  for (const auto& o : *objects) {
+    if (o["kind"] == "ResourceClaimTemplate") {
+      ++templates;
+      const auto& exactly = o["spec"]["spec"]["devices"]["requests"][0]["exactly"];
+      EXPECT_EQ(exactly["deviceClassName"], "mig.nvidia.com");
+      std::string cel = exactly["selectors"][0]["cel"]["expression"];
+      EXPECT_EQ(cel.rfind("device.attributes['gpu.nvidia.com'].profile == '", 0), 0u) << cel;
+    }
+    if (o["kind"] != "Deployment") continue;
+    const auto& pod = o["spec"]["template"]["spec"];
+    std::string limits = pod["containers"][0]["resources"]["limits"].dump();
+    if (pod.contains("resourceClaims")) {
+      ++claimed;
+      EXPECT_EQ(pod["resourceClaims"][0]["resourceClaimTemplateName"], o["metadata"]["name"]);
+      EXPECT_EQ(limits.find("nvidia.com/"), std::string::npos) << limits;
+    } else {
+      ++fixed;
+      EXPECT_NE(limits.find("nvidia.com/gpu"), std::string::npos) << limits;
+    }
+  }
+  EXPECT_GT(templates, 0);
+  EXPECT_EQ(templates, claimed);
+  EXPECT_GT(fixed, 0);
+  EXPECT_NE(Runbook(*c, e.plan, dra).find("One agent only may own a GPU's layout"), std::string::npos);
+}
+
 TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
   Planned e = PlanExample("mixed-pools");
   auto c = BuildCluster(e.plan, Options{});

@@ -18,6 +18,7 @@ DRAIN=${DRAIN:-yes}                  # no: skip cordon/drain (only if the node r
 OPERATOR_NS=${OPERATOR_NS:-@OPNS@}
 CLUSTER_POLICY=${CLUSTER_POLICY:-cluster-policy}
 NS=@NS@
+DRA=@DRA@                              # yes: slices are DRA claims, not extended resources
 
 log() { printf 'rollout: %s\n' "$*" >&2; }
 label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }
@@ -50,7 +51,12 @@ wait_mig() {
 }
 
 # The device plugin does not notice new MIG devices: restart it on the node.
+# Under DRA the driver's kubelet plugin publishes them (ResourceSlices) instead.
 restart_plugin() {
+  if [ "$DRA" = yes ]; then
+    log "$1: DRA: check its ResourceSlices list the planned MIG devices (kubectl get resourceslices --field-selector spec.nodeName=$1 -o yaml); restart the DRA driver's kubelet plugin on the node if not"
+    return 0
+  fi
   kubectl -n "$OPERATOR_NS" delete pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" --wait=true
   sleep 5
   kubectl -n "$OPERATOR_NS" wait pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" \
@@ -184,6 +190,7 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
   out += Replace(Replace(std::string(kPrelude) + (op ? kOperatorFns : "") + kNodeFns + (op ? kRollNode : kRollNodePlain),
                          "@OPNS@", o.operator_ns),
                  "@NS@", o.ns);
+  out = Replace(out, "@DRA@", o.dra ? "yes" : "no");
   bool shares = std::any_of(c.layouts.begin(), c.layouts.end(), [](auto& l) { return !l.time_slices.empty(); });
   out += o.op == Operator::kGpuOperator ? OperatorConfig(o, shares) : NoOperatorConfig(shares);
   out += op ? "\n# One node at a time: label, wait, restart the device plugin, check what it advertises.\n"
@@ -204,7 +211,8 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
     out += n.pool.fixed() ? fmt::format("check_node {} {}", NodeName(n), shared ? n.layout : "-")
                           : fmt::format("roll_node {} {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no",
                                         shared ? "yes" : "no");
-    for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
+    if (!o.dra || n.pool.fixed())  // claimed slices are no extended resources to count
+      for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
     out += "\n";
   }
   out += "\nlog \"workloads\"\nkubectl apply -f namespace.yaml\nkubectl apply -f models.yaml -f gateway.yaml\n";

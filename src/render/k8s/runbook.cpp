@@ -87,6 +87,22 @@ std::string FixedPools(const Cluster& c) {
   return out.empty() ? "" : "\n## Fixed pools\n\n" + out;
 }
 
+std::string Dra(const Options& o) {
+  if (!o.dra) return "";
+  return "\n## Dynamic Resource Allocation\n\n"
+         "Pods claim their slices through NVIDIA's DRA driver: one ResourceClaimTemplate per Deployment "
+         "(`resource.k8s.io/v1`, in models.yaml) asking for one device of class `mig.nvidia.com` whose "
+         "`gpu.nvidia.com` attribute `profile` is the planned one (a CEL selector), or for whole GPUs of class "
+         "`gpu.nvidia.com`; a fixed pool's pods keep its provider's `nvidia.com/gpu`. The layouts stay carve's "
+         "(static MIG, applied as above): the driver only publishes the MIG devices that exist (ResourceSlices) "
+         "and hands them to claims.\n\n"
+         "**One agent only may own a GPU's layout.** DRA's dynamic MIG (the driver's `DynamicMIG` feature gate: "
+         "it creates and destroys MIG devices as claims come and go), the GPU Operator's MIG manager, and carve "
+         "(`carve apply` on a host) each rewrite a GPU's slices and none knows about the others: with more than "
+         "one, slices vanish under running pods. Here the MIG manager applies carve's layouts, so keep "
+         "`DynamicMIG` off on these nodes (and run no `carve apply` there).\n";
+}
+
 std::string SharedSlices(const Cluster& c) {
   std::string out;
   for (const auto& l : c.layouts)
@@ -139,7 +155,7 @@ std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) 
   for (const auto& w : c.workloads)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, plan.models[size_t(w.model)].name, w.replicas,
                        w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus), w.layout);
-  out += FixedPools(c) + SharedSlices(c);
+  out += FixedPools(c) + SharedSlices(c) + Dra(o);
   if (o.op == Operator::kNone)
     return out + "\n" + fmt::format(fmt::runtime(kStepsNoOperator), fmt::arg("plugin_cm", kDevicePluginConfigMap));
   return out + "\n" +

@@ -81,6 +81,20 @@ TEST(K8sSharing, SharesThePluginCouldMisplaceAreRefused) {
   EXPECT_NE(c.status().hint().find("min_profile"), std::string::npos);
 }
 
+TEST(K8sDra, SharedSlicesHaveNoClaimForm) {
+  Planned e = PlanSpecText(Spec("  - {gpu: rtx-pro-6000, count: 1}\n",
+                                "  - {name: a, memory: 8GiB, replicas: 1, share: true}\n"
+                                "  - {name: b, memory: 6GiB, replicas: 1, share: true}\n"));
+  Options dra;
+  dra.dra = true;
+  auto c = BuildCluster(e.plan, dra);
+  ASSERT_TRUE(c.ok());
+  auto objects = ModelObjects(*c, e.plan, e.spec, dra);
+  ASSERT_FALSE(objects.ok());
+  EXPECT_NE(objects.status().message().find("--dra"), std::string::npos);
+  EXPECT_NE(objects.status().hint().find("without --dra"), std::string::npos);
+}
+
 // A fixed pool's device plugin runs `single`: its shares are nvidia.com/gpu.shared.
 TEST(K8sSharing, FixedPoolSharesNvidiaGpu) {
   Planned e = PlanSpecText(Spec("  - {pool: rtx, gpu: rtx-pro-6000, count: 1, fixed_profile: 1g.24gb}\n",

@@ -7,6 +7,7 @@ DRAIN=${DRAIN:-yes}                  # no: skip cordon/drain (only if the node r
 OPERATOR_NS=${OPERATOR_NS:-gpu-operator}
 CLUSTER_POLICY=${CLUSTER_POLICY:-cluster-policy}
 NS=carve
+DRA=no                              # yes: slices are DRA claims, not extended resources
 
 log() { printf 'rollout: %s\n' "$*" >&2; }
 label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }

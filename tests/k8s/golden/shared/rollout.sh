@@ -7,6 +7,7 @@ DRAIN=${DRAIN:-yes}                  # no: skip cordon/drain (only if the node r
 OPERATOR_NS=${OPERATOR_NS:-gpu-operator}
 CLUSTER_POLICY=${CLUSTER_POLICY:-cluster-policy}
 NS=carve
+DRA=no                              # yes: slices are DRA claims, not extended resources
 
 log() { printf 'rollout: %s\n' "$*" >&2; }
 label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }
@@ -36,7 +37,12 @@ wait_mig() {
 }
 
 # The device plugin does not notice new MIG devices: restart it on the node.
+# Under DRA the driver's kubelet plugin publishes them (ResourceSlices) instead.
 restart_plugin() {
+  if [ "$DRA" = yes ]; then
+    log "$1: DRA: check its ResourceSlices list the planned MIG devices (kubectl get resourceslices --field-selector spec.nodeName=$1 -o yaml); restart the DRA driver's kubelet plugin on the node if not"
+    return 0
+  fi
   kubectl -n "$OPERATOR_NS" delete pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" --wait=true
   sleep 5
   kubectl -n "$OPERATOR_NS" wait pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" \
