@@ -19,15 +19,6 @@ std::string GiB(uint64_t mib) { return fmt::format("{:.1f}", mib / 1024.0); }
 // A replica's memory; "—" for a model sized only by its measured profiles.
 std::string ReplicaGiB(uint64_t mib) { return mib ? GiB(mib) + " GiB" : "—"; }
 
-// "$2100", "€2100", "CHF 2100": the plan's currency, whole units.
-std::string Money(const Plan& plan, double v) {
-  static const std::map<std::string_view, std::string_view> kSymbols = {
-      {"USD", "$"}, {"EUR", "€"}, {"GBP", "£"}, {"JPY", "¥"}, {"CNY", "¥"}, {"INR", "₹"}};
-  auto it = kSymbols.find(plan.currency);
-  if (it != kSymbols.end()) return fmt::format("{}{:.0f}", it->second, v);
-  return fmt::format("{} {:.0f}", plan.currency, v);
-}
-
 std::string Bound(const Plan& plan) {
   return plan.costed ? Money(plan, plan.lower_bound) : fmt::format("{:g}", plan.lower_bound);
 }
@@ -166,6 +157,14 @@ std::string CompareText(const Plan& plan) {
 }
 
 }  // namespace
+
+std::string Money(const Plan& plan, double v) {
+  static const std::map<std::string_view, std::string_view> kSymbols = {
+      {"USD", "$"}, {"EUR", "€"}, {"GBP", "£"}, {"JPY", "¥"}, {"CNY", "¥"}, {"INR", "₹"}};
+  auto it = kSymbols.find(plan.currency);
+  if (it != kSymbols.end()) return fmt::format("{}{:.0f}", it->second, v);
+  return fmt::format("{} {:.0f}", plan.currency, v);
+}
 
 std::vector<std::string> LayoutBar(const PlannedGpu& g, const Plan& plan) {
   if (!g.mig) {
