@@ -12,11 +12,7 @@ namespace {
 
 const mig::Catalog& Cat() { return mig::Catalog::Builtin(); }
 
-ModelDemand M(std::string name, double gib, int n) {
-  ModelDemand m;
-  m.name = std::move(name), m.memory_mib = uint64_t(gib * 1024), m.replicas = n;
-  return m;
-}
+ModelDemand M(std::string name, double gib, int n) { return TestModel(std::move(name), gib, n); }
 
 std::vector<FleetGpu> SpecFleet(const std::string& fleet_yaml) {
   auto s = spec::ParseSpec("version: v1\nfleet:\n" + fleet_yaml, "c.yaml");

@@ -9,11 +9,7 @@
 namespace carve::plan {
 namespace {
 
-ModelDemand M(std::string name, double gib, int n) {
-  ModelDemand m;
-  m.name = std::move(name), m.memory_mib = uint64_t(gib * 1024), m.replicas = n;
-  return m;
-}
+ModelDemand M(std::string name, double gib, int n) { return TestModel(std::move(name), gib, n); }
 
 PlanRequest Menu(const char* fleet, std::vector<ModelDemand> models) {
   PlanRequest r;

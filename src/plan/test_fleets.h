@@ -14,6 +14,13 @@ namespace carve::plan {
 const mig::Catalog&
 TestCatalog();  // h100-80gb (builtin) + a30-test, rtx-pro-6000-test, rtx-5090-test
 
+// A model asking for `n` replicas of `gib` GiB each.
+inline ModelDemand TestModel(std::string name, double gib, int n) {
+  ModelDemand m;
+  m.name = std::move(name), m.memory_mib = uint64_t(gib * 1024), m.replicas = n;
+  return m;
+}
+
 // Every MIG GPU's slices pass mig::CheckLayout, every replica fits its slice.
 inline void ExpectValid(const Plan& p) {
   for (const auto& g : p.gpus) {

@@ -48,17 +48,18 @@ for d in nodes fleet single managed mixed-pools shared exoscale dra; do
 done
 node "$here/validate.js" "$tmp/stdout.yaml" || fail "stdout: invalid objects"
 
-# Refusals: non-uniform nodes under single; an unknown strategy.
-set +e
-out=$("$carve" render k8s "$ex/carve.yaml" --nodes "$ex/nodes.json" --strategy single 2>&1)
-rc=$?
-set -e
-[ "$rc" = 3 ] || fail "single on mixed layouts: exit $rc, expected 3"
-grep -q 'not uniform' <<<"$out" || fail "single: no reason given: $out"
-set +e
-out=$("$carve" render k8s "$ex/mixed-pools/carve.yaml" --nodes "$ex/mixed-pools/nodes.json" --operator none 2>&1)
-rc=$?
-set -e
-[ "$rc" = 3 ] || fail "--operator none with a node to partition: exit $rc, expected 3"
-grep -q 'gpu-h100-1' <<<"$out" || fail "--operator none: the node is not named: $out"
+# Refusals (exit 3, with the reason): non-uniform nodes under single; a node to
+# partition without the GPU Operator.
+refused() {  # what pattern carve-args...
+  local what=$1 pattern=$2 out rc; shift 2
+  set +e
+  out=$("$carve" render k8s "$@" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = 3 ] || fail "$what: exit $rc, expected 3"
+  grep -q "$pattern" <<<"$out" || fail "$what: no reason given: $out"
+}
+refused "single on mixed layouts" 'not uniform' "$ex/carve.yaml" --nodes "$ex/nodes.json" --strategy single
+refused "--operator none with a node to partition" 'gpu-h100-1' \
+  "$ex/mixed-pools/carve.yaml" --nodes "$ex/mixed-pools/nodes.json" --operator none
 echo "run.sh: ok"

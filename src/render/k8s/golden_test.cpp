@@ -8,21 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
-#include "plan/fleet.h"
-#include "plan/from_spec.h"
 #include "render/k8s/k8s.h"
+#include "render/k8s/k8s_testing.h"
 
 namespace carve::render::k8s {
 namespace {
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Case {
   std::string name;     // tests/k8s/golden/<name>/
@@ -31,25 +22,11 @@ struct Case {
 };
 
 Result<std::vector<File>> Render(const Case& c) {
-  std::string dir = "examples/k8s/" + (c.example.empty() ? "" : c.example + "/");
-  auto spec = spec::ParseSpec(Read(CARVE_SOURCE_DIR "/" + dir + "carve.yaml"), "carve.yaml");
-  if (!spec.ok()) return spec.status();
-  const auto& cat = mig::Catalog::Builtin();
-  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
-  if (!demands.ok()) return demands.status();
-  std::string nodes = CARVE_SOURCE_DIR "/" + dir + "nodes.json";
-  auto fleet = std::filesystem::exists(nodes) ? plan::FleetFromNodes(Read(nodes), cat)
-                                              : plan::FleetFromSpec(*spec->fleet, cat);
-  if (!fleet.ok()) return fleet.status();
-  plan::PlanRequest req;
-  req.fleet = *fleet;
-  for (auto& d : *demands) req.models.push_back(d.demand);
-  plan::Plan p = plan::MakePlan(req);
-  EXPECT_TRUE(p.unmet.empty()) << c.name;
+  Planned p = PlanExample(c.example);
   Options o = c.options;
-  o.spec_file = dir + "carve.yaml";
+  o.spec_file = "examples/k8s/" + (c.example.empty() ? "" : c.example + "/") + "carve.yaml";
   o.carve_image = "ghcr.io/carve-project/carve:test";
-  return RenderK8s(p, *spec, o);
+  return RenderK8s(p.plan, p.spec, o);
 }
 
 void ExpectGolden(const Case& c) {
@@ -65,7 +42,7 @@ void ExpectGolden(const Case& c) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) on_disk += entry.is_regular_file();
   for (const auto& f : *files) {
     if (update) std::ofstream(dir + f.path) << f.text;
-    EXPECT_EQ(f.text, Read(dir + f.path)) << dir + f.path << " differs; CARVE_UPDATE_GOLDEN=1 rewrites it";
+    EXPECT_EQ(f.text, ReadText(dir + f.path)) << dir + f.path << " differs; CARVE_UPDATE_GOLDEN=1 rewrites it";
   }
   if (!update) {
     EXPECT_EQ(on_disk, files->size()) << dir << " holds files the render no longer writes";

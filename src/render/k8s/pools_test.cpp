@@ -4,43 +4,11 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "plan/fleet.h"
-#include "plan/from_spec.h"
 #include "render/k8s/k8s.h"
+#include "render/k8s/k8s_testing.h"
 
 namespace carve::render::k8s {
 namespace {
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Planned {
-  spec::Spec spec;
-  plan::Plan plan;
-};
-
-Planned PlanExample(const std::string& dir) {
-  std::string base = CARVE_SOURCE_DIR "/examples/k8s/" + dir + "/";
-  auto spec = spec::ParseSpec(Read(base + "carve.yaml"), "carve.yaml");
-  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
-  const auto& cat = mig::Catalog::Builtin();
-  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
-  auto fleet = plan::FleetFromNodes(Read(base + "nodes.json"), cat);
-  EXPECT_TRUE(demands.ok() && fleet.ok()) << fleet.status().ToString();
-  plan::PlanRequest req;
-  req.fleet = *fleet;
-  for (auto& d : *demands) req.models.push_back(d.demand);
-  Planned p{*spec, plan::MakePlan(req)};
-  EXPECT_TRUE(p.plan.unmet.empty());
-  return p;
-}
 
 TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
   Planned e = PlanExample("managed");
@@ -68,8 +36,8 @@ TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
 
 TEST(K8sFixedPool, WithoutTheGpuOperatorNoMigManagerObjects) {
   Planned e = PlanExample("managed");
-  EXPECT_FALSE(plan::NodesRunGpuOperator(Read(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")));
-  EXPECT_TRUE(plan::NodesRunGpuOperator(Read(CARVE_SOURCE_DIR "/examples/k8s/mixed-pools/nodes.json")));
+  EXPECT_FALSE(plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")));
+  EXPECT_TRUE(plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/mixed-pools/nodes.json")));
   Options none;
   none.op = Operator::kNone;
   auto files = RenderK8s(e.plan, e.spec, none);
@@ -95,8 +63,8 @@ TEST(K8sFixedPool, WithoutTheGpuOperatorANodeToPartitionIsRefused) {
 }
 
 TEST(K8sExoscale, CloudFromProviderIds) {
-  EXPECT_EQ(plan::NodesCloud(Read(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")), "exoscale");
-  EXPECT_EQ(plan::NodesCloud(Read(CARVE_SOURCE_DIR "/examples/k8s/nodes.json")), "");
+  EXPECT_EQ(plan::NodesCloud(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")), "exoscale");
+  EXPECT_EQ(plan::NodesCloud(ReadText(CARVE_SOURCE_DIR "/examples/k8s/nodes.json")), "");
   EXPECT_EQ(plan::NodesCloud(R"({"items": [{"spec": {"providerID": "aws:///eu-west-1a/i-0abc"},
       "metadata": {"name": "n", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}}]})"), "aws");
 }

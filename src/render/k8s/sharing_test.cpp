@@ -4,32 +4,11 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "plan/fleet.h"
-#include "plan/from_spec.h"
 #include "render/k8s/k8s.h"
+#include "render/k8s/k8s_testing.h"
 
 namespace carve::render::k8s {
 namespace {
-
-struct Planned {
-  spec::Spec spec;
-  plan::Plan plan;
-};
-
-Planned PlanSpecText(const std::string& text) {
-  auto spec = spec::ParseSpec(text, "carve.yaml");
-  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
-  const auto& cat = mig::Catalog::Builtin();
-  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
-  auto fleet = plan::FleetFromSpec(*spec->fleet, cat);
-  EXPECT_TRUE(demands.ok() && fleet.ok());
-  plan::PlanRequest req;
-  req.fleet = *fleet;
-  for (auto& d : *demands) req.models.push_back(d.demand);
-  Planned p{*spec, plan::MakePlan(req)};
-  EXPECT_TRUE(p.plan.unmet.empty());
-  return p;
-}
 
 std::string Spec(const std::string& fleet, const std::string& models) {
   return "version: v1\nfleet:\n" + fleet + "models:\n" + models;
