@@ -78,7 +78,7 @@ std::string FixedPools(const Cluster& c) {
                        "plugin's `single` strategy (nodes advertise `nvidia.com/gpu`, one per slice). carve writes "
                        "no MIG config and no labels for it; its pods request `nvidia.com/gpu: 1` and select "
                        "`{}: {}`.{}\n",
-                       l.pool.name, l.model->alias, LayoutText(l), key, value,
+                       l.pool.name, l.model->alias, l.entries.front().Text(), key, value,
                        key == "carve.dev/pool" ? fmt::format(" Give the pool's nodes that label (a node label in "
                                                              "the provider's pool settings, or `kubectl label node "
                                                              "NODE carve.dev/pool={}`).", value)
@@ -145,10 +145,12 @@ patch. carve writes no mig-parted ConfigMap and labels no node for it.
 std::string Runbook(const Cluster& c, const plan::Plan& plan, const Options& o) {
   std::string out = "# Rollout runbook\n\nWritten by `carve render k8s`";
   out += o.spec_file.empty() ? "" : fmt::format(" from `{}`", o.spec_file);
-  out += fmt::format(". Strategy: `{}`; {}. Run `./rollout.sh` (environment: `TIMEOUT`, `DRAIN`, "
-                     "`OPERATOR_NS`, `CLUSTER_POLICY`), or follow the steps by hand.\n\n## Nodes\n\n",
-                     o.strategy == Strategy::kSingle ? "single" : "mixed",
-                     o.op == Operator::kNone ? "no GPU Operator" : "NVIDIA's GPU Operator");
+  out += o.op == Operator::kNone
+             ? ". No GPU Operator: each node's own device plugin advertises its slices. Run `./rollout.sh` "
+               "(environment: `OPERATOR_NS`, where the device plugin runs), or follow the steps by hand.\n\n## Nodes\n\n"
+             : fmt::format(". Strategy: `{}`; NVIDIA's GPU Operator. Run `./rollout.sh` (environment: `TIMEOUT`, "
+                           "`DRAIN`, `OPERATOR_NS`, `CLUSTER_POLICY`), or follow the steps by hand.\n\n## Nodes\n\n",
+                           o.strategy == Strategy::kSingle ? "single" : "mixed");
   out += NodeTable(c, o) + "\n## Layouts\n\n| layout | GPU | slices |\n| --- | --- | --- |\n";
   for (const auto& l : c.layouts) out += fmt::format("| {} | {} | {} |\n", l.name, l.model->alias, LayoutText(l));
   out += "\n## Workloads\n\n| Deployment | model | replicas | slice | layout |\n| --- | --- | --- | --- | --- |\n";
