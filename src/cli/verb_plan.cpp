@@ -8,7 +8,9 @@
 #include "cli/machine_open.h"
 #include "plan/fleet.h"
 #include "plan/from_spec.h"
+#include "plan/pools.h"
 #include "render/plan_render.h"
+#include "render/pools_render.h"
 #include "spec/model_files.h"
 #include "spec/spec.h"
 #include "util/read_file.h"
@@ -22,6 +24,7 @@ struct PlanFlags {
   std::string nodes;
   std::string write;
   bool compare = false;
+  bool pools = false, fill = false;
 };
 
 // The fleet, from the first source given: --fleet, --nodes, the spec, the machine.
@@ -88,8 +91,29 @@ Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu
 
 namespace {
 
+// --pools: the spec's fleet (or --fleet, --nodes) as a menu of GPU types and prices.
+Status RunPools(Globals& g, const PlanFlags& f, const spec::Spec& spec) {
+  if (spec.models.empty())
+    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
+  CARVE_ASSIGN_OR_RETURN(auto menu, Fleet(g, f.fleet, f.nodes, spec));
+  CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
+  CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
+  plan::PlanRequest req;
+  req.fleet = std::move(menu);
+  for (auto& s : sized) req.models.push_back(std::move(s.demand));
+  plan::PoolAdvice advice = plan::AdvisePools(req, f.fill);
+  advice.plan.currency = advice.mixed.currency = spec.currency;
+  if (g.json) fmt::print("{}\n", render::PoolsJson(advice).dump(2));
+  else fmt::print("{}", render::PoolsText(advice));
+  if (!advice.plan.unmet.empty())
+    return Status::Insufficient(fmt::format("{} model(s) not served by any pools of this menu", advice.plan.unmet.size()),
+                                "Add GPU types or counts to the menu (fleet:, --fleet), or lower demand.");
+  return Status::Ok();
+}
+
 Status Run(Globals& g, const PlanFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  if (f.pools) return RunPools(g, f, spec);
   CARVE_ASSIGN_OR_RETURN(plan::Plan result, PlanSpec(g, spec, f.fleet, f.nodes, f.compare));
   if (g.json) {
     auto j = render::PlanJson(result);
@@ -119,6 +143,11 @@ void AddPlan(CLI::App& app, Globals& g) {
   cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
   cmd->add_option("--nodes", f->nodes, "Plan for a Kubernetes node list (kubectl get nodes -o json)")->type_name("FILE");
   cmd->add_flag("--compare", f->compare, "Also show two baselines (whole GPUs; first fit)");
+  cmd->add_flag("--pools", f->pools,
+                "Node-pool advice: which GPU type and one MIG profile per pool, how many GPUs, at what cost, "
+                "against the best mixed layout (the fleet is the menu of GPU types and prices)");
+  cmd->add_flag("--fill", f->fill, "With --pools: carve every GPU of a pool full with its profile, as managed pools do")
+      ->needs(cmd->get_option("--pools"));
   cmd->add_option("--write", f->write, "Write the layouts (gpus: section) to FILE for carve apply")->type_name("FILE");
   cmd->callback(Body(g, [&g, f] { return Run(g, *f); }));
 }

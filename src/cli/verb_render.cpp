@@ -3,11 +3,15 @@
 // pools; further targets (docker, …) are subcommands beside it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/cli.h"
 #include "plan/plan.h"
+#include "cli/machine_open.h"
+#include "plan/fleet.h"
+#include "util/read_file.h"
 #include "render/k8s/k8s.h"
 #include "serve/docker.h"
 #include "up/gateway_config.h"
@@ -22,9 +26,32 @@ Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std:
 namespace {
 
 struct K8sFlags {
-  std::string spec, fleet, nodes, out, strategy = "mixed";
+  std::string spec, fleet, nodes, out, strategy = "mixed", op = "auto", cloud = "auto";
   render::k8s::Options options;
 };
+
+// --operator auto: the nodes say whether the GPU Operator runs (its labels);
+// without a node list, a fleet of fixed pools only has none to drive.
+Result<render::k8s::Operator> OperatorOf(const K8sFlags& f, const plan::Plan& p) {
+  using render::k8s::Operator;
+  if (f.op != "auto") return f.op == "none" ? Operator::kNone : Operator::kGpuOperator;
+  if (!f.nodes.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
+    return plan::NodesRunGpuOperator(text) ? Operator::kGpuOperator : Operator::kNone;
+  }
+  bool all_fixed = std::all_of(p.gpus.begin(), p.gpus.end(), [](auto& g) { return g.gpu.fixed || !g.used(); });
+  return all_fixed ? Operator::kNone : Operator::kGpuOperator;
+}
+
+// --cloud auto: the nodes' provider IDs; AWS when they do not say.
+Result<render::k8s::Cloud> CloudOf(const K8sFlags& f) {
+  std::string cloud = f.cloud;
+  if (cloud == "auto" && !f.nodes.empty()) {
+    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
+    cloud = plan::NodesCloud(text);
+  }
+  return cloud == "exoscale" ? render::k8s::Cloud::kExoscale : render::k8s::Cloud::kAws;
+}
 
 Status Unmet(const plan::Plan& p) {
   std::string what;
@@ -56,6 +83,8 @@ Status RunK8s(Globals& g, K8sFlags& f) {
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, f.nodes, false));
   if (!p.unmet.empty()) return Unmet(p);
   f.options.strategy = f.strategy == "single" ? render::k8s::Strategy::kSingle : render::k8s::Strategy::kMixed;
+  CARVE_ASSIGN_OR_RETURN(f.options.op, OperatorOf(f, p));
+  CARVE_ASSIGN_OR_RETURN(f.options.cloud, CloudOf(f));
   f.options.spec_file = f.spec;
   if (f.out.empty()) {
     CARVE_ASSIGN_OR_RETURN(std::string text, render::k8s::RenderK8sObjects(p, spec, f.options));
@@ -74,6 +103,17 @@ void AddK8s(CLI::App* render, Globals& g) {
   cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
   cmd->add_option("--strategy", f->strategy, "The device plugin's MIG strategy: mixed (default) or single")
       ->check(CLI::IsMember({"mixed", "single"}));
+  cmd->add_option("--operator", f->op,
+                  "Who runs NVIDIA's components: gpu-operator (MIG manager, ClusterPolicy), none (a managed pool's "
+                  "own device plugin), or auto (from the nodes' labels; default)")
+      ->check(CLI::IsMember({"auto", "none", "gpu-operator"}));
+  cmd->add_option("--cloud", f->cloud,
+                  "Node classes in karpenter.yaml: aws (EC2NodeClass), exoscale (ExoscaleNodeClass), or auto "
+                  "(the nodes' provider IDs; aws when they do not say)")
+      ->check(CLI::IsMember({"auto", "aws", "exoscale"}));
+  cmd->add_flag("--dra", f->options.dra,
+               "Slices as Dynamic Resource Allocation claims (ResourceClaimTemplates for NVIDIA's DRA driver) "
+               "instead of extended resources");
   cmd->add_option("-o,--output", f->out, "Write every file to DIR (default: the objects as YAML on stdout)")->type_name("DIR");
   cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")->capture_default_str();
   cmd->add_option("--mig-configmap", f->options.mig_configmap, "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")

@@ -336,7 +336,11 @@ class TypeFiller {
     PlannedGpu& g = out_.gpus[b.fleet];
     std::erase_if(b.slots, [](const auto& ks) { return ks.second.replicas.empty(); });
     if (b.slots.empty()) return;
-    if (type_.model->mig) Shrink(b), Grow(b);
+    if (type_.fixed) {
+      while (b.left[0] > 0) Open(b, 0);  // a fixed GPU keeps every slice it holds, used or not
+    } else if (type_.model->mig) {
+      Shrink(b), Grow(b);
+    }
     for (auto& [k, s] : b.slots) g.slices.push_back(std::move(s));
     g.mig = type_.model->mig;
     if (!PlaceSlices(g, p_.request->models)) {

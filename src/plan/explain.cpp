@@ -37,6 +37,11 @@ std::pair<uint64_t, std::string> Largest(const ModelDemand& m, const Problem& p)
 std::string GroupAlternatives(const ModelDemand& m, const Problem& p) {
   std::string out;
   for (const auto& t : p.types) {
+    if (t.fixed) {  // carved already: its GPUs are never whole, so never a group
+      out += fmt::format("{}a pool of {} with a larger profile than its fixed {}", out.empty() ? "" : "; ",
+                         t.model->alias, t.fixed->name);
+      continue;
+    }
     for (int k : {2, 4, 8}) {
       if (PerGpuMiB(m.memory_mib, m.overhead_mib, k) > t.model->memory_mib) continue;
       out += fmt::format("{}{}× {} as one tensor-parallel group (the fleet has {})",
@@ -54,7 +59,7 @@ std::string LargestGroup(const ModelDemand& m, const Problem& p) {
   uint64_t best = 0;
   std::string out;
   for (const auto& t : p.types) {
-    if (!m.gpus.empty() && std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end())
+    if (t.fixed || (!m.gpus.empty() && std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end()))
       continue;
     int k = 0;
     for (int n : {2, 4, 8})

@@ -30,6 +30,14 @@ struct FleetGpu {
   double cost_per_month = 0;
   std::vector<mig::Slice> current;  // slices that exist now (MIG on)
   std::string mig_config;  // the node's nvidia.com/mig.config label now ("" = none or unknown)
+  // A GPU of a node pool whose layout is not carve's to choose (a managed
+  // pool, the device plugin's `single` strategy): `fixed_count` slices of
+  // `fixed`, which `current` holds. The plan keeps exactly those slices and
+  // only places replicas on them.
+  std::string pool = {};           // the node pool ("" = none)
+  std::string pool_selector = {};  // the node label that selects it: "key=value"
+  const mig::Profile* fixed = nullptr;
+  int fixed_count = 0;
 };
 
 // A measured option: one replica on `profile` (MIG profile name, or the GPU

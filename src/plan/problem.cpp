@@ -7,6 +7,7 @@
 #include <mutex>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "plan/explain.h"
 #include "plan/sizing.h"
@@ -116,7 +117,7 @@ Fit FitOf(const ModelDemand& m, const std::vector<int>& frontier, const Kind& ki
 // GPUs per tensor-parallel replica of `m` on type `t`; 0 when it cannot run so.
 // A group is of whole GPUs, so each must meet min_profile on its own.
 int TensorParallel(const ModelDemand& m, const GpuType& t) {
-  if (!Allowed(m, *t.model) || m.tensor_parallel == 1) return 0;
+  if (!Allowed(m, *t.model) || m.tensor_parallel == 1 || t.fixed) return 0;
   Kind whole{nullptr, t.model->alias, t.model->memory_mib, t.model->compute_slices};
   if (!m.min_profile.empty() && !MeetsMinProfile(whole, *t.model, m.min_profile)) return 0;
   int n = int(t.members.size());
@@ -125,6 +126,23 @@ int TensorParallel(const ModelDemand& m, const GpuType& t) {
   for (int k : sizes)
     if (k <= n && PerGpuMiB(m.memory_mib, m.overhead_mib, k) <= t.model->memory_mib) return k;
   return 0;
+}
+
+// The type of GPUs like `g`: its model's kinds and maximal layouts, or for a
+// fixed GPU its one profile and the one layout it holds.
+GpuType TypeOf(const FleetGpu& g, bool costed) {
+  GpuType t;
+  t.model = g.model;
+  t.cost = costed ? g.cost_per_month : 1.0;
+  t.fixed = g.fixed;
+  if (g.fixed) {
+    t.kinds = {Kind{g.fixed, g.fixed->name, g.fixed->memory_mib, g.fixed->slices}};
+    t.layouts = {LayoutCounts{{g.fixed_count}, g.current}};
+    return t;
+  }
+  t.kinds = KindsOf(*g.model);
+  t.layouts = LayoutsOf(*g.model);
+  return t;
 }
 
 // Enumerates the maximal sets of `items` (model, MiB; largest first) whose
@@ -243,19 +261,12 @@ Problem BuildProblem(const PlanRequest& req) {
   p.request = &req;
   p.total_gpus = int(req.fleet.size());
   for (const auto& g : req.fleet) p.costed = p.costed || g.cost_per_month > 0;
-  std::map<std::pair<const mig::GpuModel*, double>, int> type_of;
+  std::map<std::tuple<const mig::GpuModel*, double, const mig::Profile*, int>, int> type_of;
   for (size_t i = 0; i < req.fleet.size(); ++i) {
     const FleetGpu& g = req.fleet[i];
-    auto key = std::make_pair(g.model, g.cost_per_month);
+    auto key = std::make_tuple(g.model, g.cost_per_month, g.fixed, g.fixed_count);
     auto [it, added] = type_of.emplace(key, int(p.types.size()));
-    if (added) {
-      GpuType t;
-      t.model = g.model;
-      t.cost = p.costed ? g.cost_per_month : 1.0;
-      t.kinds = KindsOf(*g.model);
-      t.layouts = LayoutsOf(*g.model);
-      p.types.push_back(std::move(t));
-    }
+    if (added) p.types.push_back(TypeOf(g, p.costed));
     p.types[it->second].members.push_back(int(i));
     p.type_of.push_back(it->second);
   }

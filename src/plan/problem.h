@@ -31,6 +31,8 @@ struct LayoutCounts {
 
 struct GpuType {
   const mig::GpuModel* model = nullptr;
+  // A fixed pool's GPUs (FleetGpu::fixed): one kind, one layout, never re-carved.
+  const mig::Profile* fixed = nullptr;
   double cost = 1;           // per GPU in the objective (1 without costs)
   std::vector<int> members;  // positions in PlanRequest::fleet
   std::vector<Kind> kinds;

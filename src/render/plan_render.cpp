@@ -19,15 +19,6 @@ std::string GiB(uint64_t mib) { return fmt::format("{:.1f}", mib / 1024.0); }
 // A replica's memory; "—" for a model sized only by its measured profiles.
 std::string ReplicaGiB(uint64_t mib) { return mib ? GiB(mib) + " GiB" : "—"; }
 
-// "$2100", "€2100", "CHF 2100": the plan's currency, whole units.
-std::string Money(const Plan& plan, double v) {
-  static const std::map<std::string_view, std::string_view> kSymbols = {
-      {"USD", "$"}, {"EUR", "€"}, {"GBP", "£"}, {"JPY", "¥"}, {"CNY", "¥"}, {"INR", "₹"}};
-  auto it = kSymbols.find(plan.currency);
-  if (it != kSymbols.end()) return fmt::format("{}{:.0f}", it->second, v);
-  return fmt::format("{} {:.0f}", plan.currency, v);
-}
-
 std::string Bound(const Plan& plan) {
   return plan.costed ? Money(plan, plan.lower_bound) : fmt::format("{:g}", plan.lower_bound);
 }
@@ -80,12 +71,19 @@ std::string ReplicaLine(const PlannedSlice& s, size_t r, const Plan& plan) {
 std::string GpuText(const PlannedGpu& g, const Plan& plan) {
   std::string where = g.gpu.node.empty() ? fmt::format("GPU {}", g.gpu.local_index)
                                          : fmt::format("{} GPU {}", g.gpu.node, g.gpu.local_index);
-  if (!g.used()) return fmt::format("{:<10} {:<18} unused\n", where, g.gpu.model->alias);
-  std::string out = fmt::format("{:<10} {:<18} {}\n", where, g.gpu.model->alias,
-                                g.mig ? "MIG on" : "MIG off (whole GPU)");
+  if (!g.gpu.pool.empty()) where = fmt::format("pool {} {}", g.gpu.pool, where);
+  std::string fixed = g.gpu.fixed ? fmt::format(", fixed: {}×{} (the pool's, not re-carved)", g.gpu.fixed_count,
+                                                g.gpu.fixed->name)
+                                  : "";
+  if (!g.used()) return fmt::format("{:<10} {:<18} unused{}\n", where, g.gpu.model->alias, fixed);
+  std::string out = fmt::format("{:<10} {:<18} {}{}\n", where, g.gpu.model->alias,
+                                g.mig ? "MIG on" : "MIG off (whole GPU)", fixed);
   for (const auto& line : LayoutBar(g, plan)) out += "  " + line + "\n";
-  for (const auto& s : g.slices)
+  for (const auto& s : g.slices) {
+    if (s.replicas.empty() && s.profile)
+      out += fmt::format("  {:<14} (idle)\n", fmt::format("{}@{}", s.profile->name, s.start));
     for (size_t r = 0; r < s.replicas.size(); ++r) out += ReplicaLine(s, r, plan);
+  }
   return out;
 }
 
@@ -160,6 +158,14 @@ std::string CompareText(const Plan& plan) {
 
 }  // namespace
 
+std::string Money(const Plan& plan, double v) {
+  static const std::map<std::string_view, std::string_view> kSymbols = {
+      {"USD", "$"}, {"EUR", "€"}, {"GBP", "£"}, {"JPY", "¥"}, {"CNY", "¥"}, {"INR", "₹"}};
+  auto it = kSymbols.find(plan.currency);
+  if (it != kSymbols.end()) return fmt::format("{}{:.0f}", it->second, v);
+  return fmt::format("{} {:.0f}", plan.currency, v);
+}
+
 std::vector<std::string> LayoutBar(const PlannedGpu& g, const Plan& plan) {
   if (!g.mig) {
     std::string who = g.slices.empty() ? "" : Replicas(g.slices[0], plan);
@@ -202,6 +208,8 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
          {"node", g.gpu.node},   {"local_index", g.gpu.local_index},
          {"mig", g.mig},         {"used", g.used()}};
     if (!g.gpu.mig_config.empty()) gj["mig_config_now"] = g.gpu.mig_config;
+    if (!g.gpu.pool.empty()) gj["pool"] = g.gpu.pool;
+    if (g.gpu.fixed) gj["fixed_profile"] = g.gpu.fixed->name;
     gj["slices"] = J::array();
     for (const auto& s : g.slices) {
       J sj{{"profile", s.profile ? s.profile->name : "whole"},

@@ -12,6 +12,8 @@
 namespace carve::render {
 
 std::string PlanText(const plan::Plan& plan, bool compare);
+// "$2100", "€2100", "CHF 2100": the plan's currency, whole units.
+std::string Money(const plan::Plan& plan, double v);
 nlohmann::ordered_json PlanJson(const plan::Plan& plan);
 // `version: v1` + `gpus:` with each used GPU's layout ("3g.40gb@4"),
 // `mig: off` for whole-GPU use. `source` names the spec in a comment.

@@ -17,13 +17,40 @@ namespace {
 
 constexpr const char* kEngines[] = {"vllm", "llama.cpp", "sglang", "command", "echo"};
 
+// A pool name becomes a node label value and part of object names.
+bool PoolName(const std::string& s) {
+  if (s.empty() || s.size() > 63 || !std::isalnum(static_cast<unsigned char>(s.front())) ||
+      !std::isalnum(static_cast<unsigned char>(s.back())))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return (std::islower(c) || std::isdigit(c) || c == '-');
+  });
+}
+
+Status ParsePool(const Fields& f, const std::vector<FleetEntry>& before, FleetEntry* e) {
+  CARVE_RETURN_IF_ERROR(f.Str("pool", &e->pool));
+  CARVE_RETURN_IF_ERROR(f.Str("fixed_profile", &e->fixed_profile));
+  if (f.Has("pool") && !PoolName(e->pool))
+    return f.Err("pool", fmt::format("'{}' is not a pool name", e->pool),
+                 "Use lower-case letters, digits and '-', at most 63, starting and ending with a "
+                 "letter or digit (it becomes the node label carve.dev/pool).");
+  for (const auto& b : before)
+    if (!e->pool.empty() && b.pool == e->pool)
+      return f.Err("pool", fmt::format("pool '{}' is named twice (also at {})", e->pool, b.where.str()),
+                   "Give each pool its own name, or one entry with the sum of the counts.");
+  if (f.Has("fixed_profile") && e->pool.empty())
+    return f.Err("fixed_profile", "a fixed profile belongs to a node pool, and this entry names none",
+                 "Add pool: NAME (the pool's nodes carry the label carve.dev/pool=NAME).");
+  return Status::Ok();
+}
+
 Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<FleetEntry>* out) {
   if (!node.IsSequence())
     return Status::InvalidArgument(fmt::format("{}: 'fleet' must be a list", WhereOf(file, node).str()),
                                    "Write e.g. fleet: [{gpu: h100-80gb, count: 8}].");
   for (size_t i = 0; i < node.size(); ++i) {
     Fields f(node[i], file, fmt::format("fleet[{}]", i));
-    CARVE_RETURN_IF_ERROR(f.Check({"gpu", "count", "cost_per_month"}));
+    CARVE_RETURN_IF_ERROR(f.Check({"pool", "gpu", "count", "cost_per_month", "fixed_profile"}));
     FleetEntry e;
     e.where = f.where();
     CARVE_RETURN_IF_ERROR(f.Str("gpu", &e.gpu, true));
@@ -31,6 +58,7 @@ Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<F
     if (e.count < 1 || e.count > kMaxGpuCount)
       return f.Err("count", fmt::format("must be from 1 to {}", kMaxGpuCount));
     CARVE_RETURN_IF_ERROR(f.OptNumber("cost_per_month", &e.cost_per_month));
+    CARVE_RETURN_IF_ERROR(ParsePool(f, *out, &e));
     out->push_back(std::move(e));
   }
   int costed = 0;

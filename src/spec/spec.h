@@ -28,6 +28,11 @@ struct FleetEntry {
   std::string gpu;  // catalogue alias, product name or PCI id
   int count = 1;
   std::optional<double> cost_per_month;
+  // A node pool: its name (a DNS label, unique in the fleet), and the one MIG
+  // profile a managed pool has already carved every GPU into ("" = carve
+  // chooses the layout). A fixed profile needs a pool name.
+  std::string pool;
+  std::string fixed_profile;
   Where where;
 };
 

@@ -2,7 +2,9 @@
 // Validates every YAML document under the given files or directories:
 // Kubernetes kinds against the API schemas of the npm package
 // kubernetes-models (offline), Karpenter's NodePool and EC2NodeClass (CRDs,
-// not in kubernetes-models) against the small structural schemas below.
+// not in kubernetes-models) against the small structural schemas below,
+// other CRDs and the config files carve puts in ConfigMaps (the device
+// plugin's) against the schemas in schemas/.
 // Exit 0 when every document is valid; otherwise one line per error.
 // Usage: node validate.js PATH... [--expect-invalid]
 "use strict";
@@ -57,17 +59,48 @@ function validateKarpenter(key, doc) {
   return check(doc) ? [] : check.errors.map((e) => `${e.instancePath || "/"} ${e.message}`);
 }
 
+// Schemas kept in schemas/ (from the published CRDs and config formats):
+// "FILE" for a kind, or a config file carried in a ConfigMap's data.
+function schema(file) {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, "schemas", file), "utf8"));
+}
+const crds = {
+  "karpenter.exoscale.com/v1/ExoscaleNodeClass": "exoscalenodeclass.json",
+  "resource.k8s.io/v1/ResourceClaimTemplate": "resourceclaimtemplate-v1.json",  // not in kubernetes-models 4.5.1
+};
+const configMaps = { "carve-device-plugin-config": "device-plugin-config.json" };
+
+function against(file, doc) {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const check = ajv.compile(schema(file));
+  return check(doc) ? [] : check.errors.map((e) => `${e.instancePath || "/"} ${e.message}`);
+}
+
+// Each value of a ConfigMap carve fills with another program's config file.
+function validateConfigData(doc) {
+  const file = configMaps[doc.metadata?.name];
+  if (!file) return [];
+  const errors = [];
+  for (const [key, text] of Object.entries(doc.data || {})) {
+    const parsed = YAML.parseDocument(text);
+    if (parsed.errors.length) { errors.push(`data.${key}: YAML: ${parsed.errors[0].message}`); continue; }
+    for (const e of against(file, parsed.toJS())) errors.push(`data.${key}${e}`);
+  }
+  return errors;
+}
+
 function validate(doc) {
   if (!doc || typeof doc !== "object") return ["not an object"];
   const { apiVersion, kind } = doc;
   if (!apiVersion || !kind) return ["no apiVersion/kind"];
   const key = `${apiVersion}/${kind}`;
   if (karpenter[key]) return validateKarpenter(key, doc);
+  if (crds[key]) return against(crds[key], doc);
   const Model = modelFor(apiVersion, kind);
   if (!Model) return [`unknown kind ${key}`];
   try {
     new Model(doc).validate();
-    return [];
+    return kind === "ConfigMap" ? validateConfigData(doc) : [];
   } catch (e) {
     return [e.message];
   }

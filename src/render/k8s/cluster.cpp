@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "plan/sizing.h"
+
 namespace carve::render::k8s {
 namespace {
 
@@ -21,6 +23,11 @@ std::string Hash8(const std::string& text) {
 MigEntry EntryOf(const plan::PlannedGpu& g) {
   MigEntry e;
   e.devices = {g.gpu.local_index};
+  if (g.gpu.fixed) {  // used or not, a fixed GPU holds its pool's slices
+    e.mig_enabled = true;
+    e.counts = {{g.gpu.fixed->name, g.gpu.fixed_count}};
+    return e;
+  }
   e.mig_enabled = g.mig && g.used();
   if (!e.mig_enabled) return e;
   for (const auto& s : g.slices) {
@@ -38,7 +45,7 @@ std::string EntryKey(const MigEntry& e, const mig::GpuModel* model) {
 }
 
 // The node's GPUs grouped by identical layout, in order of first index.
-NodeLayout LayoutOf(const std::vector<const plan::PlannedGpu*>& gpus) {
+NodeLayout LayoutOf(const std::vector<const plan::PlannedGpu*>& gpus, const TimeSlices& shared) {
   NodeLayout l;
   l.model = gpus.front()->gpu.model;
   l.gpu_count = int(gpus.size());
@@ -65,7 +72,15 @@ NodeLayout LayoutOf(const std::vector<const plan::PlannedGpu*>& gpus) {
   std::string canon;
   for (size_t i = 0; i < keys.size(); ++i)
     canon += fmt::format("{}[{}];", keys[i], fmt::join(l.entries[i].devices, ","));
-  l.name = DnsLabel(fmt::format("carve-{}-{}", models.size() == 1 ? l.model->alias : "mixed", Hash8(canon)));
+  for (const auto& [resource, k] : shared) canon += fmt::format("shared {}x{};", resource, k);
+  l.time_slices = shared;
+  const plan::FleetGpu& first = gpus.front()->gpu;
+  if (first.fixed) {
+    l.pool = FixedPool{first.pool, first.pool_selector, first.fixed};
+    canon += "pool " + first.pool_selector;  // one layout per pool: each has its own selector
+  }
+  std::string what = first.fixed ? first.pool : models.size() == 1 ? l.model->alias : "mixed";
+  l.name = DnsLabel(fmt::format("carve-{}-{}", what, Hash8(canon)));
   return l;
 }
 
@@ -79,20 +94,6 @@ struct GroupKey {
   bool operator<(const GroupKey& o) const { return Tie() < o.Tie(); }
 };
 
-Status CheckShared(const plan::PlannedGpu& g, const plan::Plan& plan) {
-  for (const auto& s : g.slices) {
-    if (s.replicas.size() < 2 || s.replicas[0].tp_group >= 0) continue;
-    std::vector<std::string> who;
-    for (const auto& r : s.replicas) who.push_back(plan.models[r.model].name);
-    return Status::NotSupported(
-        fmt::format("{} GPU {}: the plan puts {} on one slice; Kubernetes' device plugin gives a MIG device "
-                    "to one pod, so the slice cannot be shared there",
-                    g.gpu.node.empty() ? "the fleet" : "node " + g.gpu.node, g.gpu.local_index, fmt::join(who, " and ")),
-        "Drop share: true from those models for Kubernetes (each gets its own slice), or serve them on one host.");
-  }
-  return Status::Ok();
-}
-
 int TpSize(const plan::Plan& plan, const plan::PlannedGpu& g, const plan::PlacedReplica& r) {
   if (r.tp_group < 0) return 1;
   int n = 0;
@@ -103,16 +104,20 @@ int TpSize(const plan::Plan& plan, const plan::PlannedGpu& g, const plan::Placed
   return std::max(n, 1);
 }
 
-void AddReplicas(const plan::Plan& plan, const Node& node, std::map<GroupKey, Workload>& groups) {
+void AddReplicas(const plan::Plan& plan, const Node& node, bool single, std::map<GroupKey, Workload>& groups) {
   std::set<std::pair<int, int>> tp_seen;
   for (const auto* g : node.gpus)
     for (const auto& s : g->slices)
       for (const auto& r : s.replicas) {
         if (r.tp_group >= 0 && !tp_seen.insert({r.model, r.tp_group}).second) continue;
         int tp = TpSize(plan, *g, r);
-        GroupKey key{r.model, node.layout, s.profile ? s.profile->name : "", tp,
-                     std::lround(r.memory_fraction * 100), r.args};
+        // A time-sliced pod may share any slice of its resource: it keeps to its own part.
+        bool shared = r.tp_group < 0 && node.time_slices.count(SliceResource(s.profile, single || g->gpu.fixed));
+        double fraction = shared && r.memory_fraction > 0 ? plan::MemoryFraction(r.memory_mib, s.memory_mib, false)
+                                                          : r.memory_fraction;
+        GroupKey key{r.model, node.layout, s.profile ? s.profile->name : "", tp, std::lround(fraction * 100), r.args};
         Workload& w = groups[key];
+        w.time_sliced = shared;
         w.model = r.model, w.layout = node.layout, w.profile = s.profile, w.gpus = tp;
         w.memory_fraction = key.fraction / 100.0, w.args = r.args;
         w.memory_mib = s.memory_mib;
@@ -164,29 +169,35 @@ std::string DnsLabel(const std::string& text) {
 }
 
 std::string Workload::Resource(Strategy s) const {
-  return s == Strategy::kSingle || !profile ? "nvidia.com/gpu" : MigResourceName(profile->name);
+  return SliceResource(profile, s == Strategy::kSingle || pool.fixed()) + (time_sliced ? ".shared" : "");
+}
+
+std::pair<std::string, std::string> FixedPool::Label() const {
+  size_t eq = selector.find('=');
+  return {selector.substr(0, eq), eq == std::string::npos ? "" : selector.substr(eq + 1)};
 }
 
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
-  std::map<std::string, std::vector<const plan::PlannedGpu*>> by_node;
-  for (const auto& g : plan.gpus) {
-    CARVE_RETURN_IF_ERROR(CheckShared(g, plan));
-    by_node[g.gpu.node].push_back(&g);
-  }
+  // A fleet without node names is one node per pool.
+  std::map<std::pair<std::string, std::string>, std::vector<const plan::PlannedGpu*>> by_node;
+  for (const auto& g : plan.gpus) by_node[{g.gpu.node, g.gpu.node.empty() ? g.gpu.pool : ""}].push_back(&g);
   Cluster c;
   std::map<std::string, NodeLayout> layouts;
   std::map<GroupKey, Workload> groups;
-  for (auto& [name, gpus] : by_node) {
+  for (auto& [key, gpus] : by_node) {
+    const std::string& name = key.first;
     std::sort(gpus.begin(), gpus.end(), [](auto* a, auto* b) { return a->gpu.local_index < b->gpu.local_index; });
-    Node n{name, "", gpus.front()->gpu.mig_config, false, gpus};
+    Node n{name, "", gpus.front()->gpu.mig_config, false, {}, {}, gpus};
     bool used = std::any_of(gpus.begin(), gpus.end(), [](auto* g) { return g->used(); });
-    NodeLayout l = LayoutOf(gpus);
+    CARVE_ASSIGN_OR_RETURN(n.time_slices, NodeTimeSlices(gpus, plan, options.strategy == Strategy::kSingle));
+    NodeLayout l = LayoutOf(gpus, n.time_slices);
     n.mig_capable = l.mig_capable;
+    n.pool = l.pool;
     if (used) {
       n.layout = l.name;
       auto [it, fresh] = layouts.emplace(l.name, l);
       it->second.nodes.push_back(name);
-      AddReplicas(plan, n, groups);
+      AddReplicas(plan, n, options.strategy == Strategy::kSingle, groups);
     }
     c.nodes.push_back(std::move(n));
   }
@@ -194,12 +205,26 @@ Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
   NameWorkloads(plan, groups);
   for (auto& [k, w] : groups) {
     for (const auto& l : c.layouts)
-      if (l.name == w.layout) w.nodes = l.nodes;
+      if (l.name == w.layout) w.nodes = l.nodes, w.pool = l.pool;
     c.workloads.push_back(std::move(w));
   }
   std::sort(c.workloads.begin(), c.workloads.end(), [](auto& a, auto& b) { return a.name < b.name; });
   if (options.strategy == Strategy::kSingle) CARVE_RETURN_IF_ERROR(CheckSingle(c));
+  if (options.op == Operator::kNone) CARVE_RETURN_IF_ERROR(CheckNoOperator(c));
   return c;
+}
+
+Status CheckNoOperator(const Cluster& cluster) {
+  for (const auto& n : cluster.nodes) {
+    if (n.layout.empty() || n.name.empty() || !n.mig_capable || n.pool.fixed()) continue;
+    return Status::NotSupported(
+        fmt::format("--operator none: node {} needs its GPUs partitioned ({}), and without the GPU Operator "
+                    "nothing in the cluster runs the MIG manager that would do it",
+                    n.name, n.layout),
+        "Install NVIDIA's GPU Operator (then --operator gpu-operator), or run the node in a pool its provider "
+        "carves (a fixed pool: the single strategy, or fleet: fixed_profile:).");
+  }
+  return Status::Ok();
 }
 
 Status CheckSingle(const Cluster& cluster) {

@@ -9,6 +9,7 @@
 // plan: the grouping is exact, not a hint.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,19 @@
 namespace carve::render::k8s {
 
 enum class Strategy { kMixed, kSingle };
+// Who runs NVIDIA's components: the GPU Operator (MIG manager, device plugin,
+// ClusterPolicy), or nobody carve can drive (managed pools whose device plugin
+// comes preinstalled: no MIG manager, no ClusterPolicy).
+enum class Operator { kGpuOperator, kNone };
+// Whose node classes karpenter.yaml holds: AWS (EC2NodeClass) or Exoscale
+// (ExoscaleNodeClass).
+enum class Cloud { kAws, kExoscale };
 
 struct Options {
   Strategy strategy = Strategy::kMixed;
+  Operator op = Operator::kGpuOperator;
+  Cloud cloud = Cloud::kAws;
+  bool dra = false;  // slices by Dynamic Resource Allocation claims, not extended resources
   std::string ns = "carve";                              // namespace of the workloads
   std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
   std::string operator_ns = "gpu-operator";              // where the GPU Operator runs
@@ -38,6 +49,20 @@ struct MigEntry {
   std::string Text() const;  // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
 };
 
+// A fixed pool's nodes (plan::FleetGpu::fixed): carved by their provider
+// under the device plugin's `single` strategy, so carve writes no MIG config
+// or labels for them; workloads select them by the pool's node label.
+struct FixedPool {
+  std::string name;      // the pool
+  std::string selector;  // "key=value", the node label its nodes carry
+  const mig::Profile* profile = nullptr;
+  bool fixed() const { return profile != nullptr; }
+  std::pair<std::string, std::string> Label() const;  // selector split at '='
+};
+
+// Time-sliced resources of a node: resource (before renaming) → shares per slice.
+using TimeSlices = std::map<std::string, int>;
+
 struct NodeLayout {
   std::string name;  // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
   const mig::GpuModel* model = nullptr;  // the node's (first) GPU model
@@ -45,6 +70,8 @@ struct NodeLayout {
   bool mig_capable = false;
   std::vector<MigEntry> entries;
   std::vector<std::string> nodes;  // names ("" for a fleet without node names)
+  FixedPool pool;                  // the pool, when its nodes' layout is fixed
+  TimeSlices time_slices;          // shared slices (part of the layout's identity)
 };
 
 struct Node {
@@ -52,6 +79,8 @@ struct Node {
   std::string layout;   // NodeLayout::name
   std::string current;  // nvidia.com/mig.config now
   bool mig_capable = false;
+  FixedPool pool;
+  TimeSlices time_slices;
   std::vector<const plan::PlannedGpu*> gpus;
 };
 
@@ -65,7 +94,10 @@ struct Workload {
   double memory_fraction = 0;
   std::vector<std::string> args;  // the option's args
   std::vector<std::string> nodes; // where its layout is (empty names: any node with the label)
-  std::string Resource(Strategy s) const;  // nvidia.com/mig-…, nvidia.com/gpu
+  FixedPool pool;                 // its layout's fixed pool, if any
+  bool time_sliced = false;       // its slices are shared: it requests <resource>.shared
+  // nvidia.com/mig-…, nvidia.com/gpu (always on a fixed pool); .shared when time-sliced
+  std::string Resource(Strategy s) const;
   uint64_t memory_mib = 0;                 // GPU memory of one replica's slice(s)
 };
 
@@ -75,10 +107,23 @@ struct Cluster {
   std::vector<Workload> workloads;  // sorted by name
 };
 
-// Fails when the plan cannot be expressed: slices shared by several models
-// (the device plugin hands one MIG device to one pod), or a node that is not
-// uniform under the single strategy (with the node and the reason).
+// Fails when the plan cannot be expressed: shared slices whose time-slicing
+// would not keep every pod within its slice (NodeTimeSlices), a node that is
+// not uniform under the single strategy (with the node and the reason), or,
+// without the GPU Operator, a named node whose GPUs carve would have to
+// partition (nothing there could).
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options);
+
+// The resource a slice is advertised as before any sharing (`single`: a fixed
+// pool, or the single strategy).
+std::string SliceResource(const mig::Profile* profile, bool single);
+// Which resources of a node are time-sliced, and into how many shares: the
+// most pods any of its slices holds. The device plugin shares every slice of
+// a resource alike and hands shares out in any order, so fails unless any
+// that many of the node's pods on it fit one slice (by memory fraction), or
+// when whole GPUs would be shared beside a tensor-parallel group.
+Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus, const plan::Plan& plan,
+                                  bool single);
 
 // The device plugin's resource name for a profile under `mixed`:
 // nvidia.com/mig-<profile> with every '+' written as '.'.
@@ -89,5 +134,7 @@ std::string DnsLabel(const std::string& text);
 // Is every node's layout uniform (one profile, all GPUs MIG-enabled, or all
 // whole)? The reason names the node and what differs.
 Status CheckSingle(const Cluster& cluster);
+// Without the GPU Operator: is every named MIG node a fixed pool's?
+Status CheckNoOperator(const Cluster& cluster);
 
 }  // namespace carve::render::k8s

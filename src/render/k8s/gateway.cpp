@@ -122,7 +122,9 @@ Result<std::vector<Json>> GatewayObjects(const Cluster& cluster, const plan::Pla
                                {"template", {{"metadata", {{"labels", meta["labels"]},
                                                            // a new config rolls the pods
                                                            {"annotations", {{"carve.dev/config-hash", Hash(config_text + keys_text)}}}}},
-                                             {"spec", {{"containers", Json::array({GatewayContainer(o, port, !keys.empty())})},
+                                             // the image runs as a numbered non-root user (Dockerfile)
+                                             {"spec", {{"securityContext", {{"runAsNonRoot", true}}},
+                                                       {"containers", Json::array({GatewayContainer(o, port, !keys.empty())})},
                                                        {"volumes", volumes}}}}}}}});
   out.push_back(Json{{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", meta},
                      {"spec", {{"selector", selector}, {"ports", Json::array({{{"name", "http"}, {"port", port}, {"targetPort", "http"}}})}}}});

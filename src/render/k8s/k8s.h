@@ -5,6 +5,7 @@
 // docs/kubernetes.md explains every file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,29 @@ Json MigConfigMap(const Cluster& cluster, const Options& options);
 std::string NodeLabelList(const Cluster& cluster);
 std::string NodeLabelScript(const Cluster& cluster);
 
-// One Deployment per workload and one Service per model. Fails for an engine
+// Shared slices: the device plugin's time-slicing configs, one per node layout
+// with shared slices (key: the layout name, selected by the node label
+// nvidia.com/device-plugin.config), in one ConfigMap the ClusterPolicy's
+// devicePlugin.config.name (or the plugin's own config.name) names; none
+// when no slice is shared.
+inline constexpr const char* kDevicePluginConfigMap = "carve-device-plugin-config";
+inline constexpr const char* kDevicePluginConfigLabel = "nvidia.com/device-plugin.config";
+Json DevicePluginConfig(const NodeLayout& layout);
+std::optional<Json> DevicePluginConfigMap(const Cluster& cluster, const Options& options);
+
+// Dynamic Resource Allocation (--dra, dra.cpp): per workload on a layout carve
+// chose, a ResourceClaimTemplate (resource.k8s.io/v1) asking NVIDIA's DRA
+// driver for one device of class mig.nvidia.com whose profile attribute is
+// the slice's (CEL), or `gpus` devices of class gpu.nvidia.com; its pods
+// claim it as kClaimName. A fixed pool's workloads keep their provider's
+// extended resource.
+inline constexpr const char* kClaimName = "gpu";
+bool Claimed(const Workload& w, const Options& options);
+Json ClaimTemplate(const Workload& w, const Options& options);
+// Time-sliced slices have no claim form here: refused under --dra.
+Status CheckClaims(const Cluster& cluster, const Options& options);
+
+// One Deployment per workload and one Service per model (ResourceClaimTemplates first under --dra). Fails for an engine
 // that has no image (command, echo without `image:`).
 Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan& plan,
                                        const spec::Spec& spec, const Options& options);
@@ -52,10 +75,25 @@ Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const
 std::string RolloutScript(const Cluster& cluster, const Options& options);
 std::string Runbook(const Cluster& cluster, const plan::Plan& plan, const Options& options);
 
-// Karpenter: a NodePool + EC2NodeClass per node layout; and the plain values
-// a managed-pool UI asks for.
+// Karpenter: a NodePool + node class per node layout (EC2NodeClass, or
+// ExoscaleNodeClass under --cloud exoscale); and the plain values a
+// managed-pool UI asks for.
 std::vector<Json> KarpenterObjects(const Cluster& cluster, const Options& options);
 std::string PoolTable(const Cluster& cluster, const Options& options);
+// The one profile every GPU of the layout holds, or "" when it mixes.
+std::string UniformProfile(const NodeLayout& layout);
+// The pool for a layout: its nodes carry the layout's labels and the GPU taint.
+Json NodePool(const NodeLayout& layout, const Options& options);
+
+// Exoscale (exoscale.cpp): its node agent carves each GPU full of one profile
+// per GPU model, under the device plugin's `single` strategy, so it holds a
+// fixed pool's layout when it names the GPU (A30, RTX PRO 6000); other layouts
+// are left to the GPU Operator's MIG manager (node label nvidia.com/mig.config).
+bool ExoscaleCarves(const NodeLayout& layout);
+// The node agent's MIG settings (TOML) for the layout; "" when it cannot carve it.
+std::string ExoscaleNodeAgentSettings(const NodeLayout& layout);
+Json ExoscaleNodeClass(const NodeLayout& layout);
+Json ExoscaleRequirements(const NodeLayout& layout);
 
 // Every file, path relative to the output directory, in a stable order.
 struct File {

@@ -9,43 +9,19 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
-#include "plan/fleet.h"
-#include "plan/from_spec.h"
 #include "render/k8s/k8s.h"
+#include "render/k8s/k8s_testing.h"
 
 namespace carve::render::k8s {
 namespace {
 
 const std::string kDir = CARVE_SOURCE_DIR "/examples/k8s/";
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Example = Planned;
 
-struct Example {
-  spec::Spec spec;
-  plan::Plan plan;
-};
-
-Example Plan(const std::string& spec_text, const std::string& nodes_json) {
-  auto spec = spec::ParseSpec(spec_text, "carve.yaml");
-  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
-  const auto& cat = mig::Catalog::Builtin();
-  auto demands = plan::DemandsFromSpec(*spec, {}, cat);
-  auto fleet = plan::FleetFromNodes(nodes_json, cat);
-  EXPECT_TRUE(demands.ok() && fleet.ok()) << fleet.status().ToString();
-  plan::PlanRequest req;
-  req.fleet = *fleet;
-  for (auto& d : *demands) req.models.push_back(d.demand);
-  Example e{*spec, plan::MakePlan(req)};
-  EXPECT_TRUE(e.plan.unmet.empty());
-  return e;
-}
+Example Plan(const std::string& spec_text, const std::string& nodes_json) { return PlanSpecText(spec_text, nodes_json); }
+std::string Read(const std::string& path) { return ReadText(path); }
 
 Example TheExample() { return Plan(Read(kDir + "carve.yaml"), Read(kDir + "nodes.json")); }
 

@@ -29,11 +29,6 @@ Json Requirements(const NodeLayout& l) {
   return r;
 }
 
-// The one profile every GPU of the layout holds, or "" when it mixes.
-std::string UniformProfile(const NodeLayout& l) {
-  if (l.entries.size() != 1 || !l.entries[0].mig_enabled || l.entries[0].counts.size() != 1) return "";
-  return l.entries[0].counts[0].first;
-}
 
 std::string UserData(const NodeLayout& l) {
   Cluster one;
@@ -62,18 +57,26 @@ Json NodeClass(const NodeLayout& l) {
               {"metadata", {{"name", l.name}, {"annotations", annotations}}}, {"spec", spec}};
 }
 
-Json NodePool(const NodeLayout& l) {
+}  // namespace
+
+Json NodePool(const NodeLayout& l, const Options& o) {
   Json labels{{kLayoutLabel, l.name}};
-  if (l.mig_capable) labels[kMigConfigLabel] = l.name;
+  bool exo = o.cloud == Cloud::kExoscale;
+  if (l.pool.fixed() && l.pool.Label().first == "carve.dev/pool") labels["carve.dev/pool"] = l.pool.Label().second;
+  else if (l.mig_capable && !l.pool.fixed() && !(exo && ExoscaleCarves(l))) labels[kMigConfigLabel] = l.name;
+  Json ref = exo ? Json{{"group", "karpenter.exoscale.com"}, {"kind", "ExoscaleNodeClass"}, {"name", l.name}}
+                 : Json{{"group", "karpenter.k8s.aws"}, {"kind", "EC2NodeClass"}, {"name", l.name}};
   Json tmpl{{"metadata", {{"labels", labels}}},
-            {"spec", {{"nodeClassRef", {{"group", "karpenter.k8s.aws"}, {"kind", "EC2NodeClass"}, {"name", l.name}}},
-                      {"requirements", Requirements(l)},
+            {"spec", {{"nodeClassRef", ref},
+                      {"requirements", exo ? ExoscaleRequirements(l) : Requirements(l)},
                       {"taints", Json::array({{{"key", "nvidia.com/gpu"}, {"value", "true"}, {"effect", "NoSchedule"}}})},
                       {"expireAfter", "720h"}}}};
   return Json{{"apiVersion", "karpenter.sh/v1"}, {"kind", "NodePool"}, {"metadata", {{"name", l.name}}},
               {"spec", {{"template", tmpl},
                         {"disruption", {{"consolidationPolicy", "WhenEmpty"}, {"consolidateAfter", "10m"}}}}}};
 }
+
+namespace {
 
 std::string Held(const NodeLayout& l) {
   std::string out;
@@ -83,9 +86,16 @@ std::string Held(const NodeLayout& l) {
 
 }  // namespace
 
+std::string UniformProfile(const NodeLayout& l) {
+  if (l.entries.size() != 1 || !l.entries[0].mig_enabled || l.entries[0].counts.size() != 1) return "";
+  return l.entries[0].counts[0].first;
+}
+
 std::vector<Json> KarpenterObjects(const Cluster& cluster, const Options& options) {
   std::vector<Json> out;
-  for (const auto& l : cluster.layouts) out.push_back(NodePool(l)), out.push_back(NodeClass(l));
+  for (const auto& l : cluster.layouts)
+    out.push_back(NodePool(l, options)),
+        out.push_back(options.cloud == Cloud::kExoscale ? ExoscaleNodeClass(l) : NodeClass(l));
   return out;
 }
 
@@ -95,15 +105,17 @@ std::string PoolTable(const Cluster& cluster, const Options& options) {
       "(GKE `gpu-partition-size`, AKS `--gpu-instance-profile`, a node class with "
       "`device-partitioning-strategy = \"mig\"`) can hold a layout only when every GPU has the "
       "same profile; other layouts need the NodeClass user data in karpenter.yaml or the GPU "
-      "Operator's MIG manager. Replace CLUSTER_NAME in karpenter.yaml.\n\n"
-      "| pool | GPU | GPUs per node | nodes | partitioning | profile per pool | GKE gpu-partition-size | AKS gpu-instance-profile | slices per GPU |\n"
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+      "Operator's MIG manager. In karpenter.yaml replace CLUSTER_NAME (AWS) or INSTANCE_TYPE (Exoscale: "
+      "`exo compute instance-type list`).\n\n"
+      "| pool | GPU | GPUs per node | nodes | partitioning | profile per pool | GKE gpu-partition-size | AKS gpu-instance-profile | Exoscale SKS --nvidia-mig-profile | slices per GPU |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& l : cluster.layouts) {
     std::string p = UniformProfile(l);
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", l.name, l.model->alias, l.gpu_count,
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", l.name, l.model->alias, l.gpu_count,
                        l.nodes.size(), l.mig_capable ? "mig" : "none",
                        !p.empty() ? p : l.mig_capable ? "— (several profiles)" : "— (whole GPUs)",
-                       p.empty() ? "—" : p, p.empty() ? "—" : "MIG" + p.substr(0, p.find('.')), Held(l));
+                       p.empty() ? "—" : p, p.empty() ? "—" : "MIG" + p.substr(0, p.find('.')),
+                       ExoscaleCarves(l) ? p : "—", Held(l));
   }
   return out;
 }

@@ -27,9 +27,11 @@ std::string NodeArg(const std::string& name) {
   return name.empty() ? kNodePlaceholder : name;
 }
 
+// A fixed pool's node gets only the device plugin's config label, and only when it shares slices.
 std::string LabelArgs(const Cluster& c, const Node& n) {
-  std::string out = fmt::format("{}={}", kLayoutLabel, n.layout);
-  if (n.mig_capable) out += fmt::format(" {}={}", kMigConfigLabel, n.layout);
+  std::string out = n.pool.fixed() ? "" : fmt::format("{}={}", kLayoutLabel, n.layout);
+  if (n.mig_capable && !n.pool.fixed()) out += fmt::format(" {}={}", kMigConfigLabel, n.layout);
+  if (!n.time_slices.empty()) out += fmt::format("{}{}={}", out.empty() ? "" : " ", kDevicePluginConfigLabel, n.layout);
   return out;
 }
 
@@ -47,10 +49,13 @@ Json MigPartedConfig(const Cluster& cluster) {
 }
 
 Json MigConfigMap(const Cluster& cluster, const Options& options) {
+  Cluster managed;  // a fixed pool's nodes are carved by their provider, not the MIG manager
+  for (const auto& l : cluster.layouts)
+    if (!l.pool.fixed()) managed.layouts.push_back(l);
   std::string text = "# Written by carve render k8s: one config per node layout; select one with the\n"
                      "# node label nvidia.com/mig.config=NAME. mig-parted keeps counts, not placements:\n"
                      "# the MIG manager places the slices (entries follow carve's placement order).\n" +
-                     ToYaml(MigPartedConfig(cluster));
+                     ToYaml(MigPartedConfig(managed));
   return Json{{"apiVersion", "v1"},
               {"kind", "ConfigMap"},
               {"metadata", {{"name", options.mig_configmap}, {"namespace", options.operator_ns},
@@ -61,7 +66,7 @@ Json MigConfigMap(const Cluster& cluster, const Options& options) {
 std::string NodeLabelList(const Cluster& cluster) {
   std::string out;
   for (const auto& n : cluster.nodes)
-    if (!n.layout.empty())
+    if (!n.layout.empty() && (!n.pool.fixed() || !n.time_slices.empty()))
       out += fmt::format("kubectl label node {} --overwrite {}\n", NodeArg(n.name), LabelArgs(cluster, n));
   return out;
 }

@@ -67,12 +67,20 @@ Json Probe(const char* health, int period, int failures) {
   return action;
 }
 
-Json Resources(const Workload& w, Strategy s) {
+// A claimed workload (--dra) gets its slice from its ResourceClaimTemplate, not an extended resource.
+Json Resources(const Workload& w, const Options& o) {
   int cpu = w.profile ? std::max(2, 2 * w.profile->slices) : 8 * w.gpus;
   auto gib = std::max<uint64_t>(16, (w.memory_mib * uint64_t(w.gpus) + 1023) / 1024);
-  int count = s == Strategy::kSingle || !w.profile ? w.gpus : 1;
-  return Json{{"requests", {{"cpu", std::to_string(cpu)}, {"memory", fmt::format("{}Gi", gib)}, {w.Resource(s), count}}},
-              {"limits", {{"memory", fmt::format("{}Gi", 2 * gib)}, {w.Resource(s), count}}}};
+  Json r{{"requests", {{"cpu", std::to_string(cpu)}, {"memory", fmt::format("{}Gi", gib)}}},
+         {"limits", {{"memory", fmt::format("{}Gi", 2 * gib)}}}};
+  if (Claimed(w, o)) {
+    r["claims"] = Json::array({{{"name", kClaimName}}});
+    return r;
+  }
+  int count = o.strategy == Strategy::kSingle || !w.profile ? w.gpus : 1;
+  r["requests"][w.Resource(o.strategy)] = count;
+  r["limits"][w.Resource(o.strategy)] = count;
+  return r;
 }
 
 Json Affinity(const Workload& w) {
@@ -97,7 +105,7 @@ Json Container(const spec::Model& m, const Workload& w, const EngineImage& e, co
   c["env"] = Json::array({{{"name", "HF_HOME"}, {"value", "/cache/huggingface"}},
                           {{"name", "LLAMA_CACHE"}, {"value", "/cache/llama.cpp"}},
                           {{"name", "HF_TOKEN"}, {"valueFrom", {{"secretKeyRef", {{"name", "hf-token"}, {"key", "token"}, {"optional", true}}}}}}});
-  c["resources"] = Resources(w, o.strategy);
+  c["resources"] = Resources(w, o);
   c["startupProbe"] = Probe(e.health, 10, 360);  // first start may download the weights
   c["readinessProbe"] = Probe(e.health, 5, 3);
   c["livenessProbe"] = Probe(e.health, 15, 4);
@@ -111,12 +119,17 @@ Json Deployment(const spec::Model& m, const Workload& w, const EngineImage& e, c
   Json labels = Labels(model, "model");
   labels["carve.dev/model"] = model;
   labels["carve.dev/workload"] = w.name;
-  Json pod{{"affinity", Affinity(w)},
-           {"tolerations", Json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
+  // A fixed pool's nodes are whoever its provider brings up: selected by the pool's label, not by name.
+  Json placement = w.pool.fixed() ? Json{{"nodeSelector", {{w.pool.Label().first, w.pool.Label().second}}}}
+                                  : Json{{"affinity", Affinity(w)}};
+  Json pod = placement;
+  if (Claimed(w, o))
+    pod["resourceClaims"] = Json::array({{{"name", kClaimName}, {"resourceClaimTemplateName", w.name}}});
+  pod.update(Json{{"tolerations", Json::array({{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
            {"terminationGracePeriodSeconds", 60},
            {"containers", Json::array({Container(m, w, e, o)})},
            {"volumes", Json::array({{{"name", "model-cache"}, {"hostPath", {{"path", "/var/lib/carve/model-cache"}, {"type", "DirectoryOrCreate"}}}},
-                                    {{"name", "shm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "2Gi"}}}}})}};
+                                    {{"name", "shm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "2Gi"}}}}})}});
   Json annotations{{"carve.dev/layout", w.layout}, {"carve.dev/slice", w.profile ? w.profile->name : fmt::format("{} whole GPU(s)", w.gpus)}};
   return Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
               {"metadata", {{"name", w.name}, {"namespace", o.ns}, {"labels", labels}, {"annotations", annotations}}},
@@ -140,7 +153,8 @@ std::string ServiceUrl(const std::string& model, const Options& o) {
 
 Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan& plan, const spec::Spec& spec,
                                        const Options& o) {
-  std::vector<Json> deployments, services;
+  std::vector<Json> claims, deployments, services;
+  CARVE_RETURN_IF_ERROR(CheckClaims(cluster, o));
   std::vector<bool> served(spec.models.size(), false);
   for (const auto& w : cluster.workloads) {
     const spec::Model& m = spec.models[size_t(w.model)];
@@ -150,6 +164,7 @@ Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan&
           fmt::format("{}: model '{}': engine '{}' has no container image carve knows", m.where.str(), m.name, m.engine),
           m.engine == "echo" ? "echo is carve's built-in test engine; on Kubernetes use engine: command with image: IMAGE."
                              : "Add image: IMAGE to the model (the image that runs its command).");
+    if (Claimed(w, o)) claims.push_back(ClaimTemplate(w, o));
     deployments.push_back(Deployment(m, w, *e, o));
     served[size_t(w.model)] = true;
   }
@@ -163,7 +178,8 @@ Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan&
   }
   std::sort(services.begin(), services.end(), [](auto& a, auto& b) { return a["metadata"]["name"] < b["metadata"]["name"]; });
   deployments.insert(deployments.end(), services.begin(), services.end());
-  return deployments;
+  claims.insert(claims.end(), deployments.begin(), deployments.end());
+  return claims;
 }
 
 }  // namespace carve::render::k8s

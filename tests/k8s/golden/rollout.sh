@@ -7,6 +7,7 @@ DRAIN=${DRAIN:-yes}                  # no: skip cordon/drain (only if the node r
 OPERATOR_NS=${OPERATOR_NS:-gpu-operator}
 CLUSTER_POLICY=${CLUSTER_POLICY:-cluster-policy}
 NS=carve
+DRA=no                              # yes: slices are DRA claims, not extended resources
 
 log() { printf 'rollout: %s\n' "$*" >&2; }
 label() { kubectl get node "$1" -o "jsonpath={.metadata.labels.${2//./\\.}}"; }
@@ -36,7 +37,12 @@ wait_mig() {
 }
 
 # The device plugin does not notice new MIG devices: restart it on the node.
+# Under DRA the driver's kubelet plugin publishes them (ResourceSlices) instead.
 restart_plugin() {
+  if [ "$DRA" = yes ]; then
+    log "$1: DRA: check its ResourceSlices list the planned MIG devices (kubectl get resourceslices --field-selector spec.nodeName=$1 -o yaml); restart the DRA driver's kubelet plugin on the node if not"
+    return 0
+  fi
   kubectl -n "$OPERATOR_NS" delete pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" --wait=true
   sleep 5
   kubectl -n "$OPERATOR_NS" wait pod -l app=nvidia-device-plugin-daemonset --field-selector "spec.nodeName=$1" \
@@ -58,8 +64,17 @@ stale() {
   done
 }
 
-roll_node() {  # node layout mig(yes|no) resource=count...
-  local node=$1 layout=$2 mig=$3; shift 3
+# A fixed pool's node: carved by its provider, so only its device plugin's
+# time-slicing config is chosen (when it shares slices) and what it advertises checked.
+check_node() {  # node share-config(or -) resource=count...
+  local node=$1 share=$2; shift 2
+  [ "$share" = - ] || kubectl label node "$node" --overwrite "nvidia.com/device-plugin.config=$share"
+  for r in "$@"; do wait_allocatable "$node" "${r%=*}" "${r##*=}"; done
+  log "$node: advertises what the plan places there"
+}
+
+roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
+  local node=$1 layout=$2 mig=$3 share=$4; shift 4
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
      { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
     log "$node: already holds $layout"
@@ -71,6 +86,7 @@ roll_node() {  # node layout mig(yes|no) resource=count...
     fi
     local labels=("carve.dev/layout=$layout")
     [ "$mig" = yes ] && labels+=("nvidia.com/mig.config=$layout")
+    [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
     kubectl label node "$node" --overwrite "${labels[@]}"
     if [ "$mig" = yes ]; then
       log "$node: waiting for the MIG manager (up to ${TIMEOUT}s)"
@@ -88,10 +104,10 @@ kubectl apply -f mig-config.yaml
 kubectl patch clusterpolicies.nvidia.com "$CLUSTER_POLICY" --type merge -p '{"spec":{"migManager":{"config":{"name":"carve-mig-parted-config"}},"mig":{"strategy":"mixed"}}}'
 
 # One node at a time: label, wait, restart the device plugin, check what it advertises.
-roll_node gpu-a100-1 carve-a100-80gb-91dc09f3 yes nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=1 nvidia.com/mig-4g.40gb=1
-roll_node gpu-h100-1 carve-h100-80gb-15bae811 yes nvidia.com/gpu=1 nvidia.com/mig-4g.40gb=1
-roll_node gpu-h100-vm carve-h100-nvl-819302c5 no nvidia.com/gpu=1
-roll_node gpu-l40s-1 carve-l40s-c21204f8 no nvidia.com/gpu=1
+roll_node gpu-a100-1 carve-a100-80gb-91dc09f3 yes no nvidia.com/mig-1g.10gb=6 nvidia.com/mig-3g.40gb=1 nvidia.com/mig-4g.40gb=1
+roll_node gpu-h100-1 carve-h100-80gb-15bae811 yes no nvidia.com/gpu=1 nvidia.com/mig-4g.40gb=1
+roll_node gpu-h100-vm carve-h100-nvl-819302c5 no no nvidia.com/gpu=1
+roll_node gpu-l40s-1 carve-l40s-c21204f8 no no nvidia.com/gpu=1
 
 log "workloads"
 kubectl apply -f namespace.yaml
