@@ -1,10 +1,12 @@
 // The gateway in the cluster: the same keys and limits as on one host, its
 // backends the model Services.
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdlib>
 
+#include "gateway/config.h"
 #include "render/k8s/k8s.h"
 
 namespace carve::render::k8s {
@@ -88,9 +90,23 @@ Json Meta(const std::string& name, const Options& o) {
 }  // namespace
 
 Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const Options& o) {
+  // The spec's gateway: section as the gateway will read it, refused here at
+  // carve.yaml's own line rather than by a pod that cannot start.
+  if (spec.gateway && spec.gateway.IsMap()) {
+    YAML::Node whole = YAML::Clone(spec.gateway);  // keeps each key's line
+    for (const auto& m : plan.models)
+      if (m.replicas > 0) {
+        YAML::Node model;
+        model["name"] = m.name;
+        model["replicas"].push_back(ServiceUrl(m.name, o));
+        whole["models"].push_back(model);
+      }
+    auto checked = gateway::ParseConfigNode(whole, spec.file);
+    if (!checked.ok()) return checked.status();
+  }
   Json c{{"listen", fmt::format("0.0.0.0:{}", ListenPort(spec))}, {"models", Json::array()}};
   for (const auto& m : plan.models)
-    if (m.replicas > 0) c["models"].push_back({{"name", m.name}, {"backends", Json::array({ServiceUrl(m.name, o)})}});
+    if (m.replicas > 0) c["models"].push_back({{"name", m.name}, {"replicas", Json::array({ServiceUrl(m.name, o)})}});
   if (spec.gateway.IsMap())
     for (const auto& kv : spec.gateway) {
       std::string key = kv.first.Scalar();

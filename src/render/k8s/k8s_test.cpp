@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "gateway/config.h"
 #include "render/k8s/k8s.h"
 #include "render/k8s/k8s_testing.h"
 
@@ -185,6 +186,31 @@ TEST(K8sRender, CommandEngineWithoutImageIsRefused) {
   ASSERT_FALSE(files.ok());
   EXPECT_NE(files.status().message().find("no container image"), std::string::npos);
   EXPECT_NE(files.status().hint().find("image:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace carve::render::k8s
+
+namespace carve::render::k8s {
+namespace {
+
+// The gateway in the cluster reads the config carve renders for it: it must
+// be one the gateway accepts (it once named its URLs "backends").
+TEST(K8sRender, TheGatewayConfigIsOneTheGatewayAccepts) {
+  Example e = TheExample();
+  Options o;
+  auto config = GatewayConfig(e.plan, e.spec, o);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto parsed = gateway::ParseConfig(config->dump(2), "gateway.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_FALSE(parsed->models.empty());
+  for (const auto& m : parsed->models) EXPECT_EQ(m.replicas.size(), 1u) << m.name;
+
+  e.spec.gateway["limits"]["max_body_mib"] = 32;  // not a gateway key
+  auto refused = GatewayConfig(e.plan, e.spec, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("max_body_mib"), std::string::npos)
+      << refused.status().message();
 }
 
 }  // namespace
