@@ -1,6 +1,7 @@
 #include "plan/explain.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -12,10 +13,12 @@ namespace {
 std::string GiB(uint64_t mib) { return fmt::format("{:.1f} GiB", mib / 1024.0); }
 
 std::string FleetSummary(const Problem& p) {
-  std::string out;
-  for (const auto& t : p.types)
-    out += fmt::format("{}{}× {}", out.empty() ? "" : ", ", t.members.size(), t.model->alias);
-  return out;
+  std::vector<std::string> seen;  // once each: `plan --pools` offers one menu to many pools
+  for (const auto& t : p.types) {
+    std::string item = fmt::format("{}× {}", t.members.size(), t.model->alias);
+    if (std::find(seen.begin(), seen.end(), item) == seen.end()) seen.push_back(item);
+  }
+  return fmt::format("{}", fmt::join(seen, ", "));
 }
 
 // The largest single slot (slice or whole GPU) among the allowed GPU types.
