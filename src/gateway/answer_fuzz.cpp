@@ -129,6 +129,10 @@ void Relay(const std::vector<std::string_view>& pieces, unsigned client_version,
       BuildHead(answer, client_version, keep_alive, out);
   };
   for (std::string_view piece : pieces) {
+    // A socket read gives at least one byte (EOF goes to AtEof below), and
+    // Beast's parser may not be handed the same bytes again after need_more
+    // in a last chunk's trailers (an assertion in basic_parser): no empty piece.
+    if (piece.empty()) continue;
     Put(buf, piece);
     ec = wire::Feed(answer, buf, /*header_only=*/!answer.is_header_done());
     // A bounded answer is read on at once (RelayBuffered's ReadMessage); a
