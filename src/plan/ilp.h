@@ -25,7 +25,7 @@ class Ilp {
   void Add(int row, int col, double v);
   // Hands the collected coefficients to GLPK; call once, after the last Add.
   void Load();
-  glp_prob* lp() { return lp_; }
+  glp_prob* lp() const { return lp_; }
   // Each row's value (1-based) at column values `x` (1-based), from the
   // coefficients handed to Load.
   std::vector<double> Activities(const std::vector<double>& x) const;

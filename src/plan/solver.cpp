@@ -252,7 +252,7 @@ void Set2(Values& v, const std::vector<std::vector<int>>& cols,
 // The constructive plan's counts as column values: n from the layouts and
 // groups, u as the least shortfall that satisfies its rows.
 Values StartOf(const Problem& p, const Solution& built, const Cols& c, const Ilp& ilp) {
-  glp_prob* lp = const_cast<Ilp&>(ilp).lp();
+  glp_prob* lp = ilp.lp();
   Values v(glp_get_num_cols(lp) + 1, 0.0);
   for (size_t t = 0; t < p.types.size(); ++t) {
     double n = 0;
