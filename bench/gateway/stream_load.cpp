@@ -60,7 +60,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
     });
   }
   void Fail(const boost::system::error_code& ec, const char* where) {
-    if (failed++ < 3) std::fprintf(stderr, "stream failed in %s: %s\n", where, ec.message().c_str());
+    if (failed++ < 3)
+      std::fprintf(stderr, "stream failed in %s: %s\n", where, ec.message().c_str());
   }
 };
 

@@ -41,7 +41,8 @@ Status RecordApplied(const std::string& state_dir, const std::string& layout,
                      const std::vector<device::Gpu>& gpus) {
   auto old = Load(state_dir);
   json j = {{"layout", layout}, {"gpus", json::array()}, {"boot_unit", nullptr}};
-  if (old.ok() && old->is_object() && old->contains("boot_unit")) j["boot_unit"] = (*old)["boot_unit"];
+  if (old.ok() && old->is_object() && old->contains("boot_unit"))
+    j["boot_unit"] = (*old)["boot_unit"];
   for (const auto& g : gpus)
     if (g.mig.current) j["gpus"].push_back({{"uuid", g.uuid}, {"slices", g.gpu_instances.size()}});
   return Save(state_dir, std::move(j));
@@ -62,7 +63,8 @@ Result<std::optional<device::AppliedLayout>> ReadApplied(const std::string& stat
   device::AppliedLayout a;
   try {
     a.layout = j.at("layout").get<std::string>();
-    for (const auto& g : j.at("gpus")) a.gpus.push_back({g.at("uuid").get<std::string>(), g.at("slices").get<int>()});
+    for (const auto& g : j.at("gpus"))
+      a.gpus.push_back({g.at("uuid").get<std::string>(), g.at("slices").get<int>()});
     const json& unit = j.at("boot_unit");
     a.boot_unit = unit.is_string() && std::filesystem::exists(unit.get<std::string>());
   } catch (const std::exception& e) {

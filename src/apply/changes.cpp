@@ -100,7 +100,8 @@ Layouts Changes::After() const {
   return out;
 }
 
-Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force) {
+Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target,
+                            bool force) {
   Changes plan;
   for (const auto& t : target) {
     auto g = std::find_if(gpus.begin(), gpus.end(), [&](auto& x) { return x.index == t.gpu; });

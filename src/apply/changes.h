@@ -45,6 +45,7 @@ struct Changes {
 // Diffs each layout in `target` against its GPU in `gpus` and orders the
 // operations; with `force` processes in the way are stopped first. Errors
 // name the GPU and where its layout was asked for.
-Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target, bool force);
+Result<Changes> MakeChanges(const std::vector<device::Gpu>& gpus, const Layouts& target,
+                            bool force);
 
 }  // namespace carve::apply

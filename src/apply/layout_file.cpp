@@ -196,8 +196,8 @@ std::string WriteCarveLayout(const std::vector<device::Gpu>& gpus) {
   return out;
 }
 
-Status CheckKeys(const Doc& doc, const YAML::Node& map, std::initializer_list<std::string_view> keys,
-                 std::string_view unknown_note) {
+Status CheckKeys(const Doc& doc, const YAML::Node& map,
+                 std::initializer_list<std::string_view> keys, std::string_view unknown_note) {
   if (!map.IsMap()) return doc.Bad(map, "expected a mapping (key: value)");
   std::string known;
   for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);

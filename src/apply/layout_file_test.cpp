@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "apply/mig_parted.h"
 #include "apply/changes.h"
+#include "apply/mig_parted.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
 

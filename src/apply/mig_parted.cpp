@@ -113,8 +113,8 @@ Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::string& 
     return doc.Bad(entries, "a mig-config is a list of entries");
   std::map<int, GpuLayout> by_gpu;
   for (const auto& e : entries) {
-    CARVE_RETURN_IF_ERROR(
-        CheckKeys(doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}, kMigPartedNote));
+    CARVE_RETURN_IF_ERROR(CheckKeys(
+        doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}, kMigPartedNote));
     if (!e["devices"] || !e["mig-enabled"])
       return doc.Bad(e, "devices: and mig-enabled: are required");
     for (const auto& g : gpus) {

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/journal.h"
 #include "apply/changes.h"
+#include "apply/journal.h"
 #include "device/machine.h"
 
 namespace carve::apply {

@@ -24,7 +24,7 @@ struct Doc {
 
 // Fails at the first key of `map` outside `keys`: "unknown key 'x'" with the
 // known keys as the hint, or `unknown_note` after the key when given.
-Status CheckKeys(const Doc& doc, const YAML::Node& map, std::initializer_list<std::string_view> keys,
-                 std::string_view unknown_note = {});
+Status CheckKeys(const Doc& doc, const YAML::Node& map,
+                 std::initializer_list<std::string_view> keys, std::string_view unknown_note = {});
 
 }  // namespace carve::apply

@@ -32,41 +32,35 @@ struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus},
-    {AddProfiles},
-    {AddMig},
-    {AddPlan},
-    {AddSize},
-    {AddApply},
-    {AddAssert},
-    {AddExport},
-    {AddRender},
-    {AddUp},
-    {AddDown},
-    {AddStatus},
-    {AddDoctor},
-    {AddSim},
-    {AddCatalog},
-    {AddGateway},
-    {AddEngine},
+    {AddGpus},   {AddProfiles}, {AddMig},     {AddPlan},    {AddSize},   {AddApply},
+    {AddAssert}, {AddExport},   {AddRender},  {AddUp},      {AddDown},   {AddStatus},
+    {AddDoctor}, {AddSim},      {AddCatalog}, {AddGateway}, {AddEngine},
 };
 }  // namespace
 
 int ExitCodeFor(const Status& s) {
   switch (s.code()) {
-    case Code::kOk: return kExitOk;
-    case Code::kInvalidArgument: return kExitUsage;
-    case Code::kNotFound: return kExitNotFound;
+    case Code::kOk:
+      return kExitOk;
+    case Code::kInvalidArgument:
+      return kExitUsage;
+    case Code::kNotFound:
+      return kExitNotFound;
     case Code::kInUse:
     case Code::kInsufficientResources:
     case Code::kNotSupported:
     case Code::kResetRequired:
     case Code::kAlreadyExists:
-    case Code::kNoPermission: return kExitRefused;
-    case Code::kBusy: return kExitBusy;
-    case Code::kUnavailable: return kExitNoBackend;
-    case Code::kInternal: return kExitInternal;
-    default: return kExitFailed;
+    case Code::kNoPermission:
+      return kExitRefused;
+    case Code::kBusy:
+      return kExitBusy;
+    case Code::kUnavailable:
+      return kExitNoBackend;
+    case Code::kInternal:
+      return kExitInternal;
+    default:
+      return kExitFailed;
   }
 }
 
@@ -85,7 +79,8 @@ int Report(const Status& s) {
   if (!s.hint().empty()) {
     std::string hint = s.hint();
     size_t pos = 0;
-    while ((pos = hint.find('\n', pos)) != std::string::npos) hint.replace(pos, 1, "\n       "), pos += 8;
+    while ((pos = hint.find('\n', pos)) != std::string::npos)
+      hint.replace(pos, 1, "\n       "), pos += 8;
     text += "\n       " + hint;
   }
   std::fprintf(stderr, "%s\n", text.c_str());

@@ -15,19 +15,19 @@ namespace carve::cli {
 // Exit codes, documented in docs/cli.md.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,       // the verb ran and the answer is "no" (e.g. assert found differences)
-  kExitUsage = 2,        // bad flags, bad input file
-  kExitRefused = 3,      // the hardware (or simulator) refused: in use, no room, not supported
-  kExitBusy = 4,         // another carve holds the machine
-  kExitNoBackend = 5,    // no driver and no simulator
-  kExitNotFound = 6,     // no such GPU, instance, file
+  kExitFailed = 1,     // the verb ran and the answer is "no" (e.g. assert found differences)
+  kExitUsage = 2,      // bad flags, bad input file
+  kExitRefused = 3,    // the hardware (or simulator) refused: in use, no room, not supported
+  kExitBusy = 4,       // another carve holds the machine
+  kExitNoBackend = 5,  // no driver and no simulator
+  kExitNotFound = 6,   // no such GPU, instance, file
   kExitInternal = 70,
 };
 
 // Flags every verb shares.
 struct Globals {
-  bool json = false;         // machine-readable output on stdout
-  std::string sim;           // --sim FILE / CARVE_SIM
+  bool json = false;  // machine-readable output on stdout
+  std::string sim;    // --sim FILE / CARVE_SIM
   std::string backend = "auto";
   bool no_color = false;
   int exit_code = kExitOk;

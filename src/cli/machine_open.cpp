@@ -50,7 +50,8 @@ Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,
   return std::optional<FileLock>(std::move(lock));
 }
 
-Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<std::string>& refs) {
+Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m,
+                                            const std::vector<std::string>& refs) {
   CARVE_ASSIGN_OR_RETURN(std::vector<device::Gpu> all, m.Gpus());
   if (refs.empty()) return all;
   CARVE_ASSIGN_OR_RETURN(std::vector<int> indices, device::ResolveGpuRefs(all, refs));

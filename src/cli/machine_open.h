@@ -19,7 +19,8 @@ Result<std::optional<FileLock>> LockForChanges(device::Machine& m, bool wait,
 
 // The GPUs a verb acts on: those `refs` name, by index, UUID (or a unique
 // prefix) or PCI bus id (device/gpu_ref.h), in the order given; all when empty.
-Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m, const std::vector<std::string>& refs);
+Result<std::vector<device::Gpu>> SelectGpus(device::Machine& m,
+                                            const std::vector<std::string>& refs);
 // The one GPU `refs` names; kInvalidArgument unless it names exactly one.
 Result<device::Gpu> SelectOneGpu(device::Machine& m, const std::vector<std::string>& refs);
 

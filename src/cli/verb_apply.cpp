@@ -98,9 +98,11 @@ Status RecoverFirst(const Globals& g, apply::Reconciler& r) {
 void Remember(const Globals& g, const Opts& o, device::Machine& m) {
   auto gpus = m.Gpus();
   Status st = gpus.ok() ? apply::RecordApplied(StateDirFor(g, o.state_dir),
-                                              fs::absolute(o.file).string(), *gpus)
+                                               fs::absolute(o.file).string(), *gpus)
                         : gpus.status();
-  if (!st.ok()) std::fprintf(stderr, "carve: could not note the layout for carve doctor: %s\n", st.message().c_str());
+  if (!st.ok())
+    std::fprintf(stderr, "carve: could not note the layout for carve doctor: %s\n",
+                 st.message().c_str());
 }
 
 Status Install(const Globals& g, const Opts& o, const std::string& text, device::Machine& m) {
@@ -119,8 +121,9 @@ Status Install(const Globals& g, const Opts& o, const std::string& text, device:
   else if (!g.sim.empty())
     u.globals = {"--sim", fs::absolute(g.sim).string()};
   CARVE_RETURN_IF_ERROR(apply::InstallUnit(o.unit_dir, apply::BootUnit(u)));
-  CARVE_RETURN_IF_ERROR(apply::RecordBootUnit(state, fs::absolute(o.file).string(),
-                                              fs::absolute(o.unit_dir).string() + "/" + apply::kUnitName));
+  CARVE_RETURN_IF_ERROR(
+      apply::RecordBootUnit(state, fs::absolute(o.file).string(),
+                            fs::absolute(o.unit_dir).string() + "/" + apply::kUnitName));
   fmt::print(
       "Installed {}/{}: at every boot it applies {} (a copy of {}; rerun --install after "
       "editing it).\n",
@@ -177,8 +180,8 @@ Status Run(const Globals& g, const Opts& o) {
         "carve apply changes GPUs, and there is no terminal to confirm on",
         "Pass --yes to apply, or --dry-run to only look. Nothing was changed.");
   if (!o.yes) CARVE_RETURN_IF_ERROR(Confirm(plan));
-  CARVE_RETURN_IF_ERROR(Finish(g, r.Apply(plan),
-                               "Applied and verified: every GPU holds its layout, placement-exactly."));
+  CARVE_RETURN_IF_ERROR(Finish(
+      g, r.Apply(plan), "Applied and verified: every GPU holds its layout, placement-exactly."));
   Remember(g, o, *m);
   return Status::Ok();
 }

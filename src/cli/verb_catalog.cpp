@@ -20,7 +20,8 @@ nlohmann::ordered_json ModelJson(const mig::GpuModel& m) {
   j["verified"] = m.verified();
   j["products"] = nlohmann::ordered_json::array();
   for (const auto& p : m.products)
-    j["products"].push_back({{"name", p.name}, {"pci_device_id", fmt::format("0x{:08X}", p.pci_device_id)}});
+    j["products"].push_back(
+        {{"name", p.name}, {"pci_device_id", fmt::format("0x{:08X}", p.pci_device_id)}});
   if (m.mig) {
     j["placement_units"] = m.placement_units;
     j["compute_slices"] = m.compute_slices;
@@ -58,10 +59,10 @@ Status Run(const Globals& g, const std::string& model) {
   }
   fmt::print("{:<14} {:<34} {:<10} {:>9}  {}\n", "alias", "name", "arch", "memory", "MIG");
   for (auto* m : models) {
-    std::string mig = m->mig ? fmt::format("{} profiles, {} units, {} compute slices",
-                                           m->profiles.size(), m->placement_units,
-                                           m->compute_slices)
-                             : "no (whole GPU)";
+    std::string mig = m->mig
+                          ? fmt::format("{} profiles, {} units, {} compute slices",
+                                        m->profiles.size(), m->placement_units, m->compute_slices)
+                          : "no (whole GPU)";
     fmt::print("{:<14} {:<34} {:<10} {:>5.1f} GiB  {}{}\n", m->alias, m->name,
                mig::ArchName(m->arch), m->memory_mib / 1024.0, mig,
                m->verified() ? "" : "  [partly unverified]");

@@ -45,28 +45,34 @@ Advice AdviceFor(const device::Gpu& g) {
             fmt::format("carve mig {} -i {}", want, i)};
   }
   if (!g.mig.current)
-    return {g.processes.empty() ? "MIG off" : fmt::format("MIG off; processes {} would block enabling it", Pids(g)),
-            g.processes.empty() ? fmt::format("carve mig enable -i {}", i)
-                                : fmt::format("stop processes {}, then: carve mig enable -i {}", Pids(g), i)};
+    return {g.processes.empty()
+                ? "MIG off"
+                : fmt::format("MIG off; processes {} would block enabling it", Pids(g)),
+            g.processes.empty()
+                ? fmt::format("carve mig enable -i {}", i)
+                : fmt::format("stop processes {}, then: carve mig enable -i {}", Pids(g), i)};
   if (g.gpu_instances.empty())
-    return {"MIG on, no slices yet", fmt::format("carve profiles -i {0}   then: carve mig create -i {0} PROFILE,…", i)};
-  return {fmt::format("MIG on, {} slice(s)", g.gpu_instances.size()), fmt::format("carve mig list -i {}", i)};
+    return {"MIG on, no slices yet",
+            fmt::format("carve profiles -i {0}   then: carve mig create -i {0} PROFILE,…", i)};
+  return {fmt::format("MIG on, {} slice(s)", g.gpu_instances.size()),
+          fmt::format("carve mig list -i {}", i)};
 }
 
 ordered_json GpuJson(const device::Gpu& g, const Advice& a) {
   ordered_json procs = ordered_json::array();
   for (const auto& p : g.processes)
     procs.push_back({{"pid", p.pid}, {"name", p.name}, {"memory_mib", p.memory_mib}});
-  return {{"index", g.index},
-          {"name", g.name},
-          {"uuid", g.uuid},
-          {"model", g.model ? ordered_json(g.model->alias) : ordered_json(nullptr)},
-          {"mig", {{"capable", g.mig_capable}, {"current", g.mig.current}, {"pending", g.mig.pending}}},
-          {"persistence_mode", g.persistence_mode},
-          {"processes", procs},
-          {"notes", g.notes},
-          {"state", a.state},
-          {"next", a.next.empty() ? ordered_json(nullptr) : ordered_json(a.next)}};
+  return {
+      {"index", g.index},
+      {"name", g.name},
+      {"uuid", g.uuid},
+      {"model", g.model ? ordered_json(g.model->alias) : ordered_json(nullptr)},
+      {"mig", {{"capable", g.mig_capable}, {"current", g.mig.current}, {"pending", g.mig.pending}}},
+      {"persistence_mode", g.persistence_mode},
+      {"processes", procs},
+      {"notes", g.notes},
+      {"state", a.state},
+      {"next", a.next.empty() ? ordered_json(nullptr) : ordered_json(a.next)}};
 }
 
 ordered_json ChecksJson(const std::vector<device::Check>& checks) {
@@ -95,9 +101,10 @@ void PrintChecks(const std::vector<device::Check>& checks, const render::Style& 
 void PrintGpu(const device::Gpu& g, const Advice& a, const render::Style& st) {
   fmt::print("{}  {}  ({})\n", st.Bold(fmt::format("GPU {}", g.index)), g.name,
              g.model ? g.model->alias : "not in the catalogue");
-  fmt::print("  MIG        {}\n", !g.mig_capable ? "not supported"
-                                  : fmt::format("current {}, pending {}", g.mig.current ? "on" : "off",
-                                                g.mig.pending ? "on" : "off"));
+  fmt::print("  MIG        {}\n",
+             !g.mig_capable ? "not supported"
+                            : fmt::format("current {}, pending {}", g.mig.current ? "on" : "off",
+                                          g.mig.pending ? "on" : "off"));
   if (!g.model || !g.model->mig)  // else a check row says it
     fmt::print("  persistence mode {}\n", g.persistence_mode ? "on" : "off");
   for (const auto& p : g.processes)
@@ -112,7 +119,8 @@ Status Run(const Globals& g) {
   auto machine = OpenMachine(g);
   if (!machine.ok()) {
     if (g.json)
-      fmt::print("{}\n", ordered_json{{"backend", nullptr}, {"error", machine.status().message()}}.dump(2));
+      fmt::print("{}\n",
+                 ordered_json{{"backend", nullptr}, {"error", machine.status().message()}}.dump(2));
     return machine.status();
   }
   CARVE_ASSIGN_OR_RETURN(device::DriverInfo d, (*machine)->Driver());
@@ -122,21 +130,27 @@ Status Run(const Globals& g) {
     for (auto& c : device::GpuChecks(d, gpu)) checks.push_back(std::move(c));
   auto applied = apply::ReadApplied(StateDirFor(g, ""));  // a bad record costs only its row
   auto machine_checks =
-      applied.ok() ? device::MachineChecks(gpus, *applied)
-                   : std::vector<device::Check>{{"boot", -1, device::CheckStatus::kUnknown,
-                                                 applied.status().message(), applied.status().hint()}};
+      applied.ok()
+          ? device::MachineChecks(gpus, *applied)
+          : std::vector<device::Check>{{"boot", -1, device::CheckStatus::kUnknown,
+                                        applied.status().message(), applied.status().hint()}};
   if (g.json) {
     ordered_json arr = ordered_json::array();
     for (const auto& gpu : gpus) arr.push_back(GpuJson(gpu, AdviceFor(gpu)));
     checks.insert(checks.end(), machine_checks.begin(), machine_checks.end());
-    fmt::print("{}\n", ordered_json{{"backend", d.backend}, {"driver_version", d.driver_version},
-                                    {"nvml_version", d.nvml_version}, {"cuda_version", d.cuda_version},
-                                    {"gpus", arr}, {"checks", ChecksJson(checks)}}.dump(2));
+    fmt::print("{}\n", ordered_json{{"backend", d.backend},
+                                    {"driver_version", d.driver_version},
+                                    {"nvml_version", d.nvml_version},
+                                    {"cuda_version", d.cuda_version},
+                                    {"gpus", arr},
+                                    {"checks", ChecksJson(checks)}}
+                           .dump(2));
     return Status::Ok();
   }
   auto st = render::Style::ForStdout(g.no_color);
   fmt::print("backend {}   driver {}   NVML {}   CUDA {}\n", d.backend, d.driver_version,
-             d.nvml_version.empty() ? "?" : d.nvml_version, d.cuda_version.empty() ? "?" : d.cuda_version);
+             d.nvml_version.empty() ? "?" : d.nvml_version,
+             d.cuda_version.empty() ? "?" : d.cuda_version);
   if (gpus.empty()) fmt::print("No GPUs.\n");
   for (const auto& gpu : gpus) {
     PrintGpu(gpu, AdviceFor(gpu), st);

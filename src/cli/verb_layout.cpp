@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "apply/changes.h"
 #include "apply/journal.h"
 #include "apply/layout_file.h"
 #include "apply/mig_parted.h"
-#include "apply/changes.h"
 #include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"

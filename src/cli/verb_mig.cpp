@@ -60,7 +60,8 @@ Status Create(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig create"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
-  if (!gpu.model) return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
+  if (!gpu.model)
+    return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
   std::string text;
   for (const auto& p : o.profile_list) text += p + ",";
   CARVE_ASSIGN_OR_RETURN(auto reqs, mig::ParseSliceList(*gpu.model, text));
@@ -78,7 +79,8 @@ Status CreateCi(const Globals& g, const Opts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig create-ci"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
-  if (!gpu.model) return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
+  if (!gpu.model)
+    return Status::NotSupported(fmt::format("GPU {} is not in carve's catalogue", gpu.index));
   auto gi = std::find_if(gpu.gpu_instances.begin(), gpu.gpu_instances.end(),
                          [&](auto& x) { return x.id == o.gi; });
   if (gi == gpu.gpu_instances.end())
@@ -87,7 +89,8 @@ Status CreateCi(const Globals& g, const Opts& o) {
   const mig::Profile* p = gpu.model->FindProfileById(gi->profile_id);
   std::vector<const mig::ComputeProfile*> cps;
   for (const auto& ref : o.profile_list) {
-    CARVE_ASSIGN_OR_RETURN(const mig::ComputeProfile* cp, mig::ResolveComputeProfile(*gpu.model, *p, ref));
+    CARVE_ASSIGN_OR_RETURN(const mig::ComputeProfile* cp,
+                           mig::ResolveComputeProfile(*gpu.model, *p, ref));
     cps.push_back(cp);
   }
   if (cps.empty()) cps.push_back(gpu.model->DefaultComputeProfile(*p));
@@ -129,14 +132,16 @@ Status Destroy(const Globals& g, const Opts& o) {
 
 Status DestroyCi(const Globals& g, const Opts& o) {
   if (o.all == !o.gis.empty())
-    return Status::InvalidArgument("say which compute instances to destroy: --gi ID[,ID…] or --all");
+    return Status::InvalidArgument(
+        "say which compute instances to destroy: --gi ID[,ID…] or --all");
   if (o.all && !o.cis.empty())
-    return Status::InvalidArgument("--ci needs --gi: name the GPU instances the compute instances are in");
+    return Status::InvalidArgument(
+        "--ci needs --gi: name the GPU instances the compute instances are in");
   CARVE_ASSIGN_OR_RETURN(auto m, OpenMachine(g));
   CARVE_ASSIGN_OR_RETURN(auto lock, LockForChanges(*m, true, "mig destroy-ci"));
   CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, OneGpu(*m, o));
-  CARVE_ASSIGN_OR_RETURN(auto report, device::DestroyComputeInstances(*m, gpu, NamedGpuInstances(o, gpu),
-                                                                      o.cis, o.force));
+  CARVE_ASSIGN_OR_RETURN(auto report, device::DestroyComputeInstances(
+                                          *m, gpu, NamedGpuInstances(o, gpu), o.cis, o.force));
   PrintDestroyed(gpu, report);
   if (report.destroyed.empty()) fmt::print("GPU {}: no compute instances to destroy.\n", gpu.index);
   return Status::Ok();
@@ -155,10 +160,10 @@ Status KeepGpuInstances(std::vector<device::Gpu>& gpus, const std::vector<int>& 
   }
   for (int id : gis)
     if (std::find(seen.begin(), seen.end(), id) == seen.end())
-      return Status::NotFound(fmt::format("no GPU instance {} on {}", id,
-                                          gpus.size() == 1 ? fmt::format("GPU {}", gpus[0].index)
-                                                           : "these GPUs"),
-                              "See them all: carve mig list");
+      return Status::NotFound(
+          fmt::format("no GPU instance {} on {}", id,
+                      gpus.size() == 1 ? fmt::format("GPU {}", gpus[0].index) : "these GPUs"),
+          "See them all: carve mig list");
   std::erase_if(gpus, [](const auto& gpu) { return gpu.gpu_instances.empty(); });
   return Status::Ok();
 }
@@ -173,8 +178,8 @@ Status List(const Globals& g, const Opts& o) {
   }
   auto st = render::Style::ForStdout(g.no_color);
   for (const auto& gpu : gpus) {
-    std::string head = fmt::format("{}  {}  {}", st.Bold(fmt::format("GPU {}", gpu.index)), gpu.name,
-                                   MigModeText(gpu, st));
+    std::string head = fmt::format("{}  {}  {}", st.Bold(fmt::format("GPU {}", gpu.index)),
+                                   gpu.name, MigModeText(gpu, st));
     while (!head.empty() && head.back() == ' ') head.pop_back();
     fmt::print("{}\n", head);
     if (gpu.gpu_instances.empty()) {
@@ -184,10 +189,10 @@ Status List(const Globals& g, const Opts& o) {
     render::Table t({"GI>", "profile", "placement", "memory used/total>", "CI>", "compute profile",
                      "MIG device UUID"});
     for (const auto& gi : gpu.gpu_instances) {
-      std::vector<std::string> row = {std::to_string(gi.id), gi.profile,
-                                      fmt::format("{}:{}", gi.placement.start, gi.placement.size),
-                                      fmt::format("{:.2f}/{}", gi.memory_used_mib / 1024.0,
-                                                  render::Gib(gi.memory_total_mib))};
+      std::vector<std::string> row = {
+          std::to_string(gi.id), gi.profile,
+          fmt::format("{}:{}", gi.placement.start, gi.placement.size),
+          fmt::format("{:.2f}/{}", gi.memory_used_mib / 1024.0, render::Gib(gi.memory_total_mib))};
       if (gi.compute_instances.empty()) t.Add(row);
       for (size_t i = 0; i < gi.compute_instances.size(); ++i) {
         const auto& ci = gi.compute_instances[i];
@@ -221,11 +226,13 @@ void AddMig(CLI::App& app, Globals& g) {
   dis->callback(Body(g, [&g, o] { return SetMode(g, *o, false); }));
 
   auto* create = mig->add_subcommand(
-      "create", "Create slices: PROFILE[@START],… by name or id (like -cgi … -C); carve places "
-                "the ones without a start");
+      "create",
+      "Create slices: PROFILE[@START],… by name or id (like -cgi … -C); carve places "
+      "the ones without a start");
   GpuOption(create, *o, "GPU");
   create->add_option("profiles", o->profile_list, "e.g. 3g.40gb@4,1g.10gb or 9,19,19")
-      ->required()->delimiter(',');
+      ->required()
+      ->delimiter(',');
   create->add_flag("--gi-only", o->gi_only, "GPU instances only, no compute instances");
   create->callback(Body(g, [&g, o] { return Create(g, *o); }));
 
@@ -253,7 +260,8 @@ void AddMig(CLI::App& app, Globals& g) {
   dci->add_flag("--force", o->force, "Stop processes using them first");
   dci->callback(Body(g, [&g, o] { return DestroyCi(g, *o); }));
 
-  auto* list = mig->add_subcommand("list", "GPU and compute instances, placements, MIG UUIDs, memory");
+  auto* list =
+      mig->add_subcommand("list", "GPU and compute instances, placements, MIG UUIDs, memory");
   GpuOption(list, *o, "GPU or list (default: all)");
   list->add_option("--gi", o->gis, "Only these GPU instances (like -lci -gi)")->delimiter(',');
   list->callback(Body(g, [&g, o] { return List(g, *o); }));

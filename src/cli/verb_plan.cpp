@@ -28,8 +28,8 @@ struct PlanFlags {
 };
 
 // The fleet, from the first source given: --fleet, --nodes, the spec, the machine.
-Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const std::string& fleet, const std::string& nodes,
-                                          const spec::Spec& spec) {
+Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const std::string& fleet,
+                                          const std::string& nodes, const spec::Spec& spec) {
   const auto& cat = mig::Catalog::Builtin();
   if (!fleet.empty()) return plan::FleetFromFlag(fleet, cat);
   if (!nodes.empty()) {
@@ -57,25 +57,30 @@ Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Sp
   for (const auto& m : spec.models) {
     if (!m.estimate) continue;
     auto read = spec::ReadModelFilesFor(*m.estimate);
-    if (!read.ok()) return read.status().Prefixed(fmt::format("{}: model '{}' estimate", m.estimate->where.str(), m.name));
+    if (!read.ok())
+      return read.status().Prefixed(
+          fmt::format("{}: model '{}' estimate", m.estimate->where.str(), m.name));
     files[m.name] = std::move(*read);
   }
   return files;
 }
 
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet, bool compare);
+Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
+                              bool compare);
 
 // Sizes the spec's models and plans them on the fleet (shared with `carve render`).
 Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
                             const std::string& nodes, bool compare) {
   if (spec.models.empty())
-    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
+    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file),
+                                   "Add a models: list (docs/spec.md).");
   CARVE_ASSIGN_OR_RETURN(auto gpus, Fleet(g, fleet, nodes, spec));
   return PlanSpecOn(spec, std::move(gpus), compare);
 }
 
 // Sizes the spec's models and plans them on `fleet` (carve up: the machine's GPUs).
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet, bool compare) {
+Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
+                              bool compare) {
   CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
   CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
   plan::PlanRequest req;
@@ -85,7 +90,8 @@ Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu
   auto t0 = std::chrono::steady_clock::now();
   plan::Plan result = plan::MakePlan(req);
   result.currency = spec.currency;
-  result.solve_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.solve_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
 
@@ -94,7 +100,8 @@ namespace {
 // --pools: the spec's fleet (or --fleet, --nodes) as a menu of GPU types and prices.
 Status RunPools(Globals& g, const PlanFlags& f, const spec::Spec& spec) {
   if (spec.models.empty())
-    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file), "Add a models: list (docs/spec.md).");
+    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file),
+                                   "Add a models: list (docs/spec.md).");
   CARVE_ASSIGN_OR_RETURN(auto menu, Fleet(g, f.fleet, f.nodes, spec));
   CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
   CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
@@ -103,11 +110,14 @@ Status RunPools(Globals& g, const PlanFlags& f, const spec::Spec& spec) {
   for (auto& s : sized) req.models.push_back(std::move(s.demand));
   plan::PoolAdvice advice = plan::AdvisePools(req, f.fill);
   advice.plan.currency = advice.mixed.currency = spec.currency;
-  if (g.json) fmt::print("{}\n", render::PoolsJson(advice).dump(2));
-  else fmt::print("{}", render::PoolsText(advice));
+  if (g.json)
+    fmt::print("{}\n", render::PoolsJson(advice).dump(2));
+  else
+    fmt::print("{}", render::PoolsText(advice));
   if (!advice.plan.unmet.empty())
-    return Status::Insufficient(fmt::format("{} model(s) not served by any pools of this menu", advice.plan.unmet.size()),
-                                "Add GPU types or counts to the menu (fleet:, --fleet), or lower demand.");
+    return Status::Insufficient(
+        fmt::format("{} model(s) not served by any pools of this menu", advice.plan.unmet.size()),
+        "Add GPU types or counts to the menu (fleet:, --fleet), or lower demand.");
   return Status::Ok();
 }
 
@@ -126,29 +136,39 @@ Status Run(Globals& g, const PlanFlags& f) {
     std::ofstream out(f.write);
     out << render::PlanLayoutsYaml(result, f.spec);
     if (!out) return Status::Io(fmt::format("cannot write '{}'", f.write));
-    if (!g.json) fmt::print("\nWrote the layouts to {} (carve apply reads its gpus: section).\n", f.write);
+    if (!g.json)
+      fmt::print("\nWrote the layouts to {} (carve apply reads its gpus: section).\n", f.write);
   }
   if (!result.unmet.empty())
-    return Status::Insufficient(fmt::format("{} model(s) not fully served; see Unmet above", result.unmet.size()),
-                                "Add GPUs (fleet:, --fleet), lower demand, or shrink the models (dtype, max_model_len).");
+    return Status::Insufficient(
+        fmt::format("{} model(s) not fully served; see Unmet above", result.unmet.size()),
+        "Add GPUs (fleet:, --fleet), lower demand, or shrink the models (dtype, max_model_len).");
   return Status::Ok();
 }
 
 }  // namespace
 
 void AddPlan(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("plan", "Choose MIG layouts and place every replica (from a spec)");
+  auto* cmd =
+      app.add_subcommand("plan", "Choose MIG layouts and place every replica (from a spec)");
   auto f = std::make_shared<PlanFlags>();
   cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
-  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
-  cmd->add_option("--nodes", f->nodes, "Plan for a Kubernetes node list (kubectl get nodes -o json)")->type_name("FILE");
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")
+      ->type_name("LIST");
+  cmd->add_option("--nodes", f->nodes,
+                  "Plan for a Kubernetes node list (kubectl get nodes -o json)")
+      ->type_name("FILE");
   cmd->add_flag("--compare", f->compare, "Also show two baselines (whole GPUs; first fit)");
-  cmd->add_flag("--pools", f->pools,
-                "Node-pool advice: which GPU type and one MIG profile per pool, how many GPUs, at what cost, "
-                "against the best mixed layout (the fleet is the menu of GPU types and prices)");
-  cmd->add_flag("--fill", f->fill, "With --pools: carve every GPU of a pool full with its profile, as managed pools do")
+  cmd->add_flag(
+      "--pools", f->pools,
+      "Node-pool advice: which GPU type and one MIG profile per pool, how many GPUs, at what cost, "
+      "against the best mixed layout (the fleet is the menu of GPU types and prices)");
+  cmd->add_flag(
+         "--fill", f->fill,
+         "With --pools: carve every GPU of a pool full with its profile, as managed pools do")
       ->needs(cmd->get_option("--pools"));
-  cmd->add_option("--write", f->write, "Write the layouts (gpus: section) to FILE for carve apply")->type_name("FILE");
+  cmd->add_option("--write", f->write, "Write the layouts (gpus: section) to FILE for carve apply")
+      ->type_name("FILE");
   cmd->callback(Body(g, [&g, f] { return Run(g, *f); }));
 }
 

@@ -2,8 +2,8 @@
 // `nvidia-smi mig -lgip` and `-lgipp` together, with a picture of where.
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
 #include <bit>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/cli.h"
@@ -39,11 +39,11 @@ void PrintView(const View& v) {
   const mig::GpuModel& m = *v.model;
   uint64_t held = mig::UnitMask(v.slices);
   uint64_t all = (uint64_t{1} << m.placement_units) - 1;
-  std::string free = (held & all) == all ? "no units free"
-                     : held == 0         ? "all units free"
-                                         : fmt::format("{} {} free",
-                                                       std::popcount(all & ~held) == 1 ? "unit" : "units",
-                                                       mig::UnitRuns(all & ~held, m.placement_units));
+  std::string free =
+      (held & all) == all ? "no units free"
+      : held == 0         ? "all units free"
+                  : fmt::format("{} {} free", std::popcount(all & ~held) == 1 ? "unit" : "units",
+                                mig::UnitRuns(all & ~held, m.placement_units));
   fmt::print("{}: {} placement units, {} compute slices; {}{}\n", v.title, m.placement_units,
              m.compute_slices, free, v.mig_on ? "" : "  (MIG is off: enable it to create these)");
   render::Table t({"id>", "profile", "can add/max>", "memory>", "SMs>", "CE>", "DEC>", "ENC>",
@@ -79,15 +79,19 @@ ordered_json ViewJson(const View& v) {
   ordered_json profiles = ordered_json::array();
   for (const auto& p : m.profiles) {
     ordered_json placements = ordered_json::array();
-    for (const auto& pl : p.placements) placements.push_back({{"start", pl.start}, {"size", pl.size}});
+    for (const auto& pl : p.placements)
+      placements.push_back({{"start", pl.start}, {"size", pl.size}});
     profiles.push_back({{"name", p.name},
                         {"id", p.id},
                         {"nvml_profile", p.nvml_profile},
                         {"memory_mib", p.memory_mib},
                         {"sm", p.sm},
-                        {"engines", {{"ce", p.engines.ce}, {"dec", p.engines.dec},
-                                     {"enc", p.engines.enc}, {"jpeg", p.engines.jpeg},
-                                     {"ofa", p.engines.ofa}}},
+                        {"engines",
+                         {{"ce", p.engines.ce},
+                          {"dec", p.engines.dec},
+                          {"enc", p.engines.enc},
+                          {"jpeg", p.engines.jpeg},
+                          {"ofa", p.engines.ofa}}},
                         {"max_instances", p.max_instances},
                         {"free_instances", mig::RemainingCapacity(m, v.slices, p)},
                         {"placements", placements},
@@ -120,10 +124,12 @@ Status Run(const Globals& g, const Opts& o) {
     for (const auto& gpu : gpus) {
       if (!gpu.model || !gpu.model->mig) {
         if (!o.gpus.empty())
-          return Status::NotSupported(fmt::format("GPU {} ({}) does not support MIG", gpu.index, gpu.name));
+          return Status::NotSupported(
+              fmt::format("GPU {} ({}) does not support MIG", gpu.index, gpu.name));
         continue;
       }
-      View v{fmt::format("GPU {} {}", gpu.index, gpu.name), gpu.index, gpu.model, {}, gpu.mig.current};
+      View v{
+          fmt::format("GPU {} {}", gpu.index, gpu.name), gpu.index, gpu.model, {}, gpu.mig.current};
       for (const auto& gi : gpu.gpu_instances)
         if (const mig::Profile* p = gpu.model->FindProfileById(gi.profile_id))
           v.slices.push_back({p, gi.placement.start, gi.id});

@@ -8,15 +8,15 @@
 #include <fstream>
 
 #include "cli/cli.h"
-#include "plan/plan.h"
 #include "cli/machine_open.h"
 #include "plan/fleet.h"
-#include "util/read_file.h"
+#include "plan/plan.h"
 #include "render/k8s/k8s.h"
 #include "serve/docker.h"
+#include "spec/spec.h"
 #include "up/gateway_config.h"
 #include "up/up.h"
-#include "spec/spec.h"
+#include "util/read_file.h"
 
 namespace carve::cli {
 
@@ -36,10 +36,12 @@ Result<render::k8s::Operator> OperatorOf(const K8sFlags& f, const plan::Plan& p)
   using render::k8s::Operator;
   if (f.op != "auto") return f.op == "none" ? Operator::kNone : Operator::kGpuOperator;
   if (!f.nodes.empty()) {
-    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
+    CARVE_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
     return plan::NodesRunGpuOperator(text) ? Operator::kGpuOperator : Operator::kNone;
   }
-  bool all_fixed = std::all_of(p.gpus.begin(), p.gpus.end(), [](auto& g) { return g.gpu.fixed || !g.used(); });
+  bool all_fixed =
+      std::all_of(p.gpus.begin(), p.gpus.end(), [](auto& g) { return g.gpu.fixed || !g.used(); });
   return all_fixed ? Operator::kNone : Operator::kGpuOperator;
 }
 
@@ -47,7 +49,8 @@ Result<render::k8s::Operator> OperatorOf(const K8sFlags& f, const plan::Plan& p)
 Result<render::k8s::Cloud> CloudOf(const K8sFlags& f) {
   std::string cloud = f.cloud;
   if (cloud == "auto" && !f.nodes.empty()) {
-    CARVE_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
+    CARVE_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileBounded(f.nodes, kMaxConfigBytes, "node list"));
     cloud = plan::NodesCloud(text);
   }
   return cloud == "exoscale" ? render::k8s::Cloud::kExoscale : render::k8s::Cloud::kAws;
@@ -56,8 +59,9 @@ Result<render::k8s::Cloud> CloudOf(const K8sFlags& f) {
 Status Unmet(const plan::Plan& p) {
   std::string what;
   for (const auto& u : p.unmet) what += fmt::format("\n  {}: {}", u.model, u.reason);
-  return Status::Insufficient(fmt::format("the plan does not serve every model, so carve renders nothing:{}", what),
-                              "Add GPUs (--nodes, --fleet) or lower demand; `carve plan` shows the plan.");
+  return Status::Insufficient(
+      fmt::format("the plan does not serve every model, so carve renders nothing:{}", what),
+      "Add GPUs (--nodes, --fleet) or lower demand; `carve plan` shows the plan.");
 }
 
 Status WriteFiles(const std::string& dir, const std::vector<render::k8s::File>& files) {
@@ -72,7 +76,8 @@ Status WriteFiles(const std::string& dir, const std::vector<render::k8s::File>& 
     if (!out) return Status::Io(fmt::format("cannot write '{}'", path.string()));
     out.close();
     if (f.executable)
-      fs::permissions(path, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add, ec);
+      fs::permissions(path, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                      fs::perm_options::add, ec);
     fmt::print("wrote {}\n", path.string());
   }
   return Status::Ok();
@@ -82,7 +87,8 @@ Status RunK8s(Globals& g, K8sFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, f.nodes, false));
   if (!p.unmet.empty()) return Unmet(p);
-  f.options.strategy = f.strategy == "single" ? render::k8s::Strategy::kSingle : render::k8s::Strategy::kMixed;
+  f.options.strategy =
+      f.strategy == "single" ? render::k8s::Strategy::kSingle : render::k8s::Strategy::kMixed;
   CARVE_ASSIGN_OR_RETURN(f.options.op, OperatorOf(f, p));
   CARVE_ASSIGN_OR_RETURN(f.options.cloud, CloudOf(f));
   f.options.spec_file = f.spec;
@@ -96,29 +102,42 @@ Status RunK8s(Globals& g, K8sFlags& f) {
 }
 
 void AddK8s(CLI::App* render, Globals& g) {
-  auto* cmd = render->add_subcommand("k8s", "Kubernetes: mig-parted ConfigMap, node labels, Deployments, gateway, rollout, pools");
+  auto* cmd = render->add_subcommand(
+      "k8s", "Kubernetes: mig-parted ConfigMap, node labels, Deployments, gateway, rollout, pools");
   auto f = std::make_shared<K8sFlags>();
   cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
-  cmd->add_option("--nodes", f->nodes, "Plan for a Kubernetes node list (kubectl get nodes -o json)")->type_name("FILE");
-  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")->type_name("LIST");
-  cmd->add_option("--strategy", f->strategy, "The device plugin's MIG strategy: mixed (default) or single")
+  cmd->add_option("--nodes", f->nodes,
+                  "Plan for a Kubernetes node list (kubectl get nodes -o json)")
+      ->type_name("FILE");
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for: ALIAS[:COUNT[:COST_PER_MONTH]],…")
+      ->type_name("LIST");
+  cmd->add_option("--strategy", f->strategy,
+                  "The device plugin's MIG strategy: mixed (default) or single")
       ->check(CLI::IsMember({"mixed", "single"}));
   cmd->add_option("--operator", f->op,
-                  "Who runs NVIDIA's components: gpu-operator (MIG manager, ClusterPolicy), none (a managed pool's "
+                  "Who runs NVIDIA's components: gpu-operator (MIG manager, ClusterPolicy), none "
+                  "(a managed pool's "
                   "own device plugin), or auto (from the nodes' labels; default)")
       ->check(CLI::IsMember({"auto", "none", "gpu-operator"}));
   cmd->add_option("--cloud", f->cloud,
-                  "Node classes in karpenter.yaml: aws (EC2NodeClass), exoscale (ExoscaleNodeClass), or auto "
+                  "Node classes in karpenter.yaml: aws (EC2NodeClass), exoscale "
+                  "(ExoscaleNodeClass), or auto "
                   "(the nodes' provider IDs; aws when they do not say)")
       ->check(CLI::IsMember({"auto", "aws", "exoscale"}));
   cmd->add_flag("--dra", f->options.dra,
-               "Slices as Dynamic Resource Allocation claims (ResourceClaimTemplates for NVIDIA's DRA driver) "
-               "instead of extended resources");
-  cmd->add_option("-o,--output", f->out, "Write every file to DIR (default: the objects as YAML on stdout)")->type_name("DIR");
-  cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")->capture_default_str();
-  cmd->add_option("--mig-configmap", f->options.mig_configmap, "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")
+                "Slices as Dynamic Resource Allocation claims (ResourceClaimTemplates for NVIDIA's "
+                "DRA driver) "
+                "instead of extended resources");
+  cmd->add_option("-o,--output", f->out,
+                  "Write every file to DIR (default: the objects as YAML on stdout)")
+      ->type_name("DIR");
+  cmd->add_option("--namespace", f->options.ns, "Namespace of the workloads and the gateway")
       ->capture_default_str();
-  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")->capture_default_str();
+  cmd->add_option("--mig-configmap", f->options.mig_configmap,
+                  "Name of the mig-parted ConfigMap (ClusterPolicy migManager.config.name)")
+      ->capture_default_str();
+  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")
+      ->capture_default_str();
   cmd->callback(Body(g, [&g, f] { return RunK8s(g, *f); }));
 }
 
@@ -134,7 +153,8 @@ Status RunDocker(Globals& g, DockerFlags& f) {
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, "", false));
   if (!p.unmet.empty()) return Unmet(p);
   if (!f.engine_ports.empty())
-    CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, f.options.port_first, f.options.port_last));
+    CARVE_RETURN_IF_ERROR(
+        ParsePortRange(f.engine_ports, f.options.port_first, f.options.port_last));
   int placeholders = 0;  // every replica has its slice: the script looks its UUID up
   CARVE_ASSIGN_OR_RETURN(auto replicas, up::ReplicasFromPlan(p, spec, {}, placeholders));
   CARVE_RETURN_IF_ERROR(serve::AssignDockerPorts(replicas, f.options));
@@ -151,10 +171,13 @@ void AddDocker(CLI::App* render, Globals& g) {
       "docker", "A script: one docker run --gpus device=MIG-… per replica, and the gateway");
   auto f = std::make_shared<DockerFlags>();
   cmd->add_option("spec", f->spec, "The spec (carve.yaml)")->required();
-  cmd->add_option("--fleet", f->fleet, "GPUs to plan for instead of this machine: ALIAS[:COUNT],…")->type_name("LIST");
-  cmd->add_option("--engine-ports", f->engine_ports, "Host ports of the engines (default 20000-20999)")
+  cmd->add_option("--fleet", f->fleet, "GPUs to plan for instead of this machine: ALIAS[:COUNT],…")
+      ->type_name("LIST");
+  cmd->add_option("--engine-ports", f->engine_ports,
+                  "Host ports of the engines (default 20000-20999)")
       ->type_name("FIRST-LAST");
-  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")->capture_default_str();
+  cmd->add_option("--carve-image", f->options.carve_image, "Image that runs the gateway")
+      ->capture_default_str();
   cmd->callback(Body(g, [&g, f] { return RunDocker(g, *f); }));
 }
 

@@ -104,7 +104,8 @@ struct FaultOpts {
 Status RunFault(const FaultOpts& o) {
   CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
   if (!o.after && !o.delay_ms && !o.clear)
-    return Status::InvalidArgument("say which fault: --after N --error CODE, --delay-ms MS, or --clear");
+    return Status::InvalidArgument(
+        "say which fault: --after N --error CODE, --delay-ms MS, or --clear");
   if (o.clear) {
     CARVE_RETURN_IF_ERROR(m->SetFault(0, Code::kUnknown));
     CARVE_RETURN_IF_ERROR(m->SetDelay(0));
@@ -112,7 +113,8 @@ Status RunFault(const FaultOpts& o) {
   }
   if (o.after) {
     CARVE_ASSIGN_OR_RETURN(Code code, device::sim::ParseFaultCode(o.error));
-    if (*o.after < 1) return Status::InvalidArgument("--after must be 1 or more (1 = the next call)");
+    if (*o.after < 1)
+      return Status::InvalidArgument("--after must be 1 or more (1 = the next call)");
     CARVE_RETURN_IF_ERROR(m->SetFault(*o.after, code));
     fmt::print("Driver call #{} from now will fail with {}.\n", *o.after, o.error);
   }
@@ -142,10 +144,12 @@ Status RunSet(const SetOpts& o) {
   s.persistence_mode = OnOff(o.persistence, "on");
   s.display_mode = OnOff(o.display_mode, "display");
   if (!o.timeslicing.empty())
-    s.mig_timeslicing = o.timeslicing == "unreported" ? std::nullopt : OnOff(o.timeslicing, "supported");
+    s.mig_timeslicing =
+        o.timeslicing == "unreported" ? std::nullopt : OnOff(o.timeslicing, "supported");
   bool per_gpu = s.ecc || s.persistence_mode || s.display_mode || s.mig_timeslicing;
   if (per_gpu && o.gpu.empty())
-    return Status::InvalidArgument("name the GPU with -i", "e.g. carve sim set FILE -i 0 --ecc off");
+    return Status::InvalidArgument("name the GPU with -i",
+                                   "e.g. carve sim set FILE -i 0 --ecc off");
   if (!per_gpu && !s.driver_version)
     return Status::InvalidArgument(
         "say what to set: --driver, --ecc, --persistence, --display-mode or --mig-timeslicing");
@@ -173,14 +177,16 @@ void AddSim(CLI::App& app, Globals& g) {
                    "GPU[:COUNT]..., e.g. h100-80gb:2 a30 (see carve catalog); a product name or "
                    "PCI id picks that edition, e.g. 0x2BB110DE (RTX PRO 6000 Workstation)")
       ->required();
-  cnew->add_option("--mig", n->mig, "Start with MIG on or off")->check(CLI::IsMember({"on", "off"}));
+  cnew->add_option("--mig", n->mig, "Start with MIG on or off")
+      ->check(CLI::IsMember({"on", "off"}));
   cnew->add_option("--seed", n->seed, "Seed for UUIDs (same seed, same UUIDs)");
   cnew->add_flag("--force", n->force, "Replace FILE if it exists");
   cnew->callback(Body(g, [n] { return RunNew(*n); }));
 
   auto file = std::make_shared<std::string>();
-  auto* reboot = sim->add_subcommand("reboot", "Reboot: processes and slices are gone; Ampere keeps "
-                                               "its MIG mode, Hopper and later lose it");
+  auto* reboot = sim->add_subcommand("reboot",
+                                     "Reboot: processes and slices are gone; Ampere keeps "
+                                     "its MIG mode, Hopper and later lose it");
   reboot->add_option("file", *file, "State file")->required();
   reboot->callback(Body(g, [file] {
     CARVE_ASSIGN_OR_RETURN(auto m, Open(*file));
@@ -223,17 +229,20 @@ void AddSim(CLI::App& app, Globals& g) {
   fault->callback(Body(g, [f] { return RunFault(*f); }));
 
   auto so = std::make_shared<SetOpts>();
-  auto* set = sim->add_subcommand("set", "Set what carve doctor checks: driver, ECC, persistence, "
-                                         "display mode, MIG time-slicing");
+  auto* set = sim->add_subcommand("set",
+                                  "Set what carve doctor checks: driver, ECC, persistence, "
+                                  "display mode, MIG time-slicing");
   set->add_option("file", so->file, "State file")->required();
   AddGpuOption(set, so->gpu, "GPU");
   set->add_option("--driver", so->driver, "Driver version the machine reports, e.g. 550.54.15");
-  set->add_option("--ecc", so->ecc, "ECC after the next reset or reboot (pending, like nvidia-smi -e)")
+  set->add_option("--ecc", so->ecc,
+                  "ECC after the next reset or reboot (pending, like nvidia-smi -e)")
       ->check(CLI::IsMember({"on", "off"}));
   set->add_option("--persistence", so->persistence, "Persistence mode")
       ->check(CLI::IsMember({"on", "off"}));
-  set->add_option("--display-mode", so->display_mode,
-                  "A Workstation edition's mode (compute: what DisplayModeSelector and a reboot do)")
+  set->add_option(
+         "--display-mode", so->display_mode,
+         "A Workstation edition's mode (compute: what DisplayModeSelector and a reboot do)")
       ->check(CLI::IsMember({"display", "compute"}));
   set->add_option("--mig-timeslicing", so->timeslicing, "What the driver reports")
       ->check(CLI::IsMember({"supported", "unsupported", "unreported"}));

@@ -24,18 +24,29 @@ struct SizeFlags {
 };
 
 nlohmann::json SizingJson(const std::string& name, const plan::Sizing& s) {
-  return {{"name", name},        {"weights_mib", s.weights_mib}, {"kv_cache_mib", s.kv_cache_mib},
-          {"overhead_mib", s.overhead_mib}, {"total_mib", s.total_mib}, {"params", s.params},
-          {"dtype", s.dtype},      {"kv_dtype", s.kv_dtype},       {"kv_bytes_per_token", s.kv_bytes_per_token},
-          {"max_model_len", s.max_model_len}, {"concurrency", s.concurrency}, {"notes", s.notes}};
+  return {{"name", name},
+          {"weights_mib", s.weights_mib},
+          {"kv_cache_mib", s.kv_cache_mib},
+          {"overhead_mib", s.overhead_mib},
+          {"total_mib", s.total_mib},
+          {"params", s.params},
+          {"dtype", s.dtype},
+          {"kv_dtype", s.kv_dtype},
+          {"kv_bytes_per_token", s.kv_bytes_per_token},
+          {"max_model_len", s.max_model_len},
+          {"concurrency", s.concurrency},
+          {"notes", s.notes}};
 }
 
 void PrintSizing(const std::string& name, const plan::Sizing& s) {
   fmt::print("{}\n", name);
-  fmt::print("  weights    {:>10}   {:.2f}B params, {}\n", spec::FormatMiB(s.weights_mib), s.params / 1e9, s.dtype);
-  fmt::print("  KV cache   {:>10}   {} KiB/token ({}) × {} tokens × {} sequence(s)\n", spec::FormatMiB(s.kv_cache_mib),
-             s.kv_bytes_per_token / 1024.0, s.kv_dtype, s.max_model_len, s.concurrency);
-  fmt::print("  overhead   {:>10}   engine: CUDA context, activations, CUDA graphs\n", spec::FormatMiB(s.overhead_mib));
+  fmt::print("  weights    {:>10}   {:.2f}B params, {}\n", spec::FormatMiB(s.weights_mib),
+             s.params / 1e9, s.dtype);
+  fmt::print("  KV cache   {:>10}   {} KiB/token ({}) × {} tokens × {} sequence(s)\n",
+             spec::FormatMiB(s.kv_cache_mib), s.kv_bytes_per_token / 1024.0, s.kv_dtype,
+             s.max_model_len, s.concurrency);
+  fmt::print("  overhead   {:>10}   engine: CUDA context, activations, CUDA graphs\n",
+             spec::FormatMiB(s.overhead_mib));
   fmt::print("  total      {:>10}   ({} MiB)\n", spec::FormatMiB(s.total_mib), s.total_mib);
   for (const auto& n : s.notes) fmt::print("  · {}\n", n);
 }
@@ -47,8 +58,10 @@ Status SizeModel(const Globals& g, const SizeFlags& f) {
   if (!spec::LooksLikeModel(f.target)) where.config.clear(), where.hub_id = f.target;
   CARVE_ASSIGN_OR_RETURN(auto files, spec::ReadModelFilesFor(where));
   CARVE_ASSIGN_OR_RETURN(auto s, plan::SizeFromFiles(files, f.params));
-  if (g.json) fmt::print("{}\n", nlohmann::json{{"models", {SizingJson(f.target, s)}}}.dump(2));
-  else PrintSizing(f.target, s);
+  if (g.json)
+    fmt::print("{}\n", nlohmann::json{{"models", {SizingJson(f.target, s)}}}.dump(2));
+  else
+    PrintSizing(f.target, s);
   return Status::Ok();
 }
 
@@ -59,13 +72,16 @@ Status SizeSpec(const Globals& g, const SizeFlags& f) {
   nlohmann::json all = nlohmann::json::array();
   for (const auto& s : sized) {
     if (s.estimated) {
-      if (g.json) all.push_back(SizingJson(s.demand.name, s.sizing));
-      else PrintSizing(s.demand.name, s.sizing), fmt::print("\n");
+      if (g.json)
+        all.push_back(SizingJson(s.demand.name, s.sizing));
+      else
+        PrintSizing(s.demand.name, s.sizing), fmt::print("\n");
     } else if (g.json) {
       all.push_back({{"name", s.demand.name}, {"total_mib", s.demand.memory_mib}, {"given", true}});
     } else {
-      fmt::print("{}\n  total      {:>10}   given in the spec (memory:)\n\n", s.demand.name,
-                 s.demand.memory_mib ? spec::FormatMiB(s.demand.memory_mib) : std::string("by profile"));
+      fmt::print(
+          "{}\n  total      {:>10}   given in the spec (memory:)\n\n", s.demand.name,
+          s.demand.memory_mib ? spec::FormatMiB(s.demand.memory_mib) : std::string("by profile"));
     }
   }
   if (g.json) fmt::print("{}\n", nlohmann::json{{"models", all}}.dump(2));
@@ -82,10 +98,12 @@ void AddSize(CLI::App& app, Globals& g) {
                   "(Qwen/Qwen3-4B) in the local cache")
       ->required();
   cmd->add_option("--engine", f->params.engine, "vllm, llama.cpp, sglang, command (model only)");
-  cmd->add_option("--dtype", f->params.dtype, "Weights dtype: bf16 fp16 fp8 int8 int4 or a GGUF type");
+  cmd->add_option("--dtype", f->params.dtype,
+                  "Weights dtype: bf16 fp16 fp8 int8 int4 or a GGUF type");
   cmd->add_option("--kv-dtype", f->params.kv_dtype, "KV-cache dtype (default fp16)");
   cmd->add_option("--max-model-len", f->params.max_model_len, "Context length in tokens");
-  cmd->add_option("--concurrency", f->params.concurrency, "Full-length sequences held at once (default 1)");
+  cmd->add_option("--concurrency", f->params.concurrency,
+                  "Full-length sequences held at once (default 1)");
   cmd->callback(Body(g, [&g, f] {
     std::error_code ec;
     bool hub = !std::filesystem::exists(f->target, ec) && spec::IsHubId(f->target);

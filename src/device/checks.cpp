@@ -43,18 +43,22 @@ std::optional<Check> DriverCheck(const DriverInfo& d, const Gpu& g) {
                            min, g.model->name),
                fmt::format("Install NVIDIA driver {} or later", min));
   return Row("driver", g, CheckStatus::kOk,
-             fmt::format("driver {} ≥ {}, the first with MIG on {}", d.driver_version, min, g.model->name));
+             fmt::format("driver {} ≥ {}, the first with MIG on {}", d.driver_version, min,
+                         g.model->name));
 }
 
 std::optional<Check> DisplayModeCheck(const Gpu& g) {
-  const mig::Product* p = mig::Catalog::Builtin().FindProduct(fmt::format("0x{:08X}", g.pci_device_id));
+  const mig::Product* p =
+      mig::Catalog::Builtin().FindProduct(fmt::format("0x{:08X}", g.pci_device_id));
   if (!p || !p->display_mode) return std::nullopt;
-  if (g.mig_capable) return Row("display mode", g, CheckStatus::kOk, "compute mode: MIG is available");
-  return Row("display mode", g, CheckStatus::kFail,
-             fmt::format("the {} is in display mode: the driver offers no MIG until it is in compute mode",
-                         p->name),
-             "Switch it with NVIDIA's DisplayModeSelector 1.72.0 or later (vBIOS 98.02.55.00.00 or "
-             "later; Max-Q 98.02.6A.00.00): sudo ./displaymodeselector --gpumode compute, then reboot");
+  if (g.mig_capable)
+    return Row("display mode", g, CheckStatus::kOk, "compute mode: MIG is available");
+  return Row(
+      "display mode", g, CheckStatus::kFail,
+      fmt::format("the {} is in display mode: the driver offers no MIG until it is in compute mode",
+                  p->name),
+      "Switch it with NVIDIA's DisplayModeSelector 1.72.0 or later (vBIOS 98.02.55.00.00 or "
+      "later; Max-Q 98.02.6A.00.00): sudo ./displaymodeselector --gpumode compute, then reboot");
 }
 
 std::optional<Check> ComputeInstanceCheck(const Gpu& g) {
@@ -62,11 +66,14 @@ std::optional<Check> ComputeInstanceCheck(const Gpu& g) {
   std::string empty, fix;
   for (const auto& gi : g.gpu_instances) {
     if (!gi.compute_instances.empty()) continue;
-    empty += fmt::format("{}GI {} ({}@{})", empty.empty() ? "" : ", ", gi.id, gi.profile, gi.placement.start);
-    fix += fmt::format("{}carve mig create-ci -i {} --gi {}", fix.empty() ? "" : "; ", g.index, gi.id);
+    empty += fmt::format("{}GI {} ({}@{})", empty.empty() ? "" : ", ", gi.id, gi.profile,
+                         gi.placement.start);
+    fix +=
+        fmt::format("{}carve mig create-ci -i {} --gi {}", fix.empty() ? "" : "; ", g.index, gi.id);
   }
   if (empty.empty())
-    return Row("compute instances", g, CheckStatus::kOk, "every GPU instance has a compute instance");
+    return Row("compute instances", g, CheckStatus::kOk,
+               "every GPU instance has a compute instance");
   return Row("compute instances", g, CheckStatus::kWarn,
              empty + " without a compute instance: CUDA sees nothing there", fix);
 }
@@ -77,11 +84,13 @@ Check EccCheck(const Gpu& g) {
                fmt::format("See it: nvidia-smi -q -d ECC -i {}", g.index));
   auto on = [](bool b) { return b ? "on" : "off"; };
   if (g.ecc->current == g.ecc->pending)
-    return Row("ecc", g, CheckStatus::kOk, fmt::format("{}, no change pending", on(g.ecc->current)));
+    return Row("ecc", g, CheckStatus::kOk,
+               fmt::format("{}, no change pending", on(g.ecc->current)));
   return Row("ecc", g, CheckStatus::kWarn,
-             fmt::format("{} now, {} after the next GPU reset or reboot, which also destroys every slice{}",
-                         on(g.ecc->current), on(g.ecc->pending),
-                         mig::ModeSurvivesReboot(g.arch) ? "" : " (and, at a reboot, MIG mode)"),
+             fmt::format(
+                 "{} now, {} after the next GPU reset or reboot, which also destroys every slice{}",
+                 on(g.ecc->current), on(g.ecc->pending),
+                 mig::ModeSurvivesReboot(g.arch) ? "" : " (and, at a reboot, MIG mode)"),
              "Let it happen while the GPU is idle: stop its work, reboot (or nvidia-smi -r -i " +
                  std::to_string(g.index) + "), then make the layout again (carve apply FILE)");
 }
@@ -97,9 +106,11 @@ Check PersistenceCheck(const Gpu& g) {
 std::optional<Check> TimeSlicingCheck(const Gpu& g) {
   if (!g.mig_timeslicing) return std::nullopt;
   if (*g.mig_timeslicing)
-    return Row("mig time-slicing", g, CheckStatus::kOk, "the driver reports MIG time-slicing supported");
+    return Row("mig time-slicing", g, CheckStatus::kOk,
+               "the driver reports MIG time-slicing supported");
   return Row("mig time-slicing", g, CheckStatus::kInfo,
-             "the driver reports MIG time-slicing not supported: a slice is not time-shared between vGPUs");
+             "the driver reports MIG time-slicing not supported: a slice is not time-shared "
+             "between vGPUs");
 }
 
 const Gpu* ByUuid(const std::vector<Gpu>& gpus, const std::string& uuid) {
@@ -150,15 +161,18 @@ std::vector<Check> MachineChecks(const std::vector<Gpu>& gpus,
   const std::string& file = applied->layout;
   std::string lost = Lost(gpus, *applied);
   if (applied->boot_unit && lost.empty())
-    return {BootRow(CheckStatus::kOk, "a boot unit (carve-apply.service) applies " + file + " at every boot")};
+    return {BootRow(CheckStatus::kOk,
+                    "a boot unit (carve-apply.service) applies " + file + " at every boot")};
   if (applied->boot_unit)
-    return {BootRow(CheckStatus::kWarn,
-                    lost + " lost the layout of " + file + ", though carve-apply.service is installed",
-                    "See why: systemctl status carve-apply; make it again now: carve apply " + file)};
+    return {
+        BootRow(CheckStatus::kWarn,
+                lost + " lost the layout of " + file + ", though carve-apply.service is installed",
+                "See why: systemctl status carve-apply; make it again now: carve apply " + file)};
   if (!lost.empty())
     return {BootRow(CheckStatus::kWarn,
-                    lost + " lost the layout of " + file + " at the reboot (slices never survive one; "
-                           "from Hopper on MIG mode does not either), and no boot unit makes it again",
+                    lost + " lost the layout of " + file +
+                        " at the reboot (slices never survive one; "
+                        "from Hopper on MIG mode does not either), and no boot unit makes it again",
                     "carve apply " + file + " --install, then carve apply " + file)};
   if (applied->gpus.empty()) return {};
   return {BootRow(CheckStatus::kInfo, "nothing applies " + file + " again after a reboot",
@@ -167,11 +181,16 @@ std::vector<Check> MachineChecks(const std::vector<Gpu>& gpus,
 
 std::string_view CheckStatusName(CheckStatus s) {
   switch (s) {
-    case CheckStatus::kOk: return "ok";
-    case CheckStatus::kInfo: return "info";
-    case CheckStatus::kWarn: return "warn";
-    case CheckStatus::kFail: return "fail";
-    case CheckStatus::kUnknown: return "unknown";
+    case CheckStatus::kOk:
+      return "ok";
+    case CheckStatus::kInfo:
+      return "info";
+    case CheckStatus::kWarn:
+      return "warn";
+    case CheckStatus::kFail:
+      return "fail";
+    case CheckStatus::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

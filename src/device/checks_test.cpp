@@ -83,7 +83,8 @@ TEST(Checks, PersistenceOffWarns) {
   g.persistence_mode = false;
   auto rows = GpuChecks(Driver("580.95.05"), g);
   EXPECT_EQ(Find(rows, "persistence")->status, CheckStatus::kWarn);
-  EXPECT_EQ(Find(rows, "persistence")->fix, "sudo nvidia-smi -i 0 -pm 1 (or enable nvidia-persistenced)");
+  EXPECT_EQ(Find(rows, "persistence")->fix,
+            "sudo nvidia-smi -i 0 -pm 1 (or enable nvidia-persistenced)");
 }
 
 TEST(Checks, AWorkstationEditionWithoutMigIsInDisplayMode) {
@@ -94,7 +95,8 @@ TEST(Checks, AWorkstationEditionWithoutMigIsInDisplayMode) {
   g.mig_capable = false;
   auto rows = GpuChecks(Driver("580.95.05"), g);
   EXPECT_EQ(Find(rows, "display mode")->status, CheckStatus::kFail);
-  EXPECT_NE(Find(rows, "display mode")->fix.find("displaymodeselector --gpumode compute"), std::string::npos);
+  EXPECT_NE(Find(rows, "display mode")->fix.find("displaymodeselector --gpumode compute"),
+            std::string::npos);
   g.pci_device_id = 0x2BB510DE;  // the Server Edition has no display mode
   EXPECT_EQ(Find(GpuChecks(Driver("580.95.05"), g), "display mode"), nullptr);
 }
@@ -128,7 +130,8 @@ TEST(Checks, BootAfterAHopperRebootWithoutAUnitHintsInstall) {
   g.gpu_instances.clear();
   rows = MachineChecks({g}, a);
   EXPECT_EQ(rows[0].status, CheckStatus::kWarn);
-  EXPECT_NE(rows[0].detail.find("GPU 0 lost the layout of /etc/carve.yaml at the reboot"), std::string::npos);
+  EXPECT_NE(rows[0].detail.find("GPU 0 lost the layout of /etc/carve.yaml at the reboot"),
+            std::string::npos);
   EXPECT_EQ(rows[0].fix, "carve apply /etc/carve.yaml --install, then carve apply /etc/carve.yaml");
 }
 

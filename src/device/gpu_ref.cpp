@@ -32,7 +32,8 @@ std::optional<PciAddress> ParsePci(std::string_view s) {
     a[3] = *fn, tail = tail.substr(0, dot);
   }
   std::string_view domain, bus = head;
-  if (size_t c = head.find(':'); c != std::string_view::npos) domain = head.substr(0, c), bus = head.substr(c + 1);
+  if (size_t c = head.find(':'); c != std::string_view::npos)
+    domain = head.substr(0, c), bus = head.substr(c + 1);
   auto d = domain.empty() ? std::optional<unsigned>(0) : Hex(domain);
   auto b = Hex(bus), dev = Hex(tail);
   if (!d || !b || !dev) return std::nullopt;
@@ -49,7 +50,8 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
 std::string Present(const std::vector<Gpu>& gpus) {
   if (gpus.empty()) return "This machine has no GPUs.";
   std::string out = "The GPUs here (index, UUID, PCI bus id):";
-  for (const auto& g : gpus) out += fmt::format("\n  {}  {}  {}  {}", g.index, g.uuid, g.pci_bus_id, g.name);
+  for (const auto& g : gpus)
+    out += fmt::format("\n  {}  {}  {}  {}", g.index, g.uuid, g.pci_bus_id, g.name);
   return out;
 }
 
@@ -66,12 +68,14 @@ Result<std::vector<int>> Matches(const std::vector<Gpu>& gpus, const std::string
     for (const auto& g : gpus)
       if (ParsePci(g.pci_bus_id) == want) out.push_back(g.index);
   } else {
-    return Status::InvalidArgument(
-        fmt::format("-i {}: not a GPU index, UUID or PCI bus id", ref),
-        "Name a GPU by index (0), UUID or its start (GPU-5f0c…), or PCI bus id (00000000:17:00.0 or "
-        "17:00.0). " + Present(gpus));
+    return Status::InvalidArgument(fmt::format("-i {}: not a GPU index, UUID or PCI bus id", ref),
+                                   "Name a GPU by index (0), UUID or its start (GPU-5f0c…), or PCI "
+                                   "bus id (00000000:17:00.0 or "
+                                   "17:00.0). " +
+                                       Present(gpus));
   }
-  if (out.empty()) return Status::NotFound(fmt::format("no GPU {} on this machine", ref), Present(gpus));
+  if (out.empty())
+    return Status::NotFound(fmt::format("no GPU {} on this machine", ref), Present(gpus));
   return out;
 }
 

@@ -11,7 +11,8 @@ std::vector<Gpu> ThreeGpus() {
                          "GPU-5f0d9e8f-0000-1111-2222-333344445555",
                          "GPU-a1b2c3d4-0000-1111-2222-333344445555"};
   const char* pci[] = {"00000000:17:00.0", "00000000:65:00.0", "00000001:CA:00.0"};
-  for (int i = 0; i < 3; ++i) gpus[i] = {.index = i, .uuid = uuids[i], .name = "H100", .pci_bus_id = pci[i]};
+  for (int i = 0; i < 3; ++i)
+    gpus[i] = {.index = i, .uuid = uuids[i], .name = "H100", .pci_bus_id = pci[i]};
   return gpus;
 }
 
@@ -24,7 +25,8 @@ std::vector<int> Resolve(std::vector<std::string> refs) {
 TEST(GpuRef, IndexUuidAndItsUniquePrefix) {
   EXPECT_EQ(Resolve({"2"}), std::vector<int>{2});
   EXPECT_EQ(Resolve({"GPU-5f0d9e8f-0000-1111-2222-333344445555"}), std::vector<int>{1});
-  EXPECT_EQ(Resolve({"GPU-A1"}), std::vector<int>{2});  // nvidia-smi prints lower case; any case fits
+  EXPECT_EQ(Resolve({"GPU-A1"}),
+            std::vector<int>{2});  // nvidia-smi prints lower case; any case fits
   EXPECT_EQ(Resolve({"gpu-5f0c"}), std::vector<int>{0});
 }
 
@@ -54,8 +56,10 @@ TEST(GpuRef, AnUnknownGpuListsTheOnesThere) {
     auto r = ResolveGpuRefs(ThreeGpus(), {"0", ref});
     ASSERT_EQ(r.status().code(), Code::kNotFound) << ref;
     EXPECT_EQ(r.status().message(), "no GPU " + ref + " on this machine");
-    EXPECT_NE(r.status().hint().find("1  GPU-5f0d9e8f-0000-1111-2222-333344445555  00000000:65:00.0"),
-              std::string::npos) << r.status().hint();
+    EXPECT_NE(
+        r.status().hint().find("1  GPU-5f0d9e8f-0000-1111-2222-333344445555  00000000:65:00.0"),
+        std::string::npos)
+        << r.status().hint();
   }
 }
 

@@ -44,8 +44,8 @@ struct Process {
 
 struct ComputeInstance {
   int id = 0;
-  int profile_id = 0;        // NVML compute-instance profile id
-  std::string profile;       // "1c.3g.40gb" or the GI's name for the full CI
+  int profile_id = 0;   // NVML compute-instance profile id
+  std::string profile;  // "1c.3g.40gb" or the GI's name for the full CI
   int slices = 0;
   mig::Placement placement;  // relative to the GPU instance
   std::string uuid;          // "MIG-…": the MIG device this CI is
@@ -96,9 +96,9 @@ struct DriverInfo {
 
 // What a MIG mode change did.
 struct ModeChange {
-  MigMode mode;               // after the call
-  bool reset_done = false;    // the GPU was reset to apply it (Ampere)
-  Status activation;          // Ok, or why the pending mode is not current yet
+  MigMode mode;             // after the call
+  bool reset_done = false;  // the GPU was reset to apply it (Ampere)
+  Status activation;        // Ok, or why the pending mode is not current yet
 };
 
 class Machine {

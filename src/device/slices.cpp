@@ -24,12 +24,15 @@ std::vector<std::string> Undo(Machine& m, int gpu, const std::vector<CreatedSlic
 }
 
 Status Failed(const Status& why, const std::vector<std::string>& left, int gpu) {
-  if (left.empty()) return why.WithHint(why.hint().empty() ? "Nothing was changed." : why.hint() + "\nNothing was changed.");
+  if (left.empty())
+    return why.WithHint(why.hint().empty() ? "Nothing was changed."
+                                           : why.hint() + "\nNothing was changed.");
   std::string l;
   for (const auto& s : left) l += (l.empty() ? "" : ", ") + s;
-  return Status::Error(why.code(), why.message(),
-                       fmt::format("Undoing failed too: GPU {} still holds {}. See carve mig list -i {}.",
-                                   gpu, l, gpu));
+  return Status::Error(
+      why.code(), why.message(),
+      fmt::format("Undoing failed too: GPU {} still holds {}. See carve mig list -i {}.", gpu, l,
+                  gpu));
 }
 
 // What a destroy removes: a whole slice (`ci` null) or one compute instance.
@@ -76,8 +79,9 @@ Status StopUsers(Machine& m, const Gpu& gpu, const std::vector<Target>& targets,
         break;
       }
   if (!busy.empty() && !force)
-    return Status::InUse(fmt::format("cannot destroy on GPU {}: {}", gpu.index, busy),
-                         "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
+    return Status::InUse(
+        fmt::format("cannot destroy on GPU {}: {}", gpu.index, busy),
+        "Stop it first, or rerun with --force to stop it for you. Nothing was changed.");
   for (const auto& p : report.stopped) CARVE_RETURN_IF_ERROR(m.StopProcess(gpu.index, p.pid, 5000));
   return Status::Ok();
 }
@@ -86,10 +90,10 @@ Status StopUsers(Machine& m, const Gpu& gpu, const std::vector<Target>& targets,
 Status Partial(const Status& why, const Target& t, const Gpu& gpu, const DestroyReport& report) {
   std::string done;
   for (const auto& d : report.destroyed) done += (done.empty() ? "" : ", ") + d;
-  return Status::Error(why.code(), fmt::format("destroying {}: {}", TargetText(t), why.message()),
-                       fmt::format("{}See what GPU {} holds now: carve mig list -i {}",
-                                   done.empty() ? "" : "Already destroyed: " + done + ". ",
-                                   gpu.index, gpu.index));
+  return Status::Error(
+      why.code(), fmt::format("destroying {}: {}", TargetText(t), why.message()),
+      fmt::format("{}See what GPU {} holds now: carve mig list -i {}",
+                  done.empty() ? "" : "Already destroyed: " + done + ". ", gpu.index, gpu.index));
 }
 
 }  // namespace
@@ -107,7 +111,8 @@ Result<std::vector<CreatedSlice>> CreateSlices(
     Machine& m, const Gpu& gpu, std::span<const mig::SliceRequest> requests, bool gi_only,
     const std::function<void(const CreatedSlice&)>& progress) {
   if (!gpu.model)
-    return Status::NotSupported(fmt::format("GPU {} ({}) is not in carve's catalogue", gpu.index, gpu.name));
+    return Status::NotSupported(
+        fmt::format("GPU {} ({}) is not in carve's catalogue", gpu.index, gpu.name));
   auto existing = SlicesOf(gpu);
   auto placed = mig::Place(*gpu.model, existing, requests);
   if (!placed.ok()) return placed.status().Prefixed(fmt::format("GPU {}", gpu.index));
@@ -115,19 +120,21 @@ Result<std::vector<CreatedSlice>> CreateSlices(
   for (size_t i = 0; i < requests.size(); ++i) {
     const mig::Slice& s = (*placed)[i];
     auto gi = m.CreateGpuInstance(gpu.index, s.profile->id, s.start);
-    if (!gi.ok()) return Failed(gi.status().Prefixed(fmt::format("creating {}", s.Name())),
-                                Undo(m, gpu.index, made), gpu.index);
+    if (!gi.ok())
+      return Failed(gi.status().Prefixed(fmt::format("creating {}", s.Name())),
+                    Undo(m, gpu.index, made), gpu.index);
     made.push_back({*gi});
     if (gi_only) {
       if (progress) progress(made.back());
       continue;
     }
-    const mig::ComputeProfile* cp = requests[i].ci ? requests[i].ci
-                                                   : gpu.model->DefaultComputeProfile(*s.profile);
+    const mig::ComputeProfile* cp =
+        requests[i].ci ? requests[i].ci : gpu.model->DefaultComputeProfile(*s.profile);
     auto ci = m.CreateComputeInstance(gpu.index, gi->id, cp->id, std::nullopt);
     if (!ci.ok())
-      return Failed(ci.status().Prefixed(fmt::format("creating a compute instance in {}", s.Name())),
-                    Undo(m, gpu.index, made), gpu.index);
+      return Failed(
+          ci.status().Prefixed(fmt::format("creating a compute instance in {}", s.Name())),
+          Undo(m, gpu.index, made), gpu.index);
     made.back().gi.compute_instances.push_back(*ci);
     if (progress) progress(made.back());
   }
@@ -143,8 +150,10 @@ Result<std::vector<ComputeInstance>> CreateComputeInstances(
       bool undone = true;
       for (auto it = made.rbegin(); it != made.rend(); ++it)
         undone = m.DestroyComputeInstance(gpu.index, gi, it->id).ok() && undone;
-      return Failed(ci.status(), undone ? std::vector<std::string>{}
-                                        : std::vector<std::string>{"compute instances in GI " + std::to_string(gi)},
+      return Failed(ci.status(),
+                    undone
+                        ? std::vector<std::string>{}
+                        : std::vector<std::string>{"compute instances in GI " + std::to_string(gi)},
                     gpu.index);
     }
     made.push_back(*ci);

@@ -14,7 +14,8 @@ std::unique_ptr<sim::SimMachine> ThreeComputeInstances() {
   auto m = sim::SimMachine::InMemory(*s);
   auto gi = m->CreateGpuInstance(0, 9, 0);
   EXPECT_TRUE(gi.ok());
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(m->CreateComputeInstance(0, gi->id, 0, std::nullopt).ok());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(m->CreateComputeInstance(0, gi->id, 0, std::nullopt).ok());
   return m;
 }
 

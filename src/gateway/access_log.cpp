@@ -1,11 +1,11 @@
 #include "gateway/access_log.h"
 
 #include <boost/json.hpp>
-
-#include "gateway/errors.h"
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
+#include "gateway/errors.h"
 
 namespace carve::gateway {
 

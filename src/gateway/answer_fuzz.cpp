@@ -17,11 +17,11 @@
 // Input: byte 0 is options (bit 0: the client speaks HTTP/1.0, bit 1: the
 // client is leaving), byte 1 % 8 the number of cuts, then one byte per cut,
 // the length of the piece before it; the rest is the engine's answer.
+#include <algorithm>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -115,8 +115,8 @@ void BuildHead(const wire::EngineAnswer& answer, unsigned client_version, bool k
   out.head_built = true;
 }
 
-void Relay(const std::vector<std::string_view>& pieces, unsigned client_version,
-           bool keep_alive, Relayed& out) {
+void Relay(const std::vector<std::string_view>& pieces, unsigned client_version, bool keep_alive,
+           Relayed& out) {
   wire::MessageText text;
   wire::EngineAnswer answer(text);
   Limit(answer);
@@ -147,7 +147,8 @@ void Relay(const std::vector<std::string_view>& pieces, unsigned client_version,
     take();
   }
   out.ok = !ec && answer.is_done();
-  if (answer.is_header_done() && !out.head_built) BuildHead(answer, client_version, keep_alive, out);
+  if (answer.is_header_done() && !out.head_built)
+    BuildHead(answer, client_version, keep_alive, out);
 }
 
 bool IsTokenChar(char c) {
@@ -203,7 +204,7 @@ void CheckHead(const Relayed& r, unsigned client_version) {
   std::vector<Field> fields = SplitHead(r.head, status_line);
   Check(status_line.substr(0, 9) == (client_version == 10 ? "HTTP/1.0 " : "HTTP/1.1 "));
   // Connection only where the version's default is not what the gateway does.
-  std::string_view connection = client_version >= 11 && !r.keep_alive  ? "close"
+  std::string_view connection = client_version >= 11 && !r.keep_alive ? "close"
                                 : client_version < 11 && r.keep_alive ? "keep-alive"
                                                                       : "";
   int framing = 0, request_ids = 0, connections = 0;

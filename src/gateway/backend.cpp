@@ -21,7 +21,8 @@ Result<Endpoint> ParseUrl(const std::string& url) {
                                    "client's path");
   if (rest.find('@') != std::string_view::npos)
     return Status::InvalidArgument(
-        "backend url '" + Clip(url.substr(0, kScheme.size())) + "…' holds credentials (user:password@)",
+        "backend url '" + Clip(url.substr(0, kScheme.size())) +
+            "…' holds credentials (user:password@)",
         "engines behind carve take none, and replica URLs are published on /metrics and in logs: "
         "give http://HOST:PORT only");
   Endpoint e;

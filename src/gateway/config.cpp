@@ -166,7 +166,8 @@ Status ParseLimits(const Reader& r, const YAML::Node& n, GatewayConfig& c) {
   CARVE_RETURN_IF_ERROR(r.Get(n, "max_body_bytes", c.max_body_bytes, "limits"));
   CARVE_RETURN_IF_ERROR(r.Get(n, "max_header_bytes", c.max_header_bytes, "limits"));
   if (c.max_body_bytes == 0 || c.max_body_bytes > (1ull << 32))
-    return r.Error(n["max_body_bytes"], "limits.max_body_bytes must be from 1 to 4294967296 (4 GiB)");
+    return r.Error(n["max_body_bytes"],
+                   "limits.max_body_bytes must be from 1 to 4294967296 (4 GiB)");
   if (c.max_header_bytes < 1024)
     return r.Error(n["max_header_bytes"], "limits.max_header_bytes must be at least 1024");
   return r.Positive(n, "max_connections", c.max_connections, "limits", false);

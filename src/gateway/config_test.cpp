@@ -108,17 +108,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"models: [\n", "gw.yaml:", "not valid YAML"},
         // Issue #12.4, #12.11, #12.19.
         BadCase{"threads: 100000\n", "gw.yaml:1:", "more than 256"},
-        BadCase{"models:\n  - name: a\n    replicas: [http://u:secret@h:1]\n", "gw.yaml:3:",
-                "credentials"},
-        BadCase{"listen: 127.0.0.1:1\nretries: 1\nlisten: 127.0.0.1:2\n", "gw.yaml:3:",
-                "'listen' is given twice"},
+        BadCase{"models:\n  - name: a\n    replicas: [http://u:secret@h:1]\n",
+                "gw.yaml:3:", "credentials"},
+        BadCase{"listen: 127.0.0.1:1\nretries: 1\nlisten: 127.0.0.1:2\n",
+                "gw.yaml:3:", "'listen' is given twice"},
         BadCase{"timeouts:\n  queue_ms: 1\n  queue_ms: 2\n", "gw.yaml:3:", "given twice"},
         BadCase{"retries: 1\n---\nretries: 2\n", "gw.yaml:3:", "second YAML document"},
         BadCase{"limits: {max_body_bytes: 0}\n", "gw.yaml:1:", "max_body_bytes must be"},
         BadCase{"health:\n  path: \"/h\\r\\nX-Evil: 1\"\n", "gw.yaml:2:", "control character"},
-        BadCase{"models:\n  - name: a\n    replicas: [http://h:1]\nkeys:\n  - name: k\n    sha256: "
-                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n    models: [b]\n",
-                "gw.yaml:5:", "names model 'b'"}));
+        BadCase{
+            "models:\n  - name: a\n    replicas: [http://h:1]\nkeys:\n  - name: k\n    sha256: "
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n    models: [b]\n",
+            "gw.yaml:5:", "names model 'b'"}));
 
 }  // namespace
 }  // namespace carve::gateway

@@ -30,7 +30,7 @@ enum class ErrorKind {
   kBadGateway,         // 502: the engine broke the connection or the protocol
   kUpstreamTimeout,    // 504: the engine did not connect or answer in time
   kBadRequest,         // 400: not a well-formed HTTP/1.x request (RFC 9112)
-  kOverloaded,         // 503 + Retry-After: request bodies in flight hold the gateway's memory budget
+  kOverloaded,  // 503 + Retry-After: request bodies in flight hold the gateway's memory budget
   kCount,
 };
 

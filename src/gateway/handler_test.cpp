@@ -119,7 +119,8 @@ TEST_F(DecideTest, EchoedNamesAndPathsAreClipped) {
 // Issue #12.15: a model whose only replica restarts is kept, not a 404.
 TEST_F(DecideTest, AModelWithNoReadyReplicaIsStillRoutedAndNotReady) {
   std::vector<std::pair<Backend, Endpoint>> only_m1;
-  only_m1.push_back({Backend{"m1", "http://127.0.0.1:9001", "", ""}, *ParseUrl("http://127.0.0.1:9001")});
+  only_m1.push_back(
+      {Backend{"m1", "http://127.0.0.1:9001", "", ""}, *ParseUrl("http://127.0.0.1:9001")});
   router_.Update(only_m1, {{"m1", Limits{}}, {"m2", Limits{}}}, Limits{});
   Decision d = Post(R"({"model":"m2"})");
   EXPECT_TRUE(d.proxy) << d.body;  // the proxy answers 503 upstream_unavailable

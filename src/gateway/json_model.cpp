@@ -100,9 +100,9 @@ ModelOrError ModelFromJson(std::string_view body) {
   error_code ec;
   size_t used = parser.write_some(false, body.data(), body.size(), ec);
   if (ec == boost::json::error::too_deep)
-    return Fail(ErrorKind::kInvalidJson,
-                "The request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) +
-                    " levels; flatten it.");
+    return Fail(ErrorKind::kInvalidJson, "The request body nests JSON deeper than " +
+                                             std::to_string(kMaxJsonDepth) +
+                                             " levels; flatten it.");
   if (!ec && body.substr(used).find_first_not_of(" \t\r\n") != std::string_view::npos)
     return Fail(ErrorKind::kInvalidJson, "The request body has data after its JSON object.");
   if (ec)

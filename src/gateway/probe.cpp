@@ -92,9 +92,10 @@ Task<void> RunProber(GatewayState& st, Worker& wk) {
     for (const auto& pool : st.router.Pools())
       for (const auto& r : pool->replicas()) {
         ++*pending;
-        asio::co_spawn(wk.ioc, ProbeOne(wk, pool, r, h), [pending, &done](const std::exception_ptr&) {
-          if (--*pending == 0) done.cancel();
-        });
+        asio::co_spawn(wk.ioc, ProbeOne(wk, pool, r, h),
+                       [pending, &done](const std::exception_ptr&) {
+                         if (--*pending == 0) done.cancel();
+                       });
       }
     if (*pending > 0) co_await done.async_wait(kTuple);
     st.probed_once.store(true);

@@ -318,9 +318,9 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
   st.CountError(job.pool.get(), x.error);
   std::string message =
       x.error_message.empty() ? DefaultMessage(x.error, job.model) : x.error_message;
-  bool ok = co_await WriteError(client, client_version, out.keep_alive, x.error, message,
-                                job.request_id, job.snap->config.timeouts.client_write_ms,
-                                &out.bytes_out);
+  bool ok =
+      co_await WriteError(client, client_version, out.keep_alive, x.error, message, job.request_id,
+                          job.snap->config.timeouts.client_write_ms, &out.bytes_out);
   if (!ok) out.keep_alive = false;
   co_return out;
 }

@@ -133,10 +133,10 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
       std::string why =
           x.st.cutting ? "the gateway shut down (its drain of " +
                              std::to_string(cfg.timeouts.drain_ms) + " ms ran out) mid-stream"
-          : idle       ? "the engine at " + r.backend().url + " sent nothing for " +
-                       std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
-                       : "the engine at " + r.backend().url + " went away mid-stream (" +
-                       ec.message() + ")";
+          : idle
+              ? "the engine at " + r.backend().url + " sent nothing for " +
+                    std::to_string(cfg.timeouts.upstream_idle_ms) + " ms"
+              : "the engine at " + r.backend().url + " went away mid-stream (" + ec.message() + ")";
       if (!body.empty()) {  // what arrived before the break still goes out
         beast::error_code wec = co_await WriteChunk(x.client, chunked, body, write_ms);
         if (wec) co_return Attempt::kClientGone;

@@ -1,8 +1,8 @@
 #include "gateway/request.h"
 
-#include "gateway/json_model.h"
-
 #include <gtest/gtest.h>
+
+#include "gateway/json_model.h"
 
 namespace carve::gateway {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <fstream>
 
-#include "util/atomic_file.h"
 #include "gateway/gateway.h"
+#include "util/atomic_file.h"
 
 namespace carve::gateway {
 namespace {

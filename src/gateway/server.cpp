@@ -32,8 +32,8 @@ Task<bool> WriteText(Conn& client, unsigned version, bool keep_alive, int status
 }
 
 Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind kind,
-                      std::string_view message, const std::string& request_id,
-                      int write_timeout_ms, uint64_t* bytes_out) {
+                      std::string_view message, const std::string& request_id, int write_timeout_ms,
+                      uint64_t* bytes_out) {
   const ErrorInfo& info = InfoFor(kind);
   std::vector<std::pair<std::string, std::string>> extra = {{std::string(kOriginHeader), "1"}};
   if (info.retry_after_s) extra.emplace_back("Retry-After", std::to_string(info.retry_after_s));
@@ -194,10 +194,11 @@ std::optional<std::pair<ErrorKind, std::string>> ReadRefusal(const GatewayConfig
                          std::to_string(cfg.max_body_bytes) +
                          " bytes; send a smaller one (operators: limits.max_body_bytes)."};
   if (ec == http::error::header_limit)
-    return std::pair{ErrorKind::kHeaderTooLarge,
-                     "The request headers are larger than this gateway's limit of " +
-                         std::to_string(cfg.max_header_bytes) +
-                         " bytes; send fewer or shorter ones (operators: limits.max_header_bytes)."};
+    return std::pair{
+        ErrorKind::kHeaderTooLarge,
+        "The request headers are larger than this gateway's limit of " +
+            std::to_string(cfg.max_header_bytes) +
+            " bytes; send fewer or shorter ones (operators: limits.max_header_bytes)."};
   if (ec == wire::kBodyBudgetExceeded)
     return std::pair{ErrorKind::kOverloaded,
                      "The gateway holds as many request bodies as its memory allows; retry "
@@ -234,9 +235,9 @@ Task<void> RefuseAndClose(GatewayState& st, Conn& client, const wire::ClientRequ
 // gateway, once the head passed. nullopt: the request is whole; else the
 // refusal to send (or none, when the client is gone).
 Task<std::optional<std::pair<ErrorKind, std::string>>> ReadBody(GatewayState& st, Conn& client,
-                                                                 wire::ClientRequest& req,
-                                                                 const Snapshot& snap,
-                                                                 bool& answered) {
+                                                                wire::ClientRequest& req,
+                                                                const Snapshot& snap,
+                                                                bool& answered) {
   using Refusal = std::optional<std::pair<ErrorKind, std::string>>;
   req.eager(true);
   beast::error_code ec = wire::Feed(req, client.buffer(), /*header_only=*/false);
@@ -278,9 +279,9 @@ Task<void> Session(GatewayState& st, Worker& wk, Socket socket) {
     parser.limit_head(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
     parser.charge_body_to(&st.bodies);
-    client.expires_after(
-        std::chrono::milliseconds(st.draining.load() ? std::min(cfg.timeouts.client_idle_ms, 1000)
-                                                     : cfg.timeouts.client_idle_ms));
+    client.expires_after(std::chrono::milliseconds(st.draining.load()
+                                                       ? std::min(cfg.timeouts.client_idle_ms, 1000)
+                                                       : cfg.timeouts.client_idle_ms));
     client.idle = true;
     beast::error_code hec = co_await ReadMessage(client, parser, /*header_only=*/true);
     client.idle = false;

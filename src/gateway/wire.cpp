@@ -82,7 +82,8 @@ void RemoveNamedFields(std::string_view connection, std::string& fields) {
     size_t comma = connection.find(',');
     std::string_view token = connection.substr(0, comma);
     connection.remove_prefix(comma == std::string_view::npos ? connection.size() : comma + 1);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (token.empty() || beast::iequals(token, "close") || beast::iequals(token, "keep-alive") ||
         beast::iequals(token, "content-type"))
@@ -157,8 +158,7 @@ ClientRequest::ClientRequest(bool strip_keys, MessageText& text)
 }
 
 void ClientRequest::on_request_impl(http::verb, beast::string_view method,
-                                    beast::string_view target, int version,
-                                    beast::error_code& ec) {
+                                    beast::string_view target, int version, beast::error_code& ec) {
   if (!CountHead(method.size() + target.size() + 12, ec)) return;
   t_.method.assign(method.data(), method.size());
   std::string_view origin = OriginForm({target.data(), target.size()});

@@ -106,8 +106,7 @@ Status ReadProfile(const json& j, const GpuModel& gpu, Profile* p) {
                          : "?";
   Reader r(j, fmt::format("{} profile {}", gpu.alias, name));
   CARVE_RETURN_IF_ERROR(r.Check({"name", "nvml_profile", "id", "memory_mib", "sm", "engines",
-                                 "max_instances", "placements", "source", "unverified",
-                                 "notes"}));
+                                 "max_instances", "placements", "source", "unverified", "notes"}));
   p->name = name;
   CARVE_RETURN_IF_ERROR(r.Get("nvml_profile", &p->nvml_profile_name));
   auto it = GiConstants().find(p->nvml_profile_name);
@@ -119,8 +118,8 @@ Status ReadProfile(const json& j, const GpuModel& gpu, Profile* p) {
   CARVE_RETURN_IF_ERROR(r.Get("sm", &p->sm));
   CARVE_RETURN_IF_ERROR(ReadEngines(r, r.Child("engines"), &p->engines));
   CARVE_RETURN_IF_ERROR(r.Get("max_instances", &p->max_instances));
-  CARVE_RETURN_IF_ERROR(ReadPlacements(r, r.Child("placements"), gpu.placement_units,
-                                       &p->placements));
+  CARVE_RETURN_IF_ERROR(
+      ReadPlacements(r, r.Child("placements"), gpu.placement_units, &p->placements));
   CARVE_RETURN_IF_ERROR(r.Get("source", &p->source));
   CARVE_RETURN_IF_ERROR(r.Get("unverified", &p->unverified, false));
   CARVE_RETURN_IF_ERROR(r.Get("notes", &p->notes, false));
@@ -144,8 +143,8 @@ Status ReadComputeProfiles(const Reader& parent, const json* j, GpuModel* gpu) {
     for (const auto& cj : list) {
       ComputeProfile c;
       Reader r(cj, fmt::format("{} compute profile in {}g", gpu->alias, key));
-      CARVE_RETURN_IF_ERROR(r.Check({"slices", "nvml_profile", "id", "max_instances", "sm",
-                                     "placements", "default"}));
+      CARVE_RETURN_IF_ERROR(r.Check(
+          {"slices", "nvml_profile", "id", "max_instances", "sm", "placements", "default"}));
       CARVE_RETURN_IF_ERROR(r.Get("slices", &c.slices));
       CARVE_RETURN_IF_ERROR(r.Get("nvml_profile", &c.nvml_profile_name));
       auto it = CiConstants().find(c.nvml_profile_name);
@@ -155,8 +154,8 @@ Status ReadComputeProfiles(const Reader& parent, const json* j, GpuModel* gpu) {
       CARVE_RETURN_IF_ERROR(r.Get("id", &c.id));
       CARVE_RETURN_IF_ERROR(r.Get("max_instances", &c.max_instances));
       CARVE_RETURN_IF_ERROR(r.Get("sm", &c.sm));
-      CARVE_RETURN_IF_ERROR(ReadPlacements(r, r.Child("placements"), gpu->placement_units,
-                                           &c.placements));
+      CARVE_RETURN_IF_ERROR(
+          ReadPlacements(r, r.Child("placements"), gpu->placement_units, &c.placements));
       CARVE_RETURN_IF_ERROR(r.Get("default", &c.is_default, false));
       defaults += c.is_default;
       out.push_back(std::move(c));
@@ -180,10 +179,10 @@ Status ReadGpu(const json& j, std::string_view file, GpuModel* gpu) {
                           ? j["alias"].get<std::string>()
                           : "?";
   Reader r(j, fmt::format("{}: gpu {}", file, alias));
-  CARVE_RETURN_IF_ERROR(r.Check({"alias", "name", "architecture", "mig", "products", "memory_mib",
-                                 "sm_count", "placement_units", "compute_slices", "engines",
-                                 "min_driver", "source", "unverified", "notes", "profiles",
-                                 "compute_profiles", "compute_profiles_verified"}));
+  CARVE_RETURN_IF_ERROR(
+      r.Check({"alias", "name", "architecture", "mig", "products", "memory_mib", "sm_count",
+               "placement_units", "compute_slices", "engines", "min_driver", "source", "unverified",
+               "notes", "profiles", "compute_profiles", "compute_profiles_verified"}));
   gpu->alias = alias;
   gpu->family_file = std::string(file);
   CARVE_RETURN_IF_ERROR(r.Get("name", &gpu->name));
@@ -253,11 +252,16 @@ std::string Lower(std::string_view s) {
 
 std::string_view ArchName(Arch arch) {
   switch (arch) {
-    case Arch::kAmpere: return "Ampere";
-    case Arch::kHopper: return "Hopper";
-    case Arch::kBlackwell: return "Blackwell";
-    case Arch::kAda: return "Ada";
-    case Arch::kUnknown: return "unknown";
+    case Arch::kAmpere:
+      return "Ampere";
+    case Arch::kHopper:
+      return "Hopper";
+    case Arch::kBlackwell:
+      return "Blackwell";
+    case Arch::kAda:
+      return "Ada";
+    case Arch::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -96,12 +96,12 @@ bool Flagged(const std::vector<std::string>& unverified, const std::string& fiel
 
 TEST(CatalogData, EveryRequiredAliasExistsWithItsMigMode) {
   const std::vector<std::pair<std::string, bool>> kRequired = {
-      {"a30", true},          {"a100-40gb", true},    {"a100-80gb", true}, {"h100-80gb", true},
-      {"h100-pcie", true},    {"h100-nvl", true},     {"h200", true},      {"h200-nvl", true},
-      {"gh200", true},        {"b200", true},         {"gb200", true},     {"rtx-pro-6000", true},
-      {"b300", true},         {"gb300", true},        {"h20", true},
-      {"rtx-pro-5000", true}, {"rtx-pro-4500", true}, {"rtx-5090", false}, {"rtx-4090", false},
-      {"l40s", false},        {"l4", false}};
+      {"a30", true},          {"a100-40gb", true}, {"a100-80gb", true}, {"h100-80gb", true},
+      {"h100-pcie", true},    {"h100-nvl", true},  {"h200", true},      {"h200-nvl", true},
+      {"gh200", true},        {"b200", true},      {"gb200", true},     {"rtx-pro-6000", true},
+      {"b300", true},         {"gb300", true},     {"h20", true},       {"rtx-pro-5000", true},
+      {"rtx-pro-4500", true}, {"rtx-5090", false}, {"rtx-4090", false}, {"l40s", false},
+      {"l4", false}};
   for (const auto& [alias, mig] : kRequired) {
     const GpuModel* m = Catalog::Builtin().Find(alias);
     ASSERT_NE(m, nullptr) << alias;
@@ -115,18 +115,27 @@ TEST(CatalogData, EveryRequiredAliasExistsWithItsMigMode) {
 // the catalogue, or named here with what the reference lacks to model it.
 TEST(CatalogData, EveryGpuOnNvidiasSupportedListIsInTheCatalogue) {
   const std::vector<std::pair<std::string, std::string>> kSupported = {
-      {"A100-SXM4 40GB", "a100-40gb"},     {"A100-PCIE 40GB", "a100-40gb"},
-      {"A100-SXM4 80GB", "a100-80gb"},     {"A100-PCIE 80GB", "a100-80gb"},
-      {"A30", "a30"},                      {"H100-SXM5 80GB", "h100-80gb"},
-      {"H100-PCIE 80GB", "h100-pcie"},     {"H100 94GB (NVL)", "h100-nvl"},
-      {"H100 on GH200 96GB", "h100-96gb"}, {"H20", "h20"},
-      {"H200-SXM5", "h200"},               {"H200 NVL", "h200-nvl"},
-      {"B200", "b200"},                    {"GB200", "gb200"},
-      {"B300", "b300"},                    {"GB300 (DGX Station)", "gb300"},
+      {"A100-SXM4 40GB", "a100-40gb"},
+      {"A100-PCIE 40GB", "a100-40gb"},
+      {"A100-SXM4 80GB", "a100-80gb"},
+      {"A100-PCIE 80GB", "a100-80gb"},
+      {"A30", "a30"},
+      {"H100-SXM5 80GB", "h100-80gb"},
+      {"H100-PCIE 80GB", "h100-pcie"},
+      {"H100 94GB (NVL)", "h100-nvl"},
+      {"H100 on GH200 96GB", "h100-96gb"},
+      {"H20", "h20"},
+      {"H200-SXM5", "h200"},
+      {"H200 NVL", "h200-nvl"},
+      {"B200", "b200"},
+      {"GB200", "gb200"},
+      {"B300", "b300"},
+      {"GB300 (DGX Station)", "gb300"},
       {"RTX PRO 6000 Blackwell Server Edition", "rtx-pro-6000"},
       {"RTX PRO 6000 Blackwell Workstation Edition", "rtx-pro-6000"},
       {"RTX PRO 6000 Blackwell Max-Q Workstation Edition", "rtx-pro-6000"},
-      {"RTX PRO 5000 Blackwell", "rtx-pro-5000"}, {"RTX PRO 4500 Blackwell", "rtx-pro-4500"}};
+      {"RTX PRO 5000 Blackwell", "rtx-pro-5000"},
+      {"RTX PRO 4500 Blackwell", "rtx-pro-4500"}};
   for (const auto& [product, alias] : kSupported) {
     const GpuModel* m = Catalog::Builtin().Find(alias);
     ASSERT_NE(m, nullptr) << product;
@@ -158,13 +167,14 @@ TEST(CatalogData, B300AndGb300SayWhatIsUnverified) {
     }
   }
   EXPECT_TRUE(Flagged(Gpu("gb300").unverified, "min_driver"));  // the DGX Station's
-  const std::map<std::string, int> kB300Counts = {{"1g.34gb", 7},  {"1g.34gb+me", 1}, {"1g.67gb", 4},
-                                                 {"2g.67gb", 3},  {"3g.135gb", 2},   {"4g.135gb", 1},
-                                                 {"7g.269gb", 1}};
-  for (const auto& [name, count] : kB300Counts) EXPECT_EQ(Prof("b300", name).max_instances, count) << name;
-  const std::map<std::string, int> kGb300Ids = {{"1g.35gb", 19}, {"1g.35gb+me", 20}, {"1g.70gb", 15},
-                                               {"2g.70gb", 14}, {"3g.139gb", 9},    {"4g.139gb", 5},
-                                               {"7g.278gb", 0}};
+  const std::map<std::string, int> kB300Counts = {
+      {"1g.34gb", 7},  {"1g.34gb+me", 1}, {"1g.67gb", 4}, {"2g.67gb", 3},
+      {"3g.135gb", 2}, {"4g.135gb", 1},   {"7g.269gb", 1}};
+  for (const auto& [name, count] : kB300Counts)
+    EXPECT_EQ(Prof("b300", name).max_instances, count) << name;
+  const std::map<std::string, int> kGb300Ids = {
+      {"1g.35gb", 19}, {"1g.35gb+me", 20}, {"1g.70gb", 15}, {"2g.70gb", 14},
+      {"3g.139gb", 9}, {"4g.139gb", 5},    {"7g.278gb", 0}};
   for (const auto& [name, id] : kGb300Ids) EXPECT_EQ(Prof("gb300", name).id, id) << name;
 }
 
@@ -338,7 +348,7 @@ TEST(CatalogData, PciIdsFindTheirModelAndMockIdsFindNothing) {
       {0x233110DE, "h100-pcie"},    {0x232110DE, "h100-nvl"},     {0x233A10DE, "h100-nvl"},
       {0x233510DE, "h200"},         {0x233B10DE, "h200-nvl"},     {0x234810DE, "gh200"},
       {0x290110DE, "b200"},         {0x294110DE, "gb200"},        {0x318210DE, "b300"},
-      {0x31C210DE, "gb300"},        {0x232910DE, "h20"},        {0x2BB110DE, "rtx-pro-6000"},
+      {0x31C210DE, "gb300"},        {0x232910DE, "h20"},          {0x2BB110DE, "rtx-pro-6000"},
       {0x2BB410DE, "rtx-pro-6000"}, {0x2BB310DE, "rtx-pro-5000"}, {0x2C3110DE, "rtx-pro-4500"}};
   for (const auto& [id, alias] : kIds)
     EXPECT_EQ(Catalog::Builtin().FindByPciId(id), &Gpu(alias)) << fmt::format("0x{:08X}", id);

@@ -129,14 +129,15 @@ Status CheckAdd(const GpuModel& gpu, std::span<const Slice> existing, const Slic
   int same = static_cast<int>(std::count_if(existing.begin(), existing.end(),
                                             [&](const Slice& s) { return s.profile == &p; }));
   if (same >= p.max_instances)
-    return Status::Insufficient(
-        fmt::format("{} takes at most {} {} per GPU, and {} already there", gpu.name,
-                    p.max_instances, p.name, same == 1 ? "one is" : fmt::format("{} are", same)));
+    return Status::Insufficient(fmt::format("{} takes at most {} {} per GPU, and {} already there",
+                                            gpu.name, p.max_instances, p.name,
+                                            same == 1 ? "one is" : fmt::format("{} are", same)));
   int compute = p.slices;
   for (const auto& s : existing) compute += s.profile->slices;
   if (compute > gpu.compute_slices)
-    return Status::Insufficient(fmt::format("{} would bring the GPU to {} compute slices; {} has {}",
-                                            add.Name(), compute, gpu.name, gpu.compute_slices));
+    return Status::Insufficient(
+        fmt::format("{} would bring the GPU to {} compute slices; {} has {}", add.Name(), compute,
+                    gpu.name, gpu.compute_slices));
   return Status::Internal(fmt::format("layout rules disagree about {}", add.Name()));
 }
 
@@ -261,8 +262,8 @@ Status Explain(const GpuModel& gpu, std::span<const Slice> fixed,
         "Drop a slice or choose smaller profiles (see `carve profiles`).");
   for (const auto& [p, n] : count)
     if (n > p->max_instances)
-      return Status::Insufficient(fmt::format("{} takes at most {} {} per GPU; {} asked{}", gpu.name,
-                                              p->max_instances, p->name, n, kept));
+      return Status::Insufficient(fmt::format("{} takes at most {} {} per GPU; {} asked{}",
+                                              gpu.name, p->max_instances, p->name, n, kept));
   if (compute > gpu.compute_slices)
     return Status::Insufficient(fmt::format("these slices{} need {} compute slices and {} has {}",
                                             kept, compute, gpu.name, gpu.compute_slices));
@@ -270,11 +271,12 @@ Status Explain(const GpuModel& gpu, std::span<const Slice> fixed,
     if (used.*kind.field <= gpu.engines.*kind.field) continue;
     std::vector<std::string> users;
     for (const auto& [p, n] : count)
-      if (p->engines.*kind.field) users.push_back(n == 1 ? p->name : fmt::format("{}×{}", p->name, n));
-    return Status::Insufficient(fmt::format("these slices{} need {} {}s ({}) and {} has {}", kept,
-                                            used.*kind.field, kind.name, Join(users), gpu.name,
-                                            gpu.engines.*kind.field),
-                                "At most one media-engine (+me) slice fits at a time.");
+      if (p->engines.*kind.field)
+        users.push_back(n == 1 ? p->name : fmt::format("{}×{}", p->name, n));
+    return Status::Insufficient(
+        fmt::format("these slices{} need {} {}s ({}) and {} has {}", kept, used.*kind.field,
+                    kind.name, Join(users), gpu.name, gpu.engines.*kind.field),
+        "At most one media-engine (+me) slice fits at a time.");
   }
   std::vector<std::string> rules;
   for (const auto& [p, n] : count) rules.push_back(fmt::format("{} at {}", p->name, StartList(*p)));
@@ -358,8 +360,10 @@ std::string UnitRuns(uint64_t mask, int units) {
   std::vector<std::pair<int, int>> runs;
   for (int u = 0; u < units; ++u)
     if (mask >> u & 1) {
-      if (!runs.empty() && runs.back().second == u - 1) runs.back().second = u;
-      else runs.push_back({u, u});
+      if (!runs.empty() && runs.back().second == u - 1)
+        runs.back().second = u;
+      else
+        runs.push_back({u, u});
     }
   std::string out;
   for (auto [a, b] : runs)
@@ -382,10 +386,10 @@ std::string WhyNoStart(const GpuModel& gpu, std::span<const Slice> layout, const
   std::string gis;
   for (int gi : holders) gis += (gis.empty() ? "" : ", ") + std::to_string(gi);
   if (everywhere && p.placements.size() == 1)
-    return fmt::format("needs units {}: held by GI {}",
-                       UnitRuns(((uint64_t{1} << p.size()) - 1) << p.placements[0].start,
-                            gpu.placement_units),
-                       gis);
+    return fmt::format(
+        "needs units {}: held by GI {}",
+        UnitRuns(((uint64_t{1} << p.size()) - 1) << p.placements[0].start, gpu.placement_units),
+        gis);
   uint64_t all = (uint64_t{1} << gpu.placement_units) - 1;
   if (everywhere && (UnitMask(layout) & all) == all) return "no units free";
   if (everywhere) return fmt::format("every start taken (GI {})", gis);

@@ -53,8 +53,7 @@ Status CheckLayout(const GpuModel& gpu, std::span<const Slice> layout);
 std::vector<int> FreeStarts(const GpuModel& gpu, std::span<const Slice> existing,
                             const Profile& profile);
 // How many more `profile` slices `existing` leaves room for (each at its own start).
-int RemainingCapacity(const GpuModel& gpu, std::span<const Slice> existing,
-                      const Profile& profile);
+int RemainingCapacity(const GpuModel& gpu, std::span<const Slice> existing, const Profile& profile);
 
 // Gives every request a start so that `fixed` plus all requests is valid.
 // Requests with a start keep it. Among all valid assignments the one leaving

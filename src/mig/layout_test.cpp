@@ -122,8 +122,9 @@ TEST(Layout, PlaceHonoursGivenStartsAndFixedSlices) {
   auto bad = ParseSliceList(H100(), "4g.40gb,1g.10gb");
   auto r2 = Place(H100(), fixed, *bad);
   ASSERT_FALSE(r2.ok());
-  EXPECT_NE(r2.status().message().find("(with 3g.40gb@4 (GI 2) already there) need 9 placement units"),
-            std::string::npos)
+  EXPECT_NE(
+      r2.status().message().find("(with 3g.40gb@4 (GI 2) already there) need 9 placement units"),
+      std::string::npos)
       << r2.status().message();
 }
 
@@ -135,7 +136,8 @@ std::string Independent(const std::vector<Slice>& layout) {
   std::map<std::string, int> count;
   for (const auto& s : layout) {
     const auto& places = s.profile->placements;
-    auto at = std::find_if(places.begin(), places.end(), [&](auto& p) { return p.start == s.start; });
+    auto at =
+        std::find_if(places.begin(), places.end(), [&](auto& p) { return p.start == s.start; });
     if (at == places.end()) return s.profile->name + " at an illegal start";
     for (int u = at->start; u < at->end(); ++u)
       if (taken[u]++) return "unit " + std::to_string(u) + " taken twice";

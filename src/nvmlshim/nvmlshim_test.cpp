@@ -51,7 +51,8 @@ class DropIn : public ::testing::Test {
   std::unique_ptr<device::sim::SimMachine> sim_;
 };
 
-std::vector<mig::Placement> GiPlacements(const device::nvml::NvmlFunctions& f, nvmlDevice_t d, int id) {
+std::vector<mig::Placement> GiPlacements(const device::nvml::NvmlFunctions& f, nvmlDevice_t d,
+                                         int id) {
   unsigned n = 0;
   EXPECT_EQ(f.nvmlDeviceGetGpuInstancePossiblePlacements_v2(d, id, nullptr, &n), NVML_SUCCESS);
   std::vector<nvmlGpuInstancePlacement_t> raw(n);
@@ -76,14 +77,15 @@ void ExpectGiProfile(const mig::Profile& p, const nvmlGpuInstanceProfileInfo_v3_
 }
 
 // Compute-instance profiles of GPU instance `gi` (of profile `p`) against the catalogue.
-void ExpectCiProfiles(const device::nvml::NvmlFunctions& f, const mig::GpuModel& m, const mig::Profile& p,
-                      nvmlGpuInstance_t gi) {
+void ExpectCiProfiles(const device::nvml::NvmlFunctions& f, const mig::GpuModel& m,
+                      const mig::Profile& p, nvmlGpuInstance_t gi) {
   const auto& cps = m.ComputeProfilesFor(p);
   for (unsigned idx = 0; idx < NVML_COMPUTE_INSTANCE_PROFILE_COUNT; ++idx) {
     nvmlComputeInstanceProfileInfo_v2_t i{};
     i.version = nvmlComputeInstanceProfileInfo_v2;
     int rc = f.nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, idx, 0, &i);
-    auto cp = std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.nvml_profile == static_cast<int>(idx); });
+    auto cp = std::find_if(cps.begin(), cps.end(),
+                           [&](auto& c) { return c.nvml_profile == static_cast<int>(idx); });
     if (cp == cps.end()) {
       EXPECT_EQ(rc, NVML_ERROR_NOT_SUPPORTED) << m.alias << " " << p.name << " CI index " << idx;
       continue;
@@ -95,12 +97,15 @@ void ExpectCiProfiles(const device::nvml::NvmlFunctions& f, const mig::GpuModel&
     EXPECT_EQ(i.instanceCount, static_cast<unsigned>(cp->max_instances));
     EXPECT_EQ(i.multiprocessorCount, static_cast<unsigned>(cp->is_default ? p.sm : cp->sm));
     unsigned n = 0;
-    EXPECT_EQ(f.nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, cp->id, nullptr, &n), NVML_SUCCESS);
+    EXPECT_EQ(f.nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, cp->id, nullptr, &n),
+              NVML_SUCCESS);
     std::vector<nvmlComputeInstancePlacement_t> raw(n);
-    EXPECT_EQ(f.nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, cp->id, raw.data(), &n), NVML_SUCCESS);
+    EXPECT_EQ(f.nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, cp->id, raw.data(), &n),
+              NVML_SUCCESS);
     ASSERT_EQ(n, cp->placements.size());
     for (unsigned k = 0; k < n; ++k)
-      EXPECT_EQ((mig::Placement{static_cast<int>(raw[k].start), static_cast<int>(raw[k].size)}), cp->placements[k]);
+      EXPECT_EQ((mig::Placement{static_cast<int>(raw[k].start), static_cast<int>(raw[k].size)}),
+                cp->placements[k]);
   }
 }
 
@@ -115,7 +120,8 @@ TEST_F(DropIn, ProfileTablesEqualTheCatalogueForEveryGpu) {
     for (unsigned idx = 0; idx < NVML_GPU_INSTANCE_PROFILE_COUNT; ++idx) {
       nvmlGpuInstanceProfileInfo_v3_t i{};
       i.version = nvmlGpuInstanceProfileInfo_v3;
-      int rc = f().nvmlDeviceGetGpuInstanceProfileInfoV(d, idx, reinterpret_cast<nvmlGpuInstanceProfileInfo_v2_t*>(&i));
+      int rc = f().nvmlDeviceGetGpuInstanceProfileInfoV(
+          d, idx, reinterpret_cast<nvmlGpuInstanceProfileInfo_v2_t*>(&i));
       const mig::Profile* p = m.FindProfileByNvml(static_cast<int>(idx));
       if (!p) {
         EXPECT_EQ(rc, NVML_ERROR_NOT_SUPPORTED) << "index " << idx;
@@ -147,10 +153,13 @@ TEST_F(DropIn, InUseWhileComputeInstancesOrProcessesRemain) {
   EXPECT_EQ(f().nvmlGpuInstanceDestroy(gi), NVML_ERROR_IN_USE);
   nvmlGpuInstanceInfo_t info{};
   ASSERT_EQ(f().nvmlGpuInstanceGetInfo(gi, &info), NVML_SUCCESS);
-  ASSERT_TRUE(sim_->Attach(0, static_cast<int>(info.id), std::nullopt, {777, "train", 512, -1, -1, false}).ok());
+  ASSERT_TRUE(
+      sim_->Attach(0, static_cast<int>(info.id), std::nullopt, {777, "train", 512, -1, -1, false})
+          .ok());
   EXPECT_EQ(f().nvmlComputeInstanceDestroy(ci), NVML_ERROR_IN_USE);
   nvmlReturn_t activation = NVML_SUCCESS;
-  EXPECT_EQ(f().nvmlDeviceSetMigMode(d, 0, &activation), NVML_ERROR_IN_USE);  // GPU instances remain
+  EXPECT_EQ(f().nvmlDeviceSetMigMode(d, 0, &activation),
+            NVML_ERROR_IN_USE);  // GPU instances remain
   ASSERT_TRUE(sim_->Detach(777).ok());
   EXPECT_EQ(f().nvmlComputeInstanceDestroy(ci), NVML_SUCCESS);
   EXPECT_EQ(f().nvmlGpuInstanceDestroy(gi), NVML_SUCCESS);
@@ -180,10 +189,13 @@ TEST_F(DropIn, InsufficientResourcesWhenThereIsNoRoom) {
   nvmlGpuInstance_t gi = nullptr;
   EXPECT_EQ(f().nvmlDeviceCreateGpuInstance(d, 19, &gi), NVML_ERROR_INSUFFICIENT_RESOURCES);
   nvmlGpuInstancePlacement_t at3{3, 1};
-  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, &at3, &gi), NVML_ERROR_INSUFFICIENT_RESOURCES);
+  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, &at3, &gi),
+            NVML_ERROR_INSUFFICIENT_RESOURCES);
   nvmlComputeInstance_t ci = nullptr;
-  ASSERT_EQ(f().nvmlGpuInstanceCreateComputeInstance(whole, 4, &ci), NVML_SUCCESS);  // 7c: all of it
-  EXPECT_EQ(f().nvmlGpuInstanceCreateComputeInstance(whole, 0, &ci), NVML_ERROR_INSUFFICIENT_RESOURCES);
+  ASSERT_EQ(f().nvmlGpuInstanceCreateComputeInstance(whole, 4, &ci),
+            NVML_SUCCESS);  // 7c: all of it
+  EXPECT_EQ(f().nvmlGpuInstanceCreateComputeInstance(whole, 0, &ci),
+            NVML_ERROR_INSUFFICIENT_RESOURCES);
   unsigned left = 9;
   EXPECT_EQ(f().nvmlGpuInstanceGetComputeInstanceRemainingCapacity(whole, 0, &left), NVML_SUCCESS);
   EXPECT_EQ(left, 0u);
@@ -195,7 +207,8 @@ TEST_F(DropIn, NotSupportedWhenMigIsOffOrTheProfileIsMissing) {
   nvmlGpuInstance_t gi = nullptr;
   EXPECT_EQ(f().nvmlDeviceCreateGpuInstance(h100, 19, &gi), NVML_ERROR_NOT_SUPPORTED);
   unsigned count = 0, current = 0, pending = 0;
-  EXPECT_EQ(f().nvmlDeviceGetGpuInstanceRemainingCapacity(h100, 19, &count), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(f().nvmlDeviceGetGpuInstanceRemainingCapacity(h100, 19, &count),
+            NVML_ERROR_NOT_SUPPORTED);
   EXPECT_EQ(f().nvmlDeviceGetMigMode(l40s, &current, &pending), NVML_ERROR_NOT_SUPPORTED);
   nvmlGpuInstanceProfileInfo_t v1{};
   EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfo(l40s, 0, &v1), NVML_ERROR_NOT_SUPPORTED);
@@ -203,10 +216,12 @@ TEST_F(DropIn, NotSupportedWhenMigIsOffOrTheProfileIsMissing) {
   EXPECT_EQ(f().nvmlDeviceSetMigMode(l40s, 1, &activation), NVML_ERROR_NOT_SUPPORTED);
   ASSERT_EQ(f().nvmlDeviceSetMigMode(h100, 1, &activation), NVML_SUCCESS);
   ASSERT_EQ(activation, NVML_SUCCESS);
-  EXPECT_EQ(f().nvmlDeviceCreateGpuInstance(h100, 21 /* an A30 id */, &gi), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(f().nvmlDeviceCreateGpuInstance(h100, 21 /* an A30 id */, &gi),
+            NVML_ERROR_NOT_SUPPORTED);
   nvmlGpuInstanceProfileInfo_v2_t v2{};
   v2.version = nvmlGpuInstanceProfileInfo_v2;
-  EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(h100, 0x5 /* 8_SLICE */, &v2), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(h100, 0x5 /* 8_SLICE */, &v2),
+            NVML_ERROR_NOT_SUPPORTED);
 }
 
 // Issue #13.10: a Workstation edition in display mode answers as the driver
@@ -214,11 +229,11 @@ TEST_F(DropIn, NotSupportedWhenMigIsOffOrTheProfileIsMissing) {
 TEST_F(DropIn, AWorkstationInDisplayModeReportsNoMig) {
   Open({"rtx-pro-6000"}, false);
   ASSERT_TRUE(device::sim::WithStateFile(path_, [](device::sim::SimState& s, bool* write) {
-    s.gpus[0].pci_device_id = 0x2BB110DE;
-    s.gpus[0].display_mode = true;
-    *write = true;
-    return Status::Ok();
-  }).ok());
+                s.gpus[0].pci_device_id = 0x2BB110DE;
+                s.gpus[0].display_mode = true;
+                *write = true;
+                return Status::Ok();
+              }).ok());
   nvmlDevice_t d = Device(0);
   unsigned current = 0, pending = 0;
   EXPECT_EQ(f().nvmlDeviceGetMigMode(d, &current, &pending), NVML_ERROR_NOT_SUPPORTED);
@@ -238,28 +253,36 @@ TEST_F(DropIn, InvalidArgumentOnBadVersionsAndRanges) {
   nvmlGpuInstanceProfileInfo_v2_t v2{};
   for (unsigned version : {0u, 1u, 0x01000098u, 0x02000088u, 0x04000098u}) {
     v2.version = version;
-    EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(d, 0, &v2), NVML_ERROR_INVALID_ARGUMENT) << version;
+    EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(d, 0, &v2), NVML_ERROR_INVALID_ARGUMENT)
+        << version;
   }
   v2.version = nvmlGpuInstanceProfileInfo_v2;
   EXPECT_EQ(f().nvmlDeviceGetGpuInstanceProfileInfoV(d, 0x12, &v2), NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(f().nvmlDeviceGetHandleByIndex_v2(1, &none), NVML_ERROR_INVALID_ARGUMENT);
   nvmlGpuInstance_t gi = nullptr;
   nvmlGpuInstancePlacement_t off_grid{1, 2}, past_end{8, 1};
-  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 14, &off_grid, &gi), NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, &past_end, &gi), NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, nullptr, &gi), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 14, &off_grid, &gi),
+            NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, &past_end, &gi),
+            NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlDeviceCreateGpuInstanceWithPlacement(d, 19, nullptr, &gi),
+            NVML_ERROR_INVALID_ARGUMENT);
   gi = CreateGi(d, 9);
   nvmlComputeInstanceProfileInfo_v2_t ci{};
   ci.version = nvmlComputeInstanceProfileInfo_v3 - 4;  // right number, wrong size
-  EXPECT_EQ(f().nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 0, &ci), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 0, &ci),
+            NVML_ERROR_INVALID_ARGUMENT);
   ci.version = nvmlComputeInstanceProfileInfo_v2;
-  EXPECT_EQ(f().nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 9, 0, &ci), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 9, 0, &ci),
+            NVML_ERROR_INVALID_ARGUMENT);
   nvmlComputeInstancePlacement_t bad{3, 1};
   nvmlComputeInstance_t c = nullptr;
-  EXPECT_EQ(f().nvmlGpuInstanceCreateComputeInstanceWithPlacement(gi, 0, &bad, &c), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlGpuInstanceCreateComputeInstanceWithPlacement(gi, 0, &bad, &c),
+            NVML_ERROR_INVALID_ARGUMENT);
   nvmlDevice_t mig = nullptr;
   EXPECT_EQ(f().nvmlDeviceGetMigDeviceHandleByIndex(d, 7, &mig), NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(f().nvmlDeviceGetMigDeviceHandleByIndex(d, 0, &mig), NVML_ERROR_NOT_FOUND);  // no CI yet
+  EXPECT_EQ(f().nvmlDeviceGetMigDeviceHandleByIndex(d, 0, &mig),
+            NVML_ERROR_NOT_FOUND);  // no CI yet
   nvmlReturn_t activation;
   EXPECT_EQ(f().nvmlDeviceSetMigMode(d, 7, &activation), NVML_ERROR_INVALID_ARGUMENT);
 }
@@ -269,7 +292,8 @@ TEST_F(DropIn, SeparateProcessesSeeOneMachine) {
   auto made = sim_->CreateGpuInstance(0, 9, 4);  // carve (here: the simulator) creates
   ASSERT_TRUE(made.ok());
   nvmlGpuInstance_t gi = nullptr;
-  ASSERT_EQ(f().nvmlDeviceGetGpuInstanceById(Device(0), static_cast<unsigned>(made->id), &gi), NVML_SUCCESS);
+  ASSERT_EQ(f().nvmlDeviceGetGpuInstanceById(Device(0), static_cast<unsigned>(made->id), &gi),
+            NVML_SUCCESS);
   ASSERT_EQ(f().nvmlGpuInstanceDestroy(gi), NVML_SUCCESS);  // NVML destroys
   auto g = sim_->GetGpu(0);
   ASSERT_TRUE(g.ok());

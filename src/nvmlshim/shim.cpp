@@ -18,8 +18,9 @@ nvmlReturn_t Shim::Init() {
   if (refs_ > 0) return ++refs_, NVML_SUCCESS;
   const char* env = std::getenv("CARVE_SIM");
   if (!env || !*env) {
-    std::fprintf(stderr, "carve NVML drop-in: CARVE_SIM names no simulated machine "
-                         "(create one: carve sim new FILE h100-80gb --mig on)\n");
+    std::fprintf(stderr,
+                 "carve NVML drop-in: CARVE_SIM names no simulated machine "
+                 "(create one: carve sim new FILE h100-80gb --mig on)\n");
     return NVML_ERROR_DRIVER_NOT_LOADED;
   }
   auto m = device::sim::SimMachine::Open(env);
@@ -48,9 +49,8 @@ static T* Intern(std::vector<std::unique_ptr<T>>& table, T value, Eq eq) {
 }
 
 nvmlDevice_t Shim::Device(int gpu, int gi, int ci) {
-  return Intern(devices_, nvmlDevice_st{gpu, gi, ci}, [](auto& a, auto& b) {
-    return a.gpu == b.gpu && a.gi == b.gi && a.ci == b.ci;
-  });
+  return Intern(devices_, nvmlDevice_st{gpu, gi, ci},
+                [](auto& a, auto& b) { return a.gpu == b.gpu && a.gi == b.gi && a.ci == b.ci; });
 }
 
 nvmlGpuInstance_t Shim::GpuInstance(int gpu, int gi) {
@@ -59,9 +59,8 @@ nvmlGpuInstance_t Shim::GpuInstance(int gpu, int gi) {
 }
 
 nvmlComputeInstance_t Shim::ComputeInstance(int gpu, int gi, int ci) {
-  return Intern(cis_, nvmlComputeInstance_st{gpu, gi, ci}, [](auto& a, auto& b) {
-    return a.gpu == b.gpu && a.gi == b.gi && a.ci == b.ci;
-  });
+  return Intern(cis_, nvmlComputeInstance_st{gpu, gi, ci},
+                [](auto& a, auto& b) { return a.gpu == b.gpu && a.gi == b.gi && a.ci == b.ci; });
 }
 
 bool Shim::Issued(const void* h) const {
@@ -73,17 +72,28 @@ bool Shim::Issued(const void* h) const {
 
 nvmlReturn_t ToNvml(const Status& st) {
   switch (st.code()) {
-    case Code::kOk: return NVML_SUCCESS;
-    case Code::kInvalidArgument: return NVML_ERROR_INVALID_ARGUMENT;
-    case Code::kNotFound: return NVML_ERROR_NOT_FOUND;
-    case Code::kNotSupported: return NVML_ERROR_NOT_SUPPORTED;
-    case Code::kInUse: return NVML_ERROR_IN_USE;
-    case Code::kInsufficientResources: return NVML_ERROR_INSUFFICIENT_RESOURCES;
-    case Code::kResetRequired: return NVML_ERROR_RESET_REQUIRED;
-    case Code::kNoPermission: return NVML_ERROR_NO_PERMISSION;
-    case Code::kTimeout: return NVML_ERROR_TIMEOUT;
-    case Code::kAlreadyExists: return NVML_ERROR_IN_USE;
-    default: return NVML_ERROR_UNKNOWN;
+    case Code::kOk:
+      return NVML_SUCCESS;
+    case Code::kInvalidArgument:
+      return NVML_ERROR_INVALID_ARGUMENT;
+    case Code::kNotFound:
+      return NVML_ERROR_NOT_FOUND;
+    case Code::kNotSupported:
+      return NVML_ERROR_NOT_SUPPORTED;
+    case Code::kInUse:
+      return NVML_ERROR_IN_USE;
+    case Code::kInsufficientResources:
+      return NVML_ERROR_INSUFFICIENT_RESOURCES;
+    case Code::kResetRequired:
+      return NVML_ERROR_RESET_REQUIRED;
+    case Code::kNoPermission:
+      return NVML_ERROR_NO_PERMISSION;
+    case Code::kTimeout:
+      return NVML_ERROR_TIMEOUT;
+    case Code::kAlreadyExists:
+      return NVML_ERROR_IN_USE;
+    default:
+      return NVML_ERROR_UNKNOWN;
   }
 }
 
@@ -114,8 +124,8 @@ nvmlReturn_t SetCount(unsigned int n, const void* array, unsigned int* count, bo
 
 nvmlReturn_t LoadGpu(device::sim::SimMachine& m, int gpu, int gi, int ci, Dev* out) {
   auto g = m.GetGpu(gpu);
-  if (!g.ok()) return g.status().code() == Code::kNotFound ? NVML_ERROR_INVALID_ARGUMENT
-                                                            : ToNvml(g.status());
+  if (!g.ok())
+    return g.status().code() == Code::kNotFound ? NVML_ERROR_INVALID_ARGUMENT : ToNvml(g.status());
   out->gpu = std::move(g).value();
   if (gi < 0) return NVML_SUCCESS;
   for (const auto& x : out->gpu.gpu_instances)
@@ -161,8 +171,8 @@ std::vector<MigSlot> MigSlots(const device::Gpu& gpu) {
   int units = gpu.model->placement_units, cs = gpu.model->compute_slices;
   std::set<unsigned int> taken;
   for (const auto& gi : gpu.gpu_instances) {
-    int base = units <= cs + 1 ? std::min(gi.placement.start, cs - 1)
-                               : gi.placement.start * cs / units;
+    int base =
+        units <= cs + 1 ? std::min(gi.placement.start, cs - 1) : gi.placement.start * cs / units;
     for (const auto& ci : gi.compute_instances) {
       unsigned int slot = static_cast<unsigned int>(base + ci.placement.start);
       while (slot >= max || taken.count(slot)) slot = slot >= max ? 0 : slot + 1;

@@ -98,9 +98,9 @@ struct Dev {
   Dev() = default;
   Dev(const Dev&) = delete;
   device::Gpu gpu;
-  const device::GpuInstance* gi = nullptr;     // set for a MIG device
+  const device::GpuInstance* gi = nullptr;  // set for a MIG device
   const device::ComputeInstance* ci = nullptr;
-  const mig::Profile* profile = nullptr;        // the GI's profile
+  const mig::Profile* profile = nullptr;  // the GI's profile
   const mig::ComputeProfile* ci_profile = nullptr;
 };
 nvmlReturn_t LoadGpu(device::sim::SimMachine& m, int gpu, int gi, int ci, Dev* out);

@@ -9,14 +9,15 @@ using SimMachine = carve::device::sim::SimMachine;
 
 namespace {
 
-
 const std::vector<ComputeProfile>& Profiles(const Dev& d) {
   return d.gpu.model->ComputeProfilesFor(*d.profile);
 }
 
 // The profile at NVML_COMPUTE_INSTANCE_PROFILE_* `index` in this GI.
-nvmlReturn_t ByIndex(const Dev& d, unsigned int index, unsigned int eng, const ComputeProfile** cp) {
-  if (index >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT || eng >= NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_COUNT)
+nvmlReturn_t ByIndex(const Dev& d, unsigned int index, unsigned int eng,
+                     const ComputeProfile** cp) {
+  if (index >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT ||
+      eng >= NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_COUNT)
     return NVML_ERROR_INVALID_ARGUMENT;
   for (const auto& c : Profiles(d))
     if (c.nvml_profile == static_cast<int>(index)) return *cp = &c, NVML_SUCCESS;
@@ -52,8 +53,9 @@ uint64_t Held(const Dev& d) {
 }
 
 unsigned int Remaining(const Dev& d, const ComputeProfile& c) {
-  int same = static_cast<int>(std::count_if(d.gi->compute_instances.begin(), d.gi->compute_instances.end(),
-                                            [&](auto& ci) { return ci.profile_id == c.id; }));
+  int same =
+      static_cast<int>(std::count_if(d.gi->compute_instances.begin(), d.gi->compute_instances.end(),
+                                     [&](auto& ci) { return ci.profile_id == c.id; }));
   uint64_t held = Held(d);
   int fit = 0;
   for (const auto& pl : c.placements) {
@@ -63,8 +65,9 @@ unsigned int Remaining(const Dev& d, const ComputeProfile& c) {
   return static_cast<unsigned int>(std::max(0, std::min(fit, c.max_instances - same)));
 }
 
-nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id, const nvmlComputeInstancePlacement_t* where,
-                    bool placed, nvmlComputeInstance_t* out) {
+nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id,
+                    const nvmlComputeInstancePlacement_t* where, bool placed,
+                    nvmlComputeInstance_t* out) {
   return WithHandle(h, [&](SimMachine& m, const Dev& d) {
     if (!out || (placed && !where)) return NVML_ERROR_INVALID_ARGUMENT;
     const ComputeProfile* c = nullptr;
@@ -72,7 +75,8 @@ nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id, const nvmlComputeInsta
     std::optional<int> start;
     if (placed) {
       bool legal = std::any_of(c->placements.begin(), c->placements.end(), [&](auto& pl) {
-        return pl.start == static_cast<int>(where->start) && pl.size == static_cast<int>(where->size);
+        return pl.start == static_cast<int>(where->start) &&
+               pl.size == static_cast<int>(where->size);
       });
       if (!legal) return NVML_ERROR_INVALID_ARGUMENT;
       start = static_cast<int>(where->start);
@@ -87,7 +91,8 @@ nvmlReturn_t Create(nvmlGpuInstance_t h, unsigned int id, const nvmlComputeInsta
 }  // namespace
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(
-    nvmlGpuInstance_t h, unsigned int index, unsigned int eng, nvmlComputeInstanceProfileInfo_t* info) {
+    nvmlGpuInstance_t h, unsigned int index, unsigned int eng,
+    nvmlComputeInstanceProfileInfo_t* info) {
   return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ByIndex(d, index, eng, &c); rc != NVML_SUCCESS) return rc;
@@ -99,7 +104,8 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(
 }
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(
-    nvmlGpuInstance_t h, unsigned int index, unsigned int eng, nvmlComputeInstanceProfileInfo_v2_t* info) {
+    nvmlGpuInstance_t h, unsigned int index, unsigned int eng,
+    nvmlComputeInstanceProfileInfo_v2_t* info) {
   return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ByIndex(d, index, eng, &c); rc != NVML_SUCCESS) return rc;
@@ -123,8 +129,9 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(
-    nvmlGpuInstance_t h, unsigned int id, unsigned int* count) {
+NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t h,
+                                                                            unsigned int id,
+                                                                            unsigned int* count) {
   return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
@@ -135,7 +142,8 @@ NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(
 }
 
 NVML_EXPORT nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(
-    nvmlGpuInstance_t h, unsigned int id, nvmlComputeInstancePlacement_t* out, unsigned int* count) {
+    nvmlGpuInstance_t h, unsigned int id, nvmlComputeInstancePlacement_t* out,
+    unsigned int* count) {
   return WithHandle(h, [&](SimMachine&, const Dev& d) {
     const ComputeProfile* c = nullptr;
     if (nvmlReturn_t rc = ById(d, id, &c); rc != NVML_SUCCESS) return rc;
@@ -208,9 +216,11 @@ static nvmlReturn_t CiInfo(nvmlComputeInstance_t h, nvmlComputeInstanceInfo_t* i
     return NVML_SUCCESS;
   });
 }
-NVML_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t h, nvmlComputeInstanceInfo_t* info) {
+NVML_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t h,
+                                                       nvmlComputeInstanceInfo_t* info) {
   return CiInfo(h, info);
 }
-NVML_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo(nvmlComputeInstance_t h, nvmlComputeInstanceInfo_t* info) {
+NVML_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo(nvmlComputeInstance_t h,
+                                                    nvmlComputeInstanceInfo_t* info) {
   return CiInfo(h, info);
 }

@@ -13,14 +13,18 @@ namespace {
 
 constexpr unsigned long long kMiB = 1024ull * 1024ull;
 
-
 unsigned int ArchValue(carve::mig::Arch a) {
   switch (a) {
-    case carve::mig::Arch::kAmpere: return NVML_DEVICE_ARCH_AMPERE;
-    case carve::mig::Arch::kHopper: return NVML_DEVICE_ARCH_HOPPER;
-    case carve::mig::Arch::kBlackwell: return NVML_DEVICE_ARCH_BLACKWELL;
-    case carve::mig::Arch::kAda: return NVML_DEVICE_ARCH_ADA;
-    default: return NVML_DEVICE_ARCH_UNKNOWN;
+    case carve::mig::Arch::kAmpere:
+      return NVML_DEVICE_ARCH_AMPERE;
+    case carve::mig::Arch::kHopper:
+      return NVML_DEVICE_ARCH_HOPPER;
+    case carve::mig::Arch::kBlackwell:
+      return NVML_DEVICE_ARCH_BLACKWELL;
+    case carve::mig::Arch::kAda:
+      return NVML_DEVICE_ARCH_ADA;
+    default:
+      return NVML_DEVICE_ARCH_UNKNOWN;
   }
 }
 
@@ -87,7 +91,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t h, char* name, unsigned 
 }
 
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t h, char* uuid, unsigned int length) {
-  return OnDevice(h, [&](const Dev& d) { return CopyString(d.ci ? d.ci->uuid : d.gpu.uuid, uuid, length); });
+  return OnDevice(
+      h, [&](const Dev& d) { return CopyString(d.ci ? d.ci->uuid : d.gpu.uuid, uuid, length); });
 }
 
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t h, unsigned int* index) {
@@ -113,9 +118,15 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMinorNumber(nvmlDevice_t h, unsigned int* 
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t h, nvmlPciInfo_t* pci) { return PciInfo(h, pci); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t h, nvmlPciInfo_t* pci) { return PciInfo(h, pci); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(nvmlDevice_t h, nvmlPciInfo_t* pci) { return PciInfo(h, pci); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t h, nvmlPciInfo_t* pci) {
+  return PciInfo(h, pci);
+}
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t h, nvmlPciInfo_t* pci) {
+  return PciInfo(h, pci);
+}
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(nvmlDevice_t h, nvmlPciInfo_t* pci) {
+  return PciInfo(h, pci);
+}
 
 static void MemoryOf(const Dev& d, unsigned long long* total, unsigned long long* used) {
   *total = (d.gi ? d.gi->memory_total_mib : d.gpu.memory_total_mib) * kMiB;
@@ -134,7 +145,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t h, nvmlMemory_t* m
 NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t h, nvmlMemory_v2_t* mem) {
   return OnDevice(h, [&](const Dev& d) {
     if (!mem) return NVML_ERROR_INVALID_ARGUMENT;
-    if (mem->version != nvmlMemory_v2 && mem->version != 2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (mem->version != nvmlMemory_v2 && mem->version != 2)
+      return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     MemoryOf(d, &mem->total, &mem->used);
     mem->reserved = 0;  // the simulator reserves nothing
     mem->free = mem->total - mem->used;
@@ -170,16 +182,26 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t h, nvmlEnableState_t*
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t h, int* major, int* minor) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t h, int* major,
+                                                            int* minor) {
   return OnDevice(h, [&](const Dev& d) {
     if (!major || !minor) return NVML_ERROR_INVALID_ARGUMENT;
     bool rtx = d.gpu.model && d.gpu.model->alias.starts_with("rtx");
     switch (d.gpu.arch) {  // A100/A30 8.0, H100/H200 9.0, B200 10.0, RTX PRO 12.0, Ada 8.9
-      case carve::mig::Arch::kAmpere: *major = 8, *minor = 0; break;
-      case carve::mig::Arch::kHopper: *major = 9, *minor = 0; break;
-      case carve::mig::Arch::kBlackwell: *major = rtx ? 12 : 10, *minor = 0; break;
-      case carve::mig::Arch::kAda: *major = 8, *minor = 9; break;
-      default: return NVML_ERROR_NOT_SUPPORTED;
+      case carve::mig::Arch::kAmpere:
+        *major = 8, *minor = 0;
+        break;
+      case carve::mig::Arch::kHopper:
+        *major = 9, *minor = 0;
+        break;
+      case carve::mig::Arch::kBlackwell:
+        *major = rtx ? 12 : 10, *minor = 0;
+        break;
+      case carve::mig::Arch::kAda:
+        *major = 8, *minor = 9;
+        break;
+      default:
+        return NVML_ERROR_NOT_SUPPORTED;
     }
     return NVML_SUCCESS;
   });
@@ -190,22 +212,32 @@ static nvmlReturn_t Attributes(nvmlDevice_t h, nvmlDeviceAttributes_t* a) {
     if (!a) return NVML_ERROR_INVALID_ARGUMENT;
     if (!d.ci) return NVML_ERROR_NOT_SUPPORTED;  // MIG device handles only
     const auto& e = d.profile->engines;
-    *a = {static_cast<unsigned int>(d.ci->sm), static_cast<unsigned int>(e.ce),
-          static_cast<unsigned int>(e.dec), static_cast<unsigned int>(e.enc),
-          static_cast<unsigned int>(e.jpeg), static_cast<unsigned int>(e.ofa),
-          static_cast<unsigned int>(d.profile->slices), static_cast<unsigned int>(d.ci->slices),
+    *a = {static_cast<unsigned int>(d.ci->sm),
+          static_cast<unsigned int>(e.ce),
+          static_cast<unsigned int>(e.dec),
+          static_cast<unsigned int>(e.enc),
+          static_cast<unsigned int>(e.jpeg),
+          static_cast<unsigned int>(e.ofa),
+          static_cast<unsigned int>(d.profile->slices),
+          static_cast<unsigned int>(d.ci->slices),
           d.gi->memory_total_mib};
     return NVML_SUCCESS;
   });
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t h, nvmlDeviceAttributes_t* a) { return Attributes(h, a); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes(nvmlDevice_t h, nvmlDeviceAttributes_t* a) { return Attributes(h, a); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t h, nvmlDeviceAttributes_t* a) {
+  return Attributes(h, a);
+}
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetAttributes(nvmlDevice_t h, nvmlDeviceAttributes_t* a) {
+  return Attributes(h, a);
+}
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t h, unsigned int* count,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t h,
+                                                                 unsigned int* count,
                                                                  nvmlProcessInfo_t* infos) {
   return ListProcesses(h, count, infos);
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t h, unsigned int* count,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t h,
+                                                                 unsigned int* count,
                                                                  nvmlProcessInfo_t* infos) {
   return ListProcesses(h, count, infos);
 }
@@ -222,11 +254,13 @@ static nvmlReturn_t NoProcesses(nvmlDevice_t h, unsigned int* count) {
     return NVML_SUCCESS;
   });
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t h, unsigned int* count,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t h,
+                                                                  unsigned int* count,
                                                                   nvmlProcessInfo_t*) {
   return NoProcesses(h, count);
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t h, unsigned int* count,
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t h,
+                                                                    unsigned int* count,
                                                                     nvmlProcessInfo_t*) {
   return NoProcesses(h, count);
 }

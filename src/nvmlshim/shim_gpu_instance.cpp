@@ -26,7 +26,7 @@ nvmlReturn_t NeedMigCapable(const Dev& d) {
 }
 nvmlReturn_t NeedMigOn(const Dev& d) {
   return NeedMigCapable(d) == NVML_SUCCESS && d.gpu.mig.current ? NVML_SUCCESS
-                                                                  : NVML_ERROR_NOT_SUPPORTED;
+                                                                : NVML_ERROR_NOT_SUPPORTED;
 }
 
 // The profile at NVML_GPU_INSTANCE_PROFILE_* `index`.
@@ -105,8 +105,8 @@ nvmlReturn_t Create(nvmlDevice_t h, unsigned int id, const nvmlGpuInstancePlacem
     if (nvmlReturn_t rc = ById(d, id, true, &p); rc != NVML_SUCCESS) return rc;
     std::optional<int> start;
     if (placed) {
-      if (where->size != static_cast<unsigned int>(p->size()) ||
-          where->start > 64 || !p->LegalStart(static_cast<int>(where->start)))
+      if (where->size != static_cast<unsigned int>(p->size()) || where->start > 64 ||
+          !p->LegalStart(static_cast<int>(where->start)))
         return NVML_ERROR_INVALID_ARGUMENT;
       start = static_cast<int>(where->start);
     }
@@ -154,8 +154,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t h, uns
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t h, unsigned int index,
-                                                              nvmlGpuInstanceProfileInfo_v2_t* info) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(
+    nvmlDevice_t h, unsigned int index, nvmlGpuInstanceProfileInfo_v2_t* info) {
   return OnGpu(h, [&](SimMachine&, const Dev& d) {
     const Profile* p = nullptr;
     if (nvmlReturn_t rc = ByIndex(d, index, true, &p); rc != NVML_SUCCESS) return rc;
@@ -176,8 +176,9 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(
     nvmlDevice_t h, unsigned int id, nvmlGpuInstancePlacement_t* out, unsigned int* count) {
   return Placements(h, id, out, count);
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements(
-    nvmlDevice_t h, unsigned int id, nvmlGpuInstancePlacement_t* out, unsigned int* count) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements(nvmlDevice_t h, unsigned int id,
+                                                                    nvmlGpuInstancePlacement_t* out,
+                                                                    unsigned int* count) {
   return Placements(h, id, out, count);
 }
 
@@ -199,7 +200,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t h, unsigned in
 }
 
 NVML_EXPORT nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(
-    nvmlDevice_t h, unsigned int id, const nvmlGpuInstancePlacement_t* where, nvmlGpuInstance_t* out) {
+    nvmlDevice_t h, unsigned int id, const nvmlGpuInstancePlacement_t* where,
+    nvmlGpuInstance_t* out) {
   return Create(h, id, where, true, out);
 }
 
@@ -232,7 +234,8 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t h, unsigned i
     if (!out) return NVML_ERROR_INVALID_ARGUMENT;
     if (nvmlReturn_t rc = NeedMigOn(d); rc != NVML_SUCCESS) return rc;
     for (const auto& gi : d.gpu.gpu_instances)
-      if (gi.id == static_cast<int>(id)) return *out = Shim::Get().GpuInstance(d.gpu.index, gi.id), NVML_SUCCESS;
+      if (gi.id == static_cast<int>(id))
+        return *out = Shim::Get().GpuInstance(d.gpu.index, gi.id), NVML_SUCCESS;
     return NVML_ERROR_NOT_FOUND;
   });
 }

@@ -5,10 +5,7 @@
 using namespace carve::nvmlshim;
 using SimMachine = carve::device::sim::SimMachine;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 NVML_EXPORT nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t h, unsigned int* is_mig) {
   return OnDevice(h, [&](const Dev& d) {
@@ -51,12 +48,14 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t h, uns
     if (!d.gpu.mig_capable || !d.gpu.mig.current) return NVML_ERROR_NOT_SUPPORTED;
     if (index >= MaxMigDevices(d.gpu)) return NVML_ERROR_INVALID_ARGUMENT;
     for (const auto& s : MigSlots(d.gpu))
-      if (s.index == index) return *out = Shim::Get().Device(d.gpu.index, s.gi->id, s.ci->id), NVML_SUCCESS;
+      if (s.index == index)
+        return *out = Shim::Get().Device(d.gpu.index, s.gi->id, s.ci->id), NVML_SUCCESS;
     return NVML_ERROR_NOT_FOUND;
   });
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t h, nvmlDevice_t* out) {
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t h,
+                                                                      nvmlDevice_t* out) {
   return OnDevice(h, [&](const Dev& d) {
     if (!out || !d.ci) return NVML_ERROR_INVALID_ARGUMENT;
     *out = Shim::Get().Device(d.gpu.index);

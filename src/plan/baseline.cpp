@@ -58,7 +58,8 @@ BaselineResult FirstFitBaseline(const Problem& p) {
     for (size_t t = 0; t < p.types.size() && p.demand[i] > 0; ++t) {
       int smallest = -1;
       for (size_t k = 0; k < p.types[t].kinds.size(); ++k)
-        if (p.fit[t][k][i].value > 0 && (smallest < 0 || p.types[t].kinds[k].memory_mib < p.types[t].kinds[smallest].memory_mib))
+        if (p.fit[t][k][i].value > 0 && (smallest < 0 || p.types[t].kinds[k].memory_mib <
+                                                             p.types[t].kinds[smallest].memory_mib))
           smallest = int(k);
       if (smallest < 0) continue;
       int n = ReplicasFor(p, i, p.fit[t][smallest][i].value);
@@ -66,7 +67,8 @@ BaselineResult FirstFitBaseline(const Problem& p) {
       break;
     }
   }
-  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.memory > b.memory; });
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.memory > b.memory; });
   std::vector<std::vector<mig::Slice>> layouts(p.request->fleet.size());
   std::vector<bool> open(p.request->fleet.size(), false);
   for (const Item& it : items) {
@@ -78,7 +80,9 @@ BaselineResult FirstFitBaseline(const Problem& p) {
         size_t t = p.type_of[f];
         int smallest = -1;
         for (size_t k = 0; k < p.types[t].kinds.size(); ++k)
-          if (p.fit[t][k][it.model].value > 0 && (smallest < 0 || p.types[t].kinds[k].memory_mib < p.types[t].kinds[smallest].memory_mib))
+          if (p.fit[t][k][it.model].value > 0 &&
+              (smallest < 0 ||
+               p.types[t].kinds[k].memory_mib < p.types[t].kinds[smallest].memory_mib))
             smallest = int(k);
         if (smallest < 0) continue;
         const Kind& kind = p.types[t].kinds[smallest];

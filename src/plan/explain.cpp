@@ -30,8 +30,8 @@ std::pair<uint64_t, std::string> Largest(const ModelDemand& m, const Problem& p)
       continue;
     for (const auto& k : t.kinds)
       if (k.memory_mib > best)
-        best = k.memory_mib,
-        where = k.profile ? fmt::format("{} on {}", k.name, t.model->alias) : fmt::format("a whole {}", k.name);
+        best = k.memory_mib, where = k.profile ? fmt::format("{} on {}", k.name, t.model->alias)
+                                               : fmt::format("a whole {}", k.name);
   }
   return {best, where};
 }
@@ -41,8 +41,8 @@ std::string GroupAlternatives(const ModelDemand& m, const Problem& p) {
   std::string out;
   for (const auto& t : p.types) {
     if (t.fixed) {  // carved already: its GPUs are never whole, so never a group
-      out += fmt::format("{}a pool of {} with a larger profile than its fixed {}", out.empty() ? "" : "; ",
-                         t.model->alias, t.fixed->name);
+      out += fmt::format("{}a pool of {} with a larger profile than its fixed {}",
+                         out.empty() ? "" : "; ", t.model->alias, t.fixed->name);
       continue;
     }
     for (int k : {2, 4, 8}) {
@@ -62,7 +62,8 @@ std::string LargestGroup(const ModelDemand& m, const Problem& p) {
   uint64_t best = 0;
   std::string out;
   for (const auto& t : p.types) {
-    if (t.fixed || (!m.gpus.empty() && std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end()))
+    if (t.fixed || (!m.gpus.empty() &&
+                    std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) == m.gpus.end()))
       continue;
     int k = 0;
     for (int n : {2, 4, 8})
@@ -86,18 +87,20 @@ std::string TensorParallelAcrossSlices() {
 std::string WhyNoFit(const ModelDemand& m, const Problem& p) {
   bool any_allowed = m.gpus.empty();
   for (const auto& t : p.types)
-    any_allowed = any_allowed ||
-                  std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) != m.gpus.end();
+    any_allowed =
+        any_allowed || std::find(m.gpus.begin(), m.gpus.end(), t.model->alias) != m.gpus.end();
   if (!any_allowed)
-    return fmt::format("pinned to gpus [{}], but the fleet has none of them (fleet: {}); "
-                       "widen 'gpus' or add such GPUs to the fleet",
-                       fmt::join(m.gpus, ", "), FleetSummary(p));
+    return fmt::format(
+        "pinned to gpus [{}], but the fleet has none of them (fleet: {}); "
+        "widen 'gpus' or add such GPUs to the fleet",
+        fmt::join(m.gpus, ", "), FleetSummary(p));
   if (m.tensor_parallel > 1)
-    return fmt::format("asks for tensor_parallel {}: that needs {} whole GPUs of one model, each "
-                       "holding {}, and this fleet (fleet: {}) has no such group; {}",
-                       m.tensor_parallel, m.tensor_parallel,
-                       GiB(PerGpuMiB(m.memory_mib, m.overhead_mib, m.tensor_parallel)),
-                       FleetSummary(p), TensorParallelAcrossSlices());
+    return fmt::format(
+        "asks for tensor_parallel {}: that needs {} whole GPUs of one model, each "
+        "holding {}, and this fleet (fleet: {}) has no such group; {}",
+        m.tensor_parallel, m.tensor_parallel,
+        GiB(PerGpuMiB(m.memory_mib, m.overhead_mib, m.tensor_parallel)), FleetSummary(p),
+        TensorParallelAcrossSlices());
   auto [largest, where] = Largest(m, p);
   if (m.memory_mib > largest) {
     std::string alt = GroupAlternatives(m, p), group = LargestGroup(m, p);
@@ -126,11 +129,14 @@ std::string WhyNoFit(const ModelDemand& m, const Problem& p) {
     for (const auto& o : m.options)
       named += fmt::format("{}{} ({} ms)", named.empty() ? "" : ", ", o.profile, o.latency_ms);
     if (m.latency_slo_ms > 0)
-      return fmt::format("no measured profile on this fleet meets latency_slo_ms {} ms (rows: {}); "
-                         "relax the SLO or measure other profiles", m.latency_slo_ms, named);
-    return fmt::format("its measured profiles ({}) exist on no GPU in this fleet (fleet: {}); "
-                       "measure profiles these GPUs offer (`carve catalog MODEL`)",
-                       named, FleetSummary(p));
+      return fmt::format(
+          "no measured profile on this fleet meets latency_slo_ms {} ms (rows: {}); "
+          "relax the SLO or measure other profiles",
+          m.latency_slo_ms, named);
+    return fmt::format(
+        "its measured profiles ({}) exist on no GPU in this fleet (fleet: {}); "
+        "measure profiles these GPUs offer (`carve catalog MODEL`)",
+        named, FleetSummary(p));
   }
   return "no slice in this fleet can hold it";
 }

@@ -59,8 +59,10 @@ TEST(FixedPool, PlanNeverRecarvesAFixedGpu) {
   r.models = {M("too-big", 30, 1)};
   Plan q = MakePlan(r);
   ASSERT_EQ(q.unmet.size(), 1u);  // 30 GiB fits no 1g.24gb; the pool is not re-carved to 2g.48gb
-  EXPECT_NE(q.unmet[0].reason.find("larger profile than its fixed 1g.24gb"), std::string::npos) << q.unmet[0].reason;
-  EXPECT_EQ(q.unmet[0].reason.find("as one tensor-parallel group"), std::string::npos);  // carved GPUs are never whole
+  EXPECT_NE(q.unmet[0].reason.find("larger profile than its fixed 1g.24gb"), std::string::npos)
+      << q.unmet[0].reason;
+  EXPECT_EQ(q.unmet[0].reason.find("as one tensor-parallel group"),
+            std::string::npos);  // carved GPUs are never whole
   for (const auto& g : q.gpus) EXPECT_FALSE(g.used());
 }
 
@@ -77,21 +79,26 @@ TEST(FixedPool, MixedClusterPlansAsOne) {
   for (const auto& g : p.gpus)
     for (const auto& s : g.slices)
       for (const auto& rep : s.replicas)
-        EXPECT_EQ(g.gpu.model->alias, p.models[rep.model].name == "small" ? "rtx-pro-6000" : "h100-80gb");
+        EXPECT_EQ(g.gpu.model->alias,
+                  p.models[rep.model].name == "small" ? "rtx-pro-6000" : "h100-80gb");
 }
 
 TEST(FixedPool, SpecErrorsNameTheLine) {
-  auto s = spec::ParseSpec("version: v1\nfleet:\n  - {gpu: rtx-pro-6000, fixed_profile: 1g.24gb}\n", "c.yaml");
+  auto s = spec::ParseSpec("version: v1\nfleet:\n  - {gpu: rtx-pro-6000, fixed_profile: 1g.24gb}\n",
+                           "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("c.yaml:3"), std::string::npos) << s.status().message();
   EXPECT_NE(s.status().hint().find("pool: NAME"), std::string::npos);
   s = spec::ParseSpec("version: v1\nfleet:\n  - {pool: Big_Pool, gpu: rtx-pro-6000}\n", "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("not a pool name"), std::string::npos);
-  s = spec::ParseSpec("version: v1\nfleet:\n  - {pool: p, gpu: h100-80gb}\n  - {pool: p, gpu: h100-80gb}\n", "c.yaml");
+  s = spec::ParseSpec(
+      "version: v1\nfleet:\n  - {pool: p, gpu: h100-80gb}\n  - {pool: p, gpu: h100-80gb}\n",
+      "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("c.yaml:4"), std::string::npos) << s.status().message();
-  s = spec::ParseSpec("version: v1\nfleet:\n  - {pool: p, gpu: rtx-pro-6000, fixed_profile: 3g.40gb}\n", "c.yaml");
+  s = spec::ParseSpec(
+      "version: v1\nfleet:\n  - {pool: p, gpu: rtx-pro-6000, fixed_profile: 3g.40gb}\n", "c.yaml");
   ASSERT_TRUE(s.ok());
   auto f = FleetFromSpec(*s->fleet, Cat());
   ASSERT_FALSE(f.ok());
@@ -99,12 +106,13 @@ TEST(FixedPool, SpecErrorsNameTheLine) {
   EXPECT_NE(f.status().hint().find("1g.24gb"), std::string::npos);
 }
 
-std::string SingleNode(const std::string& name, const std::string& product, const std::string& count,
-                       const std::string& allocatable) {
-  return R"({"metadata": {"name": ")" + name + R"(", "labels": {"nvidia.com/gpu.product": ")" + product +
-         R"(", "nvidia.com/gpu.count": ")" + count +
+std::string SingleNode(const std::string& name, const std::string& product,
+                       const std::string& count, const std::string& allocatable) {
+  return R"({"metadata": {"name": ")" + name + R"(", "labels": {"nvidia.com/gpu.product": ")" +
+         product + R"(", "nvidia.com/gpu.count": ")" + count +
          R"(", "nvidia.com/mig.strategy": "single", "nvidia.com/mig.capable": "true", "karpenter.sh/nodepool": "gpu"}},
-         "status": {"allocatable": {"nvidia.com/gpu": ")" + allocatable + R"("}}})";
+         "status": {"allocatable": {"nvidia.com/gpu": ")" +
+         allocatable + R"("}}})";
 }
 
 TEST(FixedPool, SingleStrategyNodesAreFixedPools) {
@@ -131,27 +139,34 @@ TEST(FixedPool, SingleStrategyNodesAreFixedPools) {
 // Time-slicing (renameByDefault false) marks the product -SHARED and
 // multiplies the count; the node still has its four slices.
 TEST(FixedPool, SingleStrategyNodeAlreadyTimeSliced) {
-  std::string node = SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb-SHARED", "4", "12");
+  std::string node =
+      SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb-SHARED", "4", "12");
   node.replace(node.find("\"karpenter.sh/nodepool\""), 0, "\"nvidia.com/gpu.replicas\": \"3\", ");
   auto f = FleetFromNodes(R"({"items": [)" + node + "]}", Cat());
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->size(), 1u);
   EXPECT_EQ((*f)[0].fixed_count, 4);
-  EXPECT_EQ((*f)[0].pool_selector, "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
+  EXPECT_EQ((*f)[0].pool_selector,
+            "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
 }
 
 TEST(FixedPool, SingleStrategyWithAnUnknownProfileSaysWhich) {
   auto f = FleetFromNodes(
-      R"({"items": [)" + SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-9g.99gb", "4", "4") + "]}",
+      R"({"items": [)" +
+          SingleNode("a", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-9g.99gb", "4", "4") +
+          "]}",
       Cat());
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.status().message().find("node a"), std::string::npos) << f.status().message();
   EXPECT_NE(f.status().message().find("9g.99gb"), std::string::npos);
   f = FleetFromNodes(
-      R"({"items": [)" + SingleNode("b", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-INVALID", "0", "0") + "]}",
+      R"({"items": [)" +
+          SingleNode("b", "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-INVALID", "0", "0") +
+          "]}",
       Cat());
   ASSERT_FALSE(f.ok());
-  EXPECT_NE(f.status().message().find("do not all hold one profile"), std::string::npos) << f.status().message();
+  EXPECT_NE(f.status().message().find("do not all hold one profile"), std::string::npos)
+      << f.status().message();
 }
 
 }  // namespace

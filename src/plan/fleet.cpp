@@ -22,7 +22,8 @@ void Append(std::vector<FleetGpu>& fleet, const mig::GpuModel* model, int count,
   int local = 0;
   for (const auto& g : fleet) local += g.node == node && g.pool == pool;
   for (int c = 0; c < count; ++c)
-    fleet.push_back(FleetGpu{int(fleet.size()), node, local + c, model, cost, {}, {}, pool, {}, nullptr, 0});
+    fleet.push_back(
+        FleetGpu{int(fleet.size()), node, local + c, model, cost, {}, {}, pool, {}, nullptr, 0});
 }
 
 std::string ProfileNames(const mig::GpuModel& model) {
@@ -63,7 +64,8 @@ Result<std::vector<FleetGpu>> FleetFromSpec(const std::vector<spec::FleetEntry>&
         return Status::InvalidArgument(
             fmt::format("{}: fleet pool '{}': {} has no MIG profile '{}'", e.where.str(), e.pool,
                         (*model)->alias, e.fixed_profile),
-            fmt::format("Its profiles: {} (carve profiles -m {}).", ProfileNames(**model), (*model)->alias));
+            fmt::format("Its profiles: {} (carve profiles -m {}).", ProfileNames(**model),
+                        (*model)->alias));
     }
     size_t first = fleet.size();
     Append(fleet, *model, e.count, e.cost_per_month.value_or(0), "", e.pool);
@@ -92,7 +94,8 @@ Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Ca
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string item(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    std::string item(
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     if (item.empty()) continue;
     std::string alias = item.substr(0, item.find(':'));
@@ -114,7 +117,8 @@ Result<std::vector<FleetGpu>> FleetFromFlag(std::string_view text, const mig::Ca
     if (!model.ok()) return model.status().Prefixed("--fleet");
     Append(fleet, *model, count, cost);
   }
-  if (fleet.empty()) return Status::InvalidArgument("--fleet lists no GPUs", "Example: --fleet h100-80gb:8");
+  if (fleet.empty())
+    return Status::InvalidArgument("--fleet lists no GPUs", "Example: --fleet h100-80gb:8");
   bool some = std::any_of(fleet.begin(), fleet.end(), [](auto& g) { return g.cost_per_month > 0; });
   bool all = std::all_of(fleet.begin(), fleet.end(), [](auto& g) { return g.cost_per_month > 0; });
   if (some && !all)
@@ -129,7 +133,8 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
     if (!g.model)
       return Status::NotSupported(
           fmt::format("GPU {} ({}) is not in carve's catalogue", g.index, g.name),
-          "Plan for the other GPUs with --fleet, or add the model to catalog/ (see `carve catalog`).");
+          "Plan for the other GPUs with --fleet, or add the model to catalog/ (see `carve "
+          "catalog`).");
     FleetGpu f{int(fleet.size()), "", g.index, g.model, 0, {}, {}};
     for (const auto& gi : g.mig.current ? g.gpu_instances : std::vector<device::GpuInstance>{}) {
       const mig::Profile* p = g.model->FindProfileById(gi.profile_id);
@@ -138,7 +143,8 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
     fleet.push_back(std::move(f));
   }
   if (fleet.empty())
-    return Status::NotFound("the machine has no GPUs", "Give the fleet in the spec or with --fleet.");
+    return Status::NotFound("the machine has no GPUs",
+                            "Give the fleet in the spec or with --fleet.");
   return fleet;
 }
 
@@ -146,8 +152,8 @@ namespace {
 
 // Node labels that name a node's pool, by provider (Karpenter, GKE, AKS, EKS).
 constexpr const char* kPoolLabels[] = {"karpenter.sh/nodepool", "cloud.google.com/gke-nodepool",
-                                       "kubernetes.azure.com/agentpool", "eks.amazonaws.com/nodegroup",
-                                       kPoolLabel};
+                                       "kubernetes.azure.com/agentpool",
+                                       "eks.amazonaws.com/nodegroup", kPoolLabel};
 
 // The profile GFD names in a `single` product label (…-MIG-1g.24gb; a '+' is
 // written '.' there, as label values cannot hold it).
@@ -161,11 +167,13 @@ const mig::Profile* SingleProfile(const mig::GpuModel& model, const std::string&
 }
 
 // The node's pool by its provider's label, else named by its GPU and profile.
-std::string PoolOf(const nlohmann::json& labels, const mig::GpuModel& model, const mig::Profile& profile) {
+std::string PoolOf(const nlohmann::json& labels, const mig::GpuModel& model,
+                   const mig::Profile& profile) {
   for (const char* key : kPoolLabels)
     if (labels.contains(key) && labels[key].is_string()) return labels[key].get<std::string>();
   std::string out = model.alias + "-" + profile.name;
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '.' || c == '+'; }, '-');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '.' || c == '+'; }, '-');
   return out;
 }
 
@@ -173,31 +181,39 @@ std::string PoolOf(const nlohmann::json& labels, const mig::GpuModel& model, con
 // carved, each into `profile` slices, and its counts are slices, not GPUs
 // (allocatable nvidia.com/gpu when the node list has it, else GFD's count).
 // Each GPU holds as many as an empty one can, the last the rest.
-Status AppendSingle(std::vector<FleetGpu>& fleet, const nlohmann::json& node, const mig::GpuModel& model,
-                    const std::string& label, int slices) {
+Status AppendSingle(std::vector<FleetGpu>& fleet, const nlohmann::json& node,
+                    const mig::GpuModel& model, const std::string& label, int slices) {
   const auto& meta = node["metadata"];
   std::string name = meta.value("name", "?");
   const auto& labels = meta["labels"];
   const mig::Profile* profile = model.mig ? SingleProfile(model, label) : nullptr;
   if (label == "INVALID")
     return Status::InvalidArgument(
-        fmt::format("--nodes: node {} runs the single MIG strategy, and GPU Feature Discovery labels it "
-                    "-MIG-INVALID: its GPUs do not all hold one profile, so its device plugin offers nothing", name),
-        "Give every GPU of the node one profile (or all MIG off), or run the node's device plugin with the "
+        fmt::format(
+            "--nodes: node {} runs the single MIG strategy, and GPU Feature Discovery labels it "
+            "-MIG-INVALID: its GPUs do not all hold one profile, so its device plugin offers "
+            "nothing",
+            name),
+        "Give every GPU of the node one profile (or all MIG off), or run the node's device plugin "
+        "with the "
         "mixed strategy, then list the nodes again.");
   if (!profile)
     return Status::NotFound(
-        fmt::format("--nodes: node {} runs the single MIG strategy with profile '{}', which {} does not have in carve's catalogue",
+        fmt::format("--nodes: node {} runs the single MIG strategy with profile '{}', which {} "
+                    "does not have in carve's catalogue",
                     name, label, model.alias),
         fmt::format("Its profiles: {} (carve profiles -m {}).", ProfileNames(model), model.alias));
-  // Time-slicing advertises each slice `replicas` times, as nvidia.com/gpu or (renamed) nvidia.com/gpu.shared.
-  auto allocatable = node.value("status", nlohmann::json::object()).value("allocatable", nlohmann::json::object());
+  // Time-slicing advertises each slice `replicas` times, as nvidia.com/gpu or (renamed)
+  // nvidia.com/gpu.shared.
+  auto allocatable =
+      node.value("status", nlohmann::json::object()).value("allocatable", nlohmann::json::object());
   for (const char* key : {"nvidia.com/gpu", "nvidia.com/gpu.shared"}) {
     if (!allocatable.contains(key) || !allocatable[key].is_string()) continue;
     std::string text = allocatable[key].get<std::string>();
     char* end = nullptr;
     long n = std::strtol(text.c_str(), &end, 10);
-    long shares = std::max(1L, std::strtol(labels.value("nvidia.com/gpu.replicas", "1").c_str(), nullptr, 10));
+    long shares = std::max(
+        1L, std::strtol(labels.value("nvidia.com/gpu.replicas", "1").c_str(), nullptr, 10));
     if (*end != '\0' || n < 0 || n > spec::kMaxGpuCount)
       return Status::InvalidArgument(
           fmt::format("--nodes: node {} has allocatable {} '{}', not a count", name, key, text),
@@ -221,7 +237,8 @@ Status AppendSingle(std::vector<FleetGpu>& fleet, const nlohmann::json& node, co
 Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catalog& catalog) {
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array())
-    return Status::InvalidArgument("--nodes: not the output of `kubectl get nodes -o json` (no items list)");
+    return Status::InvalidArgument(
+        "--nodes: not the output of `kubectl get nodes -o json` (no items list)");
   std::vector<FleetGpu> fleet;
   for (const auto& node : doc["items"]) {
     const auto& meta = node.value("metadata", nlohmann::json::object());
@@ -229,12 +246,15 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
     const auto& labels = meta.value("labels", nlohmann::json::object());
     if (!labels.contains("nvidia.com/gpu.product")) continue;
     std::string product = labels["nvidia.com/gpu.product"].get<std::string>();
-    if (product.ends_with("-SHARED")) product.resize(product.size() - 7);  // time-slicing's mark (single)
+    if (product.ends_with("-SHARED"))
+      product.resize(product.size() - 7);  // time-slicing's mark (single)
     size_t mig_at = product.find("-MIG-");
     const mig::GpuModel* model = FindProduct(catalog, product.substr(0, mig_at));
     if (!model)
-      return Status::NotFound(fmt::format("--nodes: node {} has GPU product '{}', which carve's catalogue lacks", name, product),
-                              fmt::format("Known models: {}.", catalog.AliasList()));
+      return Status::NotFound(
+          fmt::format("--nodes: node {} has GPU product '{}', which carve's catalogue lacks", name,
+                      product),
+          fmt::format("Known models: {}.", catalog.AliasList()));
     std::string label = labels.value("nvidia.com/gpu.count", "0");
     char* end = nullptr;
     long n = std::strtol(label.c_str(), &end, 10);
@@ -254,8 +274,10 @@ Result<std::vector<FleetGpu>> ParseNodes(std::string_view text, const mig::Catal
       fleet[i].mig_config = labels.value("nvidia.com/mig.config", "");
   }
   if (fleet.empty())
-    return Status::NotFound("--nodes: no node carries the GPU Feature Discovery labels nvidia.com/gpu.product and nvidia.com/gpu.count",
-                            "Install the GPU Operator (or GFD) on the GPU nodes, or give the fleet with --fleet.");
+    return Status::NotFound(
+        "--nodes: no node carries the GPU Feature Discovery labels nvidia.com/gpu.product and "
+        "nvidia.com/gpu.count",
+        "Install the GPU Operator (or GFD) on the GPU nodes, or give the fleet with --fleet.");
   return fleet;
 }
 
@@ -282,11 +304,13 @@ namespace {
 std::vector<std::pair<nlohmann::json, nlohmann::json>> GpuNodes(std::string_view text) {
   std::vector<std::pair<nlohmann::json, nlohmann::json>> out;
   auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) return out;
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("items") || !doc["items"].is_array())
+    return out;
   for (const auto& node : doc["items"]) {
     if (!node.is_object() || !node.contains("metadata") || !node["metadata"].is_object()) continue;
     auto labels = node["metadata"].value("labels", nlohmann::json::object());
-    if (labels.is_object() && labels.contains("nvidia.com/gpu.product")) out.push_back({node, labels});
+    if (labels.is_object() && labels.contains("nvidia.com/gpu.product"))
+      out.push_back({node, labels});
   }
   return out;
 }
@@ -303,9 +327,10 @@ bool NodesRunGpuOperator(std::string_view text) {
 std::string NodesCloud(std::string_view text) {
   for (const auto& [node, labels] : GpuNodes(text)) {
     auto spec = node.value("spec", nlohmann::json::object());
-    std::string id = spec.is_object() && spec.contains("providerID") && spec["providerID"].is_string()
-                         ? spec["providerID"].get<std::string>()
-                         : "";
+    std::string id =
+        spec.is_object() && spec.contains("providerID") && spec["providerID"].is_string()
+            ? spec["providerID"].get<std::string>()
+            : "";
     if (id.starts_with("aws://")) return "aws";
     if (id.starts_with("exoscale://")) return "exoscale";
   }
@@ -316,7 +341,8 @@ Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view text, const mig::C
   try {
     return ParseNodes(text, catalog);
   } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidArgument(fmt::format("--nodes: unexpected value in the node list ({})", e.what()));
+    return Status::InvalidArgument(
+        fmt::format("--nodes: unexpected value in the node list ({})", e.what()));
   }
 }
 

@@ -31,7 +31,8 @@ Result<std::vector<FleetGpu>> FleetFromMachine(const std::vector<device::Gpu>& g
 // A node whose nvidia.com/mig.capable is not "true" gets its model's whole-GPU
 // variant (WholeGpuModel), so it is planned with MIG off; each GPU keeps the
 // node's current nvidia.com/mig.config.
-Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json, const mig::Catalog& catalog);
+Result<std::vector<FleetGpu>> FleetFromNodes(std::string_view kubectl_json,
+                                             const mig::Catalog& catalog);
 
 // Whether NVIDIA's GPU Operator runs on the listed nodes: a GPU node carries
 // its labels (nvidia.com/gpu.deploy.*, or the MIG manager's nvidia.com/mig.config).

@@ -22,9 +22,9 @@ struct SizedModel {
 };
 
 // `files` holds, by model name, what each estimate's files contain.
-Result<std::vector<SizedModel>> DemandsFromSpec(const spec::Spec& spec,
-                                                const std::map<std::string, spec::ModelFiles>& files,
-                                                const mig::Catalog& catalog);
+Result<std::vector<SizedModel>> DemandsFromSpec(
+    const spec::Spec& spec, const std::map<std::string, spec::ModelFiles>& files,
+    const mig::Catalog& catalog);
 
 // Sizes one model from its files and estimate settings.
 Result<Sizing> SizeFromFiles(const spec::ModelFiles& files, const SizingParams& params);

@@ -105,7 +105,8 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
   if (!c.Read(&magic) || std::memcmp(&magic, "GGUF", 4) != 0)
     return Status::InvalidArgument("not a GGUF file (no GGUF magic)");
   if (!c.Read(&version) || version < 2 || version > 3)
-    return Status::InvalidArgument(fmt::format("GGUF version {} is not supported (2 and 3 are)", version));
+    return Status::InvalidArgument(
+        fmt::format("GGUF version {} is not supported (2 and 3 are)", version));
   if (!c.Read(&tensors) || !c.Read(&kvs)) return Truncated();
   std::map<std::string, uint64_t> nums;
   std::map<std::string, std::string> strs;
@@ -114,8 +115,10 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
     uint32_t type = 0;
     uint64_t num = 0;
     if (!c.Str(&key) || !c.Read(&type) || !ReadValue(c, type, &num, &str)) return Truncated();
-    if (type == kString) strs[key] = str;
-    else if (type != kArray) nums[key] = num;
+    if (type == kString)
+      strs[key] = str;
+    else if (type != kArray)
+      nums[key] = num;
   }
   ModelFacts f;
   f.architecture = strs["general.architecture"];
@@ -128,7 +131,8 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
   f.intermediate = Int(nums, a + ".feed_forward_length");
   f.experts = Int(nums, a + ".expert_count");
   f.max_position = Int(nums, a + ".context_length");
-  f.weight_dtype = nums.count("general.file_type") ? FileTypeName(nums["general.file_type"]) : "f16";
+  f.weight_dtype =
+      nums.count("general.file_type") ? FileTypeName(nums["general.file_type"]) : "f16";
   // The spec asks for a power of two; 0 would divide by zero below.
   uint64_t alignment = nums.count("general.alignment") ? nums["general.alignment"] : 32;
   if (alignment == 0 || alignment > (1u << 30) || (alignment & (alignment - 1)) != 0)
@@ -151,8 +155,9 @@ Result<ModelFacts> FactsFromGguf(std::span<const uint8_t> header, uint64_t file_
   f.weight_bytes = file_size > data_start ? file_size - data_start : 0;
   f.source = "GGUF header";
   if (f.layers <= 0 || f.heads <= 0)
-    return Status::InvalidArgument(fmt::format("GGUF metadata lacks {}.block_count or attention.head_count", a),
-                                   "Give memory: explicitly for this model instead of estimate:.");
+    return Status::InvalidArgument(
+        fmt::format("GGUF metadata lacks {}.block_count or attention.head_count", a),
+        "Give memory: explicitly for this model instead of estimate:.");
   return f;
 }
 

@@ -35,9 +35,9 @@ TEST(Plan, SevenSmallReplicasFitOneH100) {
 
 TEST(Plan, MixedSizesPackTight) {
   PlanRequest r = H100s(4);
-  r.models.push_back(Replicas("big", 35 * 1024, 2));    // 3g.40gb
-  r.models.push_back(Replicas("mid", 18 * 1024, 2));    // 2g.20gb or 1g.20gb
-  r.models.push_back(Replicas("small", 9 * 1024, 4));   // 1g.10gb
+  r.models.push_back(Replicas("big", 35 * 1024, 2));   // 3g.40gb
+  r.models.push_back(Replicas("mid", 18 * 1024, 2));   // 2g.20gb or 1g.20gb
+  r.models.push_back(Replicas("small", 9 * 1024, 4));  // 1g.10gb
   Plan p = MakePlan(r);
   ExpectValid(p);
   EXPECT_TRUE(p.unmet.empty());
@@ -50,8 +50,10 @@ TEST(Plan, TooBigForAnySliceSaysSo) {
   r.models.push_back(Replicas("huge", 100 * 1024, 1));
   Plan p = MakePlan(r);
   ASSERT_EQ(p.unmet.size(), 1u);
-  EXPECT_NE(p.unmet[0].reason.find("needs 100.0 GiB per replica; the largest slice in this fleet is 79.2 GiB"),
-            std::string::npos) << p.unmet[0].reason;
+  EXPECT_NE(p.unmet[0].reason.find(
+                "needs 100.0 GiB per replica; the largest slice in this fleet is 79.2 GiB"),
+            std::string::npos)
+      << p.unmet[0].reason;
   EXPECT_NE(p.unmet[0].reason.find("peer-to-peer"), std::string::npos);
 }
 

@@ -30,7 +30,8 @@ std::vector<FleetGpu> MenuTypes(const std::vector<FleetGpu>& fleet, std::vector<
 
 std::string Name(const mig::GpuModel& model, const mig::Profile* profile) {
   std::string out = model.alias + "-" + (profile ? profile->name : "whole");
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '.' || c == '+'; }, '-');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '.' || c == '+'; }, '-');
   return out;
 }
 
@@ -81,9 +82,12 @@ std::vector<PoolChoice> Choices(const Plan& plan, bool fill) {
     for (const auto& s : g.slices)
       for (const auto& r : s.replicas) {
         const std::string& m = plan.models[r.model].name;
-        auto it = std::find_if(c.replicas.begin(), c.replicas.end(), [&](auto& p) { return p.first == m; });
-        if (it == c.replicas.end()) c.replicas.push_back({m, 1});
-        else ++it->second;
+        auto it = std::find_if(c.replicas.begin(), c.replicas.end(),
+                               [&](auto& p) { return p.first == m; });
+        if (it == c.replicas.end())
+          c.replicas.push_back({m, 1});
+        else
+          ++it->second;
       }
   }
   std::vector<PoolChoice> out;
@@ -107,7 +111,8 @@ PoolAdvice AdvisePools(const PlanRequest& menu, bool fill) {
   for (const auto& c : a.pools) used[c.model->alias] += c.gpus;
   for (const auto& [alias, n] : used)
     if (n > listed[alias])
-      a.beyond_menu.push_back(fmt::format("{}: {} in pools, the menu lists {}", alias, n, listed[alias]));
+      a.beyond_menu.push_back(
+          fmt::format("{}: {} in pools, the menu lists {}", alias, n, listed[alias]));
   return a;
 }
 

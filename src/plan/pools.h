@@ -27,10 +27,10 @@ struct PoolChoice {
 };
 
 struct PoolAdvice {
-  bool fill = false;             // every GPU of a pool carved full with its profile
-  std::vector<PoolChoice> pools; // by name
-  Plan plan;                     // the plan on the pools (fixed GPUs; idle slices dropped unless fill)
-  Plan mixed;                    // the best mixed layout on the same menu
+  bool fill = false;              // every GPU of a pool carved full with its profile
+  std::vector<PoolChoice> pools;  // by name
+  Plan plan;   // the plan on the pools (fixed GPUs; idle slices dropped unless fill)
+  Plan mixed;  // the best mixed layout on the same menu
   // GPU models the pools use more of than the menu lists (each pool may use
   // up to that count): "rtx-pro-6000: 6 in pools, the menu lists 4".
   std::vector<std::string> beyond_menu;

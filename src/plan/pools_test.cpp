@@ -1,9 +1,10 @@
 // carve plan --pools: one profile per pool from the same optimiser, against
 // the best mixed layout; fill carves every GPU of a pool full.
+#include "plan/pools.h"
+
 #include <gtest/gtest.h>
 
 #include "plan/fleet.h"
-#include "plan/pools.h"
 #include "plan/test_fleets.h"
 
 namespace carve::plan {
@@ -61,7 +62,8 @@ TEST(Pools, PoolsBeyondTheMenuAreNamed) {
   PoolAdvice a = AdvisePools(r, false);
   EXPECT_TRUE(a.plan.unmet.empty());
   ASSERT_EQ(a.beyond_menu.size(), 1u);
-  EXPECT_NE(a.beyond_menu[0].find("h100-80gb: 2 in pools, the menu lists 1"), std::string::npos) << a.beyond_menu[0];
+  EXPECT_NE(a.beyond_menu[0].find("h100-80gb: 2 in pools, the menu lists 1"), std::string::npos)
+      << a.beyond_menu[0];
 }
 
 }  // namespace

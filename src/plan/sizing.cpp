@@ -81,7 +81,8 @@ Result<ModelFacts> FactsFromConfigJson(std::string_view text, uint64_t safetenso
   try {
     return FactsFrom(j, safetensors_bytes);
   } catch (const json::exception& e) {
-    return Status::InvalidArgument(fmt::format("config.json has a value of an unexpected type ({})", e.what()));
+    return Status::InvalidArgument(
+        fmt::format("config.json has a value of an unexpected type ({})", e.what()));
   }
 }
 
@@ -138,17 +139,18 @@ Result<double> BytesPerParam(std::string_view dtype) {
   // GGUF types: block bytes / block weights (ggml-common.h); the _S/_M/_L mixes
   // keep some tensors at higher precision, so they weigh a little more.
   static const std::map<std::string, double> kBits = {
-      {"fp32", 32}, {"f32", 32}, {"bf16", 16}, {"fp16", 16}, {"f16", 16},
-      {"fp8", 8}, {"int8", 8}, {"int4", 4.125}, {"nf4", 4.25},
-      {"q8_0", 8.5}, {"q6_k", 6.5625}, {"q5_k_m", 5.69}, {"q5_k_s", 5.54}, {"q5_k", 5.5},
-      {"q5_0", 5.5}, {"q5_1", 6}, {"q4_k_m", 4.85}, {"q4_k_s", 4.58}, {"q4_k", 4.5},
-      {"q4_0", 4.5}, {"q4_1", 5}, {"q3_k_l", 4.27}, {"q3_k_m", 3.91}, {"q3_k_s", 3.5},
-      {"q2_k", 2.96}, {"iq4_xs", 4.25}, {"iq4_nl", 4.5}};
+      {"fp32", 32},     {"f32", 32},      {"bf16", 16},     {"fp16", 16},    {"f16", 16},
+      {"fp8", 8},       {"int8", 8},      {"int4", 4.125},  {"nf4", 4.25},   {"q8_0", 8.5},
+      {"q6_k", 6.5625}, {"q5_k_m", 5.69}, {"q5_k_s", 5.54}, {"q5_k", 5.5},   {"q5_0", 5.5},
+      {"q5_1", 6},      {"q4_k_m", 4.85}, {"q4_k_s", 4.58}, {"q4_k", 4.5},   {"q4_0", 4.5},
+      {"q4_1", 5},      {"q3_k_l", 4.27}, {"q3_k_m", 3.91}, {"q3_k_s", 3.5}, {"q2_k", 2.96},
+      {"iq4_xs", 4.25}, {"iq4_nl", 4.5}};
   auto it = kBits.find(Lower(dtype));
   if (it == kBits.end()) {
     std::string names;
     for (const auto& [k, v] : kBits) names += (names.empty() ? "" : " ") + k;
-    return Status::InvalidArgument(fmt::format("unknown dtype '{}'", dtype), "Known: " + names + ".");
+    return Status::InvalidArgument(fmt::format("unknown dtype '{}'", dtype),
+                                   "Known: " + names + ".");
   }
   return it->second / 8.0;
 }
@@ -168,7 +170,8 @@ Result<Sizing> Estimate(const ModelFacts& f, const SizingParams& p) {
   s.params = ParamsFromShape(f);
   s.dtype = p.dtype.empty() ? f.weight_dtype : Lower(p.dtype);
   CARVE_ASSIGN_OR_RETURN(s.bytes_per_param, BytesPerParam(s.dtype));
-  bool from_files = f.weight_bytes > 0 && (p.dtype.empty() || Lower(p.dtype) == Lower(f.weight_dtype));
+  bool from_files =
+      f.weight_bytes > 0 && (p.dtype.empty() || Lower(p.dtype) == Lower(f.weight_dtype));
   if (from_files) {
     s.weights_mib = ToMiB(double(f.weight_bytes));
     s.notes.push_back(fmt::format("weights: {} bytes in the checkpoint files", f.weight_bytes));

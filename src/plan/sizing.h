@@ -27,21 +27,21 @@ struct ModelFacts {
   int layers = 0;
   int hidden = 0;
   int heads = 0;
-  int kv_heads = 0;   // = heads without GQA
-  int head_dim = 0;   // default hidden / heads
+  int kv_heads = 0;  // = heads without GQA
+  int head_dim = 0;  // default hidden / heads
   int intermediate = 0;
   int vocab = 0;
-  int experts = 0;    // MoE: routed experts (0 = dense)
+  int experts = 0;  // MoE: routed experts (0 = dense)
   int moe_intermediate = 0;
   int shared_experts = 0;
-  int kv_lora_rank = 0;      // MLA (DeepSeek-V2/V3): compressed KV per token
+  int kv_lora_rank = 0;  // MLA (DeepSeek-V2/V3): compressed KV per token
   int qk_rope_head_dim = 0;
   bool tied_embeddings = false;
-  int max_position = 0;        // the model's own context length
-  std::string weight_dtype;    // "bf16", "int4", "Q4_K_M" …
-  uint64_t weight_bytes = 0;   // from the files; 0 when unknown
-  uint64_t params = 0;         // counted from tensors (GGUF); 0 = derive from shape
-  std::string source;          // which files said so
+  int max_position = 0;       // the model's own context length
+  std::string weight_dtype;   // "bf16", "int4", "Q4_K_M" …
+  uint64_t weight_bytes = 0;  // from the files; 0 when unknown
+  uint64_t params = 0;        // counted from tensors (GGUF); 0 = derive from shape
+  std::string source;         // which files said so
 };
 
 // Parses a Hugging Face config.json. `safetensors_bytes` is the checkpoint's
@@ -61,10 +61,10 @@ uint64_t EngineOverheadMiB(std::string_view engine);
 
 struct SizingParams {
   std::string engine = "vllm";
-  std::string dtype;      // "" = what the files hold
-  std::string kv_dtype;   // "" = 16-bit
-  int max_model_len = 0;  // 0 = the model's own
-  int concurrency = 0;    // 0 = 1 sequence
+  std::string dtype;          // "" = what the files hold
+  std::string kv_dtype;       // "" = 16-bit
+  int max_model_len = 0;      // 0 = the model's own
+  int concurrency = 0;        // 0 = 1 sequence
   int64_t overhead_mib = -1;  // -1 = engine default
 };
 

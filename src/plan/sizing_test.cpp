@@ -22,8 +22,8 @@ TEST(Sizing, Llama3_8B_GqaByHand) {
   auto s = Estimate(*f, SizingParams{"vllm", "", "", 8192, 1, -1});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->kv_bytes_per_token, 2ull * 32 * 8 * 128 * 2);  // 128 KiB with GQA (8 KV heads)
-  EXPECT_EQ(s->kv_cache_mib, 1024u);                         // 8192 tokens → 1 GiB
-  EXPECT_EQ(s->weights_mib, 15317u);                         // 8.03e9 × 2 B
+  EXPECT_EQ(s->kv_cache_mib, 1024u);                          // 8192 tokens → 1 GiB
+  EXPECT_EQ(s->weights_mib, 15317u);                          // 8.03e9 × 2 B
   EXPECT_EQ(s->overhead_mib, 2048u);
   EXPECT_EQ(s->total_mib, 15317u + 1024 + 2048);
 }
@@ -47,7 +47,8 @@ TEST(Sizing, QuantisedWeightsAndFp8Kv) {
 }
 
 TEST(Sizing, CheckpointBytesWinOverParameterCount) {
-  auto s = Estimate(*FactsFromConfigJson(kLlama3_8B, 16060522496ull), SizingParams{"vllm", "", "", 8192, 1, 0});
+  auto s = Estimate(*FactsFromConfigJson(kLlama3_8B, 16060522496ull),
+                    SizingParams{"vllm", "", "", 8192, 1, 0});
   EXPECT_EQ(s->weights_mib, 15317u);  // Meta-Llama-3-8B safetensors total_size
 }
 
@@ -58,7 +59,8 @@ TEST(Sizing, AwqConfigMeansInt4) {
 }
 
 TEST(Sizing, UnknownDtypeListsKnown) {
-  auto s = Estimate(*FactsFromConfigJson(kLlama3_8B, 0), SizingParams{"vllm", "int3", "", 8192, 1, 0});
+  auto s =
+      Estimate(*FactsFromConfigJson(kLlama3_8B, 0), SizingParams{"vllm", "int3", "", 8192, 1, 0});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().hint().find("bf16"), std::string::npos);
 }
@@ -66,7 +68,9 @@ TEST(Sizing, UnknownDtypeListsKnown) {
 // A GGUF v3 header with the llama keys and two tensors.
 std::vector<uint8_t> Gguf() {
   std::vector<uint8_t> b;
-  auto raw = [&](const void* p, size_t n) { b.insert(b.end(), (const uint8_t*)p, (const uint8_t*)p + n); };
+  auto raw = [&](const void* p, size_t n) {
+    b.insert(b.end(), (const uint8_t*)p, (const uint8_t*)p + n);
+  };
   auto u32 = [&](uint32_t v) { raw(&v, 4); };
   auto u64 = [&](uint64_t v) { raw(&v, 8); };
   auto str = [&](const std::string& s) { u64(s.size()), raw(s.data(), s.size()); };

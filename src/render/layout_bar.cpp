@@ -64,11 +64,13 @@ std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments) {
 
 std::vector<std::string> DrawGpu(const device::Gpu& gpu) {
   int units = gpu.model ? gpu.model->placement_units : 0;
-  for (const auto& gi : gpu.gpu_instances)  // a GPU outside the catalogue: as far as NVML's placements go
+  for (const auto& gi :
+       gpu.gpu_instances)  // a GPU outside the catalogue: as far as NVML's placements go
     units = std::max(units, gi.placement.end());
   std::vector<BarSegment> segs;
   for (const auto& gi : gpu.gpu_instances)
-    segs.push_back({gi.placement.start, gi.placement.size, gi.profile, fmt::format("GI {}", gi.id)});
+    segs.push_back(
+        {gi.placement.start, gi.placement.size, gi.profile, fmt::format("GI {}", gi.id)});
   return DrawBar(units, segs);
 }
 

@@ -8,8 +8,8 @@ namespace carve::render {
 namespace {
 
 TEST(LayoutBar, DrawsSlicesAndFreeUnitsOnTheUnitGrid) {
-  auto lines = DrawBar(8, {{0, 2, "2g.20gb", "GI 3"}, {2, 1, "1g.10gb", "GI 9"},
-                           {4, 4, "3g.40gb", "GI 2"}});
+  auto lines =
+      DrawBar(8, {{0, 2, "2g.20gb", "GI 3"}, {2, 1, "1g.10gb", "GI 9"}, {4, 4, "3g.40gb", "GI 2"}});
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "┌2g.20gb──┬1g──┬────┬3g.40gb────────────┐");
   EXPECT_EQ(lines[1], "│ GI 3    │GI 9│    │ GI 2              │");
@@ -29,9 +29,9 @@ TEST(LayoutBar, TwelveUnitGpusGetNarrowerCells) {
 // Issue #12.3: a negative start wrote before a vector<bool> (heap overflow).
 TEST(LayoutBar, SegmentsOutsideTheBarAreDroppedNotTrusted) {
   auto clean = DrawBar(8, {{4, 4, "3g.40gb", "GI 2"}});
-  for (BarSegment bad : {BarSegment{-3, 2, "x", ""}, BarSegment{6, 4, "x", ""},
-                         BarSegment{9, 1, "x", ""}, BarSegment{2, 0, "x", ""},
-                         BarSegment{2, -1, "x", ""}, BarSegment{1, INT32_MAX, "x", ""}}) {
+  for (BarSegment bad :
+       {BarSegment{-3, 2, "x", ""}, BarSegment{6, 4, "x", ""}, BarSegment{9, 1, "x", ""},
+        BarSegment{2, 0, "x", ""}, BarSegment{2, -1, "x", ""}, BarSegment{1, INT32_MAX, "x", ""}}) {
     auto lines = DrawBar(8, {{4, 4, "3g.40gb", "GI 2"}, bad});
     EXPECT_EQ(lines, clean) << bad.start << ":" << bad.size;
   }

@@ -48,8 +48,8 @@ std::string Cut(const std::string& text, size_t width) {
 std::string Header(const Plan& plan) {
   return fmt::format("carve plan: {} model(s) on {} of {} GPUs{} — {}; lower bound {}\n\n",
                      plan.models.size(), plan.gpus_used, plan.gpus.size(),
-                     plan.costed ? fmt::format(" ({}/month)", Money(plan, plan.cost)) : "", Proof(plan),
-                     Bound(plan));
+                     plan.costed ? fmt::format(" ({}/month)", Money(plan, plan.cost)) : "",
+                     Proof(plan), Bound(plan));
 }
 
 std::string ReplicaLine(const PlannedSlice& s, size_t r, const Plan& plan) {
@@ -72,8 +72,8 @@ std::string GpuText(const PlannedGpu& g, const Plan& plan) {
   std::string where = g.gpu.node.empty() ? fmt::format("GPU {}", g.gpu.local_index)
                                          : fmt::format("{} GPU {}", g.gpu.node, g.gpu.local_index);
   if (!g.gpu.pool.empty()) where = fmt::format("pool {} {}", g.gpu.pool, where);
-  std::string fixed = g.gpu.fixed ? fmt::format(", fixed: {}×{} (the pool's, not re-carved)", g.gpu.fixed_count,
-                                                g.gpu.fixed->name)
+  std::string fixed = g.gpu.fixed ? fmt::format(", fixed: {}×{} (the pool's, not re-carved)",
+                                                g.gpu.fixed_count, g.gpu.fixed->name)
                                   : "";
   if (!g.used()) return fmt::format("{:<10} {:<18} unused{}\n", where, g.gpu.model->alias, fixed);
   std::string out = fmt::format("{:<10} {:<18} {}{}\n", where, g.gpu.model->alias,
@@ -89,8 +89,9 @@ std::string GpuText(const PlannedGpu& g, const Plan& plan) {
 
 std::string ModelsText(const Plan& plan) {
   std::string out = "\nModels\n";
-  out += fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", "model", "demand", "planned", "met",
-                     plan.costed ? fmt::format("  {:>12} {:>12}", "cost/month", "per replica") : "");
+  out +=
+      fmt::format("  {:<20} {:>14} {:>14}  {:<4}{}\n", "model", "demand", "planned", "met",
+                  plan.costed ? fmt::format("  {:>12} {:>12}", "cost/month", "per replica") : "");
   for (const auto& m : plan.models) {
     bool thr = m.by_throughput;
     std::string demand =

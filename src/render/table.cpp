@@ -47,8 +47,10 @@ std::string Table::Render(std::string_view indent) const {
     std::string l(indent);
     for (size_t i = 0; i < row.size(); ++i) {
       bool last = i + 1 == row.size();
-      if (right_[i]) l += PadLeft(row[i], width[i]);
-      else l += last ? row[i] : PadRight(row[i], width[i]);
+      if (right_[i])
+        l += PadLeft(row[i], width[i]);
+      else
+        l += last ? row[i] : PadRight(row[i], width[i]);
       if (!last) l += "  ";
     }
     while (!l.empty() && l.back() == ' ') l.pop_back();

@@ -27,10 +27,14 @@ HttpCheck ListsModel() { return HttpCheck{"/v1/models", true}; }
 // The program words before the server flags, for a process on this host.
 std::vector<std::string> Program(EngineKind kind, const std::string& source) {
   switch (kind) {
-    case EngineKind::kVllm: return {"vllm", "serve", source};
-    case EngineKind::kLlamaCpp: return {"llama-server"};
-    case EngineKind::kSglang: return {"python3", "-m", "sglang.launch_server"};
-    default: return {};
+    case EngineKind::kVllm:
+      return {"vllm", "serve", source};
+    case EngineKind::kLlamaCpp:
+      return {"llama-server"};
+    case EngineKind::kSglang:
+      return {"python3", "-m", "sglang.launch_server"};
+    default:
+      return {};
   }
 }
 
@@ -126,7 +130,8 @@ std::vector<std::string> ServerFlags(const ReplicaSpec& s, const std::string& ho
       add({"--served-model-name", s.model, "--mem-fraction-static",
            FormatFraction(s.memory_fraction)});
       break;
-    default: break;
+    default:
+      break;
   }
   return out;
 }

@@ -33,7 +33,8 @@ bool IsHubId(const std::string& s) {
   if (s.empty() || s.size() > 200 || s.front() == '/' || s.front() == '.') return false;
   if (std::count(s.begin(), s.end(), '/') > 1) return false;
   bool ok = std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == '/';
   });
   return ok;
 }
@@ -68,7 +69,8 @@ Result<std::string> FindInHubCache(const std::string& id) {
                       snapshots.size(), repo.string()),
           "Point estimate.config at the snapshot folder you serve.");
   }
-  std::string where = dirs.empty() ? "no cache folder (HOME is unset)" : fmt::format("{}", fmt::join(dirs, ", "));
+  std::string where =
+      dirs.empty() ? "no cache folder (HOME is unset)" : fmt::format("{}", fmt::join(dirs, ", "));
   return Status::NotFound(
       fmt::format("model '{}' is not in the local Hugging Face cache (looked in {})", id, where),
       fmt::format("carve sizes a model from its config.json and weights index. Fetch them with "

@@ -1,13 +1,12 @@
 #include "spec/model_files.h"
 
-#include "spec/hf_cache.h"
-#include "spec/spec.h"
-
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "spec/hf_cache.h"
+#include "spec/spec.h"
 #include "util/read_file.h"
 
 namespace carve::spec {

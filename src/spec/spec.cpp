@@ -1,13 +1,12 @@
 #include "spec/spec.h"
 
-#include "spec/hf_cache.h"
-
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
+#include "spec/hf_cache.h"
 #include "spec/quantity.h"
 #include "spec/yaml_fields.h"
 #include "util/read_file.h"
@@ -36,18 +35,21 @@ Status ParsePool(const Fields& f, const std::vector<FleetEntry>& before, FleetEn
                  "letter or digit (it becomes the node label carve.dev/pool).");
   for (const auto& b : before)
     if (!e->pool.empty() && b.pool == e->pool)
-      return f.Err("pool", fmt::format("pool '{}' is named twice (also at {})", e->pool, b.where.str()),
+      return f.Err("pool",
+                   fmt::format("pool '{}' is named twice (also at {})", e->pool, b.where.str()),
                    "Give each pool its own name, or one entry with the sum of the counts.");
   if (f.Has("fixed_profile") && e->pool.empty())
-    return f.Err("fixed_profile", "a fixed profile belongs to a node pool, and this entry names none",
+    return f.Err("fixed_profile",
+                 "a fixed profile belongs to a node pool, and this entry names none",
                  "Add pool: NAME (the pool's nodes carry the label carve.dev/pool=NAME).");
   return Status::Ok();
 }
 
 Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<FleetEntry>* out) {
   if (!node.IsSequence())
-    return Status::InvalidArgument(fmt::format("{}: 'fleet' must be a list", WhereOf(file, node).str()),
-                                   "Write e.g. fleet: [{gpu: h100-80gb, count: 8}].");
+    return Status::InvalidArgument(
+        fmt::format("{}: 'fleet' must be a list", WhereOf(file, node).str()),
+        "Write e.g. fleet: [{gpu: h100-80gb, count: 8}].");
   for (size_t i = 0; i < node.size(); ++i) {
     Fields f(node[i], file, fmt::format("fleet[{}]", i));
     CARVE_RETURN_IF_ERROR(f.Check({"pool", "gpu", "count", "cost_per_month", "fixed_profile"}));
@@ -67,7 +69,8 @@ Status ParseFleet(const YAML::Node& node, const std::string& file, std::vector<F
     for (const auto& e : *out)
       if (!e.cost_per_month)
         return Status::InvalidArgument(
-            fmt::format("{}: fleet entry '{}' has no cost_per_month, but others do", e.where.str(), e.gpu),
+            fmt::format("{}: fleet entry '{}' has no cost_per_month, but others do", e.where.str(),
+                        e.gpu),
             "Give cost_per_month for every fleet entry or for none: carve minimises cost only "
             "when it knows every price.");
   return Status::Ok();
@@ -89,14 +92,15 @@ Status ParseOption(const YAML::Node& node, const std::string& file, const std::s
 Status ParseEstimate(const YAML::Node& node, const std::string& file, const std::string& what,
                      Estimate* e) {
   Fields f(node, file, what + " estimate");
-  CARVE_RETURN_IF_ERROR(f.Check({"config", "gguf", "dtype", "kv_dtype", "max_model_len",
-                                 "concurrency", "overhead"}));
+  CARVE_RETURN_IF_ERROR(
+      f.Check({"config", "gguf", "dtype", "kv_dtype", "max_model_len", "concurrency", "overhead"}));
   e->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("config", &e->config));
   CARVE_RETURN_IF_ERROR(f.Str("gguf", &e->gguf));
   if (e->config.empty() == e->gguf.empty())
-    return f.Err("", "needs exactly one of 'config' (a Hugging Face config.json or its directory) "
-                     "or 'gguf' (a .gguf file)");
+    return f.Err("",
+                 "needs exactly one of 'config' (a Hugging Face config.json or its directory) "
+                 "or 'gguf' (a .gguf file)");
   CARVE_RETURN_IF_ERROR(f.Str("dtype", &e->dtype));
   CARVE_RETURN_IF_ERROR(f.Str("kv_dtype", &e->kv_dtype));
   CARVE_RETURN_IF_ERROR(f.Int("max_model_len", &e->max_model_len));
@@ -107,30 +111,36 @@ Status ParseEstimate(const YAML::Node& node, const std::string& file, const std:
 // Rules between keys of one model, after each key parsed on its own.
 Status CheckModel(const Fields& f, const Model& m) {
   if (std::find(std::begin(kEngines), std::end(kEngines), m.engine) == std::end(kEngines))
-    return f.Err("engine", fmt::format("is '{}'", m.engine), "Use vllm, llama.cpp, sglang, command or echo.");
+    return f.Err("engine", fmt::format("is '{}'", m.engine),
+                 "Use vllm, llama.cpp, sglang, command or echo.");
   if (m.launcher != "process" && m.launcher != "docker")
     return f.Err("launcher", fmt::format("is '{}'", m.launcher),
                  "Use process (the default: the engine runs on this host) or docker (its "
                  "container, docker run --gpus device=MIG-…).");
   if (m.launcher == "docker" && m.image.empty() && (m.engine == "command" || m.engine == "echo"))
-    return f.Err("launcher", fmt::format("is docker, but engine '{}' has no image to run", m.engine),
+    return f.Err("launcher",
+                 fmt::format("is docker, but engine '{}' has no image to run", m.engine),
                  "Add image: (a container image that serves it), or drop launcher: docker.");
   if (m.engine == "command" && m.command.empty())
-    return f.Err("", "uses engine 'command' but has no 'command' list", "Add command: [\"./serve.sh\", \"--port\", \"{port}\"].");
+    return f.Err("", "uses engine 'command' but has no 'command' list",
+                 "Add command: [\"./serve.sh\", \"--port\", \"{port}\"].");
   if (m.memory_mib && m.estimate)
-    return f.Err("estimate", "is given together with 'memory'", "Keep one: memory states it, estimate computes it.");
+    return f.Err("estimate", "is given together with 'memory'",
+                 "Keep one: memory states it, estimate computes it.");
   if (m.replicas.has_value() == m.throughput.has_value())
     return f.Err("", "needs exactly one of 'replicas' or 'throughput'",
-                 "replicas: N runs N copies; throughput: R (requests/s) with profiles: [...] lets carve choose.");
+                 "replicas: N runs N copies; throughput: R (requests/s) with profiles: [...] lets "
+                 "carve choose.");
   if (m.throughput && m.profiles.empty())
     return f.Err("throughput", "needs 'profiles': measured requests/s of one replica per profile",
                  "Add profiles: [{profile: 1g.10gb, throughput: 40}, …].");
   if (m.throughput)
     for (const auto& o : m.profiles)
       if (o.throughput <= 0)
-        return Status::InvalidArgument(fmt::format("{}: model '{}': profile row '{}' has no throughput",
-                                                   o.where.str(), m.name, o.profile),
-                                       "With throughput demand every row needs throughput: R (requests/s).");
+        return Status::InvalidArgument(
+            fmt::format("{}: model '{}': profile row '{}' has no throughput", o.where.str(), m.name,
+                        o.profile),
+            "With throughput demand every row needs throughput: R (requests/s).");
   if (!m.throughput && m.latency_slo_ms)
     return f.Err("latency_slo_ms", "only applies with 'throughput' and measured profiles");
   if (!m.memory_mib && !m.estimate && m.profiles.empty())
@@ -138,8 +148,9 @@ Status CheckModel(const Fields& f, const Model& m) {
                  "carve sizes slices from what one replica needs; with a Hugging Face id in "
                  "source: it reads the model from the local cache.");
   if (m.share && m.throughput)
-    return f.Err("share", "cannot go with throughput demand: replicas sharing a slice share its "
-                          "compute, so measured per-profile throughput no longer holds");
+    return f.Err("share",
+                 "cannot go with throughput demand: replicas sharing a slice share its "
+                 "compute, so measured per-profile throughput no longer holds");
   if (m.share && !m.memory_mib && !m.estimate)
     return f.Err("share", "needs 'memory' or 'estimate': sharing splits a slice by memory");
   return Status::Ok();
@@ -147,11 +158,12 @@ Status CheckModel(const Fields& f, const Model& m) {
 
 Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Model* m) {
   std::string name = node.IsMap() && node["name"].IsScalar() ? node["name"].Scalar() : "";
-  Fields f(node, file, name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
-  CARVE_RETURN_IF_ERROR(f.Check({"name", "engine", "source", "memory", "estimate", "replicas",
-                                 "throughput", "latency_slo_ms", "profiles", "min_profile",
-                                 "spread", "gpus", "share", "args", "command", "tensor_parallel",
-                                 "image", "env", "launcher"}));
+  Fields f(node, file,
+           name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
+  CARVE_RETURN_IF_ERROR(
+      f.Check({"name", "engine", "source", "memory", "estimate", "replicas", "throughput",
+               "latency_slo_ms", "profiles", "min_profile", "spread", "gpus", "share", "args",
+               "command", "tensor_parallel", "image", "env", "launcher"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -174,8 +186,8 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   }
   if (f.Has("estimate")) {
     m->estimate.emplace();
-    CARVE_RETURN_IF_ERROR(ParseEstimate(f.Get("estimate"), file, fmt::format("model '{}'", m->name),
-                                        &*m->estimate));
+    CARVE_RETURN_IF_ERROR(
+        ParseEstimate(f.Get("estimate"), file, fmt::format("model '{}'", m->name), &*m->estimate));
   }
   CARVE_RETURN_IF_ERROR(f.OptInt("replicas", &m->replicas));
   CARVE_RETURN_IF_ERROR(f.OptNumber("throughput", &m->throughput));
@@ -185,7 +197,8 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
     if (!rows.IsSequence()) return f.Err("profiles", "must be a list of {profile, throughput, …}");
     for (size_t r = 0; r < rows.size(); ++r) {
       ProfileOption o;
-      CARVE_RETURN_IF_ERROR(ParseOption(rows[r], file, fmt::format("model '{}' profiles[{}]", m->name, r), &o));
+      CARVE_RETURN_IF_ERROR(
+          ParseOption(rows[r], file, fmt::format("model '{}' profiles[{}]", m->name, r), &o));
       m->profiles.push_back(std::move(o));
     }
   }
@@ -201,14 +214,16 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
 
 Status ParseModels(const YAML::Node& node, const std::string& file, std::vector<Model>* out) {
   if (!node.IsSequence())
-    return Status::InvalidArgument(fmt::format("{}: 'models' must be a list", WhereOf(file, node).str()));
+    return Status::InvalidArgument(
+        fmt::format("{}: 'models' must be a list", WhereOf(file, node).str()));
   std::set<std::string> names;
   for (size_t i = 0; i < node.size(); ++i) {
     Model m;
     CARVE_RETURN_IF_ERROR(ParseModel(node[i], file, i, &m));
     if (!names.insert(m.name).second)
-      return Status::InvalidArgument(fmt::format("{}: model name '{}' is used twice", m.where.str(), m.name),
-                                     "Clients pick a model by name; give each a distinct one.");
+      return Status::InvalidArgument(
+          fmt::format("{}: model name '{}' is used twice", m.where.str(), m.name),
+          "Clients pick a model by name; give each a distinct one.");
     out->push_back(std::move(m));
   }
   return Status::Ok();
@@ -222,9 +237,10 @@ Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
     return f.Err("version", fmt::format("is '{}'; this carve reads v1", spec->version),
                  "Write version: v1, or use the carve release that wrote this file.");
   CARVE_RETURN_IF_ERROR(f.Str("currency", &spec->currency));
-  if (spec->currency.size() != 3 ||
-      !std::all_of(spec->currency.begin(), spec->currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
-    return f.Err("currency", fmt::format("'{}' is not a three-letter ISO 4217 code", spec->currency),
+  if (spec->currency.size() != 3 || !std::all_of(spec->currency.begin(), spec->currency.end(),
+                                                 [](char c) { return c >= 'A' && c <= 'Z'; }))
+    return f.Err("currency",
+                 fmt::format("'{}' is not a three-letter ISO 4217 code", spec->currency),
                  "Write e.g. currency: EUR (or USD, GBP, CHF, JPY …).");
   if (f.Has("fleet")) {
     spec->fleet.emplace();
@@ -245,11 +261,13 @@ Result<Spec> ParseSpec(std::string_view text, const std::string& file) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsMap())
-      return Status::InvalidArgument(fmt::format("{}: is not a carve spec (expected a mapping with version: v1)", file));
+      return Status::InvalidArgument(
+          fmt::format("{}: is not a carve spec (expected a mapping with version: v1)", file));
     CARVE_RETURN_IF_ERROR(ParseRoot(root, file, &spec));
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg),
-                                   "Check indentation and quoting near that line.");
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg),
+        "Check indentation and quoting near that line.");
   }
   return spec;
 }

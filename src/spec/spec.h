@@ -52,9 +52,9 @@ struct Estimate {
   std::string hub_id;  // instead: a Hugging Face id, read from the local cache (hf_cache.h)
   std::string gguf;    // a .gguf file (instead of config)
   std::string dtype;   // weights: bf16 fp16 fp32 fp8 int8 int4, or a GGUF type; default: the file's
-  std::string kv_dtype;            // default: the weights' 16-bit type (fp8 when asked)
-  int max_model_len = 0;           // default: the model's own context length
-  int concurrency = 0;             // sequences at full length held in KV cache; default 1
+  std::string kv_dtype;                  // default: the weights' 16-bit type (fp8 when asked)
+  int max_model_len = 0;                 // default: the model's own context length
+  int concurrency = 0;                   // sequences at full length held in KV cache; default 1
   std::optional<uint64_t> overhead_mib;  // default: per engine (docs/sizing.md)
   Where where;
 };
@@ -66,7 +66,7 @@ struct Model {
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // added to the engine's environment
-  std::string launcher = "process";  // process | docker: how carve up starts its engines
+  std::string launcher = "process";        // process | docker: how carve up starts its engines
   std::string image;  // container image (launcher: docker, carve render); default per engine
   std::optional<uint64_t> memory_mib;
   std::optional<Estimate> estimate;

@@ -82,7 +82,8 @@ models:
       - {profile: 3g.40gb, throughput: 1423, latency_ms: 41, args: ["--batch", "16"]}
 gateway:
   listen: 127.0.0.1:8000
-)", "carve.yaml");
+)",
+                     "carve.yaml");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->models.size(), 2u);
   EXPECT_EQ(*s->models[0].memory_mib, 10240u);
@@ -94,9 +95,11 @@ gateway:
 }
 
 TEST(Spec, UnknownKeyNamesFileLineAndSuggests) {
-  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replica: 2\n", "c.yaml");
+  auto s =
+      ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replica: 2\n", "c.yaml");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("c.yaml:5: model 'a' has unknown key 'replica'"), std::string::npos)
+  EXPECT_NE(s.status().message().find("c.yaml:5: model 'a' has unknown key 'replica'"),
+            std::string::npos)
       << s.status().message();
   EXPECT_NE(s.status().hint().find("Did you mean 'replicas'?"), std::string::npos);
 }
@@ -117,21 +120,24 @@ TEST(Spec, CurrencyIsAnIso4217CodeDefaultingToUsd) {
 
 // Issue #12.20: env was documented but refused as an unknown key.
 TEST(Spec, EnvReachesTheModelAndBadNamesAreRefused) {
-  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
-                     "    env: {HF_HOME: /models, VLLM_LOGGING_LEVEL: DEBUG}\n", "c.yaml");
+  auto s = ParseSpec(
+      "version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
+      "    env: {HF_HOME: /models, VLLM_LOGGING_LEVEL: DEBUG}\n",
+      "c.yaml");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->models[0].env.at("HF_HOME"), "/models");
-  auto bad = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
-                       "    env: {1BAD: x}\n", "c.yaml");
+  auto bad = ParseSpec(
+      "version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n"
+      "    env: {1BAD: x}\n",
+      "c.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("c.yaml:6"), std::string::npos) << bad.status().ToString();
 }
 
 TEST(Spec, LauncherIsProcessOrDockerAndDockerNeedsAnImageToRun) {
   auto model = [](const std::string& extra) {
-    return ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n" +
-                         extra,
-                     "c.yaml");
+    return ParseSpec(
+        "version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n" + extra, "c.yaml");
   };
   auto plain = model("");
   ASSERT_TRUE(plain.ok());
@@ -155,31 +161,42 @@ TEST(Spec, LauncherIsProcessOrDockerAndDockerNeedsAnImageToRun) {
 TEST(Spec, UnknownVersionIsRefused) {
   auto s = ParseSpec("version: v2\n", "c.yaml");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("c.yaml:1: the spec: 'version' is 'v2'; this carve reads v1"), std::string::npos)
+  EXPECT_NE(s.status().message().find("c.yaml:1: the spec: 'version' is 'v2'; this carve reads v1"),
+            std::string::npos)
       << s.status().message();
 }
 
 TEST(Spec, BadMemoryHasLineAndExample) {
-  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 16\n    replicas: 1\n", "c.yaml");
+  auto s =
+      ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 16\n    replicas: 1\n", "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("c.yaml:4"), std::string::npos) << s.status().message();
   EXPECT_NE(s.status().hint().find("10GiB"), std::string::npos);
 }
 
 TEST(Spec, ReplicasOrThroughputNotBoth) {
-  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n    throughput: 5\n    profiles: [{profile: 1g.10gb, throughput: 1}]\n", "c.yaml");
+  auto s = ParseSpec(
+      "version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n    replicas: 1\n    throughput: 5\n   "
+      " profiles: [{profile: 1g.10gb, throughput: 1}]\n",
+      "c.yaml");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("exactly one of 'replicas' or 'throughput'"), std::string::npos);
+  EXPECT_NE(s.status().message().find("exactly one of 'replicas' or 'throughput'"),
+            std::string::npos);
 }
 
 TEST(Spec, CostsForAllOrNone) {
-  auto s = ParseSpec("version: v1\nfleet:\n  - {gpu: h100-80gb, cost_per_month: 1}\n  - {gpu: h100-80gb}\n", "c.yaml");
+  auto s = ParseSpec(
+      "version: v1\nfleet:\n  - {gpu: h100-80gb, cost_per_month: 1}\n  - {gpu: h100-80gb}\n",
+      "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("c.yaml:4"), std::string::npos) << s.status().message();
 }
 
 TEST(Spec, UnknownKeyInProfileRow) {
-  auto s = ParseSpec("version: v1\nmodels:\n  - name: a\n    throughput: 5\n    profiles:\n      - {profile: 1g.10gb, thruput: 1}\n", "c.yaml");
+  auto s = ParseSpec(
+      "version: v1\nmodels:\n  - name: a\n    throughput: 5\n    profiles:\n      - {profile: "
+      "1g.10gb, thruput: 1}\n",
+      "c.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("c.yaml:6"), std::string::npos) << s.status().message();
 }

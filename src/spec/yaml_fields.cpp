@@ -88,7 +88,8 @@ Status Fields::OptNumber(std::string_view key, std::optional<double>* out) const
   YAML::Node n = Get(key);
   double v = 0;
   if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v) || v < 0)
-    return Err(key, fmt::format("is '{}', not a non-negative number", n.IsScalar() ? n.Scalar() : "…"));
+    return Err(key,
+               fmt::format("is '{}', not a non-negative number", n.IsScalar() ? n.Scalar() : "…"));
   *out = v;
   return Status::Ok();
 }
@@ -98,7 +99,8 @@ Status Fields::OptInt(std::string_view key, std::optional<int>* out) const {
   YAML::Node n = Get(key);
   int v = 0;
   if (!n.IsScalar() || !YAML::convert<int>::decode(n, v) || v < 0)
-    return Err(key, fmt::format("is '{}', not a whole number ≥ 0", n.IsScalar() ? n.Scalar() : "…"));
+    return Err(key,
+               fmt::format("is '{}', not a whole number ≥ 0", n.IsScalar() ? n.Scalar() : "…"));
   *out = v;
   return Status::Ok();
 }
@@ -140,8 +142,9 @@ Status Fields::EnvMap(std::string_view key, std::map<std::string, std::string>* 
               std::all_of(name.begin(), name.end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
               });
-    if (!ok) return Err(key, fmt::format("'{}' is not an environment variable name", name),
-                        "Use letters, digits and _, not starting with a digit.");
+    if (!ok)
+      return Err(key, fmt::format("'{}' is not an environment variable name", name),
+                 "Use letters, digits and _, not starting with a digit.");
     if (!kv.second.IsScalar()) return Err(key, fmt::format("{} must be a plain value", name));
     (*out)[name] = kv.second.Scalar();
   }

@@ -9,8 +9,8 @@
 #include <csignal>
 #include <cstdio>
 
-#include "util/atomic_file.h"
 #include "up/up.h"
+#include "util/atomic_file.h"
 #include "util/file_lock.h"
 #include "util/read_file.h"
 
@@ -57,9 +57,9 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   std::string current = spec_path;
   auto lock = FileLock::Acquire(state_dir + "/up.lock", /*wait=*/false);
   if (!lock.ok())
-    return Status::Error(Code::kBusy,
-                         "another carve up runs in " + state_dir + " (" + lock.status().message() + ")",
-                         "carve up SPEC reloads it; carve down stops it.");
+    return Status::Error(
+        Code::kBusy, "another carve up runs in " + state_dir + " (" + lock.status().message() + ")",
+        "carve up SPEC reloads it; carve down stops it.");
   // Signals that come while engines start are kept: a stop ends the start-up,
   // a reload waits for it.
   bool stop_pending = false, hup_pending = false;

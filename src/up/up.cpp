@@ -17,8 +17,8 @@
 #include <set>
 #include <sstream>
 
-#include "apply/layout_file.h"
 #include "apply/changes.h"
+#include "apply/layout_file.h"
 #include "apply/reconcile.h"
 #include "device/sim/sim_machine.h"
 #include "device/slice_ref.h"
@@ -63,7 +63,7 @@ struct Wanted {
 
 struct Replica {
   Wanted want;
-  int attached_pid = 0;  // the engine PID attached to its simulated slice
+  int attached_pid = 0;                          // the engine PID attached to its simulated slice
   serve::State noted = serve::State::kStarting;  // the last state written to the log
   uint64_t requests = 0, errors = 0;
   double rps = 0;
@@ -132,7 +132,7 @@ Result<std::vector<Wanted>> WantedFromPlan(const plan::Plan& p, const spec::Spec
             {"model", m->name},      {"gpu", w.slot.gpu},   {"profile", w.slot.profile},
             {"start", w.slot.start}, {"engine", m->engine}, {"source", m->source},
             {"command", m->command}, {"args", w.spec.args}, {"fraction", w.spec.memory_fraction},
-            {"image", m->image}, {"env", m->env}, {"launcher", m->launcher}};
+            {"image", m->image},     {"env", m->env},       {"launcher", m->launcher}};
         w.key = k.dump();
         out.push_back(std::move(w));
       }
@@ -490,9 +490,10 @@ void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
       Note(fmt::format("{} exited{}; restart #{} follows", s.id, exit, s.restarts + 1));
       break;
     case serve::State::kCrashLooping:
-      Note(fmt::format("{} is crash-looping{} after {} restarts; carve retries it more slowly. "
-                       "Its log: {}",
-                       s.id, exit, s.restarts, s.log_path));
+      Note(
+          fmt::format("{} is crash-looping{} after {} restarts; carve retries it more slowly. "
+                      "Its log: {}",
+                      s.id, exit, s.restarts, s.log_path));
       break;
     case serve::State::kReady:
       if (was == serve::State::kRestarting || was == serve::State::kCrashLooping ||
@@ -698,7 +699,8 @@ Status RequestReload(const std::string& state_dir, const std::string& spec_path,
   // One request in flight at a time: the service answers one reload.result
   // per SIGHUP, and signals that arrive together coalesce into one. Each
   // requester waits its turn here and then gets its own answer.
-  CARVE_ASSIGN_OR_RETURN(FileLock turn, FileLock::Acquire(state_dir + "/reload.lock", /*wait=*/true));
+  CARVE_ASSIGN_OR_RETURN(FileLock turn,
+                         FileLock::Acquire(state_dir + "/reload.lock", /*wait=*/true));
   int pid = RunningPid(state_dir);
   if (!pid) return Status::NotFound("carve up is not running in " + state_dir);
   std::string nonce =

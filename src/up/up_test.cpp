@@ -1,4 +1,3 @@
-#include "util/atomic_file.h"
 #include "up/up.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "util/atomic_file.h"
 
 namespace carve::up {
 namespace {

@@ -9,8 +9,8 @@ namespace carve {
 namespace {
 
 TEST(FileLock, SecondHolderIsBusyAndToldWhoHoldsIt) {
-  std::string path = std::filesystem::temp_directory_path() /
-                     ("carve-lock-test-" + std::to_string(::getpid()));
+  std::string path =
+      std::filesystem::temp_directory_path() / ("carve-lock-test-" + std::to_string(::getpid()));
   {
     auto first = FileLock::Acquire(path, false);
     ASSERT_TRUE(first.ok()) << first.status().ToString();

@@ -17,16 +17,16 @@ namespace carve {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,        // bad input: a flag, a file, a profile name
-  kNotFound,               // no such GPU, GPU instance, file …
+  kInvalidArgument,  // bad input: a flag, a file, a profile name
+  kNotFound,         // no such GPU, GPU instance, file …
   kAlreadyExists,
   kNotSupported,           // the hardware cannot do this (e.g. MIG off, no such profile)
   kInUse,                  // refused: something is using it
   kInsufficientResources,  // refused: no room (placement, count, engines)
   kResetRequired,          // a MIG mode change waits for a GPU reset
   kNoPermission,
-  kBusy,                   // another carve holds the machine
-  kUnavailable,            // no backend: no driver and no simulator
+  kBusy,         // another carve holds the machine
+  kUnavailable,  // no backend: no driver and no simulator
   kTimeout,
   kIo,
   kInternal,
@@ -110,9 +110,9 @@ class [[nodiscard]] Result {
 #define CARVE_CONCAT_INNER(a, b) a##b
 #define CARVE_CONCAT(a, b) CARVE_CONCAT_INNER(a, b)
 
-#define CARVE_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::carve::Status carve_status_ = (expr);   \
+#define CARVE_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::carve::Status carve_status_ = (expr);        \
     if (!carve_status_.ok()) return carve_status_; \
   } while (0)
 

@@ -14,21 +14,21 @@ static int failures = 0;
 static const char* carve_bin;
 static const char* state;
 
-#define EXPECT(cond)                                                 \
-  do {                                                               \
-    if (!(cond)) {                                                   \
+#define EXPECT(cond)                                                      \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
       fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                    \
-    }                                                                \
+      ++failures;                                                         \
+    }                                                                     \
   } while (0)
-#define EXPECT_RC(call, want)                                                             \
-  do {                                                                                    \
-    nvmlReturn_t rc_ = (call);                                                            \
-    if (rc_ != (want)) {                                                                  \
+#define EXPECT_RC(call, want)                                                                 \
+  do {                                                                                        \
+    nvmlReturn_t rc_ = (call);                                                                \
+    if (rc_ != (want)) {                                                                      \
       fprintf(stderr, "%s:%d: %s returned %d (%s), expected %s\n", __FILE__, __LINE__, #call, \
-              (int)rc_, nvmlErrorString(rc_), #want);                                     \
-      ++failures;                                                                         \
-    }                                                                                     \
+              (int)rc_, nvmlErrorString(rc_), #want);                                         \
+      ++failures;                                                                             \
+    }                                                                                         \
   } while (0)
 
 static void carve(const char* args) {
@@ -92,7 +92,8 @@ static nvmlDevice_t devices(void) {
   mem2.version = 0x01000028u;
   EXPECT_RC(nvmlDeviceGetMemoryInfo_v2(d0, &mem2), NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
   nvmlDeviceAttributes_t attrs;
-  EXPECT_RC(nvmlDeviceGetAttributes_v2(d0, &attrs), NVML_ERROR_NOT_SUPPORTED); /* MIG handles only */
+  EXPECT_RC(nvmlDeviceGetAttributes_v2(d0, &attrs),
+            NVML_ERROR_NOT_SUPPORTED); /* MIG handles only */
   EXPECT_RC(nvmlDeviceGetName((nvmlDevice_t)(void*)0x1234, buf, sizeof buf),
             NVML_ERROR_INVALID_ARGUMENT); /* never dereferenced */
   return d0;
@@ -119,7 +120,8 @@ static void profiles(nvmlDevice_t d0) {
   v2.version = nvmlGpuInstanceProfileInfo_v2;
   EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoV(d0, NVML_GPU_INSTANCE_PROFILE_COUNT, &v2),
             NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoV(d0, 0x5 /* 8_SLICE */, &v2), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoV(d0, 0x5 /* 8_SLICE */, &v2),
+            NVML_ERROR_NOT_SUPPORTED);
   EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfo(d0, 0x4 /* 7_SLICE */, &v1), NVML_SUCCESS);
   EXPECT(v1.id == 0 && v1.sliceCount == 7 && v1.multiprocessorCount == 132);
   EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoByIdV(d0, 9, &v2), NVML_SUCCESS);
@@ -141,7 +143,8 @@ static void placements(nvmlDevice_t d0) {
   n = 8;
   EXPECT_RC(nvmlDeviceGetGpuInstancePossiblePlacements_v2(d0, 0, p, &n), NVML_SUCCESS);
   EXPECT(n == 1 && p[0].start == 0 && p[0].size == 8); /* 7g takes all 8 memory slices */
-  EXPECT_RC(nvmlDeviceGetGpuInstancePossiblePlacements_v2(d0, 4242, NULL, &n), NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_RC(nvmlDeviceGetGpuInstancePossiblePlacements_v2(d0, 4242, NULL, &n),
+            NVML_ERROR_NOT_SUPPORTED);
   EXPECT_RC(nvmlDeviceGetGpuInstanceRemainingCapacity(d0, 19, &n), NVML_SUCCESS);
   EXPECT(n == 7);
 }
@@ -152,14 +155,16 @@ static nvmlGpuInstance_t gpu_instances(nvmlDevice_t d0) {
   nvmlGpuInstance_t gi = NULL, other = NULL, list[2];
   nvmlGpuInstanceInfo_t info;
   unsigned int n = 0;
-  EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &bad, &gi), NVML_ERROR_INVALID_ARGUMENT);
-  EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &badsize, &gi), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &bad, &gi),
+            NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &badsize, &gi),
+            NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &at4, &gi), NVML_SUCCESS);
   EXPECT_RC(nvmlGpuInstanceGetInfo(gi, &info), NVML_SUCCESS);
   EXPECT(info.device == d0 && info.id == 2 && info.profileId == 9);
   EXPECT(info.placement.start == 4 && info.placement.size == 4);
   EXPECT_RC(nvmlDeviceCreateGpuInstanceWithPlacement(d0, 9, &at4, &other),
-            NVML_ERROR_INSUFFICIENT_RESOURCES); /* overlap */
+            NVML_ERROR_INSUFFICIENT_RESOURCES);                        /* overlap */
   EXPECT_RC(nvmlDeviceCreateGpuInstance(d0, 9, &other), NVML_SUCCESS); /* the driver picks 0 */
   EXPECT_RC(nvmlGpuInstanceGetInfo(other, &info), NVML_SUCCESS);
   EXPECT(info.id == 1 && info.placement.start == 0);
@@ -188,13 +193,16 @@ static void compute_instances(nvmlGpuInstance_t gi, nvmlComputeInstance_t* first
   EXPECT(v2.id == 0 && v2.sliceCount == 1 && v2.instanceCount == 3);
   EXPECT(strcmp(v2.name, "MIG 1c.3g.40gb") == 0);
   v3.version = nvmlComputeInstanceProfileInfo_v3;
-  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 2, 0, (nvmlComputeInstanceProfileInfo_v2_t*)&v3),
+  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(
+                gi, 2, 0, (nvmlComputeInstanceProfileInfo_v2_t*)&v3),
             NVML_SUCCESS);
   EXPECT(v3.id == 2 && v3.multiprocessorCount == 60 && strcmp(v3.name, "MIG 3g.40gb") == 0);
   v2.version = 0x0200008Cu;
-  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 0, &v2), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 0, &v2),
+            NVML_ERROR_INVALID_ARGUMENT);
   v2.version = nvmlComputeInstanceProfileInfo_v2;
-  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 1, &v2), NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 0, 1, &v2),
+            NVML_ERROR_INVALID_ARGUMENT);
   EXPECT_RC(nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, 4 /* 7_SLICE */, 0, &v2),
             NVML_ERROR_NOT_SUPPORTED);
   EXPECT_RC(nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, 0, NULL, &n), NVML_SUCCESS);
@@ -203,11 +211,13 @@ static void compute_instances(nvmlGpuInstance_t gi, nvmlComputeInstance_t* first
   EXPECT(p[2].start == 2 && p[2].size == 1);
   EXPECT_RC(nvmlGpuInstanceCreateComputeInstanceWithPlacement(gi, 0, &at1, &ci), NVML_SUCCESS);
   EXPECT_RC(nvmlComputeInstanceGetInfo_v2(ci, &info), NVML_SUCCESS);
-  EXPECT(info.gpuInstance == gi && info.id == 0 && info.profileId == 0 && info.placement.start == 1);
+  EXPECT(info.gpuInstance == gi && info.id == 0 && info.profileId == 0 &&
+         info.placement.start == 1);
   EXPECT_RC(nvmlGpuInstanceCreateComputeInstance(gi, 0, &second), NVML_SUCCESS);
   EXPECT_RC(nvmlComputeInstanceGetInfo(second, &info), NVML_SUCCESS);
   EXPECT(info.id == 1 && info.placement.start == 0);
-  EXPECT_RC(nvmlGpuInstanceCreateComputeInstance(gi, 2, &second), NVML_ERROR_INSUFFICIENT_RESOURCES);
+  EXPECT_RC(nvmlGpuInstanceCreateComputeInstance(gi, 2, &second),
+            NVML_ERROR_INSUFFICIENT_RESOURCES);
   EXPECT_RC(nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gi, 0, &n), NVML_SUCCESS);
   EXPECT(n == 1);
   EXPECT_RC(nvmlGpuInstanceGetComputeInstanceById(gi, 1, &second), NVML_SUCCESS);
@@ -224,7 +234,10 @@ static void mig_devices(nvmlDevice_t d0) {
   for (j = 0; j < max; ++j) {
     nvmlDevice_t mig = NULL, parent = NULL, by_uuid = NULL;
     nvmlReturn_t rc = nvmlDeviceGetMigDeviceHandleByIndex(d0, j, &mig);
-    if (rc == NVML_ERROR_NOT_FOUND) { ++missing; continue; }
+    if (rc == NVML_ERROR_NOT_FOUND) {
+      ++missing;
+      continue;
+    }
     EXPECT_RC(rc, NVML_SUCCESS);
     ++found;
     EXPECT_RC(nvmlDeviceIsMigDeviceHandle(mig, &v), NVML_SUCCESS);
@@ -246,7 +259,8 @@ static void mig_devices(nvmlDevice_t d0) {
     EXPECT(mem.total == 40448ull << 20);
     nvmlDeviceAttributes_t a;
     EXPECT_RC(nvmlDeviceGetAttributes_v2(mig, &a), NVML_SUCCESS);
-    EXPECT(a.gpuInstanceSliceCount == 3 && a.computeInstanceSliceCount == 1 && a.memorySizeMB == 40448);
+    EXPECT(a.gpuInstanceSliceCount == 3 && a.computeInstanceSliceCount == 1 &&
+           a.memorySizeMB == 40448);
   }
   EXPECT(found == 2 && missing == 5); /* sparse: the slots of GI 2's compute slices 4 and 5 */
   EXPECT_RC(nvmlDeviceGetMigDeviceHandleByIndex(d0, max, NULL), NVML_ERROR_INVALID_ARGUMENT);
@@ -257,7 +271,8 @@ static void processes(nvmlDevice_t d0, nvmlComputeInstance_t ci) {
   char args[1024], name[64];
   nvmlProcessInfo_t infos[4];
   unsigned int n = 0;
-  snprintf(args, sizeof args, "attach %s -i 0 --gi 2 --ci 0 --pid 4242 --name job --memory 1024", state);
+  snprintf(args, sizeof args, "attach %s -i 0 --gi 2 --ci 0 --pid 4242 --name job --memory 1024",
+           state);
   carve(args);
   EXPECT_RC(nvmlDeviceGetComputeRunningProcesses_v3(d0, &n, NULL), NVML_ERROR_INSUFFICIENT_SIZE);
   EXPECT(n == 1);
@@ -271,7 +286,8 @@ static void processes(nvmlDevice_t d0, nvmlComputeInstance_t ci) {
   carve(args);
   EXPECT_RC(nvmlComputeInstanceDestroy(ci), NVML_SUCCESS);
   nvmlComputeInstanceInfo_t info;
-  EXPECT_RC(nvmlComputeInstanceGetInfo_v2(ci, &info), NVML_ERROR_INVALID_ARGUMENT); /* dead handle */
+  EXPECT_RC(nvmlComputeInstanceGetInfo_v2(ci, &info),
+            NVML_ERROR_INVALID_ARGUMENT); /* dead handle */
 }
 
 static void teardown_and_mig_off(nvmlDevice_t d0, nvmlGpuInstance_t gi) {
@@ -291,8 +307,9 @@ static void teardown_and_mig_off(nvmlDevice_t d0, nvmlGpuInstance_t gi) {
   nvmlGpuInstanceProfileInfo_v2_t v2;
   nvmlGpuInstanceProfileInfo_t v1;
   v2.version = nvmlGpuInstanceProfileInfo_v2;
-  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoV(d0, 0, &v2), NVML_ERROR_NOT_SUPPORTED); /* MIG off */
-  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfo(d0, 0, &v1), NVML_SUCCESS);             /* any mode */
+  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfoV(d0, 0, &v2),
+            NVML_ERROR_NOT_SUPPORTED);                                      /* MIG off */
+  EXPECT_RC(nvmlDeviceGetGpuInstanceProfileInfo(d0, 0, &v1), NVML_SUCCESS); /* any mode */
   EXPECT_RC(nvmlDeviceGetGpuInstancePossiblePlacements_v2(d0, 19, NULL, &n), NVML_SUCCESS);
   EXPECT_RC(nvmlDeviceCreateGpuInstance(d0, 19, &gi), NVML_ERROR_NOT_SUPPORTED);
   EXPECT_RC(nvmlDeviceGetMaxMigDeviceCount(d0, &max), NVML_SUCCESS);
@@ -334,7 +351,9 @@ int main(int argc, char** argv) {
   teardown_and_mig_off(d0, gi);
   a100();
   EXPECT_RC(nvmlShutdown(), NVML_SUCCESS);
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-  else printf("NVML ABI walk: all checks passed\n");
+  if (failures)
+    fprintf(stderr, "%d check(s) failed\n", failures);
+  else
+    printf("NVML ABI walk: all checks passed\n");
   return failures ? 1 : 0;
 }

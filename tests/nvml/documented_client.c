@@ -20,14 +20,14 @@
 
 static int failures = 0;
 
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);     \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fputc('\n', stderr);                                \
-      ++failures;                                         \
-    }                                                     \
+#define CHECK(cond, ...)                              \
+  do {                                                \
+    if (!(cond)) {                                    \
+      fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                   \
+      fputc('\n', stderr);                            \
+      ++failures;                                     \
+    }                                                 \
   } while (0)
 #define CHECK_OK(call)                                                                        \
   do {                                                                                        \
@@ -54,8 +54,8 @@ static unsigned int gi_placements(nvmlDevice_t d, unsigned int profile_id) {
   for (g = 0; g < N_GARBAGE; ++g) {
     again = kGarbage[g];
     CHECK_OK(nvmlDeviceGetGpuInstancePossiblePlacements_v2(d, profile_id, p, &again));
-    CHECK(again == n, "profile %u: %u placements, then %u with *count=%u on entry", profile_id,
-          n, again, kGarbage[g]);
+    CHECK(again == n, "profile %u: %u placements, then %u with *count=%u on entry", profile_id, n,
+          again, kGarbage[g]);
     CHECK(n == 0 || p[n - 1].size > 0, "profile %u: placement not filled", profile_id);
   }
   free(p);
@@ -152,10 +152,10 @@ int main(int argc, char** argv) {
     gpu_instances(d, &gis[i], &cis[i]);
     processes(d);
   }
-  CHECK(gis[0] == 4 && cis[0] == 4, "GPU 0: %u GPU and %u compute instances, want 4 and 4",
-        gis[0], cis[0]);
-  CHECK(gis[1] == 2 && cis[1] == 3, "GPU 1: %u GPU and %u compute instances, want 2 and 3",
-        gis[1], cis[1]);
+  CHECK(gis[0] == 4 && cis[0] == 4, "GPU 0: %u GPU and %u compute instances, want 4 and 4", gis[0],
+        cis[0]);
+  CHECK(gis[1] == 2 && cis[1] == 3, "GPU 1: %u GPU and %u compute instances, want 2 and 3", gis[1],
+        cis[1]);
   CHECK_OK(nvmlShutdown());
   if (failures)
     fprintf(stderr, "%d check(s) failed\n", failures);

@@ -22,8 +22,11 @@ void Common(const Info& i, NvmlProfile* p) {
 
 template <typename Info>
 CiProfile CiCommon(const Info& i) {
-  return {static_cast<int>(i.id), static_cast<int>(i.sliceCount), static_cast<int>(i.instanceCount),
-          static_cast<int>(i.multiprocessorCount), {}};
+  return {static_cast<int>(i.id),
+          static_cast<int>(i.sliceCount),
+          static_cast<int>(i.instanceCount),
+          static_cast<int>(i.multiprocessorCount),
+          {}};
 }
 
 }  // namespace
@@ -80,7 +83,8 @@ int RunningProcesses(const NvmlFunctions& fn, nvmlDevice_t h, std::vector<nvmlPr
       return Call(fn.nvmlDeviceGetComputeRunningProcesses, h, n, a);
     });
     out->clear();
-    for (const auto& p : v1) out->push_back({p.pid, p.usedGpuMemory, NVML_INSTANCE_ID_NONE, NVML_INSTANCE_ID_NONE});
+    for (const auto& p : v1)
+      out->push_back({p.pid, p.usedGpuMemory, NVML_INSTANCE_ID_NONE, NVML_INSTANCE_ID_NONE});
   }
   if (rc != NVML_SUCCESS || !fn.nvmlDeviceGetGraphicsRunningProcesses_v3) return rc;
   std::vector<nvmlProcessInfo_t> gfx;

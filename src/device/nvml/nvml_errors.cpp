@@ -23,12 +23,13 @@ constexpr NvmlError kTable[] = {
     {NVML_ERROR_NOT_SUPPORTED, "NVML_ERROR_NOT_SUPPORTED", Code::kNotSupported,
      "not supported here (MIG off or unsupported, or a profile this GPU lacks)",
      "See `carve doctor` for what this GPU supports."},
-    {NVML_ERROR_NO_PERMISSION, "NVML_ERROR_NO_PERMISSION", Code::kNoPermission,
-     "permission denied", kRoot},
+    {NVML_ERROR_NO_PERMISSION, "NVML_ERROR_NO_PERMISSION", Code::kNoPermission, "permission denied",
+     kRoot},
     {NVML_ERROR_ALREADY_INITIALIZED, "NVML_ERROR_ALREADY_INITIALIZED", Code::kInternal,
      "NVML was already initialised", ""},
     {NVML_ERROR_NOT_FOUND, "NVML_ERROR_NOT_FOUND", Code::kNotFound,
-     "no such object (it may have been destroyed meanwhile)", "See what exists now: carve mig list"},
+     "no such object (it may have been destroyed meanwhile)",
+     "See what exists now: carve mig list"},
     {NVML_ERROR_INSUFFICIENT_SIZE, "NVML_ERROR_INSUFFICIENT_SIZE", Code::kInternal,
      "a buffer was too small", "This is a bug in carve; please report it."},
     {NVML_ERROR_INSUFFICIENT_POWER, "NVML_ERROR_INSUFFICIENT_POWER", Code::kUnavailable,
@@ -58,9 +59,10 @@ constexpr NvmlError kTable[] = {
     {NVML_ERROR_IN_USE, "NVML_ERROR_IN_USE", Code::kInUse,
      "in use (compute instances or processes still hold it)",
      "Stop the processes and destroy the compute instances first; see carve mig list."},
-    {NVML_ERROR_MEMORY, "NVML_ERROR_MEMORY", Code::kInsufficientResources,
-     "not enough memory", "Free GPU or host memory and try again."},
-    {NVML_ERROR_NO_DATA, "NVML_ERROR_NO_DATA", Code::kNotFound, "the driver has no data for this", ""},
+    {NVML_ERROR_MEMORY, "NVML_ERROR_MEMORY", Code::kInsufficientResources, "not enough memory",
+     "Free GPU or host memory and try again."},
+    {NVML_ERROR_NO_DATA, "NVML_ERROR_NO_DATA", Code::kNotFound, "the driver has no data for this",
+     ""},
     {NVML_ERROR_VGPU_ECC_NOT_SUPPORTED, "NVML_ERROR_VGPU_ECC_NOT_SUPPORTED", Code::kNotSupported,
      "not supported on a vGPU with ECC on", ""},
     {NVML_ERROR_INSUFFICIENT_RESOURCES, "NVML_ERROR_INSUFFICIENT_RESOURCES",
@@ -74,17 +76,17 @@ constexpr NvmlError kTable[] = {
      "Upgrade the NVIDIA driver."},
     {NVML_ERROR_DEPRECATED, "NVML_ERROR_DEPRECATED", Code::kNotSupported,
      "the driver no longer supports this call", "Upgrade carve."},
-    {NVML_ERROR_NOT_READY, "NVML_ERROR_NOT_READY", Code::kUnavailable,
-     "the GPU is not ready yet", "Wait a moment and try again."},
-    {NVML_ERROR_GPU_NOT_FOUND, "NVML_ERROR_GPU_NOT_FOUND", Code::kNotFound,
-     "the GPU was not found", "See the GPUs: carve gpus"},
+    {NVML_ERROR_NOT_READY, "NVML_ERROR_NOT_READY", Code::kUnavailable, "the GPU is not ready yet",
+     "Wait a moment and try again."},
+    {NVML_ERROR_GPU_NOT_FOUND, "NVML_ERROR_GPU_NOT_FOUND", Code::kNotFound, "the GPU was not found",
+     "See the GPUs: carve gpus"},
     {NVML_ERROR_INVALID_STATE, "NVML_ERROR_INVALID_STATE", Code::kInUse,
      "the GPU is in a state that does not allow this now",
      "Check pending MIG modes and running processes: carve doctor"},
     {NVML_ERROR_RESET_TYPE_NOT_SUPPORTED, "NVML_ERROR_RESET_TYPE_NOT_SUPPORTED",
      Code::kNotSupported, "this kind of reset is not supported", ""},
-    {NVML_ERROR_UNKNOWN, "NVML_ERROR_UNKNOWN", Code::kUnknown, "the driver reported an unknown error",
-     "Check `dmesg` and `nvidia-smi`; retry once."},
+    {NVML_ERROR_UNKNOWN, "NVML_ERROR_UNKNOWN", Code::kUnknown,
+     "the driver reported an unknown error", "Check `dmesg` and `nvidia-smi`; retry once."},
 };
 
 }  // namespace
@@ -102,7 +104,8 @@ NvmlError LookupError(int rc) {
 Status FromNvml(int rc, std::string_view what) {
   if (rc == NVML_SUCCESS) return Status::Ok();
   NvmlError e = LookupError(rc);
-  std::string name = e.name.starts_with("NVML_") ? std::string(e.name) : fmt::format("NVML code {}", rc);
+  std::string name =
+      e.name.starts_with("NVML_") ? std::string(e.name) : fmt::format("NVML code {}", rc);
   return Status::Error(e.code, fmt::format("{}: {} ({})", what, e.text, name), std::string(e.hint));
 }
 

@@ -26,7 +26,8 @@ TEST(NvmlErrors, EveryFailureIsAClearCarveError) {
     }
     EXPECT_FALSE(st.ok()) << e.name;
     EXPECT_NE(st.code(), Code::kOk) << e.name;
-    EXPECT_EQ(st.message().rfind("GPU 0: creating a 3g.40gb GPU instance: ", 0), 0u) << st.message();
+    EXPECT_EQ(st.message().rfind("GPU 0: creating a 3g.40gb GPU instance: ", 0), 0u)
+        << st.message();
     EXPECT_NE(st.message().find(std::string(e.name)), std::string::npos) << st.message();
     EXPECT_GT(e.text.size(), 10u) << e.name;
   }

@@ -32,9 +32,10 @@ Result<int> NvmlMachine::DeviceCount() {
 Result<nvmlDevice_t> NvmlMachine::Device(int index) {
   CARVE_ASSIGN_OR_RETURN(int n, DeviceCount());
   if (index < 0 || index >= n)
-    return Status::NotFound(fmt::format("no GPU {}", index),
-                            n == 0 ? "This machine has no GPUs."
-                                   : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", n - 1));
+    return Status::NotFound(
+        fmt::format("no GPU {}", index),
+        n == 0 ? "This machine has no GPUs."
+               : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", n - 1));
   nvmlDevice_t dev = nullptr;
   int rc = Call(fn().nvmlDeviceGetHandleByIndex_v2, static_cast<unsigned>(index), &dev);
   if (rc == NVML_ERROR_FUNCTION_NOT_FOUND)
@@ -46,16 +47,18 @@ Result<nvmlDevice_t> NvmlMachine::Device(int index) {
 Result<nvmlGpuInstance_t> NvmlMachine::GpuInstanceHandle(const Gpu& g, int gi) {
   CARVE_ASSIGN_OR_RETURN(nvmlDevice_t dev, Device(g.index));
   nvmlGpuInstance_t h = nullptr;
-  CARVE_RETURN_IF_ERROR(FromNvml(Call(fn().nvmlDeviceGetGpuInstanceById, dev, static_cast<unsigned>(gi), &h),
-                                 fmt::format("GPU {}: finding GPU instance {}", g.index, gi)));
+  CARVE_RETURN_IF_ERROR(
+      FromNvml(Call(fn().nvmlDeviceGetGpuInstanceById, dev, static_cast<unsigned>(gi), &h),
+               fmt::format("GPU {}: finding GPU instance {}", g.index, gi)));
   return h;
 }
 
 Result<nvmlComputeInstance_t> NvmlMachine::ComputeInstanceHandle(const Gpu& g, int gi, int ci) {
   CARVE_ASSIGN_OR_RETURN(nvmlGpuInstance_t h, GpuInstanceHandle(g, gi));
   nvmlComputeInstance_t c = nullptr;
-  CARVE_RETURN_IF_ERROR(FromNvml(Call(fn().nvmlGpuInstanceGetComputeInstanceById, h, static_cast<unsigned>(ci), &c),
-                                 fmt::format("GPU {}: finding compute instance {} of GPU instance {}", g.index, ci, gi)));
+  CARVE_RETURN_IF_ERROR(FromNvml(
+      Call(fn().nvmlGpuInstanceGetComputeInstanceById, h, static_cast<unsigned>(ci), &c),
+      fmt::format("GPU {}: finding compute instance {} of GPU instance {}", g.index, ci, gi)));
   return c;
 }
 
@@ -65,7 +68,8 @@ Result<DriverInfo> NvmlMachine::Driver() {
   CARVE_RETURN_IF_ERROR(FromNvml(Call(fn().nvmlSystemGetDriverVersion, buf, unsigned{sizeof buf}),
                                  "reading the driver version"));
   info.driver_version = buf;
-  if (Call(fn().nvmlSystemGetNVMLVersion, buf, unsigned{sizeof buf}) == NVML_SUCCESS) info.nvml_version = buf;
+  if (Call(fn().nvmlSystemGetNVMLVersion, buf, unsigned{sizeof buf}) == NVML_SUCCESS)
+    info.nvml_version = buf;
   int cuda = 0;
   int rc = Call(fn().nvmlSystemGetCudaDriverVersion_v2, &cuda);
   if (rc == NVML_ERROR_FUNCTION_NOT_FOUND) rc = Call(fn().nvmlSystemGetCudaDriverVersion, &cuda);
@@ -108,7 +112,8 @@ Result<ModeChange> NvmlMachine::SetMigMode(int gpu, bool enabled) {
   if (activation == NVML_ERROR_IN_USE) {
     change.activation = PendingInUse(before, enabled);
   } else if (activation != NVML_SUCCESS) {
-    change.activation = FromNvml(activation, fmt::format("GPU {}: MIG {} is pending", gpu, enabled ? "on" : "off"));
+    change.activation =
+        FromNvml(activation, fmt::format("GPU {}: MIG {} is pending", gpu, enabled ? "on" : "off"));
   } else {  // Ampere applies a mode change with a GPU reset
     change.reset_done = before.mig.current != enabled && after.arch == mig::Arch::kAmpere;
   }
@@ -116,21 +121,25 @@ Result<ModeChange> NvmlMachine::SetMigMode(int gpu, bool enabled) {
 }
 
 Status NvmlMachine::ResetGpu(int gpu) {
-  return Status::NotSupported(fmt::format("carve cannot reset GPU {} through NVML", gpu),
-                              fmt::format("Stop every process on it, then: sudo nvidia-smi -r -i {}", gpu));
+  return Status::NotSupported(
+      fmt::format("carve cannot reset GPU {} through NVML", gpu),
+      fmt::format("Stop every process on it, then: sudo nvidia-smi -r -i {}", gpu));
 }
 
-Result<GpuInstance> NvmlMachine::CreateGpuInstance(int gpu, int profile_id, std::optional<int> start) {
+Result<GpuInstance> NvmlMachine::CreateGpuInstance(int gpu, int profile_id,
+                                                   std::optional<int> start) {
   CARVE_ASSIGN_OR_RETURN(Gpu g, ReadGpu(gpu));
   CARVE_RETURN_IF_ERROR(NeedMigOn(g));
   const mig::Profile* p = g.model ? g.model->FindProfileById(profile_id) : nullptr;
   if (!p)
-    return Status::NotSupported(fmt::format("{} has no GPU-instance profile id {}", GpuLabel(g), profile_id),
-                                fmt::format("See its profiles: carve profiles -i {}", gpu));
+    return Status::NotSupported(
+        fmt::format("{} has no GPU-instance profile id {}", GpuLabel(g), profile_id),
+        fmt::format("See its profiles: carve profiles -i {}", gpu));
   CARVE_ASSIGN_OR_RETURN(nvmlDevice_t dev, Device(gpu));
   nvmlGpuInstance_t h = nullptr;
   unsigned id = static_cast<unsigned>(profile_id);
-  nvmlGpuInstancePlacement_t where{static_cast<unsigned>(start.value_or(0)), static_cast<unsigned>(p->size())};
+  nvmlGpuInstancePlacement_t where{static_cast<unsigned>(start.value_or(0)),
+                                   static_cast<unsigned>(p->size())};
   int rc = start ? Call(fn().nvmlDeviceCreateGpuInstanceWithPlacement, dev, id, &where, &h)
                  : Call(fn().nvmlDeviceCreateGpuInstance, dev, id, &h);
   Status st = FromNvml(rc, fmt::format("GPU {}: creating a {} GPU instance{}", gpu, p->name,
@@ -165,8 +174,8 @@ Result<ComputeInstance> NvmlMachine::CreateComputeInstance(int gpu, int gi, int 
     for (const auto& c : g.model->ComputeProfilesFor(*p))
       if (c.id == ci_profile_id) cp = &c;
   if (!cp)
-    return Status::NotSupported(fmt::format("a {} GPU instance has no compute-instance profile id {}",
-                                            target->profile, ci_profile_id));
+    return Status::NotSupported(fmt::format(
+        "a {} GPU instance has no compute-instance profile id {}", target->profile, ci_profile_id));
   CARVE_ASSIGN_OR_RETURN(nvmlGpuInstance_t h, GpuInstanceHandle(g, gi));
   nvmlComputeInstance_t c = nullptr;
   unsigned id = static_cast<unsigned>(ci_profile_id);
@@ -174,8 +183,8 @@ Result<ComputeInstance> NvmlMachine::CreateComputeInstance(int gpu, int gi, int 
                                        static_cast<unsigned>(cp->placements.front().size)};
   int rc = start ? Call(fn().nvmlGpuInstanceCreateComputeInstanceWithPlacement, h, id, &where, &c)
                  : Call(fn().nvmlGpuInstanceCreateComputeInstance, h, id, &c);
-  Status st = FromNvml(rc, fmt::format("GPU {}: creating a {} compute instance in GPU instance {}", gpu,
-                                       cp->NameIn(*p), gi));
+  Status st = FromNvml(rc, fmt::format("GPU {}: creating a {} compute instance in GPU instance {}",
+                                       gpu, cp->NameIn(*p), gi));
   if (!st.ok()) return ExplainCreateCi(g, *target, *cp, start, st);
   nvmlComputeInstanceInfo_t info{};
   rc = Call(fn().nvmlComputeInstanceGetInfo_v2, c, &info);
@@ -185,7 +194,8 @@ Result<ComputeInstance> NvmlMachine::CreateComputeInstance(int gpu, int gi, int 
   CARVE_ASSIGN_OR_RETURN(const GpuInstance* in, FindGpuInstance(now, gi));
   for (const auto& x : in->compute_instances)
     if (x.id == static_cast<int>(info.id)) return x;
-  return Status::Internal(fmt::format("GPU {}: the new compute instance {} is not listed", gpu, info.id));
+  return Status::Internal(
+      fmt::format("GPU {}: the new compute instance {} is not listed", gpu, info.id));
 }
 
 Status NvmlMachine::DestroyComputeInstance(int gpu, int gi, int ci) {
@@ -195,10 +205,12 @@ Status NvmlMachine::DestroyComputeInstance(int gpu, int gi, int ci) {
   auto it = std::find_if(target->compute_instances.begin(), target->compute_instances.end(),
                          [&](auto& c) { return c.id == ci; });
   if (it == target->compute_instances.end())
-    return Status::NotFound(fmt::format("GPU instance {} on GPU {} has no compute instance {}", gi, gpu, ci));
+    return Status::NotFound(
+        fmt::format("GPU instance {} on GPU {} has no compute instance {}", gi, gpu, ci));
   CARVE_ASSIGN_OR_RETURN(nvmlComputeInstance_t h, ComputeInstanceHandle(g, gi, ci));
-  Status st = FromNvml(Call(fn().nvmlComputeInstanceDestroy, h),
-                       fmt::format("GPU {}: destroying compute instance {} of GPU instance {}", gpu, ci, gi));
+  Status st = FromNvml(
+      Call(fn().nvmlComputeInstanceDestroy, h),
+      fmt::format("GPU {}: destroying compute instance {} of GPU instance {}", gpu, ci, gi));
   return st.ok() ? st : ExplainDestroyCi(g, *target, *it, st);
 }
 
@@ -207,10 +219,12 @@ Status NvmlMachine::StopProcess(int gpu, uint32_t pid, int grace_ms) {
   if (std::none_of(g.processes.begin(), g.processes.end(), [&](auto& p) { return p.pid == pid; }))
     return Status::NotFound(fmt::format("no process {} on GPU {}", pid, gpu));
   if (fn().carveSimStopProcess)  // the drop-in: the simulator stops its own processes
-    return FromNvml(fn().carveSimStopProcess(static_cast<unsigned>(gpu), pid, static_cast<unsigned>(grace_ms)),
-                    fmt::format("GPU {}: stopping process {}", gpu, pid));
+    return FromNvml(
+        fn().carveSimStopProcess(static_cast<unsigned>(gpu), pid, static_cast<unsigned>(grace_ms)),
+        fmt::format("GPU {}: stopping process {}", gpu, pid));
   if (::kill(static_cast<pid_t>(pid), SIGTERM) != 0 && errno != ESRCH)
-    return Status::Error(Code::kNoPermission, fmt::format("cannot stop process {}: {}", pid, std::strerror(errno)),
+    return Status::Error(Code::kNoPermission,
+                         fmt::format("cannot stop process {}: {}", pid, std::strerror(errno)),
                          "Run carve as root, or as the user who owns that process.");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (::kill(static_cast<pid_t>(pid), 0) == 0 && std::chrono::steady_clock::now() < deadline)

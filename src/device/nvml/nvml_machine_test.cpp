@@ -14,17 +14,18 @@ namespace carve::device::nvml {
 namespace {
 
 std::string Dump(const Gpu& g) {
-  std::string s = fmt::format("GPU {} {} {} {} {:08x} {} model={} arch={} mem={}/{} pm={} mig={}:{}{}\n",
-                              g.index, g.uuid, g.name, g.pci_bus_id, g.pci_device_id, g.serial,
-                              g.model ? g.model->alias : "none", mig::ArchName(g.arch),
-                              g.memory_used_mib, g.memory_total_mib, g.persistence_mode,
-                              g.mig_capable, g.mig.current, g.mig.pending);
+  std::string s = fmt::format(
+      "GPU {} {} {} {} {:08x} {} model={} arch={} mem={}/{} pm={} mig={}:{}{}\n", g.index, g.uuid,
+      g.name, g.pci_bus_id, g.pci_device_id, g.serial, g.model ? g.model->alias : "none",
+      mig::ArchName(g.arch), g.memory_used_mib, g.memory_total_mib, g.persistence_mode,
+      g.mig_capable, g.mig.current, g.mig.pending);
   for (const auto& gi : g.gpu_instances) {
-    s += fmt::format(" GI {} {} {} {}:{} mem={}/{}\n", gi.id, gi.profile_id, gi.profile, gi.placement.start,
-                     gi.placement.size, gi.memory_used_mib, gi.memory_total_mib);
+    s +=
+        fmt::format(" GI {} {} {} {}:{} mem={}/{}\n", gi.id, gi.profile_id, gi.profile,
+                    gi.placement.start, gi.placement.size, gi.memory_used_mib, gi.memory_total_mib);
     for (const auto& ci : gi.compute_instances)
-      s += fmt::format("  CI {} {} {} slices={} {}:{} {} sm={}\n", ci.id, ci.profile_id, ci.profile, ci.slices,
-                       ci.placement.start, ci.placement.size, ci.uuid, ci.sm);
+      s += fmt::format("  CI {} {} {} slices={} {}:{} {} sm={}\n", ci.id, ci.profile_id, ci.profile,
+                       ci.slices, ci.placement.start, ci.placement.size, ci.uuid, ci.sm);
   }
   for (const auto& p : g.processes)
     s += fmt::format(" process {} {} {} gi={} ci={}\n", p.pid, p.name, p.memory_mib, p.gi, p.ci);
@@ -89,7 +90,8 @@ TEST_F(NvmlVsSim, SameMachineFieldByField) {
   ASSERT_TRUE(sim_->Attach(0, 3, std::nullopt, {4122, "llama", 3000, -1, -1, false}).ok());
   ASSERT_TRUE(sim_->CreateGpuInstance(1, 0, std::nullopt).ok());
   ASSERT_TRUE(sim_->CreateComputeInstance(1, 0, 4, std::nullopt).ok());
-  ASSERT_TRUE(sim_->Attach(2, std::nullopt, std::nullopt, {5000, "render", 1000, -1, -1, false}).ok());
+  ASSERT_TRUE(
+      sim_->Attach(2, std::nullopt, std::nullopt, {5000, "render", 1000, -1, -1, false}).ok());
   ExpectSameMachine();
   ASSERT_TRUE(nvml_->DestroyComputeInstance(0, 2, 0).ok());
   ASSERT_TRUE(nvml_->CreateComputeInstance(0, 2, 0, std::nullopt).ok());  // takes id 0 again, at 0
@@ -124,8 +126,10 @@ TEST_F(NvmlVsSim, RefusalsReadTheSame) {
   ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(0, 19, std::nullopt).status(); });
   ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(0, 19, 3).status(); });
   ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(0, 4242, std::nullopt).status(); });
-  ExpectSameRefusal([](Machine& m) { return m.CreateComputeInstance(0, 1, 0, std::nullopt).status(); });
-  ExpectSameRefusal([](Machine& m) { return m.CreateComputeInstance(0, 2, 2, std::nullopt).status(); });
+  ExpectSameRefusal(
+      [](Machine& m) { return m.CreateComputeInstance(0, 1, 0, std::nullopt).status(); });
+  ExpectSameRefusal(
+      [](Machine& m) { return m.CreateComputeInstance(0, 2, 2, std::nullopt).status(); });
   ExpectSameRefusal([](Machine& m) { return m.CreateComputeInstance(0, 2, 0, 0).status(); });
   ExpectSameRefusal([](Machine& m) { return m.DestroyGpuInstance(0, 1); });
   ExpectSameRefusal([](Machine& m) { return m.DestroyGpuInstance(0, 5); });
@@ -140,7 +144,9 @@ TEST_F(NvmlVsSim, RefusalsReadTheSame) {
 TEST_F(NvmlVsSim, ModeChangesReportTheSame) {
   Open({"a100-80gb", "a100-80gb", "h100-80gb", "h100-80gb"}, false);
   for (int gpu : {2, 3})
-    ASSERT_TRUE(sim_->Attach(gpu, std::nullopt, std::nullopt, {static_cast<uint32_t>(7000 + gpu), "x", 10, -1, -1, false}).ok());
+    ASSERT_TRUE(sim_->Attach(gpu, std::nullopt, std::nullopt,
+                             {static_cast<uint32_t>(7000 + gpu), "x", 10, -1, -1, false})
+                    .ok());
   ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(0, 19, std::nullopt).status(); });
   auto a = sim_->SetMigMode(0, true);
   auto b = nvml_->SetMigMode(1, true);
@@ -154,7 +160,8 @@ TEST_F(NvmlVsSim, ModeChangesReportTheSame) {
   EXPECT_EQ(d->activation.code(), Code::kInUse);  // a process holds it: pending
   std::string expected = Dump(c->activation);
   for (auto [from, to] : {std::pair{"GPU 2", "GPU 3"}, {"-i 2", "-i 3"}, {"7002", "7003"}})
-    for (size_t at; (at = expected.find(from)) != std::string::npos;) expected.replace(at, std::string_view(from).size(), to);
+    for (size_t at; (at = expected.find(from)) != std::string::npos;)
+      expected.replace(at, std::string_view(from).size(), to);
   EXPECT_EQ(expected, Dump(d->activation));
   EXPECT_EQ(c->mode, d->mode);
   ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(2, 19, std::nullopt).status(); });

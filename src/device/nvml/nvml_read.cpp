@@ -23,18 +23,24 @@ std::string Text(F f, H h, int* rc) {
 
 mig::Arch ArchOf(unsigned int v, mig::Arch fallback) {
   switch (v) {
-    case NVML_DEVICE_ARCH_AMPERE: return mig::Arch::kAmpere;
-    case NVML_DEVICE_ARCH_ADA: return mig::Arch::kAda;
-    case NVML_DEVICE_ARCH_HOPPER: return mig::Arch::kHopper;
-    case NVML_DEVICE_ARCH_BLACKWELL: return mig::Arch::kBlackwell;
-    default: return fallback;
+    case NVML_DEVICE_ARCH_AMPERE:
+      return mig::Arch::kAmpere;
+    case NVML_DEVICE_ARCH_ADA:
+      return mig::Arch::kAda;
+    case NVML_DEVICE_ARCH_HOPPER:
+      return mig::Arch::kHopper;
+    case NVML_DEVICE_ARCH_BLACKWELL:
+      return mig::Arch::kBlackwell;
+    default:
+      return fallback;
   }
 }
 
 // A Workstation edition that ships in display mode, where NVML reports MIG as
 // not supported until DisplayModeSelector switches it to compute mode.
 bool InDisplayMode(const Gpu& g) {
-  const mig::Product* p = mig::Catalog::Builtin().FindProduct(fmt::format("0x{:08X}", g.pci_device_id));
+  const mig::Product* p =
+      mig::Catalog::Builtin().FindProduct(fmt::format("0x{:08X}", g.pci_device_id));
   return p && p->display_mode;
 }
 
@@ -75,7 +81,8 @@ Status NvmlMachine::ReadIdentity(nvmlDevice_t dev, Gpu* g) {
   if (Call(fn().nvmlDeviceGetMemoryInfo, dev, &mem) == NVML_SUCCESS)
     g->memory_total_mib = mem.total / kMiB, g->memory_used_mib = mem.used / kMiB;
   unsigned int arch = NVML_DEVICE_ARCH_UNKNOWN;
-  if (Call(fn().nvmlDeviceGetArchitecture, dev, &arch) == NVML_SUCCESS) g->arch = ArchOf(arch, g->arch);
+  if (Call(fn().nvmlDeviceGetArchitecture, dev, &arch) == NVML_SUCCESS)
+    g->arch = ArchOf(arch, g->arch);
   nvmlEnableState_t persistence = NVML_FEATURE_DISABLED;
   if (Call(fn().nvmlDeviceGetPersistenceMode, dev, &persistence) == NVML_SUCCESS)
     g->persistence_mode = persistence == NVML_FEATURE_ENABLED;
@@ -86,7 +93,8 @@ Status NvmlMachine::ReadIdentity(nvmlDevice_t dev, Gpu* g) {
     g->ecc = EccMode{ecc_now == NVML_FEATURE_ENABLED, ecc_next == NVML_FEATURE_ENABLED};
   unsigned int current = 0, pending = 0;
   rc = Call(fn().nvmlDeviceGetMigMode, dev, &current, &pending);
-  if (rc != NVML_ERROR_NOT_SUPPORTED) CARVE_RETURN_IF_ERROR(FromNvml(rc, where + ": reading its MIG mode"));
+  if (rc != NVML_ERROR_NOT_SUPPORTED)
+    CARVE_RETURN_IF_ERROR(FromNvml(rc, where + ": reading its MIG mode"));
   g->mig_capable = rc == NVML_SUCCESS;
   g->mig = {current == NVML_DEVICE_MIG_ENABLE, pending == NVML_DEVICE_MIG_ENABLE};
   return Status::Ok();
@@ -102,9 +110,10 @@ const NvmlMachine::Known& NvmlMachine::Profiles(nvmlDevice_t dev, const Gpu& g) 
   if (!m) m = cat.Find(g.name);
   if (g.mig_capable) k.profiles = ReadProfiles(dev, g.mig.current);
   if (!m) {
-    k.notes.push_back(fmt::format("not in carve's catalogue (NVML name \"{}\", PCI id 0x{:08X}); "
-                                  "listed as NVML reports it, but carve will not partition it",
-                                  g.name, g.pci_device_id));
+    k.notes.push_back(
+        fmt::format("not in carve's catalogue (NVML name \"{}\", PCI id 0x{:08X}); "
+                    "listed as NVML reports it, but carve will not partition it",
+                    g.name, g.pci_device_id));
   } else if (m->mig && !g.mig_capable && InDisplayMode(g)) {
     k.model = m;  // carve doctor explains it
   } else if (m->mig != g.mig_capable) {
@@ -112,7 +121,8 @@ const NvmlMachine::Known& NvmlMachine::Profiles(nvmlDevice_t dev, const Gpu& g) 
                                   m->mig ? "supports" : "lacks", g.mig_capable ? "" : " not"));
     k.model = m;
   } else {
-    Reconciled r = Reconcile(*m, m->mig ? k.profiles : std::vector<NvmlProfile>{}, g.memory_total_mib);
+    Reconciled r =
+        Reconcile(*m, m->mig ? k.profiles : std::vector<NvmlProfile>{}, g.memory_total_mib);
     k.notes = std::move(r.notes);
     k.model = k.notes.empty() ? m : &models_.emplace_back(std::move(r.model));
   }
@@ -142,9 +152,10 @@ std::vector<NvmlProfile> NvmlMachine::ReadProfiles(nvmlDevice_t dev, bool mig_on
 Status NvmlMachine::ReadInstances(nvmlDevice_t dev, const Known& known, Gpu* g) {
   for (const auto& p : known.profiles) {
     std::vector<nvmlGpuInstance_t> handles;
-    int rc = Enumerate(&handles, static_cast<unsigned>(p.max_instances), [&](nvmlGpuInstance_t* a, unsigned* n) {
-      return Call(fn().nvmlDeviceGetGpuInstances, dev, static_cast<unsigned>(p.id), a, n);
-    });
+    int rc = Enumerate(
+        &handles, static_cast<unsigned>(p.max_instances), [&](nvmlGpuInstance_t* a, unsigned* n) {
+          return Call(fn().nvmlDeviceGetGpuInstances, dev, static_cast<unsigned>(p.id), a, n);
+        });
     if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_NOT_FOUND) continue;
     CARVE_RETURN_IF_ERROR(FromNvml(rc, fmt::format("GPU {}: listing GPU instances", g->index)));
     for (nvmlGpuInstance_t h : handles) {
@@ -156,7 +167,8 @@ Status NvmlMachine::ReadInstances(nvmlDevice_t dev, const Known& known, Gpu* g) 
       gi.profile_id = static_cast<int>(info.profileId);
       const mig::Profile* cp = g->model ? g->model->FindProfileById(gi.profile_id) : nullptr;
       gi.profile = cp ? cp->name : p.name.empty() ? fmt::format("profile id {}", p.id) : p.name;
-      gi.placement = {static_cast<int>(info.placement.start), static_cast<int>(info.placement.size)};
+      gi.placement = {static_cast<int>(info.placement.start),
+                      static_cast<int>(info.placement.size)};
       gi.memory_total_mib = p.memory_mib;
       CARVE_RETURN_IF_ERROR(ReadComputeInstances(h, *g, &gi));
       g->gpu_instances.push_back(std::move(gi));
@@ -176,20 +188,28 @@ Status NvmlMachine::ReadComputeInstances(nvmlGpuInstance_t h, const Gpu& g, GpuI
       for (const auto& c : g.model->ComputeProfilesFor(*gp))
         if (c.id == cp.id) cp.name = c.NameIn(*gp);
     std::vector<nvmlComputeInstance_t> handles;
-    int rc = Enumerate(&handles, static_cast<unsigned>(cp.max_instances), [&](nvmlComputeInstance_t* a, unsigned* n) {
-      return Call(fn().nvmlGpuInstanceGetComputeInstances, h, static_cast<unsigned>(cp.id), a, n);
-    });
+    int rc = Enumerate(&handles, static_cast<unsigned>(cp.max_instances),
+                       [&](nvmlComputeInstance_t* a, unsigned* n) {
+                         return Call(fn().nvmlGpuInstanceGetComputeInstances, h,
+                                     static_cast<unsigned>(cp.id), a, n);
+                       });
     if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_NOT_FOUND) continue;
-    CARVE_RETURN_IF_ERROR(FromNvml(rc, fmt::format("GPU {}: listing compute instances of GPU instance {}", g.index, gi->id)));
+    CARVE_RETURN_IF_ERROR(FromNvml(
+        rc, fmt::format("GPU {}: listing compute instances of GPU instance {}", g.index, gi->id)));
     for (nvmlComputeInstance_t c : handles) {
       nvmlComputeInstanceInfo_t info{};
       rc = Call(fn().nvmlComputeInstanceGetInfo_v2, c, &info);
       if (rc == NVML_ERROR_FUNCTION_NOT_FOUND) rc = Call(fn().nvmlComputeInstanceGetInfo, c, &info);
-      CARVE_RETURN_IF_ERROR(FromNvml(rc, fmt::format("GPU {}: reading a compute instance", g.index)));
+      CARVE_RETURN_IF_ERROR(
+          FromNvml(rc, fmt::format("GPU {}: reading a compute instance", g.index)));
       gi->compute_instances.push_back(
-          {static_cast<int>(info.id), static_cast<int>(info.profileId),
-           cp.name.empty() ? fmt::format("{}c.{}", cp.slices, gi->profile) : cp.name, cp.slices,
-           {static_cast<int>(info.placement.start), static_cast<int>(info.placement.size)}, "", cp.sm});
+          {static_cast<int>(info.id),
+           static_cast<int>(info.profileId),
+           cp.name.empty() ? fmt::format("{}c.{}", cp.slices, gi->profile) : cp.name,
+           cp.slices,
+           {static_cast<int>(info.placement.start), static_cast<int>(info.placement.size)},
+           "",
+           cp.sm});
     }
   }
   std::sort(gi->compute_instances.begin(), gi->compute_instances.end(),
@@ -203,7 +223,8 @@ Status NvmlMachine::ReadMigDevices(nvmlDevice_t dev, Gpu* g) {
                                  fmt::format("GPU {}: counting MIG devices", g->index)));
   for (unsigned int j = 0; j < max; ++j) {
     nvmlDevice_t mig = nullptr;
-    if (Call(fn().nvmlDeviceGetMigDeviceHandleByIndex, dev, j, &mig) != NVML_SUCCESS) continue;  // sparse
+    if (Call(fn().nvmlDeviceGetMigDeviceHandleByIndex, dev, j, &mig) != NVML_SUCCESS)
+      continue;  // sparse
     unsigned int gid = 0, cid = 0;
     if (Call(fn().nvmlDeviceGetGpuInstanceId, mig, &gid) != NVML_SUCCESS ||
         Call(fn().nvmlDeviceGetComputeInstanceId, mig, &cid) != NVML_SUCCESS)
@@ -226,7 +247,8 @@ Status NvmlMachine::ReadProcesses(nvmlDevice_t dev, Gpu* g) {
   int rc = RunningProcesses(fn(), dev, &procs);
   std::vector<std::pair<nvmlProcessInfo_t, std::pair<int, int>>> found;
   if (rc == NVML_SUCCESS) {
-    for (const auto& p : procs) found.push_back({p, {Id(p.gpuInstanceId), Id(p.computeInstanceId)}});
+    for (const auto& p : procs)
+      found.push_back({p, {Id(p.gpuInstanceId), Id(p.computeInstanceId)}});
   } else if (g->mig.current && (rc == NVML_ERROR_NO_PERMISSION || rc == NVML_ERROR_NOT_SUPPORTED)) {
     for (const auto& gi : g->gpu_instances)  // the aggregate needs privileges; ask each MIG device
       for (const auto& ci : gi.compute_instances) {
@@ -248,7 +270,8 @@ Status NvmlMachine::ReadProcesses(nvmlDevice_t dev, Gpu* g) {
 std::string NvmlMachine::ProcessName(uint32_t pid) {
   char buf[256] = {};
   std::string name;
-  if (Call(fn().nvmlSystemGetProcessName, pid, buf, static_cast<unsigned>(sizeof buf)) == NVML_SUCCESS) {
+  if (Call(fn().nvmlSystemGetProcessName, pid, buf, static_cast<unsigned>(sizeof buf)) ==
+      NVML_SUCCESS) {
     name = buf;
   } else if (std::ifstream comm(fmt::format("/proc/{}/comm", pid)); comm) {
     std::getline(comm, name);

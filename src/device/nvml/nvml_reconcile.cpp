@@ -23,7 +23,8 @@ bool SameEngines(const mig::Engines& a, const mig::Engines& b) {
 
 // Overrides `field` with NVML's value and notes the difference.
 template <typename T, typename Show>
-void Take(T& field, const T& nvml, const std::string& what, Show show, std::vector<std::string>* notes) {
+void Take(T& field, const T& nvml, const std::string& what, Show show,
+          std::vector<std::string>* notes) {
   if (field == nvml) return;
   notes->push_back(fmt::format("{}: catalogue says {}, NVML reports {}; using NVML's", what,
                                show(field), show(nvml)));
@@ -39,12 +40,15 @@ void Correct(mig::Profile& p, const NvmlProfile& n, std::vector<std::string>* no
   Take(p.max_instances, n.max_instances, what + " max instances", num, notes);
   Take(p.slices, n.slices, what + " compute slices", num, notes);
   if (!SameEngines(p.engines, n.engines)) {
-    notes->push_back(fmt::format("{} engines: catalogue says {}, NVML reports {}; using NVML's", what,
-                                 EnginesText(p.engines), EnginesText(n.engines)));
+    notes->push_back(fmt::format("{} engines: catalogue says {}, NVML reports {}; using NVML's",
+                                 what, EnginesText(p.engines), EnginesText(n.engines)));
     p.engines = n.engines;
   }
-  if (!n.placements.empty()) Take(p.placements, n.placements, what + " placements", PlacementText, notes);
-  if (!n.name.empty()) Take(p.name, n.name, what + " name", [](auto& s) { return s; }, notes);
+  if (!n.placements.empty())
+    Take(p.placements, n.placements, what + " placements", PlacementText, notes);
+  if (!n.name.empty())
+    Take(
+        p.name, n.name, what + " name", [](auto& s) { return s; }, notes);
 }
 
 }  // namespace
@@ -68,8 +72,10 @@ Reconciled Reconcile(const mig::GpuModel& catalogue, const std::vector<NvmlProfi
     auto n = std::find_if(profiles.begin(), profiles.end(),
                           [&](const NvmlProfile& x) { return x.index == p.nvml_profile; });
     if (n == profiles.end()) {
-      r.notes.push_back(fmt::format("profile {} (NVML_GPU_INSTANCE_PROFILE_{}) is in the catalogue "
-                                    "but NVML does not offer it; left out", p.name, p.nvml_profile_name));
+      r.notes.push_back(
+          fmt::format("profile {} (NVML_GPU_INSTANCE_PROFILE_{}) is in the catalogue "
+                      "but NVML does not offer it; left out",
+                      p.name, p.nvml_profile_name));
       continue;
     }
     Correct(p, *n, &r.notes);
@@ -78,9 +84,10 @@ Reconciled Reconcile(const mig::GpuModel& catalogue, const std::vector<NvmlProfi
   for (const auto& n : profiles)
     if (std::none_of(catalogue.profiles.begin(), catalogue.profiles.end(),
                      [&](const mig::Profile& p) { return p.nvml_profile == n.index; }))
-      r.notes.push_back(fmt::format("NVML offers profile {} (index {}, id {}) that the catalogue "
-                                    "lacks; carve cannot create it until the catalogue has it",
-                                    n.name.empty() ? "?" : n.name, n.index, n.id));
+      r.notes.push_back(
+          fmt::format("NVML offers profile {} (index {}, id {}) that the catalogue "
+                      "lacks; carve cannot create it until the catalogue has it",
+                      n.name.empty() ? "?" : n.name, n.index, n.id));
   r.model.profiles = std::move(kept);
   return r;
 }

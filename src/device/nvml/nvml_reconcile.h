@@ -14,9 +14,9 @@ namespace carve::device::nvml {
 
 // One GPU-instance profile as NVML reports it.
 struct NvmlProfile {
-  int index = 0;       // NVML_GPU_INSTANCE_PROFILE_* value
-  int id = 0;          // device profile id
-  std::string name;    // "1g.10gb"; empty when only the v1 call answered
+  int index = 0;     // NVML_GPU_INSTANCE_PROFILE_* value
+  int id = 0;        // device profile id
+  std::string name;  // "1g.10gb"; empty when only the v1 call answered
   int slices = 0;
   int max_instances = 0;
   int sm = 0;

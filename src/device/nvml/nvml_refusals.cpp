@@ -30,12 +30,15 @@ std::vector<const Process*> ProcessesOn(const Gpu& g, int gi, int ci) {
 
 Status NeedMigOn(const Gpu& g) {
   if (!g.mig_capable)
-    return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(g)), "Use it as a whole GPU.");
+    return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(g)),
+                                "Use it as a whole GPU.");
   if (g.mig.current) return Status::Ok();
   return Status::NotSupported(
-      fmt::format("MIG is off on {}{}", GpuLabel(g), g.mig.pending ? " (enable is pending a GPU reset)" : ""),
-      g.mig.pending ? fmt::format("Stop the processes on GPU {0}, then: carve mig enable -i {0}", g.index)
-                    : fmt::format("Enable it first: carve mig enable -i {}", g.index));
+      fmt::format("MIG is off on {}{}", GpuLabel(g),
+                  g.mig.pending ? " (enable is pending a GPU reset)" : ""),
+      g.mig.pending
+          ? fmt::format("Stop the processes on GPU {0}, then: carve mig enable -i {0}", g.index)
+          : fmt::format("Enable it first: carve mig enable -i {}", g.index));
 }
 
 Result<const GpuInstance*> FindGpuInstance(const Gpu& g, int gi) {
@@ -46,8 +49,9 @@ Result<const GpuInstance*> FindGpuInstance(const Gpu& g, int gi) {
   std::sort(ids.begin(), ids.end());
   std::string list;
   for (int id : ids) list += (list.empty() ? "" : ", ") + std::to_string(id);
-  return Status::NotFound(fmt::format("{} has no GPU instance {}", GpuLabel(g), gi),
-                          list.empty() ? "It has no GPU instances." : "Its GPU instances: " + list + ".");
+  return Status::NotFound(
+      fmt::format("{} has no GPU instance {}", GpuLabel(g), gi),
+      list.empty() ? "It has no GPU instances." : "Its GPU instances: " + list + ".");
 }
 
 Status ExplainCreateGi(const Gpu& g, const mig::Profile& p, std::optional<int> start, Status nvml) {
@@ -56,8 +60,9 @@ Status ExplainCreateGi(const Gpu& g, const mig::Profile& p, std::optional<int> s
   if (!start) {
     if (mig::DriverChosenStart(*g.model, existing, p)) return nvml;  // the rules say it fits
     Status why = mig::CheckAdd(*g.model, existing, mig::Slice{&p, p.placements.back().start});
-    return Status::Insufficient(fmt::format("no room for {} on GPU {}: {}", p.name, g.index, why.message()),
-                                "See where it could go: carve profiles -i " + std::to_string(g.index));
+    return Status::Insufficient(
+        fmt::format("no room for {} on GPU {}: {}", p.name, g.index, why.message()),
+        "See where it could go: carve profiles -i " + std::to_string(g.index));
   }
   Status fits = mig::CheckAdd(*g.model, existing, mig::Slice{&p, *start});
   return fits.ok() ? nvml : fits.Prefixed(fmt::format("GPU {}", g.index));
@@ -76,32 +81,37 @@ Status ExplainCreateCi(const Gpu& g, const GpuInstance& gi, const mig::ComputePr
     used |= ((uint64_t{1} << c.placement.size) - 1) << c.placement.start;
   }
   if (same >= cp.max_instances)
-    return Status::Insufficient(fmt::format("GPU instance {} takes at most {} {} compute instance(s)",
-                                            gi.id, cp.max_instances, name));
+    return Status::Insufficient(fmt::format(
+        "GPU instance {} takes at most {} {} compute instance(s)", gi.id, cp.max_instances, name));
   for (const auto& pl : cp.placements)
     if ((!start || pl.start == *start) && !((((uint64_t{1} << pl.size) - 1) << pl.start) & used))
       return nvml;  // there is room: the rules do not explain NVML's answer
   return Status::Insufficient(
       fmt::format("no room for a {} compute instance in GPU instance {} on GPU {}{}", name, gi.id,
                   g.index, start ? fmt::format(" at {}", *start) : ""),
-      fmt::format("Its compute instances already hold the slices; see carve mig list -i {}", g.index));
+      fmt::format("Its compute instances already hold the slices; see carve mig list -i {}",
+                  g.index));
 }
 
 Status ExplainDestroyGi(const Gpu& g, const GpuInstance& gi, Status nvml) {
   if (nvml.code() != Code::kInUse || gi.compute_instances.empty()) return nvml;
   std::string ids;
-  for (const auto& c : gi.compute_instances) ids += (ids.empty() ? "" : ", ") + std::to_string(c.id);
+  for (const auto& c : gi.compute_instances)
+    ids += (ids.empty() ? "" : ", ") + std::to_string(c.id);
   return Status::InUse(
-      fmt::format("GPU instance {} on GPU {} still has compute instance(s) {}", gi.id, g.index, ids),
+      fmt::format("GPU instance {} on GPU {} still has compute instance(s) {}", gi.id, g.index,
+                  ids),
       fmt::format("Destroy compute instances first; `carve mig destroy -i {} --gi {}` does both "
-                  "in order.", g.index, gi.id));
+                  "in order.",
+                  g.index, gi.id));
 }
 
-Status ExplainDestroyCi(const Gpu& g, const GpuInstance& gi, const ComputeInstance& ci, Status nvml) {
+Status ExplainDestroyCi(const Gpu& g, const GpuInstance& gi, const ComputeInstance& ci,
+                        Status nvml) {
   auto procs = ProcessesOn(g, gi.id, ci.id);
   if (nvml.code() != Code::kInUse || procs.empty()) return nvml;
-  return Status::InUse(fmt::format("{} is using {} (GPU {}, GI {}, CI {})", DescribeProcesses(procs),
-                                   ci.uuid, g.index, gi.id, ci.id),
+  return Status::InUse(fmt::format("{} is using {} (GPU {}, GI {}, CI {})",
+                                   DescribeProcesses(procs), ci.uuid, g.index, gi.id, ci.id),
                        "Stop it first, or rerun with --force to stop it for you.");
 }
 
@@ -114,13 +124,15 @@ Status ExplainSetMigMode(const Gpu& g, bool enabled, Status nvml) {
 
 Status PendingInUse(const Gpu& g, bool enabled) {
   auto procs = ProcessesOn(g, -1, -1);
-  std::string who = procs.empty() ? "another client (see nvidia-smi; monitoring agents such as DCGM "
-                                    "or nvidia-persistenced often hold it)"
-                                  : DescribeProcesses(procs);
+  std::string who = procs.empty()
+                        ? "another client (see nvidia-smi; monitoring agents such as DCGM "
+                          "or nvidia-persistenced often hold it)"
+                        : DescribeProcesses(procs);
   return Status::InUse(
       fmt::format("{} is in use by {}", GpuLabel(g), who),
       fmt::format("MIG mode stays pending until they stop and the GPU is reset; then run "
-                  "carve mig {} -i {} again.", enabled ? "enable" : "disable", g.index));
+                  "carve mig {} -i {} again.",
+                  enabled ? "enable" : "disable", g.index));
 }
 
 }  // namespace carve::device::nvml

@@ -30,7 +30,8 @@ Status ExplainCreateCi(const Gpu& g, const GpuInstance& gi, const mig::ComputePr
 // IN_USE on a GPU-instance destroy: its compute instances, else `nvml`.
 Status ExplainDestroyGi(const Gpu& g, const GpuInstance& gi, Status nvml);
 // IN_USE on a compute-instance destroy: its processes, else `nvml`.
-Status ExplainDestroyCi(const Gpu& g, const GpuInstance& gi, const ComputeInstance& ci, Status nvml);
+Status ExplainDestroyCi(const Gpu& g, const GpuInstance& gi, const ComputeInstance& ci,
+                        Status nvml);
 // IN_USE from SetMigMode: GPU instances still there (disable), else `nvml`.
 Status ExplainSetMigMode(const Gpu& g, bool enabled, Status nvml);
 // A mode change accepted but not active yet (activationStatus IN_USE).

@@ -15,10 +15,22 @@ namespace {
 // The fake driver's one GPU: MIG on, one 1g GI at 0 with its full CI.
 uint32_t g_pci_id = 0x999910DE;
 uint64_t g_memory_mib = 12288;
-nvmlDevice_t Gpu0() { static int x; return reinterpret_cast<nvmlDevice_t>(&x); }
-nvmlDevice_t Mig0() { static int x; return reinterpret_cast<nvmlDevice_t>(&x); }
-nvmlGpuInstance_t Gi0() { static int x; return reinterpret_cast<nvmlGpuInstance_t>(&x); }
-nvmlComputeInstance_t Ci0() { static int x; return reinterpret_cast<nvmlComputeInstance_t>(&x); }
+nvmlDevice_t Gpu0() {
+  static int x;
+  return reinterpret_cast<nvmlDevice_t>(&x);
+}
+nvmlDevice_t Mig0() {
+  static int x;
+  return reinterpret_cast<nvmlDevice_t>(&x);
+}
+nvmlGpuInstance_t Gi0() {
+  static int x;
+  return reinterpret_cast<nvmlGpuInstance_t>(&x);
+}
+nvmlComputeInstance_t Ci0() {
+  static int x;
+  return reinterpret_cast<nvmlComputeInstance_t>(&x);
+}
 
 nvmlReturn_t Copy(const char* s, char* buf, unsigned n) {
   if (std::strlen(s) + 1 > n) return NVML_ERROR_INSUFFICIENT_SIZE;
@@ -29,13 +41,16 @@ nvmlReturn_t Copy(const char* s, char* buf, unsigned n) {
 NvmlFunctions Fake() {
   NvmlFunctions f;
   f.nvmlDeviceGetCount_v2 = [](unsigned* n) { return *n = 1, NVML_SUCCESS; };
-  f.nvmlDeviceGetHandleByIndex_v2 = [](unsigned, nvmlDevice_t* d) { return *d = Gpu0(), NVML_SUCCESS; };
+  f.nvmlDeviceGetHandleByIndex_v2 = [](unsigned, nvmlDevice_t* d) {
+    return *d = Gpu0(), NVML_SUCCESS;
+  };
   f.nvmlDeviceGetName = [](nvmlDevice_t d, char* b, unsigned n) {
     return Copy(d == Mig0() ? "NVIDIA Future GPU MIG 1g.12gb" : "NVIDIA Future GPU", b, n);
   };
   f.nvmlDeviceGetUUID = [](nvmlDevice_t d, char* b, unsigned n) {
     return Copy(d == Mig0() ? "MIG-00000000-0000-0000-0000-000000000001"
-                            : "GPU-00000000-0000-0000-0000-000000000001", b, n);
+                            : "GPU-00000000-0000-0000-0000-000000000001",
+                b, n);
   };
   f.nvmlDeviceGetPciInfo_v3 = [](nvmlDevice_t, nvmlPciInfo_t* p) {
     *p = {};
@@ -48,8 +63,11 @@ NvmlFunctions Fake() {
     *m = {total, total, 0};
     return NVML_SUCCESS;
   };
-  f.nvmlDeviceGetMigMode = [](nvmlDevice_t, unsigned* c, unsigned* p) { return *c = *p = 1, NVML_SUCCESS; };
-  f.nvmlDeviceGetGpuInstanceProfileInfoV = [](nvmlDevice_t, unsigned idx, nvmlGpuInstanceProfileInfo_v2_t* i) {
+  f.nvmlDeviceGetMigMode = [](nvmlDevice_t, unsigned* c, unsigned* p) {
+    return *c = *p = 1, NVML_SUCCESS;
+  };
+  f.nvmlDeviceGetGpuInstanceProfileInfoV = [](nvmlDevice_t, unsigned idx,
+                                              nvmlGpuInstanceProfileInfo_v2_t* i) {
     if (idx != 0) return NVML_ERROR_NOT_SUPPORTED;
     if (i->version != nvmlGpuInstanceProfileInfo_v3) return NVML_ERROR_INVALID_ARGUMENT;
     auto* v3 = reinterpret_cast<nvmlGpuInstanceProfileInfo_v3_t*>(i);
@@ -58,9 +76,10 @@ NvmlFunctions Fake() {
     std::strcpy(v3->name, "MIG 1g.12gb");
     return NVML_SUCCESS;
   };
-  f.nvmlDeviceGetGpuInstancePossiblePlacements_v2 = [](nvmlDevice_t, unsigned, nvmlGpuInstancePlacement_t* p,
-                                                       unsigned* n) {
-    if (p) for (unsigned k = 0; k < 4; ++k) p[k] = {k, 1};
+  f.nvmlDeviceGetGpuInstancePossiblePlacements_v2 = [](nvmlDevice_t, unsigned,
+                                                       nvmlGpuInstancePlacement_t* p, unsigned* n) {
+    if (p)
+      for (unsigned k = 0; k < 4; ++k) p[k] = {k, 1};
     return *n = 4, NVML_SUCCESS;
   };
   f.nvmlDeviceGetGpuInstances = [](nvmlDevice_t, unsigned, nvmlGpuInstance_t* a, unsigned* n) {
@@ -71,14 +90,15 @@ NvmlFunctions Fake() {
     return NVML_SUCCESS;
   };
   f.nvmlGpuInstanceGetComputeInstanceProfileInfoV = [](nvmlGpuInstance_t, unsigned idx, unsigned,
-                                                        nvmlComputeInstanceProfileInfo_v2_t* i) {
+                                                       nvmlComputeInstanceProfileInfo_v2_t* i) {
     if (idx != 0) return NVML_ERROR_NOT_SUPPORTED;
     auto* v3 = reinterpret_cast<nvmlComputeInstanceProfileInfo_v3_t*>(i);
     v3->id = 0, v3->sliceCount = 1, v3->instanceCount = 1, v3->multiprocessorCount = 20;
     std::strcpy(v3->name, "MIG 1g.12gb");
     return NVML_SUCCESS;
   };
-  f.nvmlGpuInstanceGetComputeInstances = [](nvmlGpuInstance_t, unsigned, nvmlComputeInstance_t* a, unsigned* n) {
+  f.nvmlGpuInstanceGetComputeInstances = [](nvmlGpuInstance_t, unsigned, nvmlComputeInstance_t* a,
+                                            unsigned* n) {
     return a[0] = Ci0(), *n = 1, NVML_SUCCESS;
   };
   f.nvmlComputeInstanceGetInfo_v2 = [](nvmlComputeInstance_t, nvmlComputeInstanceInfo_t* i) {
@@ -90,7 +110,9 @@ NvmlFunctions Fake() {
     return j == 2 ? (*m = Mig0(), NVML_SUCCESS) : NVML_ERROR_NOT_FOUND;
   };
   f.nvmlDeviceGetGpuInstanceId = [](nvmlDevice_t, unsigned* id) { return *id = 3, NVML_SUCCESS; };
-  f.nvmlDeviceGetComputeInstanceId = [](nvmlDevice_t, unsigned* id) { return *id = 0, NVML_SUCCESS; };
+  f.nvmlDeviceGetComputeInstanceId = [](nvmlDevice_t, unsigned* id) {
+    return *id = 0, NVML_SUCCESS;
+  };
   f.nvmlDeviceGetComputeRunningProcesses_v3 = [](nvmlDevice_t, unsigned* n, nvmlProcessInfo_t*) {
     return *n = 0, NVML_SUCCESS;
   };
@@ -112,7 +134,8 @@ TEST(NvmlUnknownGpu, ListedFromWhatNvmlSaysWithTheGapReported) {
   EXPECT_EQ(g.gpu_instances[0].profile, "1g.12gb");
   EXPECT_EQ(g.gpu_instances[0].id, 3);
   ASSERT_EQ(g.gpu_instances[0].compute_instances.size(), 1u);
-  EXPECT_EQ(g.gpu_instances[0].compute_instances[0].uuid, "MIG-00000000-0000-0000-0000-000000000001");
+  EXPECT_EQ(g.gpu_instances[0].compute_instances[0].uuid,
+            "MIG-00000000-0000-0000-0000-000000000001");
   EXPECT_EQ(render::GpuJson(g)["model"], nullptr);
   auto bar = render::DrawGpu(g);
   ASSERT_EQ(bar.size(), 4u);

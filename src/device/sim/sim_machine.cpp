@@ -140,8 +140,7 @@ Result<GpuInstance> SimMachine::CreateGpuInstance(int gpu, int profile_id,
 }
 
 Status SimMachine::DestroyGpuInstance(int gpu, int gi) {
-  return Transact(Kind::kDriverCall,
-                  [&](SimState& s) { return DoDestroyGpuInstance(s, gpu, gi); });
+  return Transact(Kind::kDriverCall, [&](SimState& s) { return DoDestroyGpuInstance(s, gpu, gi); });
 }
 
 Result<ComputeInstance> SimMachine::CreateComputeInstance(int gpu, int gi, int ci_profile_id,
@@ -201,7 +200,8 @@ Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci,
     for (const auto& g : s.gpus)
       for (const auto& q : g.processes)
         if (q.pid == p.pid)
-          return Status::Error(Code::kAlreadyExists, fmt::format("process {} is already attached", p.pid));
+          return Status::Error(Code::kAlreadyExists,
+                               fmt::format("process {} is already attached", p.pid));
     CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
     CARVE_ASSIGN_OR_RETURN(Gpu snap, Snapshot(*g, gpu));
     uint64_t total = snap.memory_total_mib, used = snap.memory_used_mib;
@@ -220,17 +220,19 @@ Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci,
       int target = ci.value_or(it->compute_instances.front().id);
       if (std::none_of(it->compute_instances.begin(), it->compute_instances.end(),
                        [&](auto& c) { return c.id == target; }))
-        return Status::NotFound(fmt::format("GPU instance {} has no compute instance {}", *gi, target));
+        return Status::NotFound(
+            fmt::format("GPU instance {} has no compute instance {}", *gi, target));
       p.gi = *gi;
       p.ci = target;
       total = it->memory_total_mib;
       used = it->memory_used_mib;
     } else if (gi) {
-      return Status::InvalidArgument(fmt::format("MIG is off on GPU {}: it has no GPU instances", gpu));
+      return Status::InvalidArgument(
+          fmt::format("MIG is off on GPU {}: it has no GPU instances", gpu));
     }
     if (used + p.memory_mib > total)
-      return Status::Insufficient(fmt::format("out of memory: {} MiB asked, {} MiB free", p.memory_mib,
-                                              total - used));
+      return Status::Insufficient(
+          fmt::format("out of memory: {} MiB asked, {} MiB free", p.memory_mib, total - used));
     g->processes.push_back(p);
     return Status::Ok();
   });

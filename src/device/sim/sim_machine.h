@@ -48,8 +48,7 @@ class SimMachine : public Machine {
   Result<Gpu> GetGpu(int index) override;
   Result<ModeChange> SetMigMode(int gpu, bool enabled) override;
   Status ResetGpu(int gpu) override;
-  Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id,
-                                        std::optional<int> start) override;
+  Result<GpuInstance> CreateGpuInstance(int gpu, int profile_id, std::optional<int> start) override;
   Status DestroyGpuInstance(int gpu, int gi) override;
   Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
                                                 std::optional<int> start) override;

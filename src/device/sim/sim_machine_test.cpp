@@ -1,9 +1,8 @@
 #include "device/sim/sim_machine.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -59,7 +58,7 @@ TEST(SimMachine, ComputeInstancesBeforeGpuInstances) {
 
 TEST(SimMachine, ComputeSubdivisionsRespectCountsAndPlacements) {
   auto m = Machine("h100-80gb", true);
-  int gi = m->CreateGpuInstance(0, 9, 4)->id;  // 3g: 1c x3, or 2c + 1c
+  int gi = m->CreateGpuInstance(0, 9, 4)->id;                          // 3g: 1c x3, or 2c + 1c
   EXPECT_TRUE(m->CreateComputeInstance(0, gi, 1, std::nullopt).ok());  // 2c at 0
   auto one = m->CreateComputeInstance(0, gi, 0, std::nullopt);         // 1c at 2
   ASSERT_TRUE(one.ok());
@@ -130,7 +129,8 @@ TEST(SimMachine, AWorkstationInDisplayModeHasNoMigUntilSwitched) {
   Status back = m->Configure(0, {.display_mode = true});
   EXPECT_EQ(back.code(), Code::kInvalidArgument);
   EXPECT_NE(back.hint().find("carve mig disable -i 0"), std::string::npos);
-  EXPECT_EQ(Machine("h100-80gb", false)->Configure(0, {.display_mode = true}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Machine("h100-80gb", false)->Configure(0, {.display_mode = true}).code(),
+            Code::kInvalidArgument);
 }
 
 TEST(SimMachine, AnEccChangeWaitsForAResetOrAReboot) {
@@ -147,12 +147,15 @@ TEST(SimMachine, AnEccChangeWaitsForAResetOrAReboot) {
 
 TEST(SimMachine, ConfigureSetsWhatDoctorReads) {
   auto m = Machine("h100-80gb", false);
-  ASSERT_TRUE(m->Configure(0, {.persistence_mode = false, .mig_timeslicing = std::optional<bool>(true)}).ok());
+  ASSERT_TRUE(
+      m->Configure(0, {.persistence_mode = false, .mig_timeslicing = std::optional<bool>(true)})
+          .ok());
   ASSERT_TRUE(m->Configure(std::nullopt, {.driver_version = "550.54.15"}).ok());
   EXPECT_FALSE(m->GetGpu(0)->persistence_mode);
   EXPECT_EQ(m->GetGpu(0)->mig_timeslicing, std::optional<bool>(true));
   EXPECT_EQ(m->Driver()->driver_version, "550.54.15");
-  EXPECT_EQ(m->Configure(std::nullopt, {.driver_version = "latest"}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(m->Configure(std::nullopt, {.driver_version = "latest"}).code(),
+            Code::kInvalidArgument);
   EXPECT_EQ(m->Driver()->driver_version, "550.54.15");
 }
 
@@ -187,7 +190,7 @@ TEST(SimMachine, OneFaultAtATimeTheSecondIsRefusedAndNamesTheFirst) {
   EXPECT_EQ(again.code(), Code::kAlreadyExists);
   EXPECT_NE(again.message().find("#3"), std::string::npos) << again.ToString();
   EXPECT_NE(again.message().find("in_use"), std::string::npos) << again.ToString();
-  EXPECT_EQ(m->State()->faults.fail_after, 3);  // the first stays
+  EXPECT_EQ(m->State()->faults.fail_after, 3);       // the first stays
   ASSERT_TRUE(m->SetFault(0, Code::kUnknown).ok());  // --clear
   EXPECT_TRUE(m->SetFault(1, Code::kTimeout).ok());
 }
@@ -199,8 +202,10 @@ TEST(SimMachine, EveryMutatingCallCanFailAndLeavesTheStateAlone) {
       {"reset", [](SimMachine& m, int) { return m.ResetGpu(0); }},
       {"create gi", [](SimMachine& m, int) { return m.CreateGpuInstance(0, 19, 6).status(); }},
       {"destroy gi", [](SimMachine& m, int) { return m.DestroyGpuInstance(0, 7); }},
-      {"create ci", [](SimMachine& m, int gi) {
-         return m.CreateComputeInstance(0, gi, 0, std::nullopt).status(); }},
+      {"create ci",
+       [](SimMachine& m, int gi) {
+         return m.CreateComputeInstance(0, gi, 0, std::nullopt).status();
+       }},
       {"destroy ci", [](SimMachine& m, int gi) { return m.DestroyComputeInstance(0, gi, 0); }},
   };
   for (const auto& [name, op] : ops) {
@@ -269,9 +274,11 @@ TEST_F(SimFileTest, TrackedProcessesAreForgottenWhenTheyExit) {
   int status = 0;
   ::waitpid(child, &status, 0);
   ASSERT_TRUE(m->Attach(0, std::nullopt, std::nullopt,
-                        {static_cast<uint32_t>(child), "gone", 1, -1, -1, true}).ok());
+                        {static_cast<uint32_t>(child), "gone", 1, -1, -1, true})
+                  .ok());
   ASSERT_TRUE(m->Attach(0, std::nullopt, std::nullopt,
-                        {static_cast<uint32_t>(::getpid()), "me", 1, -1, -1, true}).ok());
+                        {static_cast<uint32_t>(::getpid()), "me", 1, -1, -1, true})
+                  .ok());
   auto g = m->GetGpu(0);
   ASSERT_EQ(g->processes.size(), 1u);
   EXPECT_EQ(g->processes[0].name, "me");

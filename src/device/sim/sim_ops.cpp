@@ -65,9 +65,9 @@ Result<const mig::GpuModel*> MigOn(const SimGpu& g, int index) {
     return Status::NotSupported(
         fmt::format("MIG is off on {}{}", GpuLabel(g, index),
                     g.mig.pending ? " (enable is pending a GPU reset)" : ""),
-        g.mig.pending ? fmt::format("Stop the processes on GPU {0}, then: carve mig enable -i {0}",
-                                    index)
-                      : fmt::format("Enable it first: carve mig enable -i {}", index));
+        g.mig.pending
+            ? fmt::format("Stop the processes on GPU {0}, then: carve mig enable -i {0}", index)
+            : fmt::format("Enable it first: carve mig enable -i {}", index));
   return m;
 }
 
@@ -76,8 +76,9 @@ Result<SimGpuInstance*> FindGi(SimGpu& g, int index, int gi) {
     if (x.id == gi) return &x;
   std::string ids;
   for (const auto& x : g.gis) ids += (ids.empty() ? "" : ", ") + std::to_string(x.id);
-  return Status::NotFound(fmt::format("{} has no GPU instance {}", GpuLabel(g, index), gi),
-                          ids.empty() ? "It has no GPU instances." : "Its GPU instances: " + ids + ".");
+  return Status::NotFound(
+      fmt::format("{} has no GPU instance {}", GpuLabel(g, index), gi),
+      ids.empty() ? "It has no GPU instances." : "Its GPU instances: " + ids + ".");
 }
 
 std::vector<const SimProcess*> ProcessesOn(const SimGpu& g, int gi, int ci) {
@@ -103,8 +104,9 @@ Result<SimGpu*> FindGpu(SimState& s, int gpu) {
   if (gpu >= 0 && gpu < static_cast<int>(s.gpus.size())) return &s.gpus[gpu];
   return Status::NotFound(
       fmt::format("no GPU {}", gpu),
-      s.gpus.empty() ? "This machine has no GPUs."
-                     : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", s.gpus.size() - 1));
+      s.gpus.empty()
+          ? "This machine has no GPUs."
+          : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", s.gpus.size() - 1));
 }
 
 Result<Gpu> Snapshot(const SimGpu& g, int index) {
@@ -140,10 +142,16 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
     for (const auto* proc : ProcessesOn(g, gi.id, -1)) o.memory_used_mib += proc->memory_mib;
     for (const auto& ci : gi.cis) {
       const auto& cps = m->ComputeProfilesFor(*p);
-      auto cp = std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.id == ci.profile_id; });
+      auto cp =
+          std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.id == ci.profile_id; });
       if (cp == cps.end()) return Status::Internal("state names unknown compute profile");
-      o.compute_instances.push_back({ci.id, cp->id, cp->NameIn(*p), cp->slices,
-                                     {ci.start, cp->placements.front().size}, ci.uuid, cp->is_default ? p->sm : cp->sm});
+      o.compute_instances.push_back({ci.id,
+                                     cp->id,
+                                     cp->NameIn(*p),
+                                     cp->slices,
+                                     {ci.start, cp->placements.front().size},
+                                     ci.uuid,
+                                     cp->is_default ? p->sm : cp->sm});
     }
     // By placement, as the NVML backend lists them: NVML cannot tell creation order.
     std::sort(o.compute_instances.begin(), o.compute_instances.end(),
@@ -173,7 +181,8 @@ Result<ModeChange> DoSetMigMode(SimState& s, int gpu, bool enabled) {
       change.activation = Status::InUse(
           fmt::format("{} is in use by {}", GpuLabel(*g, gpu), Describe(procs)),
           fmt::format("MIG mode stays pending until they stop and the GPU is reset; then run "
-                      "carve mig {} -i {} again.", enabled ? "enable" : "disable", gpu));
+                      "carve mig {} -i {} again.",
+                      enabled ? "enable" : "disable", gpu));
     } else {
       g->mig.current = enabled;
       if (m->arch == mig::Arch::kAmpere) {  // Ampere applies the change with a GPU reset
@@ -190,9 +199,9 @@ Status DoResetGpu(SimState& s, int gpu) {
   CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
   auto procs = ProcessesOn(*g, -1, -1);
   if (!procs.empty())
-    return Status::InUse(fmt::format("cannot reset {}: in use by {}", GpuLabel(*g, gpu),
-                                     Describe(procs)),
-                         "Stop those processes first.");
+    return Status::InUse(
+        fmt::format("cannot reset {}: in use by {}", GpuLabel(*g, gpu), Describe(procs)),
+        "Stop those processes first.");
   g->gis.clear();
   g->mig.current = g->mig.pending;
   ResetDone(*g);
@@ -205,9 +214,9 @@ Result<GpuInstance> DoCreateGpuInstance(SimState& s, int gpu, int profile_id,
   CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, MigOn(*g, gpu));
   const mig::Profile* p = m->FindProfileById(profile_id);
   if (!p)
-    return Status::NotSupported(fmt::format("{} has no GPU-instance profile id {}",
-                                            GpuLabel(*g, gpu), profile_id),
-                                fmt::format("See its profiles: carve profiles -i {}", gpu));
+    return Status::NotSupported(
+        fmt::format("{} has no GPU-instance profile id {}", GpuLabel(*g, gpu), profile_id),
+        fmt::format("See its profiles: carve profiles -i {}", gpu));
   auto existing = SlicesOf(*m, *g);
   if (!start) {
     start = mig::DriverChosenStart(*m, existing, *p);
@@ -239,7 +248,8 @@ Status DoDestroyGpuInstance(SimState& s, int gpu, int gi_id) {
     return Status::InUse(
         fmt::format("GPU instance {} on GPU {} still has compute instance(s) {}", gi_id, gpu, ids),
         fmt::format("Destroy compute instances first; `carve mig destroy -i {} --gi {}` does both "
-                    "in order.", gpu, gi_id));
+                    "in order.",
+                    gpu, gi_id));
   }
   g->gis.erase(g->gis.begin() + (gi - g->gis.data()));
   return Status::Ok();
@@ -254,19 +264,20 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
   const auto& cps = m->ComputeProfilesFor(*p);
   auto cp = std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.id == ci_profile_id; });
   if (cp == cps.end())
-    return Status::NotSupported(fmt::format("a {} GPU instance has no compute-instance profile id {}",
-                                            p->name, ci_profile_id));
+    return Status::NotSupported(fmt::format(
+        "a {} GPU instance has no compute-instance profile id {}", p->name, ci_profile_id));
   int same = 0;
   uint64_t used = 0;
   for (const auto& c : gi->cis) {
-    auto other = std::find_if(cps.begin(), cps.end(), [&](auto& x) { return x.id == c.profile_id; });
+    auto other =
+        std::find_if(cps.begin(), cps.end(), [&](auto& x) { return x.id == c.profile_id; });
     same += c.profile_id == cp->id;
     used |= ((uint64_t{1} << other->placements.front().size) - 1) << c.start;
   }
   std::string name = cp->NameIn(*p);
   if (same >= cp->max_instances)
-    return Status::Insufficient(fmt::format("GPU instance {} takes at most {} {} compute instance(s)",
-                                            gi_id, cp->max_instances, name));
+    return Status::Insufficient(fmt::format(
+        "GPU instance {} takes at most {} {} compute instance(s)", gi_id, cp->max_instances, name));
   std::optional<int> chosen;
   for (const auto& pl : cp->placements) {
     uint64_t mask = ((uint64_t{1} << pl.size) - 1) << pl.start;
@@ -278,13 +289,19 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
     return Status::Insufficient(
         fmt::format("no room for a {} compute instance in GPU instance {} on GPU {}{}", name, gi_id,
                     gpu, start ? fmt::format(" at {}", *start) : ""),
-        fmt::format("Its compute instances already hold the slices; see carve mig list -i {}", gpu));
+        fmt::format("Its compute instances already hold the slices; see carve mig list -i {}",
+                    gpu));
   int id = 0;
   while (std::any_of(gi->cis.begin(), gi->cis.end(), [&](auto& c) { return c.id == id; })) ++id;
   SimComputeInstance ci{id, cp->id, *chosen, s.NewUuid("MIG-")};
   gi->cis.push_back(ci);
-  return ComputeInstance{ci.id, cp->id, name, cp->slices, {ci.start, cp->placements.front().size},
-                         ci.uuid, cp->is_default ? p->sm : cp->sm};
+  return ComputeInstance{ci.id,
+                         cp->id,
+                         name,
+                         cp->slices,
+                         {ci.start, cp->placements.front().size},
+                         ci.uuid,
+                         cp->is_default ? p->sm : cp->sm};
 }
 
 Status DoDestroyComputeInstance(SimState& s, int gpu, int gi_id, int ci_id) {

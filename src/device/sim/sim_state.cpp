@@ -1,13 +1,5 @@
 #include "device/sim/sim_state.h"
 
-#include <limits>
-#include <stdexcept>
-#include <utility>
-
-#include "util/atomic_file.h"
-#include "util/file_lock.h"
-#include "util/read_file.h"
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -15,8 +7,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
+
+#include "util/atomic_file.h"
+#include "util/file_lock.h"
+#include "util/read_file.h"
 
 namespace carve::device::sim {
 namespace {
@@ -62,10 +61,10 @@ ordered_json GpuJson(const SimGpu& g) {
   for (const auto& gi : g.gis) {
     ordered_json cis = ordered_json::array();
     for (const auto& ci : gi.cis)
-      cis.push_back({{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start},
-                     {"uuid", ci.uuid}});
-    gis.push_back({{"id", gi.id}, {"profile_id", gi.profile_id}, {"start", gi.start},
-                   {"cis", cis}});
+      cis.push_back(
+          {{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start}, {"uuid", ci.uuid}});
+    gis.push_back(
+        {{"id", gi.id}, {"profile_id", gi.profile_id}, {"start", gi.start}, {"cis", cis}});
   }
   ordered_json procs = ordered_json::array();
   for (const auto& p : g.processes) procs.push_back(ProcessJson(p));
@@ -77,7 +76,8 @@ ordered_json GpuJson(const SimGpu& g) {
           {"persistence_mode", g.persistence_mode},
           {"display_mode", g.display_mode},
           {"ecc", {{"current", g.ecc.current}, {"pending", g.ecc.pending}}},
-          {"mig_timeslicing", g.mig_timeslicing ? ordered_json(*g.mig_timeslicing) : ordered_json(nullptr)},
+          {"mig_timeslicing",
+           g.mig_timeslicing ? ordered_json(*g.mig_timeslicing) : ordered_json(nullptr)},
           {"mig", {{"current", g.mig.current}, {"pending", g.mig.pending}}},
           {"resets", g.resets},
           {"gpu_instances", gis},
@@ -118,11 +118,13 @@ std::string FormatState(const SimState& s) {
 template <typename T>
 T Whole(const ordered_json& parent, const char* key) {
   const ordered_json& v = parent.at(key);
-  if (v.is_number_unsigned() && std::in_range<T>(v.get<uint64_t>())) return static_cast<T>(v.get<uint64_t>());
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<uint64_t>()))
+    return static_cast<T>(v.get<uint64_t>());
   if (!v.is_number_unsigned() && v.is_number_integer() && std::in_range<T>(v.get<int64_t>()))
     return static_cast<T>(v.get<int64_t>());
   throw std::out_of_range(fmt::format("'{}' must be a whole number from {} to {}", key,
-                                      std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+                                      std::numeric_limits<T>::min(),
+                                      std::numeric_limits<T>::max()));
 }
 
 namespace {
@@ -136,7 +138,8 @@ void ParseSettings(const ordered_json& gj, SimGpu& g) {
     std::string id = gj.at("pci_device_id").get<std::string>();
     size_t used = 0;
     g.pci_device_id = static_cast<uint32_t>(std::stoul(id, &used, 16));
-    if (used != id.size() || id.size() != 10) throw std::invalid_argument("pci_device_id '" + id + "' is not 0xDDDDVVVV");
+    if (used != id.size() || id.size() != 10)
+      throw std::invalid_argument("pci_device_id '" + id + "' is not 0xDDDDVVVV");
   }
   if (gj.contains("display_mode")) g.display_mode = gj.at("display_mode").get<bool>();
   if (gj.contains("ecc"))
@@ -184,8 +187,8 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
       g.mig.pending = gj.at("mig").at("pending").get<bool>();
       g.resets = Whole<int>(gj, "resets");
       for (const auto& gij : gj.at("gpu_instances")) {
-        SimGpuInstance gi{Whole<int>(gij, "id"), Whole<int>(gij, "profile_id"),
-                          Whole<int>(gij, "start"), {}};
+        SimGpuInstance gi{
+            Whole<int>(gij, "id"), Whole<int>(gij, "profile_id"), Whole<int>(gij, "start"), {}};
         for (const auto& cij : gij.at("cis"))
           gi.cis.push_back({Whole<int>(cij, "id"), Whole<int>(cij, "profile_id"),
                             Whole<int>(cij, "start"), cij.at("uuid").get<std::string>()});

@@ -39,7 +39,7 @@ struct SimProcess {
 };
 
 struct SimGpu {
-  std::string model;  // catalogue alias
+  std::string model;           // catalogue alias
   uint32_t pci_device_id = 0;  // which of the model's products; 0: the first
   std::string uuid;
   std::string serial;
@@ -55,9 +55,9 @@ struct SimGpu {
 };
 
 struct SimFaults {
-  int fail_after = 0;        // 0: none; N: the Nth mutating call from now fails
+  int fail_after = 0;  // 0: none; N: the Nth mutating call from now fails
   Code error = Code::kUnknown;
-  int delay_ms = 0;          // added to every mutating call
+  int delay_ms = 0;  // added to every mutating call
 };
 
 struct SimState {

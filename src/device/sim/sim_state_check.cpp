@@ -15,7 +15,7 @@
 namespace carve::device::sim {
 namespace {
 
-constexpr int kMaxId = 1 << 16;             // far beyond any driver's instance ids
+constexpr int kMaxId = 1 << 16;              // far beyond any driver's instance ids
 constexpr int kMaxDelayMs = 10 * 60 * 1000;  // a fault delay of ten minutes at most
 
 bool Overlap(mig::Placement a, mig::Placement b) {
@@ -35,8 +35,8 @@ Status CheckComputeInstances(const mig::GpuModel& m, const mig::Profile& p,
     for (const auto& c : m.ComputeProfilesFor(p))
       if (c.id == ci.profile_id) cp = &c;
     if (!cp)
-      return Status::InvalidArgument(
-          fmt::format("{}: compute profile id {} does not exist in a {}", at, ci.profile_id, p.name));
+      return Status::InvalidArgument(fmt::format("{}: compute profile id {} does not exist in a {}",
+                                                 at, ci.profile_id, p.name));
     mig::Placement here{ci.start, cp->placements.empty() ? 0 : cp->placements.front().size};
     bool legal = false;
     for (const auto& pl : cp->placements) legal = legal || pl.start == ci.start;
@@ -87,8 +87,8 @@ Status CheckProcesses(const mig::GpuModel& m, const SimGpu& g, const std::string
       return Status::InvalidArgument(
           fmt::format("{}: process id {} is out of range (1 to {})", where, p.pid, INT_MAX));
     if (p.memory_mib > m.memory_mib)
-      return Status::InvalidArgument(fmt::format("{}: process {} uses {} MiB, more than the GPU has",
-                                                 where, p.pid, p.memory_mib));
+      return Status::InvalidArgument(fmt::format(
+          "{}: process {} uses {} MiB, more than the GPU has", where, p.pid, p.memory_mib));
     if (p.gi < 0) continue;
     bool found = false;
     for (const auto& gi : g.gis)
@@ -107,8 +107,8 @@ Status CheckProduct(const mig::GpuModel& m, const SimGpu& g, const std::string& 
   auto p = std::find_if(m.products.begin(), m.products.end(),
                         [&](const mig::Product& x) { return x.pci_device_id == g.pci_device_id; });
   if (p == m.products.end())
-    return Status::InvalidArgument(fmt::format("{}: PCI device id 0x{:08X} is not a {}", where,
-                                               g.pci_device_id, m.alias));
+    return Status::InvalidArgument(
+        fmt::format("{}: PCI device id 0x{:08X} is not a {}", where, g.pci_device_id, m.alias));
   if (g.display_mode && !p->display_mode)
     return Status::InvalidArgument(fmt::format("{}: a {} has no display mode", where, p->name));
   if (g.display_mode && (g.mig.current || g.mig.pending))
@@ -121,8 +121,8 @@ Status CheckProduct(const mig::GpuModel& m, const SimGpu& g, const std::string& 
 Status CheckState(const SimState& s) {
   if (s.boots < 1) return Status::InvalidArgument("boots must be at least 1");
   if (s.faults.fail_after < 0 || s.faults.delay_ms < 0 || s.faults.delay_ms > kMaxDelayMs)
-    return Status::InvalidArgument(fmt::format(
-        "faults: fail_after must be ≥ 0 and delay_ms between 0 and {}", kMaxDelayMs));
+    return Status::InvalidArgument(
+        fmt::format("faults: fail_after must be ≥ 0 and delay_ms between 0 and {}", kMaxDelayMs));
   if (s.driver_version.empty() ||
       s.driver_version.find_first_not_of("0123456789.") != std::string::npos)
     return Status::InvalidArgument(

@@ -43,7 +43,7 @@ TEST(SimStateCheck, ANameThatIsNotUtf8IsWrittenNotThrown) {
 
 TEST(SimStateCheck, GpusWithoutMigLoadBesideMigOnes) {
   auto s = NewState({mig::Catalog::Builtin().Find("h100-80gb"), mig::Catalog::Builtin().Find("l4")},
-                     /*mig_on=*/true, 3);
+                    /*mig_on=*/true, 3);
   ASSERT_TRUE(s.ok());
   auto back = ParseState(FormatState(*s), "state.json");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -51,8 +51,9 @@ TEST(SimStateCheck, GpusWithoutMigLoadBesideMigOnes) {
 }
 
 TEST(SimStateCheck, JsonOfTheWrongShapeIsRefusedNotThrown) {
-  for (std::string text : {"[]", "\"x\"", "42", "null", R"({"schema":1})", R"({"schema":"x"})",
-                           R"({"schema":"carve-sim/v1"})", R"({"schema":"carve-sim/v1","gpus":7})"}) {
+  for (std::string text :
+       {"[]", "\"x\"", "42", "null", R"({"schema":1})", R"({"schema":"x"})",
+        R"({"schema":"carve-sim/v1"})", R"({"schema":"carve-sim/v1","gpus":7})"}) {
     auto s = ParseState(text, "state.json");
     ASSERT_FALSE(s.ok()) << text;
     EXPECT_NE(s.status().message().find("state.json"), std::string::npos) << s.status().ToString();
@@ -79,7 +80,8 @@ TEST(SimStateCheck, DoctorSettingsRoundTripAndOlderFilesGetDefaults) {
   EXPECT_FALSE(b.persistence_mode);
   EXPECT_EQ(b.mig_timeslicing, std::optional<bool>(false));
   auto old = StateWith([](nlohmann::json& j) {
-    for (const char* key : {"pci_device_id", "display_mode", "ecc", "mig_timeslicing"}) j["gpus"][0].erase(key);
+    for (const char* key : {"pci_device_id", "display_mode", "ecc", "mig_timeslicing"})
+      j["gpus"][0].erase(key);
   });
   back = ParseState(old, "state.json");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -95,7 +97,9 @@ struct Broken {
 };
 
 TEST(SimStateCheck, EveryBrokenInvariantIsRefusedWithWhereAndWhat) {
-  auto gi = [](nlohmann::json& j, int i) -> nlohmann::json& { return j["gpus"][0]["gpu_instances"][i]; };
+  auto gi = [](nlohmann::json& j, int i) -> nlohmann::json& {
+    return j["gpus"][0]["gpu_instances"][i];
+  };
   std::vector<Broken> cases = {
       {"negative start", [&](auto& j) { gi(j, 1)["start"] = -3; }, "GPU instance 13: start -3"},
       {"start past the GPU", [&](auto& j) { gi(j, 1)["start"] = 9; }, "start 9"},
@@ -106,28 +110,42 @@ TEST(SimStateCheck, EveryBrokenInvariantIsRefusedWithWhereAndWhat) {
       {"unknown profile", [&](auto& j) { gi(j, 1)["profile_id"] = 77; }, "profile id 77"},
       {"MIG off with GIs", [&](auto& j) { j["gpus"][0]["mig"]["current"] = false; }, "MIG is off"},
       {"unknown GPU model", [&](auto& j) { j["gpus"][0]["model"] = "h999"; }, "'h999'"},
-      {"CI outside its GI", [&](auto& j) { gi(j, 0)["cis"][0]["start"] = 5; }, "compute instance 0"},
-      {"unknown CI profile", [&](auto& j) { gi(j, 0)["cis"][0]["profile_id"] = 8; }, "compute profile id 8"},
+      {"CI outside its GI", [&](auto& j) { gi(j, 0)["cis"][0]["start"] = 5; },
+       "compute instance 0"},
+      {"unknown CI profile", [&](auto& j) { gi(j, 0)["cis"][0]["profile_id"] = 8; },
+       "compute profile id 8"},
       {"overlapping CIs",
-       [&](auto& j) { gi(j, 0)["cis"].push_back({{"id", 1}, {"profile_id", 0}, {"start", 1}, {"uuid", "MIG-b"}}); },
+       [&](auto& j) {
+         gi(j, 0)["cis"].push_back({{"id", 1}, {"profile_id", 0}, {"start", 1}, {"uuid", "MIG-b"}});
+       },
        "overlaps"},
       {"duplicate CI id",
-       [&](auto& j) { gi(j, 1)["cis"] = nlohmann::json::parse(R"([{"id":0,"profile_id":0,"start":0,"uuid":"m"},{"id":0,"profile_id":0,"start":0,"uuid":"n"}])"); },
+       [&](auto& j) {
+         gi(j, 1)["cis"] = nlohmann::json::parse(
+             R"([{"id":0,"profile_id":0,"start":0,"uuid":"m"},{"id":0,"profile_id":0,"start":0,"uuid":"n"}])");
+       },
        "used twice"},
-      {"process on a missing CI", [&](auto& j) { j["gpus"][0]["processes"][0]["ci"] = 3; }, "process 42"},
+      {"process on a missing CI", [&](auto& j) { j["gpus"][0]["processes"][0]["ci"] = 3; },
+       "process 42"},
       {"negative fault delay", [&](auto& j) { j["faults"]["delay_ms"] = -1; }, "delay_ms"},
       {"zero boots", [&](auto& j) { j["boots"] = 0; }, "boots"},
-      {"a pid kill(2) reads as -1", [&](auto& j) { j["gpus"][0]["processes"][0]["pid"] = 4294967295u; }, "out of range"},
+      {"a pid kill(2) reads as -1",
+       [&](auto& j) { j["gpus"][0]["processes"][0]["pid"] = 4294967295u; }, "out of range"},
       {"pid 0", [&](auto& j) { j["gpus"][0]["processes"][0]["pid"] = 0; }, "out of range"},
       {"a start too large for an int", [&](auto& j) { gi(j, 1)["start"] = 1e49; }, "'start'"},
       {"an id past 2^32", [&](auto& j) { gi(j, 1)["id"] = 4294967298ull; }, "'id'"},
-      {"a process larger than the GPU", [&](auto& j) { j["gpus"][0]["processes"][0]["memory_mib"] = 1ull << 40; }, "more than the GPU has"},
-      {"a product of another model", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "0x2BB110DE"; }, "0x2BB110DE is not a h100-80gb"},
-      {"a PCI id that is not one", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "2330"; }, "pci_device_id"},
-      {"display mode on a card without one", [&](auto& j) { j["gpus"][0]["display_mode"] = true; }, "has no display mode"},
-      {"a driver version that is not one", [&](auto& j) { j["driver_version"] = "r580"; }, "'r580'"},
-      {"two GPUs, one UUID",
-       [&](auto& j) { j["gpus"].push_back(j["gpus"][0]); }, "UUID"},
+      {"a process larger than the GPU",
+       [&](auto& j) { j["gpus"][0]["processes"][0]["memory_mib"] = 1ull << 40; },
+       "more than the GPU has"},
+      {"a product of another model", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "0x2BB110DE"; },
+       "0x2BB110DE is not a h100-80gb"},
+      {"a PCI id that is not one", [&](auto& j) { j["gpus"][0]["pci_device_id"] = "2330"; },
+       "pci_device_id"},
+      {"display mode on a card without one", [&](auto& j) { j["gpus"][0]["display_mode"] = true; },
+       "has no display mode"},
+      {"a driver version that is not one", [&](auto& j) { j["driver_version"] = "r580"; },
+       "'r580'"},
+      {"two GPUs, one UUID", [&](auto& j) { j["gpus"].push_back(j["gpus"][0]); }, "UUID"},
   };
   for (const auto& c : cases) {
     auto s = ParseState(StateWith(c.edit), "state.json");

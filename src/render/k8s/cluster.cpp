@@ -31,9 +31,12 @@ MigEntry EntryOf(const plan::PlannedGpu& g) {
   e.mig_enabled = g.mig && g.used();
   if (!e.mig_enabled) return e;
   for (const auto& s : g.slices) {
-    auto it = std::find_if(e.counts.begin(), e.counts.end(), [&](auto& c) { return c.first == s.profile->name; });
-    if (it == e.counts.end()) e.counts.push_back({s.profile->name, 1});
-    else ++it->second;
+    auto it = std::find_if(e.counts.begin(), e.counts.end(),
+                           [&](auto& c) { return c.first == s.profile->name; });
+    if (it == e.counts.end())
+      e.counts.push_back({s.profile->name, 1});
+    else
+      ++it->second;
   }
   return e;
 }
@@ -104,7 +107,8 @@ int TpSize(const plan::Plan& plan, const plan::PlannedGpu& g, const plan::Placed
   return std::max(n, 1);
 }
 
-void AddReplicas(const plan::Plan& plan, const Node& node, bool single, std::map<GroupKey, Workload>& groups) {
+void AddReplicas(const plan::Plan& plan, const Node& node, bool single,
+                 std::map<GroupKey, Workload>& groups) {
   std::set<std::pair<int, int>> tp_seen;
   for (const auto* g : node.gpus)
     for (const auto& s : g->slices)
@@ -112,10 +116,14 @@ void AddReplicas(const plan::Plan& plan, const Node& node, bool single, std::map
         if (r.tp_group >= 0 && !tp_seen.insert({r.model, r.tp_group}).second) continue;
         int tp = TpSize(plan, *g, r);
         // A time-sliced pod may share any slice of its resource: it keeps to its own part.
-        bool shared = r.tp_group < 0 && node.time_slices.count(SliceResource(s.profile, single || g->gpu.fixed));
-        double fraction = shared && r.memory_fraction > 0 ? plan::MemoryFraction(r.memory_mib, s.memory_mib, false)
-                                                          : r.memory_fraction;
-        GroupKey key{r.model, node.layout, s.profile ? s.profile->name : "", tp, std::lround(fraction * 100), r.args};
+        bool shared = r.tp_group < 0 &&
+                      node.time_slices.count(SliceResource(s.profile, single || g->gpu.fixed));
+        double fraction = shared && r.memory_fraction > 0
+                              ? plan::MemoryFraction(r.memory_mib, s.memory_mib, false)
+                              : r.memory_fraction;
+        GroupKey key{
+            r.model, node.layout, s.profile ? s.profile->name : "", tp, std::lround(fraction * 100),
+            r.args};
         Workload& w = groups[key];
         w.time_sliced = shared;
         w.model = r.model, w.layout = node.layout, w.profile = s.profile, w.gpus = tp;
@@ -132,7 +140,8 @@ void NameWorkloads(const plan::Plan& plan, std::map<GroupKey, Workload>& groups)
   for (auto& [k, w] : groups) {
     std::string base = plan.models[k.model].name;
     std::string name = DnsLabel(base);
-    if (per_model[k.model] > 1) name = DnsLabel(base + "-" + (w.profile ? w.profile->name : fmt::format("gpu{}", w.gpus)));
+    if (per_model[k.model] > 1)
+      name = DnsLabel(base + "-" + (w.profile ? w.profile->name : fmt::format("gpu{}", w.gpus)));
     if (used.count(name)) name = DnsLabel(name + "-" + k.layout.substr(k.layout.size() - 8));
     for (int i = 2; used.count(name); ++i) name = DnsLabel(fmt::format("{}-{}", base, i));
     used.insert(name);
@@ -169,7 +178,8 @@ std::string DnsLabel(const std::string& text) {
 }
 
 std::string Workload::Resource(Strategy s) const {
-  return SliceResource(profile, s == Strategy::kSingle || pool.fixed()) + (time_sliced ? ".shared" : "");
+  return SliceResource(profile, s == Strategy::kSingle || pool.fixed()) +
+         (time_sliced ? ".shared" : "");
 }
 
 std::pair<std::string, std::string> FixedPool::Label() const {
@@ -180,16 +190,19 @@ std::pair<std::string, std::string> FixedPool::Label() const {
 Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
   // A fleet without node names is one node per pool.
   std::map<std::pair<std::string, std::string>, std::vector<const plan::PlannedGpu*>> by_node;
-  for (const auto& g : plan.gpus) by_node[{g.gpu.node, g.gpu.node.empty() ? g.gpu.pool : ""}].push_back(&g);
+  for (const auto& g : plan.gpus)
+    by_node[{g.gpu.node, g.gpu.node.empty() ? g.gpu.pool : ""}].push_back(&g);
   Cluster c;
   std::map<std::string, NodeLayout> layouts;
   std::map<GroupKey, Workload> groups;
   for (auto& [key, gpus] : by_node) {
     const std::string& name = key.first;
-    std::sort(gpus.begin(), gpus.end(), [](auto* a, auto* b) { return a->gpu.local_index < b->gpu.local_index; });
+    std::sort(gpus.begin(), gpus.end(),
+              [](auto* a, auto* b) { return a->gpu.local_index < b->gpu.local_index; });
     Node n{name, "", gpus.front()->gpu.mig_config, false, {}, {}, gpus};
     bool used = std::any_of(gpus.begin(), gpus.end(), [](auto* g) { return g->used(); });
-    CARVE_ASSIGN_OR_RETURN(n.time_slices, NodeTimeSlices(gpus, plan, options.strategy == Strategy::kSingle));
+    CARVE_ASSIGN_OR_RETURN(n.time_slices,
+                           NodeTimeSlices(gpus, plan, options.strategy == Strategy::kSingle));
     NodeLayout l = LayoutOf(gpus, n.time_slices);
     n.mig_capable = l.mig_capable;
     n.pool = l.pool;
@@ -208,7 +221,8 @@ Result<Cluster> BuildCluster(const plan::Plan& plan, const Options& options) {
       if (l.name == w.layout) w.nodes = l.nodes, w.pool = l.pool;
     c.workloads.push_back(std::move(w));
   }
-  std::sort(c.workloads.begin(), c.workloads.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  std::sort(c.workloads.begin(), c.workloads.end(),
+            [](auto& a, auto& b) { return a.name < b.name; });
   if (options.strategy == Strategy::kSingle) CARVE_RETURN_IF_ERROR(CheckSingle(c));
   if (options.op == Operator::kNone) CARVE_RETURN_IF_ERROR(CheckNoOperator(c));
   return c;
@@ -218,10 +232,12 @@ Status CheckNoOperator(const Cluster& cluster) {
   for (const auto& n : cluster.nodes) {
     if (n.layout.empty() || n.name.empty() || !n.mig_capable || n.pool.fixed()) continue;
     return Status::NotSupported(
-        fmt::format("--operator none: node {} needs its GPUs partitioned ({}), and without the GPU Operator "
+        fmt::format("--operator none: node {} needs its GPUs partitioned ({}), and without the GPU "
+                    "Operator "
                     "nothing in the cluster runs the MIG manager that would do it",
                     n.name, n.layout),
-        "Install NVIDIA's GPU Operator (then --operator gpu-operator), or run the node in a pool its provider "
+        "Install NVIDIA's GPU Operator (then --operator gpu-operator), or run the node in a pool "
+        "its provider "
         "carves (a fixed pool: the single strategy, or fleet: fixed_profile:).");
   }
   return Status::Ok();
@@ -234,17 +250,21 @@ Status CheckSingle(const Cluster& cluster) {
     std::vector<std::string> what;
     for (const auto* g : n.gpus) {
       MigEntry e = EntryOf(*g);
-      std::string shape = !e.mig_enabled ? "MIG off" : e.counts.size() == 1 ? e.counts[0].first : "several profiles";
+      std::string shape = !e.mig_enabled         ? "MIG off"
+                          : e.counts.size() == 1 ? e.counts[0].first
+                                                 : "several profiles";
       shapes.insert(shape);
       what.push_back(fmt::format("GPU {}: {}", g->gpu.local_index, e.Text()));
     }
     if (shapes.size() == 1 && *shapes.begin() != "several profiles") continue;
     return Status::NotSupported(
-        fmt::format("--strategy single: node {} is not uniform ({}); the device plugin's single strategy "
-                    "needs one MIG profile on every GPU of a node, with MIG on for all of them, and fails "
-                    "otherwise (GFD labels the node …-MIG-INVALID)",
-                    n.name.empty() ? "(the fleet)" : n.name, fmt::join(what, "; ")),
-        "Use --strategy mixed (GPU Operator mig.strategy=mixed), or pin models (gpus:, min_profile) so that "
+        fmt::format(
+            "--strategy single: node {} is not uniform ({}); the device plugin's single strategy "
+            "needs one MIG profile on every GPU of a node, with MIG on for all of them, and fails "
+            "otherwise (GFD labels the node …-MIG-INVALID)",
+            n.name.empty() ? "(the fleet)" : n.name, fmt::join(what, "; ")),
+        "Use --strategy mixed (GPU Operator mig.strategy=mixed), or pin models (gpus:, "
+        "min_profile) so that "
         "each node holds one profile.");
   }
   return Status::Ok();

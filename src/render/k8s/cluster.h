@@ -32,12 +32,12 @@ struct Options {
   Strategy strategy = Strategy::kMixed;
   Operator op = Operator::kGpuOperator;
   Cloud cloud = Cloud::kAws;
-  bool dra = false;  // slices by Dynamic Resource Allocation claims, not extended resources
-  std::string ns = "carve";                              // namespace of the workloads
-  std::string mig_configmap = "carve-mig-parted-config"; // ClusterPolicy migManager.config.name
-  std::string operator_ns = "gpu-operator";              // where the GPU Operator runs
+  bool dra = false;          // slices by Dynamic Resource Allocation claims, not extended resources
+  std::string ns = "carve";  // namespace of the workloads
+  std::string mig_configmap = "carve-mig-parted-config";  // ClusterPolicy migManager.config.name
+  std::string operator_ns = "gpu-operator";               // where the GPU Operator runs
   std::string carve_image = "ghcr.io/carve-project/carve:" CARVE_VERSION;  // the gateway
-  std::string spec_file;                                 // named in comments
+  std::string spec_file;                                                   // named in comments
 };
 
 // One mig-parted entry: GPUs (by index on the node) with the same layout.
@@ -46,7 +46,7 @@ struct MigEntry {
   bool mig_enabled = false;
   std::vector<std::pair<std::string, int>> counts;  // profile → count, in placement order
   std::vector<uint32_t> device_filter;              // PCI ids, when the node mixes products
-  std::string Text() const;  // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
+  std::string Text() const;                         // "1g.10gb×4 + 3g.40gb×1", or "MIG off"
 };
 
 // A fixed pool's nodes (plan::FleetGpu::fixed): carved by their provider
@@ -64,7 +64,7 @@ struct FixedPool {
 using TimeSlices = std::map<std::string, int>;
 
 struct NodeLayout {
-  std::string name;  // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
+  std::string name;                      // carve-<gpu>-<hash>: also the nvidia.com/mig.config value
   const mig::GpuModel* model = nullptr;  // the node's (first) GPU model
   int gpu_count = 0;
   bool mig_capable = false;
@@ -92,13 +92,13 @@ struct Workload {
   int gpus = 1;                           // whole GPUs per replica (tensor parallel)
   int replicas = 0;
   double memory_fraction = 0;
-  std::vector<std::string> args;  // the option's args
-  std::vector<std::string> nodes; // where its layout is (empty names: any node with the label)
-  FixedPool pool;                 // its layout's fixed pool, if any
-  bool time_sliced = false;       // its slices are shared: it requests <resource>.shared
+  std::vector<std::string> args;   // the option's args
+  std::vector<std::string> nodes;  // where its layout is (empty names: any node with the label)
+  FixedPool pool;                  // its layout's fixed pool, if any
+  bool time_sliced = false;        // its slices are shared: it requests <resource>.shared
   // nvidia.com/mig-…, nvidia.com/gpu (always on a fixed pool); .shared when time-sliced
   std::string Resource(Strategy s) const;
-  uint64_t memory_mib = 0;                 // GPU memory of one replica's slice(s)
+  uint64_t memory_mib = 0;  // GPU memory of one replica's slice(s)
 };
 
 struct Cluster {
@@ -122,8 +122,8 @@ std::string SliceResource(const mig::Profile* profile, bool single);
 // a resource alike and hands shares out in any order, so fails unless any
 // that many of the node's pods on it fit one slice (by memory fraction), or
 // when whole GPUs would be shared beside a tensor-parallel group.
-Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus, const plan::Plan& plan,
-                                  bool single);
+Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus,
+                                  const plan::Plan& plan, bool single);
 
 // The device plugin's resource name for a profile under `mixed`:
 // nvidia.com/mig-<profile> with every '+' written as '.'.

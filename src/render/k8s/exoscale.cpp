@@ -14,7 +14,8 @@ namespace {
 
 // The node agent's key for each GPU model it partitions (its documentation
 // names the A30 and the RTX PRO 6000).
-const std::map<std::string, std::string> kAgentKeys = {{"a30", "a30.24g"}, {"rtx-pro-6000", "rtxpro6000.96g"}};
+const std::map<std::string, std::string> kAgentKeys = {{"a30", "a30.24g"},
+                                                       {"rtx-pro-6000", "rtxpro6000.96g"}};
 
 }  // namespace
 
@@ -35,8 +36,11 @@ std::string ExoscaleNodeAgentSettings(const NodeLayout& l) {
 // Exoscale's GPU instance types are not in carve's catalogue: INSTANCE_TYPE
 // is for the person to fill in (exo compute instance-type list).
 Json ExoscaleRequirements(const NodeLayout& l) {
-  return Json::array({{{"key", "karpenter.sh/capacity-type"}, {"operator", "In"}, {"values", Json::array({"on-demand"})}},
-                      {{"key", "node.kubernetes.io/instance-type"}, {"operator", "In"},
+  return Json::array({{{"key", "karpenter.sh/capacity-type"},
+                       {"operator", "In"},
+                       {"values", Json::array({"on-demand"})}},
+                      {{"key", "node.kubernetes.io/instance-type"},
+                       {"operator", "In"},
                        {"values", Json::array({"INSTANCE_TYPE"})}}});
 }
 
@@ -50,11 +54,14 @@ Json ExoscaleNodeClass(const NodeLayout& l) {
     annotations["carve.dev/mig-profile"] = UniformProfile(l);
     annotations["carve.dev/node-agent-settings"] = ExoscaleNodeAgentSettings(l);
   } else if (l.mig_capable) {
-    annotations["carve.dev/partitioned-by"] = "the GPU Operator's MIG manager (nvidia.com/mig.config)";
+    annotations["carve.dev/partitioned-by"] =
+        "the GPU Operator's MIG manager (nvidia.com/mig.config)";
   }
   Json spec{{"imageTemplateSelector", {{"variant", "nvidia"}}}, {"diskSize", 200}};
-  return Json{{"apiVersion", "karpenter.exoscale.com/v1"}, {"kind", "ExoscaleNodeClass"},
-              {"metadata", {{"name", l.name}, {"annotations", annotations}}}, {"spec", spec}};
+  return Json{{"apiVersion", "karpenter.exoscale.com/v1"},
+              {"kind", "ExoscaleNodeClass"},
+              {"metadata", {{"name", l.name}, {"annotations", annotations}}},
+              {"spec", spec}};
 }
 
 }  // namespace carve::render::k8s

@@ -25,7 +25,9 @@ Json ScalarJson(const YAML::Node& n) {
   long long i = std::strtoll(s.c_str(), &end, 10);
   if (!s.empty() && *end == '\0' && s.size() < 16) return i;
   double d = std::strtod(s.c_str(), &end);
-  if (!s.empty() && *end == '\0' && s.find_first_of("0123456789") != std::string::npos && s.size() < 16) return d;
+  if (!s.empty() && *end == '\0' && s.find_first_of("0123456789") != std::string::npos &&
+      s.size() < 16)
+    return d;
   return s;
 }
 
@@ -52,7 +54,8 @@ int ListenPort(const spec::Spec& spec) {
 }
 
 Json Keys(const spec::Spec& spec) {
-  return spec.gateway.IsMap() && spec.gateway["keys"] ? YamlToJson(spec.gateway["keys"]) : Json::array();
+  return spec.gateway.IsMap() && spec.gateway["keys"] ? YamlToJson(spec.gateway["keys"])
+                                                      : Json::array();
 }
 
 std::string Hash(const std::string& text) {
@@ -64,27 +67,39 @@ std::string Hash(const std::string& text) {
 Json GatewayContainer(const Options& o, int port, bool keys) {
   std::string run = "exec carve gateway --config /etc/carve/gateway.yaml";
   if (keys)  // the Secret's keys: list joins the ConfigMap's settings in one file
-    run = "cat /etc/carve/gateway.yaml /etc/carve/keys/keys.yaml > /tmp/gateway.yaml && "
-          "exec carve gateway --config /tmp/gateway.yaml";
-  Json mounts = Json::array({{{"name", "config"}, {"mountPath", "/etc/carve/gateway.yaml"}, {"subPath", "gateway.yaml"}},
-                             {{"name", "tmp"}, {"mountPath", "/tmp"}}});
-  if (keys) mounts.push_back({{"name", "keys"}, {"mountPath", "/etc/carve/keys"}, {"readOnly", true}});
+    run =
+        "cat /etc/carve/gateway.yaml /etc/carve/keys/keys.yaml > /tmp/gateway.yaml && "
+        "exec carve gateway --config /tmp/gateway.yaml";
+  Json mounts = Json::array(
+      {{{"name", "config"}, {"mountPath", "/etc/carve/gateway.yaml"}, {"subPath", "gateway.yaml"}},
+       {{"name", "tmp"}, {"mountPath", "/tmp"}}});
+  if (keys)
+    mounts.push_back({{"name", "keys"}, {"mountPath", "/etc/carve/keys"}, {"readOnly", true}});
   auto probe = [](const char* path, int period) {
-    return Json{{"httpGet", {{"path", path}, {"port", "http"}}}, {"periodSeconds", period}, {"failureThreshold", 3}};
+    return Json{{"httpGet", {{"path", path}, {"port", "http"}}},
+                {"periodSeconds", period},
+                {"failureThreshold", 3}};
   };
-  return Json{{"name", "gateway"}, {"image", o.carve_image},
-              {"command", Json::array({"sh", "-c", run})},
-              {"ports", Json::array({{{"name", "http"}, {"containerPort", port}}})},
-              {"resources", {{"requests", {{"cpu", "1"}, {"memory", "512Mi"}}}, {"limits", {{"memory", "1Gi"}}}}},
-              {"readinessProbe", probe("/ready", 5)},
-              {"livenessProbe", probe("/health", 10)},
-              {"volumeMounts", mounts}};
+  return Json{
+      {"name", "gateway"},
+      {"image", o.carve_image},
+      {"command", Json::array({"sh", "-c", run})},
+      {"ports", Json::array({{{"name", "http"}, {"containerPort", port}}})},
+      {"resources",
+       {{"requests", {{"cpu", "1"}, {"memory", "512Mi"}}}, {"limits", {{"memory", "1Gi"}}}}},
+      {"readinessProbe", probe("/ready", 5)},
+      {"livenessProbe", probe("/health", 10)},
+      {"volumeMounts", mounts}};
 }
 
 Json Meta(const std::string& name, const Options& o) {
-  return Json{{"name", name}, {"namespace", o.ns},
-              {"labels", {{"app.kubernetes.io/name", kName}, {"app.kubernetes.io/component", "gateway"},
-                          {"app.kubernetes.io/part-of", "carve"}, {"app.kubernetes.io/managed-by", "carve"}}}};
+  return Json{{"name", name},
+              {"namespace", o.ns},
+              {"labels",
+               {{"app.kubernetes.io/name", kName},
+                {"app.kubernetes.io/component", "gateway"},
+                {"app.kubernetes.io/part-of", "carve"},
+                {"app.kubernetes.io/managed-by", "carve"}}}};
 }
 
 }  // namespace
@@ -106,7 +121,8 @@ Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const
   }
   Json c{{"listen", fmt::format("0.0.0.0:{}", ListenPort(spec))}, {"models", Json::array()}};
   for (const auto& m : plan.models)
-    if (m.replicas > 0) c["models"].push_back({{"name", m.name}, {"replicas", Json::array({ServiceUrl(m.name, o)})}});
+    if (m.replicas > 0)
+      c["models"].push_back({{"name", m.name}, {"replicas", Json::array({ServiceUrl(m.name, o)})}});
   if (spec.gateway.IsMap())
     for (const auto& kv : spec.gateway) {
       std::string key = kv.first.Scalar();
@@ -115,35 +131,57 @@ Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const
   return c;
 }
 
-Result<std::vector<Json>> GatewayObjects(const Cluster& cluster, const plan::Plan& plan, const spec::Spec& spec,
-                                         const Options& o) {
+Result<std::vector<Json>> GatewayObjects(const Cluster& cluster, const plan::Plan& plan,
+                                         const spec::Spec& spec, const Options& o) {
   CARVE_ASSIGN_OR_RETURN(Json config, GatewayConfig(plan, spec, o));
   std::string config_text = ToYaml(config), keys_text;
   Json keys = Keys(spec);
   std::vector<Json> out;
-  Json cm{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", Meta(kName, o)}, {"data", {{"gateway.yaml", config_text}}}};
+  Json cm{{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", Meta(kName, o)},
+          {"data", {{"gateway.yaml", config_text}}}};
   out.push_back(cm);
   if (!keys.empty()) {
     keys_text = ToYaml(Json{{"keys", keys}});
-    out.push_back(Json{{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", Meta(kName + std::string("-keys"), o)},
-                       {"type", "Opaque"}, {"stringData", {{"keys.yaml", keys_text}}}});
+    out.push_back(Json{{"apiVersion", "v1"},
+                       {"kind", "Secret"},
+                       {"metadata", Meta(kName + std::string("-keys"), o)},
+                       {"type", "Opaque"},
+                       {"stringData", {{"keys.yaml", keys_text}}}});
   }
   int port = ListenPort(spec);
-  Json volumes = Json::array({{{"name", "config"}, {"configMap", {{"name", kName}}}}, {{"name", "tmp"}, {"emptyDir", Json::object()}}});
-  if (!keys.empty()) volumes.push_back({{"name", "keys"}, {"secret", {{"secretName", kName + std::string("-keys")}}}});
+  Json volumes = Json::array({{{"name", "config"}, {"configMap", {{"name", kName}}}},
+                              {{"name", "tmp"}, {"emptyDir", Json::object()}}});
+  if (!keys.empty())
+    volumes.push_back(
+        {{"name", "keys"}, {"secret", {{"secretName", kName + std::string("-keys")}}}});
   Json selector{{"app.kubernetes.io/name", kName}};
   Json meta = Meta(kName, o);
-  out.push_back(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"metadata", meta},
-                     {"spec", {{"replicas", 2}, {"selector", {{"matchLabels", selector}}},
-                               {"template", {{"metadata", {{"labels", meta["labels"]},
-                                                           // a new config rolls the pods
-                                                           {"annotations", {{"carve.dev/config-hash", Hash(config_text + keys_text)}}}}},
-                                             // the image runs as a numbered non-root user (Dockerfile)
-                                             {"spec", {{"securityContext", {{"runAsNonRoot", true}}},
-                                                       {"containers", Json::array({GatewayContainer(o, port, !keys.empty())})},
-                                                       {"volumes", volumes}}}}}}}});
-  out.push_back(Json{{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", meta},
-                     {"spec", {{"selector", selector}, {"ports", Json::array({{{"name", "http"}, {"port", port}, {"targetPort", "http"}}})}}}});
+  out.push_back(
+      Json{{"apiVersion", "apps/v1"},
+           {"kind", "Deployment"},
+           {"metadata", meta},
+           {"spec",
+            {{"replicas", 2},
+             {"selector", {{"matchLabels", selector}}},
+             {"template",
+              {{"metadata",
+                {{"labels", meta["labels"]},
+                 // a new config rolls the pods
+                 {"annotations", {{"carve.dev/config-hash", Hash(config_text + keys_text)}}}}},
+               // the image runs as a numbered non-root user (Dockerfile)
+               {"spec",
+                {{"securityContext", {{"runAsNonRoot", true}}},
+                 {"containers", Json::array({GatewayContainer(o, port, !keys.empty())})},
+                 {"volumes", volumes}}}}}}}});
+  out.push_back(Json{
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", meta},
+      {"spec",
+       {{"selector", selector},
+        {"ports", Json::array({{{"name", "http"}, {"port", port}, {"targetPort", "http"}}})}}}});
   return out;
 }
 

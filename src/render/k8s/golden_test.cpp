@@ -1,8 +1,8 @@
 // carve render k8s on the examples beside the original one, against golden
 // copies in tests/k8s/golden/<case>/ (CARVE_UPDATE_GOLDEN=1 rewrites them):
 // the managed-pool tutorial, a fixed pool beside a MIG-manager node, three
-// models time-sliced on one slice, --dra, Exoscale's node classes. tests/k8s/run.sh validates the same
-// renders against their schemas.
+// models time-sliced on one slice, --dra, Exoscale's node classes. tests/k8s/run.sh validates the
+// same renders against their schemas.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -16,8 +16,9 @@ namespace carve::render::k8s {
 namespace {
 
 struct Case {
-  std::string name;     // tests/k8s/golden/<name>/
-  std::string example;  // examples/k8s/<example>/ ("": examples/k8s/): carve.yaml, nodes.json when there
+  std::string name;  // tests/k8s/golden/<name>/
+  std::string
+      example;  // examples/k8s/<example>/ ("": examples/k8s/): carve.yaml, nodes.json when there
   Options options;
 };
 
@@ -33,16 +34,19 @@ void ExpectGolden(const Case& c) {
   auto files = Render(c);
   ASSERT_TRUE(files.ok()) << c.name << ": " << files.status().ToString();
   std::string dir = CARVE_SOURCE_DIR "/tests/k8s/golden/" + c.name + "/";
-  bool update = std::getenv("CARVE_UPDATE_GOLDEN") && std::string(std::getenv("CARVE_UPDATE_GOLDEN")) == "1";
+  bool update =
+      std::getenv("CARVE_UPDATE_GOLDEN") && std::string(std::getenv("CARVE_UPDATE_GOLDEN")) == "1";
   if (update) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
   }
   size_t on_disk = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) on_disk += entry.is_regular_file();
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    on_disk += entry.is_regular_file();
   for (const auto& f : *files) {
     if (update) std::ofstream(dir + f.path) << f.text;
-    EXPECT_EQ(f.text, ReadText(dir + f.path)) << dir + f.path << " differs; CARVE_UPDATE_GOLDEN=1 rewrites it";
+    EXPECT_EQ(f.text, ReadText(dir + f.path))
+        << dir + f.path << " differs; CARVE_UPDATE_GOLDEN=1 rewrites it";
   }
   if (!update) {
     EXPECT_EQ(on_disk, files->size()) << dir << " holds files the render no longer writes";

@@ -55,8 +55,8 @@ Json ClaimTemplate(const Workload& w, const Options& options);
 // Time-sliced slices have no claim form here: refused under --dra.
 Status CheckClaims(const Cluster& cluster, const Options& options);
 
-// One Deployment per workload and one Service per model (ResourceClaimTemplates first under --dra). Fails for an engine
-// that has no image (command, echo without `image:`).
+// One Deployment per workload and one Service per model (ResourceClaimTemplates first under --dra).
+// Fails for an engine that has no image (command, echo without `image:`).
 Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan& plan,
                                        const spec::Spec& spec, const Options& options);
 // A model's Service (a DNS-1035 label) and its in-cluster URL.
@@ -101,8 +101,10 @@ struct File {
   std::string text;
   bool executable = false;
 };
-Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& spec, const Options& options);
+Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& spec,
+                                    const Options& options);
 // The objects to `kubectl apply` (no pools, no scripts) as one multi-document YAML.
-Result<std::string> RenderK8sObjects(const plan::Plan& plan, const spec::Spec& spec, const Options& options);
+Result<std::string> RenderK8sObjects(const plan::Plan& plan, const spec::Spec& spec,
+                                     const Options& options);
 
 }  // namespace carve::render::k8s

@@ -2,16 +2,16 @@
 // with mixed products, the mig-parted ConfigMap read back, the single
 // strategy's refusal, and the rendered files against golden copies
 // (CARVE_UPDATE_GOLDEN=1 rewrites them).
-#include <gtest/gtest.h>
+#include "render/k8s/k8s.h"
 
-#include "apply/mig_parted.h"
+#include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <fstream>
 
+#include "apply/mig_parted.h"
 #include "gateway/config.h"
-#include "render/k8s/k8s.h"
 #include "render/k8s/k8s_testing.h"
 
 namespace carve::render::k8s {
@@ -21,7 +21,9 @@ const std::string kDir = CARVE_SOURCE_DIR "/examples/k8s/";
 
 using Example = Planned;
 
-Example Plan(const std::string& spec_text, const std::string& nodes_json) { return PlanSpecText(spec_text, nodes_json); }
+Example Plan(const std::string& spec_text, const std::string& nodes_json) {
+  return PlanSpecText(spec_text, nodes_json);
+}
 std::string Read(const std::string& path) { return ReadText(path); }
 
 Example TheExample() { return Plan(Read(kDir + "carve.yaml"), Read(kDir + "nodes.json")); }
@@ -41,10 +43,11 @@ TEST(K8sPlan, MixedProductsArePlannedAndRenderedPerNode) {
   ASSERT_TRUE(a100 && h100);
   EXPECT_EQ(a100->gpus.front()->gpu.model->alias, "a100-80gb");
   EXPECT_EQ(h100->gpus.front()->gpu.model->alias, "h100-80gb");
-  EXPECT_EQ(h100->current, "all-disabled");  // the node's nvidia.com/mig.config is kept
+  EXPECT_EQ(h100->current, "all-disabled");   // the node's nvidia.com/mig.config is kept
   EXPECT_EQ(FindNode(*c, "cpu-1"), nullptr);  // no GPU labels: not in the fleet
   for (const auto& l : c->layouts)
-    for (const auto& n : l.nodes) EXPECT_EQ(FindNode(*c, n)->gpus.front()->gpu.model, l.model) << l.name;
+    for (const auto& n : l.nodes)
+      EXPECT_EQ(FindNode(*c, n)->gpus.front()->gpu.model, l.model) << l.name;
   EXPECT_NE(a100->layout, h100->layout);
   EXPECT_EQ(a100->layout.rfind("carve-a100-80gb-", 0), 0u) << a100->layout;
   // Each product's slices are requested under that product's profile names.
@@ -81,7 +84,9 @@ TEST(K8sPlan, NodeWithoutMigCapableIsPlannedWhole) {
   EXPECT_FALSE(FindNode(*c, "gpu-h100-vm")->mig_capable);
   // Not MIG-capable: only carve's layout label, never the MIG manager's.
   std::string labels = NodeLabelList(*c), layout = FindNode(*c, "gpu-h100-vm")->layout;
-  EXPECT_NE(labels.find("gpu-h100-vm --overwrite carve.dev/layout=" + layout + "\n"), std::string::npos) << labels;
+  EXPECT_NE(labels.find("gpu-h100-vm --overwrite carve.dev/layout=" + layout + "\n"),
+            std::string::npos)
+      << labels;
   EXPECT_EQ(labels.find("nvidia.com/mig.config=" + layout), std::string::npos) << labels;
 }
 
@@ -97,8 +102,9 @@ TEST(K8sPlan, SingleStrategyRefusesANonUniformNode) {
 }
 
 TEST(K8sPlan, SingleStrategyOnAUniformNodeRequestsGpus) {
-  Example e = Plan("version: v1\nmodels:\n  - {name: small, memory: 8GiB, replicas: 7}\n",
-                   R"({"items": [{"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+  Example e = Plan(
+      "version: v1\nmodels:\n  - {name: small, memory: 8GiB, replicas: 7}\n",
+      R"({"items": [{"metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
                        "nvidia.com/gpu.count": "1", "nvidia.com/mig.capable": "true"}}}]})");
   Options single;
   single.strategy = Strategy::kSingle;
@@ -151,7 +157,8 @@ TEST(K8sMigConfig, ReadBackYieldsThePlannedLayoutsInPlacementOrder) {
     for (const auto* g : n.gpus) {
       Counts planned;  // profile counts in the plan's placement order
       for (const auto& s : g->mig ? g->slices : std::vector<plan::PlannedSlice>{}) {
-        if (planned.empty() || std::none_of(planned.begin(), planned.end(), [&](auto& p) { return p.first == s.profile->name; }))
+        if (planned.empty() || std::none_of(planned.begin(), planned.end(),
+                                            [&](auto& p) { return p.first == s.profile->name; }))
           planned.push_back({s.profile->name, 0});
         for (auto& p : planned) p.second += p.first == s.profile->name;
       }
@@ -169,7 +176,8 @@ TEST(K8sRender, GoldenFiles) {
   o.carve_image = "ghcr.io/carve-project/carve:test";
   auto files = RenderK8s(e.plan, e.spec, o);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  bool update = std::getenv("CARVE_UPDATE_GOLDEN") && std::string(std::getenv("CARVE_UPDATE_GOLDEN")) == "1";
+  bool update =
+      std::getenv("CARVE_UPDATE_GOLDEN") && std::string(std::getenv("CARVE_UPDATE_GOLDEN")) == "1";
   for (const auto& f : *files) {
     std::string path = CARVE_SOURCE_DIR "/tests/k8s/golden/" + f.path;
     if (update) std::ofstream(path) << f.text;
@@ -180,8 +188,10 @@ TEST(K8sRender, GoldenFiles) {
 }
 
 TEST(K8sRender, CommandEngineWithoutImageIsRefused) {
-  Example e = Plan("version: v1\nmodels:\n  - {name: tool, engine: command, command: [./serve, '{port}'], memory: 8GiB, replicas: 1}\n",
-                   Read(kDir + "nodes.json"));
+  Example e = Plan(
+      "version: v1\nmodels:\n  - {name: tool, engine: command, command: [./serve, '{port}'], "
+      "memory: 8GiB, replicas: 1}\n",
+      Read(kDir + "nodes.json"));
   auto files = RenderK8s(e.plan, e.spec, Options{});
   ASSERT_FALSE(files.ok());
   EXPECT_NE(files.status().message().find("no container image"), std::string::npos);

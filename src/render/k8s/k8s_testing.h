@@ -35,7 +35,8 @@ inline Planned PlanSpecText(const std::string& spec_text, const std::string& nod
   if (!spec.ok()) return {};
   const auto& cat = mig::Catalog::Builtin();
   auto demands = plan::DemandsFromSpec(*spec, {}, cat);
-  auto fleet = nodes_json.empty() ? plan::FleetFromSpec(*spec->fleet, cat) : plan::FleetFromNodes(nodes_json, cat);
+  auto fleet = nodes_json.empty() ? plan::FleetFromSpec(*spec->fleet, cat)
+                                  : plan::FleetFromNodes(nodes_json, cat);
   EXPECT_TRUE(demands.ok() && fleet.ok()) << fleet.status().ToString();
   if (!demands.ok() || !fleet.ok()) return {};
   plan::PlanRequest req;
@@ -49,7 +50,8 @@ inline Planned PlanSpecText(const std::string& spec_text, const std::string& nod
 // examples/k8s/<dir>/ ("" for examples/k8s/): carve.yaml on its nodes.json when there.
 inline Planned PlanExample(const std::string& dir) {
   std::string base = CARVE_SOURCE_DIR "/examples/k8s/" + (dir.empty() ? "" : dir + "/");
-  std::string nodes = std::filesystem::exists(base + "nodes.json") ? ReadText(base + "nodes.json") : "";
+  std::string nodes =
+      std::filesystem::exists(base + "nodes.json") ? ReadText(base + "nodes.json") : "";
   return PlanSpecText(ReadText(base + "carve.yaml"), nodes);
 }
 

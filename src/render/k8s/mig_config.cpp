@@ -23,15 +23,14 @@ Json EntryJson(const MigEntry& e) {
   return j;
 }
 
-std::string NodeArg(const std::string& name) {
-  return name.empty() ? kNodePlaceholder : name;
-}
+std::string NodeArg(const std::string& name) { return name.empty() ? kNodePlaceholder : name; }
 
 // A fixed pool's node gets only the device plugin's config label, and only when it shares slices.
 std::string LabelArgs(const Cluster& c, const Node& n) {
   std::string out = n.pool.fixed() ? "" : fmt::format("{}={}", kLayoutLabel, n.layout);
   if (n.mig_capable && !n.pool.fixed()) out += fmt::format(" {}={}", kMigConfigLabel, n.layout);
-  if (!n.time_slices.empty()) out += fmt::format("{}{}={}", out.empty() ? "" : " ", kDevicePluginConfigLabel, n.layout);
+  if (!n.time_slices.empty())
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", kDevicePluginConfigLabel, n.layout);
   return out;
 }
 
@@ -52,14 +51,17 @@ Json MigConfigMap(const Cluster& cluster, const Options& options) {
   Cluster managed;  // a fixed pool's nodes are carved by their provider, not the MIG manager
   for (const auto& l : cluster.layouts)
     if (!l.pool.fixed()) managed.layouts.push_back(l);
-  std::string text = "# Written by carve render k8s: one config per node layout; select one with the\n"
-                     "# node label nvidia.com/mig.config=NAME. mig-parted keeps counts, not placements:\n"
-                     "# the MIG manager places the slices (entries follow carve's placement order).\n" +
-                     ToYaml(MigPartedConfig(managed));
+  std::string text =
+      "# Written by carve render k8s: one config per node layout; select one with the\n"
+      "# node label nvidia.com/mig.config=NAME. mig-parted keeps counts, not placements:\n"
+      "# the MIG manager places the slices (entries follow carve's placement order).\n" +
+      ToYaml(MigPartedConfig(managed));
   return Json{{"apiVersion", "v1"},
               {"kind", "ConfigMap"},
-              {"metadata", {{"name", options.mig_configmap}, {"namespace", options.operator_ns},
-                            {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}},
+              {"metadata",
+               {{"name", options.mig_configmap},
+                {"namespace", options.operator_ns},
+                {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}},
               {"data", {{"config.yaml", text}}}};
 }
 
@@ -67,7 +69,8 @@ std::string NodeLabelList(const Cluster& cluster) {
   std::string out;
   for (const auto& n : cluster.nodes)
     if (!n.layout.empty() && (!n.pool.fixed() || !n.time_slices.empty()))
-      out += fmt::format("kubectl label node {} --overwrite {}\n", NodeArg(n.name), LabelArgs(cluster, n));
+      out += fmt::format("kubectl label node {} --overwrite {}\n", NodeArg(n.name),
+                         LabelArgs(cluster, n));
   return out;
 }
 

@@ -142,9 +142,12 @@ TEST(K8sYaml, QuotesWhatReadersWouldMistake) {
 }
 
 TEST(K8sYaml, BlocksAndLists) {
-  Json j{{"a", Json::array({1, "x"})}, {"b", {{"c", "line1\nline2\n"}}}, {"d", Json::array({Json{{"e", 1}, {"f", 2}}})},
+  Json j{{"a", Json::array({1, "x"})},
+         {"b", {{"c", "line1\nline2\n"}}},
+         {"d", Json::array({Json{{"e", 1}, {"f", 2}}})},
          {"g", Json::object()}};
-  EXPECT_EQ(ToYaml(j), "a:\n  - 1\n  - x\nb:\n  c: |\n    line1\n    line2\nd:\n  - e: 1\n    f: 2\ng: {}\n");
+  EXPECT_EQ(ToYaml(j),
+            "a:\n  - 1\n  - x\nb:\n  c: |\n    line1\n    line2\nd:\n  - e: 1\n    f: 2\ng: {}\n");
 }
 
 }  // namespace

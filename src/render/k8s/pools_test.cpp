@@ -17,8 +17,10 @@ TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
   ASSERT_EQ(c->layouts.size(), 1u);
   EXPECT_TRUE(c->layouts[0].pool.fixed());
   for (const auto& w : c->workloads) {
-    EXPECT_EQ(w.Resource(Strategy::kMixed), "nvidia.com/gpu");  // the pool's device plugin runs `single`
-    EXPECT_EQ(w.pool.selector, "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
+    EXPECT_EQ(w.Resource(Strategy::kMixed),
+              "nvidia.com/gpu");  // the pool's device plugin runs `single`
+    EXPECT_EQ(w.pool.selector,
+              "nvidia.com/gpu.product=NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition-MIG-1g.24gb");
   }
   EXPECT_EQ(NodeLabelList(*c), "");  // carve labels no node of a fixed pool
   YAML::Node cm = YAML::Load(ToYaml(MigConfigMap(*c, Options{})));
@@ -36,8 +38,10 @@ TEST(K8sFixedPool, ManagedPoolGetsOneModelPerSliceAndNoMigManagerObjects) {
 
 TEST(K8sFixedPool, WithoutTheGpuOperatorNoMigManagerObjects) {
   Planned e = PlanExample("managed");
-  EXPECT_FALSE(plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")));
-  EXPECT_TRUE(plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/mixed-pools/nodes.json")));
+  EXPECT_FALSE(
+      plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")));
+  EXPECT_TRUE(
+      plan::NodesRunGpuOperator(ReadText(CARVE_SOURCE_DIR "/examples/k8s/mixed-pools/nodes.json")));
   Options none;
   none.op = Operator::kNone;
   auto files = RenderK8s(e.plan, e.spec, none);
@@ -58,15 +62,18 @@ TEST(K8sFixedPool, WithoutTheGpuOperatorANodeToPartitionIsRefused) {
   none.op = Operator::kNone;
   auto c = BuildCluster(e.plan, none);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("node gpu-h100-1"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("node gpu-h100-1"), std::string::npos)
+      << c.status().message();
   EXPECT_NE(c.status().hint().find("--operator gpu-operator"), std::string::npos);
 }
 
 TEST(K8sExoscale, CloudFromProviderIds) {
-  EXPECT_EQ(plan::NodesCloud(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")), "exoscale");
+  EXPECT_EQ(plan::NodesCloud(ReadText(CARVE_SOURCE_DIR "/examples/k8s/managed/nodes.json")),
+            "exoscale");
   EXPECT_EQ(plan::NodesCloud(ReadText(CARVE_SOURCE_DIR "/examples/k8s/nodes.json")), "");
   EXPECT_EQ(plan::NodesCloud(R"({"items": [{"spec": {"providerID": "aws:///eu-west-1a/i-0abc"},
-      "metadata": {"name": "n", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}}]})"), "aws");
+      "metadata": {"name": "n", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}}]})"),
+            "aws");
 }
 
 // The node agent carves a fixed pool; a layout carve chose is the MIG manager's.
@@ -79,7 +86,8 @@ TEST(K8sExoscale, NodeAgentCarvesFixedPoolsOnly) {
   for (const auto& l : c->layouts) {
     EXPECT_EQ(ExoscaleCarves(l), l.pool.fixed()) << l.name;
     Json pool = NodePool(l, exo);
-    EXPECT_EQ(pool["spec"]["template"]["metadata"]["labels"].contains("nvidia.com/mig.config"), !l.pool.fixed());
+    EXPECT_EQ(pool["spec"]["template"]["metadata"]["labels"].contains("nvidia.com/mig.config"),
+              !l.pool.fixed());
     Json cls = ExoscaleNodeClass(l);
     EXPECT_EQ(cls["kind"], "ExoscaleNodeClass");
     if (l.pool.fixed()) {
@@ -122,7 +130,8 @@ TEST(K8sDra, ClaimsReplaceExtendedResourcesWhereCarveCarves) {
   EXPECT_GT(templates, 0);
   EXPECT_EQ(templates, claimed);
   EXPECT_GT(fixed, 0);
-  EXPECT_NE(Runbook(*c, e.plan, dra).find("One agent only may own a GPU's layout"), std::string::npos);
+  EXPECT_NE(Runbook(*c, e.plan, dra).find("One agent only may own a GPU's layout"),
+            std::string::npos);
 }
 
 TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
@@ -146,7 +155,8 @@ TEST(K8sFixedPool, MixedClusterRendersBothKinds) {
   EXPECT_EQ(NodeLabelList(*c).find("rtx-pool-1"), std::string::npos);
   EXPECT_NE(NodeLabelList(*c).find("gpu-h100-1"), std::string::npos);
   std::string rollout = RolloutScript(*c, Options{});
-  EXPECT_NE(rollout.find("check_node rtx-pool-1 - nvidia.com/gpu=4\n"), std::string::npos) << rollout;
+  EXPECT_NE(rollout.find("check_node rtx-pool-1 - nvidia.com/gpu=4\n"), std::string::npos)
+      << rollout;
   EXPECT_NE(rollout.find("roll_node gpu-h100-1 "), std::string::npos);
 }
 

@@ -16,10 +16,13 @@ Result<Objects> Build(const plan::Plan& plan, const spec::Spec& spec, const Opti
   Objects out;
   CARVE_ASSIGN_OR_RETURN(out.cluster, BuildCluster(plan, o));
   if (out.cluster.workloads.empty())
-    return Status::Insufficient("the plan places no replica, so there is nothing to render",
-                                "Check `carve plan` for unmet models, or add GPUs (--nodes, --fleet).");
-  out.ns = Json{{"apiVersion", "v1"}, {"kind", "Namespace"},
-                {"metadata", {{"name", o.ns}, {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}}};
+    return Status::Insufficient(
+        "the plan places no replica, so there is nothing to render",
+        "Check `carve plan` for unmet models, or add GPUs (--nodes, --fleet).");
+  out.ns =
+      Json{{"apiVersion", "v1"},
+           {"kind", "Namespace"},
+           {"metadata", {{"name", o.ns}, {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}}};
   out.mig = MigConfigMap(out.cluster, o);
   out.plugin = DevicePluginConfigMap(out.cluster, o);
   CARVE_ASSIGN_OR_RETURN(out.models, ModelObjects(out.cluster, plan, spec, o));
@@ -34,7 +37,8 @@ std::string Header(const Options& o) {
 
 }  // namespace
 
-Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& spec, const Options& o) {
+Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& spec,
+                                    const Options& o) {
   CARVE_ASSIGN_OR_RETURN(Objects x, Build(plan, spec, o));
   std::string h = Header(o);
   std::vector<File> files{
@@ -49,20 +53,24 @@ Result<std::vector<File>> RenderK8s(const plan::Plan& plan, const spec::Spec& sp
       {"pools.md", PoolTable(x.cluster, o)},
       {"rollout.sh", RolloutScript(x.cluster, o), true},
   };
-  if (x.plugin) files.insert(files.begin() + 1, File{"device-plugin-config.yaml", h + ToYaml(*x.plugin)});
+  if (x.plugin)
+    files.insert(files.begin() + 1, File{"device-plugin-config.yaml", h + ToYaml(*x.plugin)});
   if (o.op == Operator::kNone)  // no MIG manager to read it
     std::erase_if(files, [](const File& f) { return f.path == "mig-config.yaml"; });
   return files;
 }
 
-Result<std::string> RenderK8sObjects(const plan::Plan& plan, const spec::Spec& spec, const Options& o) {
+Result<std::string> RenderK8sObjects(const plan::Plan& plan, const spec::Spec& spec,
+                                     const Options& o) {
   CARVE_ASSIGN_OR_RETURN(Objects x, Build(plan, spec, o));
   std::vector<Json> docs{x.ns};
   if (o.op == Operator::kGpuOperator) docs.push_back(x.mig);
   if (x.plugin) docs.push_back(*x.plugin);
   docs.insert(docs.end(), x.models.begin(), x.models.end());
   docs.insert(docs.end(), x.gateway.begin(), x.gateway.end());
-  return Header(o) + "# Node labels, the rollout script, the runbook and Karpenter pools: carve render k8s -o DIR.\n" +
+  return Header(o) +
+         "# Node labels, the rollout script, the runbook and Karpenter pools: carve render k8s -o "
+         "DIR.\n" +
          ToYamlDocs(docs);
 }
 

@@ -27,7 +27,8 @@ allocatable() { kubectl get node "$1" -o "jsonpath={.status.allocatable.${2//./\
 )SH";
 
 // The GPU Operator's side: the MIG manager's states and the device plugin's restart.
-constexpr const char* kOperatorFns = R"SH(# The MIG manager leaves gpu.deploy.* at paused-for-mig-change and the state
+constexpr const char* kOperatorFns =
+    R"SH(# The MIG manager leaves gpu.deploy.* at paused-for-mig-change and the state
 # at pending when a GPU client does not stop (NVIDIA/gpu-operator#2833).
 wedged() {
   log "$1: nvidia.com/mig.config.state is '$(label "$1" nvidia.com/mig.config.state)' after ${TIMEOUT}s"
@@ -93,7 +94,8 @@ check_node() {  # node share-config(or -) resource=count...
 )SH";
 
 // A node the MIG manager partitions: drain, label, wait, restart the plugin, check.
-constexpr const char* kRollNode = R"SH(roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
+constexpr const char* kRollNode =
+    R"SH(roll_node() {  # node layout mig(yes|no) share(yes|no) resource=count...
   local node=$1 layout=$2 mig=$3 share=$4; shift 4
   if [ "$(label "$node" carve.dev/layout)" = "$layout" ] &&
      { [ "$mig" = no ] || [ "$(label "$node" nvidia.com/mig.config.state)" = success ]; }; then
@@ -121,7 +123,8 @@ constexpr const char* kRollNode = R"SH(roll_node() {  # node layout mig(yes|no) 
 )SH";
 
 // Without the GPU Operator a named node is never repartitioned: label and check.
-constexpr const char* kRollNodePlain = R"SH(roll_node() {  # node layout mig(no) share(yes|no) resource=count...
+constexpr const char* kRollNodePlain =
+    R"SH(roll_node() {  # node layout mig(no) share(yes|no) resource=count...
   local node=$1 layout=$2 share=$4; shift 4
   local labels=("carve.dev/layout=$layout")
   [ "$share" = yes ] && labels+=("nvidia.com/device-plugin.config=$layout")
@@ -140,15 +143,18 @@ std::map<std::string, int> Expected(const Node& n, Strategy s) {
   std::map<std::string, int> out;
   auto add = [&](const std::string& resource) {
     auto shared = n.time_slices.find(resource);
-    if (shared == n.time_slices.end()) ++out[resource];
-    else out[resource + ".shared"] += shared->second;
+    if (shared == n.time_slices.end())
+      ++out[resource];
+    else
+      out[resource + ".shared"] += shared->second;
   };
   for (const auto* g : n.gpus) {
     if (!g->mig || !g->used()) {
       add("nvidia.com/gpu");
       continue;
     }
-    for (const auto& sl : g->slices) add(SliceResource(sl.profile, s == Strategy::kSingle || n.pool.fixed()));
+    for (const auto& sl : g->slices)
+      add(SliceResource(sl.profile, s == Strategy::kSingle || n.pool.fixed()));
   }
   return out;
 }
@@ -159,24 +165,33 @@ std::string NodeName(const Node& n) { return n.name.empty() ? kNodePlaceholder :
 // time-slicing ConfigMap through its ClusterPolicy.
 std::string OperatorConfig(const Options& o, bool shares) {
   std::string out = fmt::format(
-      "\nlog \"mig-parted config → ConfigMap {}/{}; ClusterPolicy: migManager.config.name and mig.strategy\"\n",
+      "\nlog \"mig-parted config → ConfigMap {}/{}; ClusterPolicy: migManager.config.name and "
+      "mig.strategy\"\n",
       o.operator_ns, o.mig_configmap);
   out += "kubectl apply -f mig-config.yaml\n";
-  if (shares) out += "kubectl apply -f device-plugin-config.yaml  # time-slicing for shared slices\n";
-  std::string plugin =
-      shares ? fmt::format(",\"devicePlugin\":{{\"config\":{{\"name\":\"{}\"}}}}", kDevicePluginConfigMap) : "";
-  out += fmt::format("kubectl patch clusterpolicies.nvidia.com \"$CLUSTER_POLICY\" --type merge -p "
-                     "'{{\"spec\":{{\"migManager\":{{\"config\":{{\"name\":\"{}\"}}}},\"mig\":{{\"strategy\":\"{}\"}}{}}}}}'\n",
-                     o.mig_configmap, o.strategy == Strategy::kSingle ? "single" : "mixed", plugin);
+  if (shares)
+    out += "kubectl apply -f device-plugin-config.yaml  # time-slicing for shared slices\n";
+  std::string plugin = shares ? fmt::format(",\"devicePlugin\":{{\"config\":{{\"name\":\"{}\"}}}}",
+                                            kDevicePluginConfigMap)
+                              : "";
+  out += fmt::format(
+      "kubectl patch clusterpolicies.nvidia.com \"$CLUSTER_POLICY\" --type merge -p "
+      "'{{\"spec\":{{\"migManager\":{{\"config\":{{\"name\":\"{}\"}}}},\"mig\":{{\"strategy\":\"{}"
+      "\"}}{}}}}}'\n",
+      o.mig_configmap, o.strategy == Strategy::kSingle ? "single" : "mixed", plugin);
   return out;
 }
 
 // No GPU Operator: the nodes' device plugin came with them; carve cannot
 // restart or reconfigure it, only hand it the time-slicing ConfigMap.
 std::string NoOperatorConfig(bool shares) {
-  std::string out = "\nlog \"no GPU Operator: no MIG manager or ClusterPolicy; the nodes' own device plugin advertises their slices\"\n";
+  std::string out =
+      "\nlog \"no GPU Operator: no MIG manager or ClusterPolicy; the nodes' own device plugin "
+      "advertises their slices\"\n";
   if (shares)
-    out += "kubectl apply -f device-plugin-config.yaml  # time-slicing: point the device plugin at it (RUNBOOK.md)\n";
+    out +=
+        "kubectl apply -f device-plugin-config.yaml  # time-slicing: point the device plugin at it "
+        "(RUNBOOK.md)\n";
   return out;
 }
 
@@ -187,35 +202,45 @@ std::string RolloutScript(const Cluster& c, const Options& o) {
   out += o.spec_file.empty() ? "" : " from " + o.spec_file;
   out += ". Rolls the plan out node by node; RUNBOOK.md explains each step.\n";
   bool op = o.op == Operator::kGpuOperator;
-  out += Replace(Replace(std::string(kPrelude) + (op ? kOperatorFns : "") + kNodeFns + (op ? kRollNode : kRollNodePlain),
+  out += Replace(Replace(std::string(kPrelude) + (op ? kOperatorFns : "") + kNodeFns +
+                             (op ? kRollNode : kRollNodePlain),
                          "@OPNS@", o.operator_ns),
                  "@NS@", o.ns);
   out = Replace(out, "@DRA@", o.dra ? "yes" : "no");
-  bool shares = std::any_of(c.layouts.begin(), c.layouts.end(), [](auto& l) { return !l.time_slices.empty(); });
+  bool shares = std::any_of(c.layouts.begin(), c.layouts.end(),
+                            [](auto& l) { return !l.time_slices.empty(); });
   out += o.op == Operator::kGpuOperator ? OperatorConfig(o, shares) : NoOperatorConfig(shares);
-  out += op ? "\n# One node at a time: label, wait, restart the device plugin, check what it advertises.\n"
-            : "\n# Node by node: check what it advertises (labels only for carve's own selectors).\n";
+  out +=
+      op ? "\n# One node at a time: label, wait, restart the device plugin, check what it "
+           "advertises.\n"
+         : "\n# Node by node: check what it advertises (labels only for carve's own selectors).\n";
   for (const auto& n : c.nodes) {
     if (n.layout.empty()) continue;
     if (n.pool.fixed() && n.name.empty()) {
-      out += fmt::format("log \"pool {}: its nodes ({}) are carved by the provider; nothing to roll\"\n", n.pool.name,
-                         n.pool.selector);
+      out += fmt::format(
+          "log \"pool {}: its nodes ({}) are carved by the provider; nothing to roll\"\n",
+          n.pool.name, n.pool.selector);
       continue;
     }
-    if (o.op == Operator::kNone && n.mig_capable && !n.pool.fixed()) {  // unnamed: Karpenter's node classes carve them
-      out += fmt::format("log \"layout {}: its nodes come from karpenter.yaml, whose node class partitions them\"\n",
-                         n.layout);
+    if (o.op == Operator::kNone && n.mig_capable &&
+        !n.pool.fixed()) {  // unnamed: Karpenter's node classes carve them
+      out += fmt::format(
+          "log \"layout {}: its nodes come from karpenter.yaml, whose node class partitions "
+          "them\"\n",
+          n.layout);
       continue;
     }
     bool shared = !n.time_slices.empty();
     out += n.pool.fixed() ? fmt::format("check_node {} {}", NodeName(n), shared ? n.layout : "-")
-                          : fmt::format("roll_node {} {} {} {}", NodeName(n), n.layout, n.mig_capable ? "yes" : "no",
-                                        shared ? "yes" : "no");
+                          : fmt::format("roll_node {} {} {} {}", NodeName(n), n.layout,
+                                        n.mig_capable ? "yes" : "no", shared ? "yes" : "no");
     if (!o.dra || n.pool.fixed())  // claimed slices are no extended resources to count
       for (const auto& [r, k] : Expected(n, o.strategy)) out += fmt::format(" {}={}", r, k);
     out += "\n";
   }
-  out += "\nlog \"workloads\"\nkubectl apply -f namespace.yaml\nkubectl apply -f models.yaml -f gateway.yaml\n";
+  out +=
+      "\nlog \"workloads\"\nkubectl apply -f namespace.yaml\nkubectl apply -f models.yaml -f "
+      "gateway.yaml\n";
   for (const auto& w : c.workloads)
     out += fmt::format("kubectl -n \"$NS\" rollout status deployment/{} --timeout=3600s\n", w.name);
   out += "kubectl -n \"$NS\" rollout status deployment/carve-gateway --timeout=600s\nlog done\n";

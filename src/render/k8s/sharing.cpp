@@ -16,7 +16,7 @@ namespace {
 
 struct Tenants {
   int slices = 0;
-  int most = 0;                            // the most pods one slice holds
+  int most = 0;                                      // the most pods one slice holds
   std::vector<std::pair<double, std::string>> pods;  // (memory fraction, model)
 };
 
@@ -31,13 +31,16 @@ Status CheckShares(const std::string& where, const std::string& resource, Tenant
   std::vector<std::string> largest;
   for (int i = 0; i < t.most && i < int(t.pods.size()); ++i)
     sum += t.pods[size_t(i)].first,
-        largest.push_back(fmt::format("{} {:.2f}", t.pods[size_t(i)].second, t.pods[size_t(i)].first));
+        largest.push_back(
+            fmt::format("{} {:.2f}", t.pods[size_t(i)].second, t.pods[size_t(i)].first));
   if (sum <= 1.0 + 1e-9) return Status::Ok();
   return Status::NotSupported(
-      fmt::format("{}: time-slicing {} makes each of its {} such slices {} shares that the device plugin hands "
+      fmt::format("{}: time-slicing {} makes each of its {} such slices {} shares that the device "
+                  "plugin hands "
                   "out in any order, and the {} largest pods ({}) need {:.2f} of one slice",
                   where, resource, t.slices, t.most, t.most, fmt::join(largest, ", "), sum),
-      "Give the shared models a slice of their own (min_profile, gpus:), or fewer share models per node, so "
+      "Give the shared models a slice of their own (min_profile, gpus:), or fewer share models per "
+      "node, so "
       "that any group of pods the plugin may put on one slice fits it.");
 }
 
@@ -47,8 +50,8 @@ std::string SliceResource(const mig::Profile* profile, bool single) {
   return single || !profile ? "nvidia.com/gpu" : MigResourceName(profile->name);
 }
 
-Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus, const plan::Plan& plan,
-                                  bool single) {
+Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gpus,
+                                  const plan::Plan& plan, bool single) {
   std::map<std::string, Tenants> by;
   bool tp = false;
   for (const auto* g : gpus)
@@ -59,15 +62,18 @@ Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gp
       ++t.slices;
       t.most = std::max(t.most, int(s.replicas.size()));
       for (const auto& r : s.replicas)
-        t.pods.push_back({plan::MemoryFraction(r.memory_mib, s.memory_mib, false), plan.models[size_t(r.model)].name});
+        t.pods.push_back({plan::MemoryFraction(r.memory_mib, s.memory_mib, false),
+                          plan.models[size_t(r.model)].name});
     }
   TimeSlices out;
   for (auto& [resource, t] : by) {
     if (t.most < 2) continue;
     if (tp && resource == "nvidia.com/gpu")
       return Status::NotSupported(
-          fmt::format("{}: whole GPUs would be time-sliced for shared models beside a tensor-parallel group, "
-                      "whose pods need whole, unshared GPUs", Where(*gpus.front())),
+          fmt::format("{}: whole GPUs would be time-sliced for shared models beside a "
+                      "tensor-parallel group, "
+                      "whose pods need whole, unshared GPUs",
+                      Where(*gpus.front())),
           "Pin the share models (gpus:) to other GPU models, or drop share: true for them.");
     CARVE_RETURN_IF_ERROR(CheckShares(Where(*gpus.front()), resource, t));
     out[resource] = t.most;
@@ -77,13 +83,16 @@ Result<TimeSlices> NodeTimeSlices(const std::vector<const plan::PlannedGpu*>& gp
 
 Json DevicePluginConfig(const NodeLayout& l) {
   Json resources = Json::array();
-  for (const auto& [name, replicas] : l.time_slices) resources.push_back({{"name", name}, {"replicas", replicas}});
+  for (const auto& [name, replicas] : l.time_slices)
+    resources.push_back({{"name", name}, {"replicas", replicas}});
   std::string strategy = l.pool.fixed() ? "single" : l.mig_capable ? "mixed" : "none";
   return Json{{"version", "v1"},
               {"flags", {{"migStrategy", strategy}}},
-              {"sharing", {{"timeSlicing", {{"renameByDefault", true},
-                                            {"failRequestsGreaterThanOne", true},
-                                            {"resources", resources}}}}}};
+              {"sharing",
+               {{"timeSlicing",
+                 {{"renameByDefault", true},
+                  {"failRequestsGreaterThanOne", true},
+                  {"resources", resources}}}}}};
 }
 
 std::optional<Json> DevicePluginConfigMap(const Cluster& cluster, const Options& o) {
@@ -93,8 +102,10 @@ std::optional<Json> DevicePluginConfigMap(const Cluster& cluster, const Options&
   if (data.empty()) return std::nullopt;
   return Json{{"apiVersion", "v1"},
               {"kind", "ConfigMap"},
-              {"metadata", {{"name", kDevicePluginConfigMap}, {"namespace", o.operator_ns},
-                            {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}},
+              {"metadata",
+               {{"name", kDevicePluginConfigMap},
+                {"namespace", o.operator_ns},
+                {"labels", {{"app.kubernetes.io/managed-by", "carve"}}}}},
               {"data", data}};
 }
 

@@ -31,16 +31,20 @@ TEST(K8sSharing, ThreeModelsOnOneSliceAreTimeSliced) {
   auto cm = DevicePluginConfigMap(*c, Options{});
   ASSERT_TRUE(cm.has_value());
   YAML::Node config = YAML::Load((*cm)["data"][c->layouts[0].name].get<std::string>());
-  EXPECT_EQ(config["sharing"]["timeSlicing"]["resources"][0]["name"].as<std::string>(), "nvidia.com/mig-1g.24gb");
+  EXPECT_EQ(config["sharing"]["timeSlicing"]["resources"][0]["name"].as<std::string>(),
+            "nvidia.com/mig-1g.24gb");
   EXPECT_EQ(config["sharing"]["timeSlicing"]["resources"][0]["replicas"].as<int>(), 3);
   EXPECT_TRUE(config["sharing"]["timeSlicing"]["renameByDefault"].as<bool>());
-  EXPECT_NE(NodeLabelList(*c).find("nvidia.com/device-plugin.config=" + c->layouts[0].name), std::string::npos);
-  EXPECT_NE(RolloutScript(*c, Options{}).find("nvidia.com/mig-1g.24gb.shared=3"), std::string::npos);
+  EXPECT_NE(NodeLabelList(*c).find("nvidia.com/device-plugin.config=" + c->layouts[0].name),
+            std::string::npos);
+  EXPECT_NE(RolloutScript(*c, Options{}).find("nvidia.com/mig-1g.24gb.shared=3"),
+            std::string::npos);
   EXPECT_NE(Runbook(*c, e.plan, Options{}).find("no isolation inside it"), std::string::npos);
 }
 
 TEST(K8sSharing, NoSharingNoConfig) {
-  Planned e = PlanSpecText(Spec("  - {gpu: rtx-pro-6000, count: 1}\n", "  - {name: a, memory: 8GiB, replicas: 2}\n"));
+  Planned e = PlanSpecText(
+      Spec("  - {gpu: rtx-pro-6000, count: 1}\n", "  - {name: a, memory: 8GiB, replicas: 2}\n"));
   auto c = BuildCluster(e.plan, Options{});
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(DevicePluginConfigMap(*c, Options{}).has_value());
@@ -76,9 +80,10 @@ TEST(K8sDra, SharedSlicesHaveNoClaimForm) {
 
 // A fixed pool's device plugin runs `single`: its shares are nvidia.com/gpu.shared.
 TEST(K8sSharing, FixedPoolSharesNvidiaGpu) {
-  Planned e = PlanSpecText(Spec("  - {pool: rtx, gpu: rtx-pro-6000, count: 1, fixed_profile: 1g.24gb}\n",
-                                "  - {name: a, memory: 5GiB, replicas: 4, share: true}\n"
-                                "  - {name: b, memory: 5GiB, replicas: 4, share: true}\n"));
+  Planned e =
+      PlanSpecText(Spec("  - {pool: rtx, gpu: rtx-pro-6000, count: 1, fixed_profile: 1g.24gb}\n",
+                        "  - {name: a, memory: 5GiB, replicas: 4, share: true}\n"
+                        "  - {name: b, memory: 5GiB, replicas: 4, share: true}\n"));
   auto c = BuildCluster(e.plan, Options{});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->layouts[0].time_slices, (TimeSlices{{"nvidia.com/gpu", 2}}));

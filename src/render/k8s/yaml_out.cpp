@@ -10,7 +10,8 @@ namespace {
 
 bool Reserved(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  static const char* kWords[] = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ""};
+  static const char* kWords[] = {"true", "false", "yes",  "no", "on", "off",
+                                 "y",    "n",     "null", "~",  ""};
   return std::any_of(std::begin(kWords), std::end(kWords), [&](const char* w) { return s == w; });
 }
 
@@ -19,16 +20,20 @@ bool NumberLike(const std::string& s) {
   size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
   if (i < s.size() && s[i] == '.') ++i;  // .5, .inf
   if (i >= s.size()) return true;
-  if (!std::isdigit(static_cast<unsigned char>(s[i]))) return s.substr(i) == "inf" || s.substr(i) == "nan";
+  if (!std::isdigit(static_cast<unsigned char>(s[i])))
+    return s.substr(i) == "inf" || s.substr(i) == "nan";
   return s.find_first_not_of("0123456789_:.eE+-xXoObBaAcCdDfF") == std::string::npos;
 }
 
 bool Plain(const std::string& s) {
   if (Reserved(s) || NumberLike(s)) return false;
   if (!std::isalnum(static_cast<unsigned char>(s[0])) && s[0] != '/' && s[0] != '$') return false;
-  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.back() == ':') return false;
-  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                             "_./+@:=- ()$,") == std::string::npos && s.back() != ' ';
+  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.back() == ':')
+    return false;
+  return s.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+             "_./+@:=- ()$,") == std::string::npos &&
+         s.back() != ' ';
 }
 
 std::string Pad(int n) { return std::string(size_t(n), ' '); }
