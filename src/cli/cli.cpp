@@ -6,28 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/verbs.h"
+
 namespace carve::cli {
 
-// One row per verb; the order is the order of `carve --help`.
-void AddGpus(CLI::App&, Globals&);
-void AddProfiles(CLI::App&, Globals&);
-void AddMig(CLI::App&, Globals&);
-void AddSim(CLI::App&, Globals&);
-void AddCatalog(CLI::App&, Globals&);
-void AddPlan(CLI::App&, Globals&);
-void AddSize(CLI::App&, Globals&);
-void AddApply(CLI::App&, Globals&);
-void AddAssert(CLI::App&, Globals&);
-void AddExport(CLI::App&, Globals&);
-void AddDoctor(CLI::App&, Globals&);
-void AddRender(CLI::App&, Globals&);
-void AddGateway(CLI::App&, Globals&);
-void AddEngine(CLI::App&, Globals&);
-void AddUp(CLI::App&, Globals&);
-void AddDown(CLI::App&, Globals&);
-void AddStatus(CLI::App&, Globals&);
-
 namespace {
+// One row per verb; the order is the order of `carve --help`.
 struct VerbRow {
   AddVerbFn add;
 };

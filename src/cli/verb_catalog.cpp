@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "mig/catalog.h"
 
 namespace carve::cli {

@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/applied.h"
-#include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "device/checks.h"
 #include "render/style.h"
 
@@ -19,46 +19,7 @@ namespace {
 
 using nlohmann::ordered_json;
 
-struct Advice {
-  std::string state;  // one line: where the GPU stands
-  std::string next;   // the command to run, or empty
-};
-
-std::string Pids(const device::Gpu& g) {
-  std::string out;
-  for (const auto& p : g.processes) out += (out.empty() ? "" : " ") + std::to_string(p.pid);
-  return out;
-}
-
-Advice AdviceFor(const device::Gpu& g) {
-  std::string i = std::to_string(g.index);
-  if (!g.mig_capable && g.model && g.model->mig)
-    return {"MIG unavailable: see the display mode check", ""};
-  if (!g.mig_capable) return {"no MIG: use it as a whole GPU", ""};
-  if (!g.model) return {"not in carve's catalogue: carve lists it but will not partition it", ""};
-  if (g.mig.pending != g.mig.current) {
-    std::string want = g.mig.pending ? "enable" : "disable";
-    if (!g.processes.empty())
-      return {fmt::format("MIG {} is pending: processes {} hold the GPU", want, Pids(g)),
-              fmt::format("stop processes {}, then: carve mig {} -i {}", Pids(g), want, i)};
-    return {fmt::format("MIG {} is pending: nothing holds the GPU now", want),
-            fmt::format("carve mig {} -i {}", want, i)};
-  }
-  if (!g.mig.current)
-    return {g.processes.empty()
-                ? "MIG off"
-                : fmt::format("MIG off; processes {} would block enabling it", Pids(g)),
-            g.processes.empty()
-                ? fmt::format("carve mig enable -i {}", i)
-                : fmt::format("stop processes {}, then: carve mig enable -i {}", Pids(g), i)};
-  if (g.gpu_instances.empty())
-    return {"MIG on, no slices yet",
-            fmt::format("carve profiles -i {0}   then: carve mig create -i {0} PROFILE,…", i)};
-  return {fmt::format("MIG on, {} slice(s)", g.gpu_instances.size()),
-          fmt::format("carve mig list -i {}", i)};
-}
-
-ordered_json GpuJson(const device::Gpu& g, const Advice& a) {
+ordered_json GpuJson(const device::Gpu& g, const device::Advice& a) {
   ordered_json procs = ordered_json::array();
   for (const auto& p : g.processes)
     procs.push_back({{"pid", p.pid}, {"name", p.name}, {"memory_mib", p.memory_mib}});
@@ -98,7 +59,7 @@ void PrintChecks(const std::vector<device::Check>& checks, const render::Style& 
   }
 }
 
-void PrintGpu(const device::Gpu& g, const Advice& a, const render::Style& st) {
+void PrintGpu(const device::Gpu& g, const device::Advice& a, const render::Style& st) {
   fmt::print("{}  {}  ({})\n", st.Bold(fmt::format("GPU {}", g.index)), g.name,
              g.model ? g.model->alias : "not in the catalogue");
   fmt::print("  MIG        {}\n",
@@ -136,7 +97,7 @@ Status Run(const Globals& g) {
                                         applied.status().message(), applied.status().hint()}};
   if (g.json) {
     ordered_json arr = ordered_json::array();
-    for (const auto& gpu : gpus) arr.push_back(GpuJson(gpu, AdviceFor(gpu)));
+    for (const auto& gpu : gpus) arr.push_back(GpuJson(gpu, device::NextStep(gpu)));
     checks.insert(checks.end(), machine_checks.begin(), machine_checks.end());
     fmt::print("{}\n", ordered_json{{"backend", d.backend},
                                     {"driver_version", d.driver_version},
@@ -153,7 +114,7 @@ Status Run(const Globals& g) {
              d.cuda_version.empty() ? "?" : d.cuda_version);
   if (gpus.empty()) fmt::print("No GPUs.\n");
   for (const auto& gpu : gpus) {
-    PrintGpu(gpu, AdviceFor(gpu), st);
+    PrintGpu(gpu, device::NextStep(gpu), st);
     std::vector<device::Check> mine;
     std::copy_if(checks.begin(), checks.end(), std::back_inserter(mine),
                  [&](const auto& c) { return c.gpu == gpu.index; });

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "serve/echo_engine.h"
 
 namespace carve::cli {

@@ -1,5 +1,6 @@
 // carve gateway --config FILE: the OpenAI-compatible front door, standalone.
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "gateway/gateway.h"
 
 namespace carve::cli {

@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "device/slice_ref.h"
 #include "render/layout_bar.h"
 #include "render/machine_json.h"
@@ -10,14 +11,6 @@
 #include "render/table.h"
 
 namespace carve::cli {
-
-// "MIG on", "MIG off", "MIG off → on pending", "no MIG".
-std::string MigModeText(const device::Gpu& g, const render::Style& st) {
-  if (!g.mig_capable) return st.Dim("no MIG ");
-  std::string now = g.mig.current ? st.Green("MIG on ") : "MIG off";
-  if (g.mig.pending == g.mig.current) return now;
-  return now + st.Yellow(g.mig.pending ? " (on pending)" : " (off pending)");
-}
 
 namespace {
 
@@ -36,8 +29,8 @@ Status Run(const Globals& g) {
                            : fmt::format("   {} slice{}", gpu.gpu_instances.size(),
                                          gpu.gpu_instances.size() == 1 ? "" : "s");
     fmt::print("{}  {}   {}   {}   {} total{}\n", st.Bold(fmt::format("GPU {}", gpu.index)),
-               render::PadRight(gpu.name, 24), render::ShortUuid(gpu.uuid), MigModeText(gpu, st),
-               render::Gib(gpu.memory_total_mib, 1), what);
+               render::PadRight(gpu.name, 24), render::ShortUuid(gpu.uuid),
+               render::MigModeText(gpu, st), render::Gib(gpu.memory_total_mib, 1), what);
     if (!gpu.model)
       fmt::print("       {}\n", st.Yellow("not in carve's catalogue: shown as NVML reports it"));
     if (gpu.mig_capable && gpu.mig.current)

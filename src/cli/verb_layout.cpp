@@ -9,9 +9,9 @@
 #include "apply/journal.h"
 #include "apply/layout_file.h"
 #include "apply/mig_parted.h"
-#include "cli/apply_common.h"
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 
 namespace carve::cli {
 

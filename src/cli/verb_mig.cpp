@@ -3,15 +3,15 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "device/slices.h"
 #include "mig/profile_ref.h"
+#include "render/layout_bar.h"
 #include "render/machine_json.h"
 #include "render/style.h"
 #include "render/table.h"
 
 namespace carve::cli {
-
-std::string MigModeText(const device::Gpu& g, const render::Style& st);
 
 namespace {
 
@@ -179,7 +179,7 @@ Status List(const Globals& g, const Opts& o) {
   auto st = render::Style::ForStdout(g.no_color);
   for (const auto& gpu : gpus) {
     std::string head = fmt::format("{}  {}  {}", st.Bold(fmt::format("GPU {}", gpu.index)),
-                                   gpu.name, MigModeText(gpu, st));
+                                   gpu.name, render::MigModeText(gpu, st));
     while (!head.empty() && head.back() == ' ') head.pop_back();
     fmt::print("{}\n", head);
     if (gpu.gpu_instances.empty()) {

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "plan/fleet.h"
 #include "plan/from_spec.h"
 #include "plan/pools.h"

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "mig/layout.h"
 #include "render/style.h"
 #include "render/table.h"

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "plan/fleet.h"
 #include "plan/plan.h"
 #include "render/k8s/k8s.h"

@@ -5,39 +5,13 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "device/sim/sim_machine.h"
 
 namespace carve::cli {
 namespace {
 
 using device::sim::SimMachine;
-
-struct GpuItem {
-  const mig::GpuModel* model;
-  const mig::Product* product;  // the one named, else nullptr: the model's first
-};
-
-Result<std::vector<GpuItem>> ParseGpuList(const std::vector<std::string>& items) {
-  std::vector<GpuItem> out;
-  for (const auto& item : items) {
-    std::string alias = item;
-    int count = 1;
-    if (size_t colon = item.rfind(':'); colon != std::string::npos) {
-      alias = item.substr(0, colon);
-      try {
-        count = std::stoi(item.substr(colon + 1));
-      } catch (...) {
-        count = 0;
-      }
-      if (count < 1 || count > 64)
-        return Status::InvalidArgument(fmt::format("'{}': COUNT must be 1–64", item),
-                                       "Write GPU[:COUNT], e.g. h100-80gb:8.");
-    }
-    CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, mig::Catalog::Builtin().Lookup(alias));
-    out.insert(out.end(), count, GpuItem{m, mig::Catalog::Builtin().FindProduct(alias)});
-  }
-  return out;
-}
 
 struct NewOpts {
   std::string file;
@@ -48,21 +22,11 @@ struct NewOpts {
 };
 
 Status RunNew(const NewOpts& o) {
-  CARVE_ASSIGN_OR_RETURN(auto items, ParseGpuList(o.gpus));
-  std::vector<const mig::GpuModel*> models;
-  for (const auto& item : items) models.push_back(item.model);
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
-  CARVE_ASSIGN_OR_RETURN(auto state, device::sim::NewState(models, o.mig == "on", seed));
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (!items[i].product) continue;
-    auto& g = state.gpus[i];
-    g.pci_device_id = items[i].product->pci_device_id;
-    g.display_mode = items[i].product->display_mode;  // as it ships
-    if (g.display_mode) g.mig = {};
-  }
+  CARVE_ASSIGN_OR_RETURN(auto state, device::sim::NewStateFromList(o.gpus, o.mig == "on", seed));
   CARVE_RETURN_IF_ERROR(device::sim::CreateStateFile(o.file, state, o.force));
   fmt::print("Simulated machine with {} GPU{} written to {}.\nUse it: carve --sim {} gpus\n",
-             models.size(), models.size() == 1 ? "" : "s", o.file, o.file);
+             state.gpus.size(), state.gpus.size() == 1 ? "" : "s", o.file, o.file);
   return Status::Ok();
 }
 

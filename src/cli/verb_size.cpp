@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
 #include "plan/from_spec.h"
 #include "spec/hf_cache.h"
 #include "spec/model_files.h"

@@ -12,13 +12,13 @@
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
+#include "cli/verbs.h"
 #include "plan/fleet.h"
 #include "serve/access.h"
 #include "up/up.h"
 
 namespace carve::cli {
 
-std::string StateDirFor(const Globals& g, const std::string& flag);
 Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
                               bool compare);
 

@@ -150,6 +150,12 @@ std::optional<Check> UnrecordedLayout(const std::vector<Gpu>& gpus) {
                  "carve export > layout.yaml && carve apply layout.yaml --install");
 }
 
+std::string Pids(const Gpu& g) {
+  std::string out;
+  for (const auto& p : g.processes) out += (out.empty() ? "" : " ") + std::to_string(p.pid);
+  return out;
+}
+
 }  // namespace
 
 std::vector<Check> MachineChecks(const std::vector<Gpu>& gpus,
@@ -193,6 +199,34 @@ std::string_view CheckStatusName(CheckStatus s) {
       return "unknown";
   }
   return "unknown";
+}
+
+Advice NextStep(const Gpu& g) {
+  std::string i = std::to_string(g.index);
+  if (!g.mig_capable && g.model && g.model->mig)
+    return {"MIG unavailable: see the display mode check", ""};
+  if (!g.mig_capable) return {"no MIG: use it as a whole GPU", ""};
+  if (!g.model) return {"not in carve's catalogue: carve lists it but will not partition it", ""};
+  if (g.mig.pending != g.mig.current) {
+    std::string want = g.mig.pending ? "enable" : "disable";
+    if (!g.processes.empty())
+      return {fmt::format("MIG {} is pending: processes {} hold the GPU", want, Pids(g)),
+              fmt::format("stop processes {}, then: carve mig {} -i {}", Pids(g), want, i)};
+    return {fmt::format("MIG {} is pending: nothing holds the GPU now", want),
+            fmt::format("carve mig {} -i {}", want, i)};
+  }
+  if (!g.mig.current)
+    return {g.processes.empty()
+                ? "MIG off"
+                : fmt::format("MIG off; processes {} would block enabling it", Pids(g)),
+            g.processes.empty()
+                ? fmt::format("carve mig enable -i {}", i)
+                : fmt::format("stop processes {}, then: carve mig enable -i {}", Pids(g), i)};
+  if (g.gpu_instances.empty())
+    return {"MIG on, no slices yet",
+            fmt::format("carve profiles -i {0}   then: carve mig create -i {0} PROFILE,…", i)};
+  return {fmt::format("MIG on, {} slice(s)", g.gpu_instances.size()),
+          fmt::format("carve mig list -i {}", i)};
 }
 
 std::optional<int> CompareDriverVersions(std::string_view a, std::string_view b) {

@@ -42,6 +42,14 @@ std::vector<Check> GpuChecks(const DriverInfo& driver, const Gpu& gpu);
 std::vector<Check> MachineChecks(const std::vector<Gpu>& gpus,
                                  const std::optional<AppliedLayout>& applied);
 
+// Where one GPU stands and the command that takes it a step further (carve
+// doctor's per-GPU lines).
+struct Advice {
+  std::string state;  // one line: where the GPU stands
+  std::string next;   // the command to run, or empty when there is none
+};
+Advice NextStep(const Gpu& gpu);
+
 // Compares dotted driver versions ("580.95.05"); nullopt when one is not one.
 std::optional<int> CompareDriverVersions(std::string_view a, std::string_view b);
 

@@ -33,6 +33,26 @@ CheckStatus StatusOf(const Gpu& g, std::string_view name, std::string driver = "
   return c ? c->status : CheckStatus::kUnknown;
 }
 
+TEST(Checks, NextStepTakesEachMigStateOneStepFurther) {
+  Gpu g = H100();
+  g.mig.current = g.mig.pending = false;
+  EXPECT_EQ(NextStep(g).next, "carve mig enable -i 0");
+  g.processes = {{4242, "python", 1024}};
+  EXPECT_EQ(NextStep(g).next, "stop processes 4242, then: carve mig enable -i 0");
+  g.mig.pending = true;  // enable asked, the processes hold it
+  EXPECT_EQ(NextStep(g).state, "MIG enable is pending: processes 4242 hold the GPU");
+  g.processes.clear();
+  EXPECT_EQ(NextStep(g).next, "carve mig enable -i 0");
+  g.mig.current = true;
+  EXPECT_EQ(NextStep(g).state, "MIG on, no slices yet");
+  g.gpu_instances.emplace_back();
+  EXPECT_EQ(NextStep(g).next, "carve mig list -i 0");
+  g.mig_capable = false;  // a MIG kind that reports no MIG: the display mode
+  EXPECT_EQ(NextStep(g).state, "MIG unavailable: see the display mode check");
+  g.model = nullptr;
+  EXPECT_EQ(NextStep(g).next, "");
+}
+
 TEST(Checks, DriverVersionsCompareByNumber) {
   EXPECT_EQ(CompareDriverVersions("580.95.05", "575.51.03"), 1);
   EXPECT_EQ(CompareDriverVersions("570.9", "570.133.20"), -1);

@@ -74,4 +74,11 @@ std::vector<std::string> DrawGpu(const device::Gpu& gpu) {
   return DrawBar(units, segs);
 }
 
+std::string MigModeText(const device::Gpu& gpu, const Style& style) {
+  if (!gpu.mig_capable) return style.Dim("no MIG ");
+  std::string now = gpu.mig.current ? style.Green("MIG on ") : "MIG off";
+  if (gpu.mig.pending == gpu.mig.current) return now;
+  return now + style.Yellow(gpu.mig.pending ? " (on pending)" : " (off pending)");
+}
+
 }  // namespace carve::render

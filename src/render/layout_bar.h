@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "device/machine.h"
+#include "render/style.h"
 
 namespace carve::render {
 
@@ -28,5 +29,7 @@ int UnitWidth(int units);
 std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments);
 // The picture of one GPU's GPU instances.
 std::vector<std::string> DrawGpu(const device::Gpu& gpu);
+// "MIG on", "MIG off", "MIG off (on pending)", "no MIG", coloured by `style`.
+std::string MigModeText(const device::Gpu& gpu, const Style& style);
 
 }  // namespace carve::render

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -39,6 +40,37 @@ Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mi
     s.gpus.push_back(std::move(g));
   }
   return s;
+}
+
+Result<SimState> NewStateFromList(const std::vector<std::string>& items, bool mig_on,
+                                  uint64_t seed) {
+  const auto& catalog = mig::Catalog::Builtin();
+  std::vector<const mig::GpuModel*> models;
+  std::vector<const mig::Product*> products;  // the one named, else nullptr: the model's first
+  for (const auto& item : items) {
+    std::string alias = item;
+    int count = 1;
+    if (size_t colon = item.rfind(':'); colon != std::string::npos) {
+      alias = item.substr(0, colon);
+      auto digits = std::string_view(item).substr(colon + 1);
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+      if (ec != std::errc() || end != digits.data() + digits.size() || count < 1 || count > 64)
+        return Status::InvalidArgument(fmt::format("'{}': COUNT must be 1–64", item),
+                                       "Write GPU[:COUNT], e.g. h100-80gb:8.");
+    }
+    CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, catalog.Lookup(alias));
+    models.insert(models.end(), count, m);
+    products.insert(products.end(), count, catalog.FindProduct(alias));
+  }
+  CARVE_ASSIGN_OR_RETURN(SimState state, NewState(models, mig_on, seed));
+  for (size_t i = 0; i < products.size(); ++i) {
+    if (!products[i]) continue;
+    auto& g = state.gpus[i];
+    g.pci_device_id = products[i]->pci_device_id;
+    g.display_mode = products[i]->display_mode;  // as it ships
+    if (g.display_mode) g.mig = {};
+  }
+  return state;
 }
 
 std::unique_ptr<SimMachine> SimMachine::InMemory(SimState state) {

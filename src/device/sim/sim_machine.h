@@ -24,6 +24,13 @@ namespace carve::device::sim {
 Result<SimState> NewState(const std::vector<const mig::GpuModel*>& gpus, bool mig_on,
                           uint64_t seed);
 
+// Builds a new machine from a list of "GPU[:COUNT]" items (`carve sim new`):
+// a catalogue alias or product name ("h100-80gb:8", "rtx-pro-6000-server");
+// a product sets its PCI device ID and display mode as it ships.
+// kInvalidArgument for a COUNT outside 1–64, kNotFound for an unknown GPU.
+Result<SimState> NewStateFromList(const std::vector<std::string>& items, bool mig_on,
+                                  uint64_t seed);
+
 // What `carve sim set` changes; a field left empty stays as it is.
 struct SimSettings {
   std::optional<std::string> driver_version = {};  // the machine's

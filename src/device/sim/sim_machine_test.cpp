@@ -284,5 +284,24 @@ TEST_F(SimFileTest, TrackedProcessesAreForgottenWhenTheyExit) {
   EXPECT_EQ(g->processes[0].name, "me");
 }
 
+TEST(SimMachine, NewStateFromListCountsAndAppliesTheNamedProduct) {
+  const char* workstation = "NVIDIA RTX PRO 6000 Blackwell Workstation Edition";
+  auto s = NewStateFromList({"h100-80gb:2", workstation}, true, 7);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->gpus.size(), 3u);
+  EXPECT_EQ(s->gpus[0].model, "h100-80gb");
+  EXPECT_EQ(s->gpus[1].model, "h100-80gb");
+  EXPECT_TRUE(s->gpus[0].mig.current);
+  const auto* product = mig::Catalog::Builtin().FindProduct(workstation);
+  ASSERT_NE(product, nullptr);
+  EXPECT_EQ(s->gpus[2].pci_device_id, product->pci_device_id);
+  EXPECT_TRUE(s->gpus[2].display_mode);  // as it ships: MIG unavailable until changed
+  EXPECT_FALSE(s->gpus[2].mig.current);
+  EXPECT_EQ(NewStateFromList({"h100-80gb:0"}, false, 7).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(NewStateFromList({"h100-80gb:2x"}, false, 7).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(NewStateFromList({"h100-80gb:65"}, false, 7).status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(NewStateFromList({"no-such-gpu"}, false, 7).ok());
+}
+
 }  // namespace
 }  // namespace carve::device::sim
