@@ -63,7 +63,7 @@ TEST(EngineAgreement, HostDockerAndKubernetesRunTheSameEngine) {
   auto replicas = up::ReplicasFromPlan(p.plan, p.spec, {}, placeholders);
   ASSERT_TRUE(replicas.ok()) << replicas.status().ToString();
   ASSERT_EQ(replicas->size(), 5u);
-  for (serve::ReplicaSpec r : *replicas) {
+  for (const serve::ReplicaSpec& r : *replicas) {
     SCOPED_TRACE(r.model);
     auto host = serve::BuildLaunch(r, kModelPort, "carve");
     ASSERT_TRUE(host.ok()) << host.status().ToString();
