@@ -3,7 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/verbs.h"
-#include "serve/echo_engine.h"
+#include "echo/engine.h"
 
 namespace carve::cli {
 
@@ -12,7 +12,7 @@ void AddEngine(CLI::App& app, Globals& g) {
   cmd->require_subcommand(1);
   auto* echo = cmd->add_subcommand(
       "echo", "OpenAI-compatible engine with deterministic answers, for demos, tests, benchmarks");
-  auto o = std::make_shared<serve::EchoOptions>();
+  auto o = std::make_shared<echo::EchoOptions>();
   auto models = std::make_shared<std::vector<std::string>>();
   echo->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   echo->add_option("--port", o->port, "Port (0: pick a free one and print it)")
@@ -39,7 +39,7 @@ void AddEngine(CLI::App& app, Globals& g) {
   echo->callback(Body(g, [o, models] {
     if (!models->empty()) o->models = *models;
     if (const char* dev = std::getenv("CUDA_VISIBLE_DEVICES")) o->device = dev;
-    return serve::RunEchoEngine(*o);
+    return echo::RunEchoEngine(*o);
   }));
 }
 

@@ -1,7 +1,9 @@
 // The gateway's connections and their two I/O primitives; wire.cpp does the
 // framing.
-#include "gateway/net.h"
+#include "gateway/io.h"
+
 #include "gateway/wire.h"
+#include "gateway/worker.h"
 
 namespace carve::gateway::net {
 namespace {

@@ -2,9 +2,9 @@
 // A replica that answers its health path with 200 is (back) in rotation; one
 // that does not is out. The first successful probe also fetches the engine's
 // model card, which /v1/models then serves as the engine wrote it.
-#include <boost/json.hpp>
+#include "gateway/probe.h"
 
-#include "gateway/net.h"
+#include <boost/json.hpp>
 
 namespace carve::gateway::net {
 namespace {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "gateway/net.h"
+#include "gateway/proxy.h"
 #include "gateway/wire.h"
 
 namespace carve::gateway::net {

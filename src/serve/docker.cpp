@@ -11,44 +11,22 @@ namespace {
 // Python in the vLLM and SGLang images, curl in llama.cpp's (its own check)
 // and, by assumption, in a command engine's.
 std::string HealthCmd(EngineKind kind, const ProbeSpec& probe, int port) {
-  std::string path = probe.live.empty() ? "/health" : probe.live[0].path;
-  std::string url = fmt::format("http://127.0.0.1:{}{}", port, path);
+  std::string url = fmt::format("http://127.0.0.1:{}{}", port, HealthPath(probe));
   if (kind != EngineKind::kVllm && kind != EngineKind::kSglang) return "curl -fsS " + url;
   return "python3 -c \"import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=5)\" " + url;
 }
 
-// The engine's arguments inside the container: all interfaces (Docker
-// forwards the host's loopback port to it), the model's volume paths.
-Result<std::vector<std::string>> EngineArgs(const ReplicaSpec& s, int port, DockerRun& run) {
-  std::string p = std::to_string(port), model = s.source;
-  std::vector<std::string> out;
-  switch (s.engine) {
-    case EngineKind::kVllm:  // the image's entrypoint is the server: the model is a flag
-      out = {"--model", s.source};
-      break;
-    case EngineKind::kSglang:
-      out = {"python3", "-m", "sglang.launch_server"};
-      break;
-    case EngineKind::kLlamaCpp: {  // a local GGUF file is mounted into the container
-      size_t slash = model.rfind('/');
-      if (!model.empty() && model[0] == '/' && slash != std::string::npos) {
-        run.lines.push_back({"-v", model.substr(0, slash) + ":/models:ro"});
-        model = "/models/" + model.substr(slash + 1);
-      }
-      break;
-    }
-    case EngineKind::kEcho:
-    case EngineKind::kCommand: {  // the engine's own command line, in the container
-      ReplicaSpec inside = s;
-      inside.launcher = Launcher::kProcess;
-      auto l = BuildLaunch(inside, port, "carve");
-      if (!l.ok()) return l.status();
-      l->argv.resize(l->argv.size() - s.args.size());  // the caller appends them
-      return l->argv;
-    }
+// The engine's words after the image (EngineCommandFor): a local GGUF file's
+// directory is mounted into the container and the engine loads it from there.
+Result<std::vector<std::string>> EngineWords(const ReplicaSpec& s, int port, DockerRun& run) {
+  ReplicaSpec inside = s;
+  size_t slash = s.source.rfind('/');
+  if (s.engine == EngineKind::kLlamaCpp && s.source.starts_with('/') && slash != 0) {
+    run.lines.push_back({"-v", s.source.substr(0, slash) + ":/models:ro"});
+    inside.source = "/models/" + s.source.substr(slash + 1);
   }
-  for (auto& f : ServerFlags(s, "0.0.0.0", p, model)) out.push_back(std::move(f));
-  return out;
+  CARVE_ASSIGN_OR_RETURN(EngineCommand command, EngineCommandFor(inside, Site::kContainer, port));
+  return command.Argv();
 }
 
 void HealthLines(const ReplicaSpec& s, int cport, DockerRun& run) {
@@ -69,7 +47,7 @@ std::vector<std::string> DockerRun::Argv() const {
 
 Result<DockerRun> BuildDockerRun(const ReplicaSpec& s, int host_port, const DockerOptions& o,
                                  DockerMode mode) {
-  std::string image = s.image.empty() ? DefaultImage(s.engine) : s.image;
+  std::string image = ImageFor(s);
   if (image.empty())
     return Status::InvalidArgument(
         fmt::format("model {}: engine {} has no container image", s.model, EngineName(s.engine)),
@@ -90,8 +68,7 @@ Result<DockerRun> BuildDockerRun(const ReplicaSpec& s, int host_port, const Dock
         {"--ipc=host", "-v", o.hf_cache + ":/root/.cache/huggingface", "-e", "HF_TOKEN"});
   for (const auto& [k, v] : s.env) run.lines.push_back({"-e", k + "=" + v});
   if (mode == DockerMode::kScript) HealthLines(s, cport, run);  // carve up probes itself
-  CARVE_ASSIGN_OR_RETURN(std::vector<std::string> args, EngineArgs(s, cport, run));
-  args.insert(args.end(), s.args.begin(), s.args.end());
+  CARVE_ASSIGN_OR_RETURN(std::vector<std::string> args, EngineWords(s, cport, run));
   run.lines.push_back({image});
   run.lines.push_back(std::move(args));
   return run;
@@ -108,21 +85,6 @@ std::string HostHfCache(const std::map<std::string, std::string>& env) {
   if (hf != env.end() && !hf->second.empty()) return hf->second;
   auto home = env.find("HOME");
   return (home != env.end() ? home->second : "/root") + "/.cache/huggingface";
-}
-
-std::string DefaultImage(EngineKind kind) {
-  switch (kind) {
-    case EngineKind::kVllm:
-      return "vllm/vllm-openai:latest";
-    case EngineKind::kLlamaCpp:
-      return "ghcr.io/ggml-org/llama.cpp:server-cuda";
-    case EngineKind::kSglang:
-      return "lmsysorg/sglang:latest";
-    case EngineKind::kEcho:
-    case EngineKind::kCommand:
-      return "";
-  }
-  return "";
 }
 
 std::string ContainerName(const ReplicaSpec& spec, const DockerOptions& options) {

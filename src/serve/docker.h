@@ -1,6 +1,6 @@
 // Docker as the launcher: a replica as `docker run --gpus device=MIG-… …` with
-// its engine's image, a loopback port mapping and the engine flags of
-// ServerFlags (engine.h), the same as for a process. Two uses:
+// its engine's image, a loopback port mapping and the engine's command line
+// of EngineCommandFor (engine.h), the same flags as for a process. Two uses:
 //   - carve render docker: a runnable script that looks each slice's MIG UUID
 //     up when it runs (`carve gpus --uuid`), then (re)creates one container
 //     per replica and the gateway's (docker_script.cpp);
@@ -33,9 +33,6 @@ struct DockerOptions {
   std::string gateway_config;
   std::string gateway_listen;  // for the script's header
 };
-
-// The image an engine runs in by default; "" when it has none (echo, command).
-std::string DefaultImage(EngineKind kind);
 
 // The container of a replica: PREFIX-<SafeName(id)>.
 std::string ContainerName(const ReplicaSpec& spec, const DockerOptions& options = {});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -122,7 +123,7 @@ TEST(Docker, TheShellSeesTheIntendedWords) {
                              "u.urlopen(sys.argv[1], timeout=5)\" http://127.0.0.1:8000/health\n"));
   EXPECT_THAT(out, HasSubstr("-e\nSGLANG_LOG=it's verbose\n"));
   EXPECT_THAT(out, HasSubstr("-v\n/srv/models:/models:ro\n"));
-  EXPECT_THAT(out, HasSubstr("-m\n/models/phi-4-mini-q4_k_m.gguf\n"));
+  EXPECT_THAT(out, HasSubstr("--model\n/models/phi-4-mini-q4_k_m.gguf\n"));
   EXPECT_THAT(out, HasSubstr("--health-cmd\ncurl -fsS http://127.0.0.1:8000/health\n"));
   EXPECT_THAT(out, HasSubstr("./serve.sh\n--port\n8000\n--device\nMIG-now-1:1g.10gb@6\n---"));
   EXPECT_THAT(out, HasSubstr("--network\nhost\n-e\nCARVE_GATEWAY_CONFIG=listen: 127.0.0.1:8000\n"
@@ -174,7 +175,7 @@ TEST(Docker, EnginesWithoutAnImageAreNamed) {
 }
 
 // carve up's launcher: the container in the foreground, removed when it
-// ends, the engine flags ServerFlags gives a process, no CUDA_VISIBLE_DEVICES
+// ends, the engine flags EngineCommandFor gives a process, no CUDA_VISIBLE_DEVICES
 // (the container sees its slice through --gpus).
 TEST(Docker, CarveUpRunsTheContainerInTheForegroundWithTheEnginesOwnFlags) {
   ReplicaSpec r = Fleet()[0];
@@ -197,11 +198,21 @@ TEST(Docker, CarveUpRunsTheContainerInTheForegroundWithTheEnginesOwnFlags) {
                                    "/srv/hf:/root/.cache/huggingface",
                                    "-e",
                                    "HF_TOKEN",
-                                   "vllm/vllm-openai:latest",
-                                   "--model",
-                                   "Qwen/Qwen3-4B"};
-  for (auto& f : ServerFlags(r, "0.0.0.0", "8000", r.source)) want.push_back(f);
-  want.insert(want.end(), {"--max-model-len", "8192"});
+                                   "vllm/vllm-openai:v0.10.2",
+                                   "Qwen/Qwen3-4B",
+                                   "--host",
+                                   "0.0.0.0",
+                                   "--port",
+                                   "8000",
+                                   "--served-model-name",
+                                   "qwen3-4b",
+                                   "--gpu-memory-utilization",
+                                   "0.9",
+                                   "--max-model-len",
+                                   "8192"};
+  auto inside = EngineCommandFor(r, Site::kContainer, 8000);
+  ASSERT_TRUE(inside.ok());
+  EXPECT_TRUE(std::equal(inside->args.begin(), inside->args.end(), want.end() - 11));
   EXPECT_EQ(l->argv, want);
   EXPECT_TRUE(l->env.empty());
   ReplicaSpec echo = r;

@@ -24,35 +24,6 @@ constexpr EngineRow kEngines[] = {
 HttpCheck Health() { return HttpCheck{"/health", false}; }
 HttpCheck ListsModel() { return HttpCheck{"/v1/models", true}; }
 
-// The program words before the server flags, for a process on this host.
-std::vector<std::string> Program(EngineKind kind, const std::string& source) {
-  switch (kind) {
-    case EngineKind::kVllm:
-      return {"vllm", "serve", source};
-    case EngineKind::kLlamaCpp:
-      return {"llama-server"};
-    case EngineKind::kSglang:
-      return {"python3", "-m", "sglang.launch_server"};
-    default:
-      return {};
-  }
-}
-
-std::vector<std::string> EngineArgv(const ReplicaSpec& s, const std::string& port,
-                                    const std::string& carve_path) {
-  if (s.engine == EngineKind::kEcho)
-    return {carve_path, "engine", "echo", "--port", port, "--model", s.model};
-  if (s.engine == EngineKind::kCommand) return {};
-  // Engines listen on loopback only: the gateway is the front door.
-  std::vector<std::string> argv = Program(s.engine, s.source);
-  for (auto& f : ServerFlags(s, "127.0.0.1", port, s.source)) argv.push_back(std::move(f));
-  return argv;
-}
-
-bool NeedsSource(EngineKind k) {
-  return k == EngineKind::kVllm || k == EngineKind::kLlamaCpp || k == EngineKind::kSglang;
-}
-
 }  // namespace
 
 const char* EngineName(EngineKind kind) {
@@ -108,34 +79,6 @@ std::string SafeName(const std::string& id) {
   return out.empty() || !std::isalnum(static_cast<unsigned char>(out[0])) ? "r" + out : out;
 }
 
-std::vector<std::string> ServerFlags(const ReplicaSpec& s, const std::string& host,
-                                     const std::string& port, const std::string& model_path) {
-  std::vector<std::string> listen = {"--host", host, "--port", port};
-  std::vector<std::string> out;
-  auto add = [&](std::initializer_list<std::string> words) { out.insert(out.end(), words); };
-  switch (s.engine) {
-    case EngineKind::kVllm:  // the model is positional (`vllm serve SOURCE`) or --model
-      out = listen;
-      add({"--served-model-name", s.model, "--gpu-memory-utilization",
-           FormatFraction(s.memory_fraction)});
-      break;
-    case EngineKind::kLlamaCpp:
-      add({"-m", model_path});
-      out.insert(out.end(), listen.begin(), listen.end());
-      add({"--alias", s.model});
-      break;
-    case EngineKind::kSglang:
-      add({"--model-path", model_path});
-      out.insert(out.end(), listen.begin(), listen.end());
-      add({"--served-model-name", s.model, "--mem-fraction-static",
-           FormatFraction(s.memory_fraction)});
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 std::string FormatFraction(double f) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), f);
@@ -165,6 +108,12 @@ Result<std::string> ExpandPlaceholders(const std::string& word, const ReplicaSpe
     std::string name = word.substr(i + 1, close - i - 1);
     if (name == "port")
       out += std::to_string(port);
+    else if (name == "uuid" && spec.uuid.empty())
+      return Status::InvalidArgument(
+          fmt::format("{{uuid}} in \"{}\" has no value: the slice is not known when this is "
+                      "rendered (Kubernetes picks it when the pod starts)",
+                      word),
+          "Drop {uuid}: the engine sees its slice as CUDA device 0.");
     else if (name == "uuid")
       out += spec.uuid;
     else if (name == "model")
@@ -183,33 +132,17 @@ Result<std::string> ExpandPlaceholders(const std::string& word, const ReplicaSpe
 }
 
 Result<Launch> BuildLaunch(const ReplicaSpec& spec, int port, const std::string& carve_path) {
-  auto where = [&](const Status& s) { return s.Prefixed(fmt::format("model {}", spec.model)); };
-  if (NeedsSource(spec.engine) && spec.source.empty())
-    return where(Status::InvalidArgument(
-        fmt::format("engine {} needs a source (what to load)", EngineName(spec.engine))));
   if (spec.uuid.empty())
-    return where(Status::InvalidArgument("no slice: the replica has no MIG UUID"));
+    return Status::InvalidArgument("no slice: the replica has no MIG UUID")
+        .Prefixed(fmt::format("model {}", spec.model));
   if (spec.launcher == Launcher::kDocker) {
     DockerOptions o;
     o.hf_cache = HostHfCache(EngineEnvironment({}, EngineUser{}));
     return DockerLaunch(spec, port, o);
   }
-  Launch l;
-  if (spec.engine == EngineKind::kCommand) {
-    if (spec.command.empty())
-      return where(
-          Status::InvalidArgument("engine command needs a command",
-                                  "Add command: [\"./serve.sh\", \"--port\", \"{port}\"]."));
-    for (const std::string& w : spec.command) {
-      auto e = ExpandPlaceholders(w, spec, port);
-      if (!e.ok()) return where(e.status());
-      l.argv.push_back(std::move(*e));
-    }
-  } else {
-    l.argv = EngineArgv(spec, std::to_string(port), carve_path);
-  }
-  l.argv.insert(l.argv.end(), spec.args.begin(), spec.args.end());
-  l.env = spec.env;
+  CARVE_ASSIGN_OR_RETURN(EngineCommand command,
+                         EngineCommandFor(spec, Site::kHost, port, carve_path));
+  Launch l{command.Argv(), spec.env};
   // Both: CUDA reads the first, the NVIDIA container runtime the second.
   l.env["CUDA_VISIBLE_DEVICES"] = spec.uuid;
   l.env["NVIDIA_VISIBLE_DEVICES"] = spec.uuid;

@@ -61,7 +61,8 @@ struct ReplicaSpec {
   std::string user;                        // run as; default "carve" when carve is root
   std::optional<ProbeSpec> probe;          // default: DefaultProbe(engine)
   Launcher launcher = Launcher::kProcess;
-  std::string image;  // docker launcher; default by engine (docker.h)
+  std::string image;        // docker launcher, carve render; default: DefaultImage(engine)
+  int tensor_parallel = 1;  // whole GPUs one engine spans (Kubernetes workloads only)
 };
 
 // What to exec: argv[0] is a program name or path, searched on PATH.
@@ -93,10 +94,39 @@ std::string SafeName(const std::string& id);
 // "0.9", "0.85": the shortest decimal that round-trips, for command lines.
 std::string FormatFraction(double f);
 
-// The flags a vLLM, llama.cpp or SGLang server takes after its program words:
-// where to listen, what to serve (`model_path`; vLLM takes its model before
-// these) and its share of memory. Shared by engine processes and containers.
-std::vector<std::string> ServerFlags(const ReplicaSpec& s, const std::string& host,
-                                     const std::string& port, const std::string& model_path);
+// Where an engine runs. On this host it listens on loopback only (the gateway
+// is the front door) and its program is looked up on PATH; in a container it
+// listens on every interface (the runtime forwards one port to it) and the
+// image's entrypoint may be the program.
+enum class Site { kHost, kContainer };
+
+// An engine's command line: `program`, then `args`.
+struct EngineCommand {
+  // kHost: the program and its subcommand ("vllm", "serve"). kContainer: what
+  // runs instead of the image's default command; empty when the image's
+  // entrypoint is the server (vLLM's `vllm serve`, llama.cpp's `llama-server`).
+  std::vector<std::string> program;
+  std::vector<std::string> args;          // the engine's flags, then the spec's args
+  std::vector<std::string> Argv() const;  // program, then args
+};
+
+// The one source of every engine's command line: host processes
+// (BuildLaunch), `docker run` (docker.h) and Kubernetes workloads
+// (render/k8s) all ask it, so their flags cannot drift apart. `carve_path`
+// runs the echo engine on this host ("carve" on a container's PATH).
+// kInvalidArgument, naming the model, for an engine that needs a source and
+// has none, a command engine without a command or with a template that does
+// not expand.
+Result<EngineCommand> EngineCommandFor(const ReplicaSpec& spec, Site site, int port,
+                                       const std::string& carve_path = "carve");
+
+// The image an engine runs in by default; "" when it has none (echo, command:
+// the spec names one).
+std::string DefaultImage(EngineKind kind);
+// The spec's own image, else DefaultImage of its engine.
+std::string ImageFor(const ReplicaSpec& spec);
+
+// The path a container's health check GETs: the first liveness check's.
+std::string HealthPath(const ProbeSpec& probe);
 
 }  // namespace carve::serve

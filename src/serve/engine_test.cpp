@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace carve::serve {
 namespace {
 
@@ -35,9 +37,22 @@ TEST(Engine, LlamaCppTakesTheGgufAndAnAlias) {
   s.args = {"-ngl", "99"};
   auto l = BuildLaunch(s, 20002, "carve");
   ASSERT_TRUE(l.ok());
-  EXPECT_THAT(l->argv,
-              ElementsAre("llama-server", "-m", "/models/qwen3-4b-q4_k_m.gguf", "--host",
-                          "127.0.0.1", "--port", "20002", "--alias", "qwen3-4b", "-ngl", "99"));
+  EXPECT_THAT(l->argv, ElementsAre("llama-server", "--model", "/models/qwen3-4b-q4_k_m.gguf",
+                                   "--host", "127.0.0.1", "--port", "20002", "--alias", "qwen3-4b",
+                                   "--n-gpu-layers", "999", "-ngl", "99"));
+}
+
+// Not a file: a Hugging Face repository llama.cpp downloads (as on Kubernetes).
+TEST(Engine, LlamaCppDownloadsARepositoryThatIsNoGgufFile) {
+  ReplicaSpec s = Spec(EngineKind::kLlamaCpp);
+  s.source = "ggml-org/gemma-3-1b-it-GGUF:Q4_K_M";
+  s.args.clear();
+  auto l = BuildLaunch(s, 20002, "carve");
+  ASSERT_TRUE(l.ok());
+  EXPECT_THAT(
+      l->argv,
+      ElementsAre("llama-server", "--hf-repo", "ggml-org/gemma-3-1b-it-GGUF:Q4_K_M", "--host",
+                  "127.0.0.1", "--port", "20002", "--alias", "qwen3-4b", "--n-gpu-layers", "999"));
 }
 
 TEST(Engine, SglangGetsItsMemoryFraction) {
@@ -57,8 +72,9 @@ TEST(Engine, EchoIsCarveItself) {
   s.args = {"--tokens-per-second", "50"};
   auto l = BuildLaunch(s, 20004, "/opt/carve/bin/carve");
   ASSERT_TRUE(l.ok());
-  EXPECT_THAT(l->argv, ElementsAre("/opt/carve/bin/carve", "engine", "echo", "--port", "20004",
-                                   "--model", "qwen3-4b", "--tokens-per-second", "50"));
+  EXPECT_THAT(l->argv,
+              ElementsAre("/opt/carve/bin/carve", "engine", "echo", "--host", "127.0.0.1", "--port",
+                          "20004", "--model", "qwen3-4b", "--tokens-per-second", "50"));
 }
 
 TEST(Engine, CommandExpandsEveryPlaceholder) {
@@ -123,6 +139,56 @@ TEST(Engine, ProbesFitTheEngine) {
   s.probe = ProbeSpec{};
   s.probe->ready = {{"/ping", false}};
   EXPECT_EQ(ProbeFor(s).ready[0].path, "/ping");
+}
+
+// In a container the flags are the host's but for the address: vLLM's and
+// llama.cpp's images start their server themselves, SGLang's does not.
+TEST(Engine, AContainerGetsTheHostsFlagsOnEveryInterface) {
+  for (auto kind :
+       {EngineKind::kVllm, EngineKind::kLlamaCpp, EngineKind::kSglang, EngineKind::kEcho}) {
+    ReplicaSpec s = Spec(kind);
+    auto host = EngineCommandFor(s, Site::kHost, 8000, "/usr/bin/carve");
+    auto inside = EngineCommandFor(s, Site::kContainer, 8000, "/usr/bin/carve");
+    ASSERT_TRUE(host.ok() && inside.ok()) << EngineName(kind);
+    std::vector<std::string> want = host->args;
+    std::replace(want.begin(), want.end(), std::string("127.0.0.1"), std::string("0.0.0.0"));
+    EXPECT_EQ(inside->args, want) << EngineName(kind);
+  }
+  EXPECT_TRUE(EngineCommandFor(Spec(EngineKind::kVllm), Site::kContainer, 1)->program.empty());
+  EXPECT_TRUE(EngineCommandFor(Spec(EngineKind::kLlamaCpp), Site::kContainer, 1)->program.empty());
+  EXPECT_THAT(EngineCommandFor(Spec(EngineKind::kSglang), Site::kContainer, 1)->program,
+              ElementsAre("python3", "-m", "sglang.launch_server"));
+  EXPECT_THAT(EngineCommandFor(Spec(EngineKind::kEcho), Site::kContainer, 1, "/x/carve")->program,
+              ElementsAre("carve", "engine", "echo"));
+}
+
+TEST(Engine, AnEngineOnSeveralGpusIsToldHowMany) {
+  ReplicaSpec s = Spec(EngineKind::kVllm);
+  s.tensor_parallel = 2;
+  EXPECT_THAT(EngineCommandFor(s, Site::kContainer, 1)->args,
+              testing::IsSupersetOf({"--tensor-parallel-size", "2"}));
+  s.engine = EngineKind::kSglang;
+  EXPECT_THAT(EngineCommandFor(s, Site::kContainer, 1)->args, testing::IsSupersetOf({"--tp", "2"}));
+}
+
+// Rendered for Kubernetes, a replica has no slice yet: {uuid} cannot be filled in.
+TEST(Engine, UuidWithoutASliceIsAnError) {
+  ReplicaSpec s = Spec(EngineKind::kCommand);
+  s.command = {"./serve.sh", "--device={uuid}"};
+  s.uuid.clear();
+  auto c = EngineCommandFor(s, Site::kContainer, 8000);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("{uuid} in \"--device={uuid}\" has no value"));
+  EXPECT_THAT(c.status().hint(), HasSubstr("CUDA device 0"));
+}
+
+TEST(Engine, ImagesComeFromTheSpecElseTheEngine) {
+  ReplicaSpec s = Spec(EngineKind::kVllm);
+  EXPECT_EQ(ImageFor(s), "vllm/vllm-openai:v0.10.2");
+  s.image = "registry.example.com/vllm:1";
+  EXPECT_EQ(ImageFor(s), "registry.example.com/vllm:1");
+  EXPECT_EQ(DefaultImage(EngineKind::kEcho), "");
+  EXPECT_EQ(HealthPath(DefaultProbe(EngineKind::kCommand)), "/health");
 }
 
 TEST(Engine, NamesRoundTrip) {

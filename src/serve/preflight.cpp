@@ -78,7 +78,7 @@ void CheckImage(const ReplicaSpec& r, const std::string& docker,
                 const PreflightOptions& o, std::map<std::string, std::string>& seen,
                 Problems& out) {
   if (r.launcher != Launcher::kDocker) return;
-  std::string image = r.image.empty() ? DefaultImage(r.engine) : r.image;
+  std::string image = ImageFor(r);
   if (!seen.count(image)) {
     auto res = RunCommand(
         {{docker, "image", "inspect", "--format", "{{.Id}}", image}, env, user, o.timeout});

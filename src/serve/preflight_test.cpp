@@ -125,11 +125,11 @@ TEST_F(PreflightTest, InADockerContainerTheHostsVllmDoesNotCountButTheImageMustB
   Status s = Preflight({r}, options_);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.message(), HasSubstr("1 problem would"));
-  EXPECT_THAT(s.message(), HasSubstr("model chat: its image vllm/vllm-openai:latest is not on "
+  EXPECT_THAT(s.message(), HasSubstr("model chat: its image vllm/vllm-openai:v0.10.2 is not on "
                                      "this host (docker image inspect: Error response from "
-                                     "daemon: No such image: vllm/vllm-openai:latest)"));
-  EXPECT_THAT(s.message(), HasSubstr("docker pull vllm/vllm-openai:latest"));
-  std::ofstream(dir_ + "/images") << "vllm/vllm-openai:latest\n";
+                                     "daemon: No such image: vllm/vllm-openai:v0.10.2)"));
+  EXPECT_THAT(s.message(), HasSubstr("docker pull vllm/vllm-openai:v0.10.2"));
+  std::ofstream(dir_ + "/images") << "vllm/vllm-openai:v0.10.2\n";
   s = Preflight({r}, options_);
   ::setenv("PATH", path.c_str(), 1);
   EXPECT_TRUE(s.ok()) << s.ToString();

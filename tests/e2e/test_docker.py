@@ -105,7 +105,7 @@ def models_card(port):
 
 def test_carve_up_supervises_engines_as_containers(carve, up):
     carve.new("h100-80gb", mig="on")
-    (with_docker(carve) / "images").write_text("vllm/vllm-openai:latest\n")
+    (with_docker(carve) / "images").write_text("vllm/vllm-openai:v0.10.2\n")
     # No vLLM on this host at all: the image has it.
     p = up.up(up.spec("docker.yaml", DOCKER_MODEL), "--detach")
     assert p.returncode == 0, p.stdout + p.stderr
@@ -118,8 +118,8 @@ def test_carve_up_supervises_engines_as_containers(carve, up):
         run = next(c for c in calls if c[0] == "run" and name in c)
         assert run[:5] == ["run", "--rm", "--name", name, "--gpus"], run
         assert f"device={r['uuid']}" in run and f"127.0.0.1:{r['port']}:8000" in run
-        image = run.index("vllm/vllm-openai:latest")
-        assert run[image + 1:image + 3] == ["--model", "Qwen/Qwen3-4B"], run
+        image = run.index("vllm/vllm-openai:v0.10.2")
+        assert run[image + 1:image + 4] == ["Qwen/Qwen3-4B", "--host", "0.0.0.0"], run
         assert calls.index(["rm", "-f", name]) < calls.index(run)  # a leftover goes first
     assert chat(up.port, "chat")[0] == 200
 
@@ -151,7 +151,7 @@ def test_an_image_not_on_the_host_is_refused_before_any_slice_changes(carve, up)
     before = carve.json("gpus")
     p = up.up(up.spec("noimage.yaml", DOCKER_MODEL), "--detach")
     assert p.returncode == 6, p.stdout + p.stderr
-    assert "its image vllm/vllm-openai:latest is not on this host" in p.stderr, p.stderr
-    assert "docker pull vllm/vllm-openai:latest" in p.stderr
+    assert "its image vllm/vllm-openai:v0.10.2 is not on this host" in p.stderr, p.stderr
+    assert "docker pull vllm/vllm-openai:v0.10.2" in p.stderr
     assert carve.json("gpus") == before
     assert not [c for c in docker_calls(carve.tmp) if c[0] == "run"]

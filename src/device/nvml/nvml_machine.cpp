@@ -31,11 +31,12 @@ Result<int> NvmlMachine::DeviceCount() {
 
 Result<nvmlDevice_t> NvmlMachine::Device(int index) {
   CARVE_ASSIGN_OR_RETURN(int n, DeviceCount());
-  if (index < 0 || index >= n)
-    return Status::NotFound(
-        fmt::format("no GPU {}", index),
-        n == 0 ? "This machine has no GPUs."
-               : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", n - 1));
+  if (index < 0 || index >= n) {
+    RefusalFacts f;
+    f.gpu = index;
+    f.count = n;
+    return Refuse(Refusal::kNoGpu, f);
+  }
   nvmlDevice_t dev = nullptr;
   int rc = Call(fn().nvmlDeviceGetHandleByIndex_v2, static_cast<unsigned>(index), &dev);
   if (rc == NVML_ERROR_FUNCTION_NOT_FOUND)
@@ -99,8 +100,7 @@ Result<Gpu> NvmlMachine::GetGpu(int index) { return ReadGpu(index); }
 
 Result<ModeChange> NvmlMachine::SetMigMode(int gpu, bool enabled) {
   CARVE_ASSIGN_OR_RETURN(Gpu before, ReadGpu(gpu));
-  if (!before.mig_capable)
-    return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(before)));
+  if (!before.mig_capable) return Refuse(Refusal::kNoMig, FactsOf(before));
   CARVE_ASSIGN_OR_RETURN(nvmlDevice_t dev, Device(gpu));
   nvmlReturn_t activation = NVML_SUCCESS;
   int rc = Call(fn().nvmlDeviceSetMigMode, dev, enabled ? 1u : 0u, &activation);
@@ -131,10 +131,11 @@ Result<GpuInstance> NvmlMachine::CreateGpuInstance(int gpu, int profile_id,
   CARVE_ASSIGN_OR_RETURN(Gpu g, ReadGpu(gpu));
   CARVE_RETURN_IF_ERROR(NeedMigOn(g));
   const mig::Profile* p = g.model ? g.model->FindProfileById(profile_id) : nullptr;
-  if (!p)
-    return Status::NotSupported(
-        fmt::format("{} has no GPU-instance profile id {}", GpuLabel(g), profile_id),
-        fmt::format("See its profiles: carve profiles -i {}", gpu));
+  if (!p) {
+    RefusalFacts f = FactsOf(g);
+    f.id = profile_id;
+    return Refuse(Refusal::kNoGpuInstanceProfile, f);
+  }
   CARVE_ASSIGN_OR_RETURN(nvmlDevice_t dev, Device(gpu));
   nvmlGpuInstance_t h = nullptr;
   unsigned id = static_cast<unsigned>(profile_id);
@@ -173,9 +174,12 @@ Result<ComputeInstance> NvmlMachine::CreateComputeInstance(int gpu, int gi, int 
   if (p)
     for (const auto& c : g.model->ComputeProfilesFor(*p))
       if (c.id == ci_profile_id) cp = &c;
-  if (!cp)
-    return Status::NotSupported(fmt::format(
-        "a {} GPU instance has no compute-instance profile id {}", target->profile, ci_profile_id));
+  if (!cp) {
+    RefusalFacts f = FactsOf(g);
+    f.id = ci_profile_id;
+    f.profile = target->profile;
+    return Refuse(Refusal::kNoComputeInstanceProfile, f);
+  }
   CARVE_ASSIGN_OR_RETURN(nvmlGpuInstance_t h, GpuInstanceHandle(g, gi));
   nvmlComputeInstance_t c = nullptr;
   unsigned id = static_cast<unsigned>(ci_profile_id);
@@ -204,9 +208,12 @@ Status NvmlMachine::DestroyComputeInstance(int gpu, int gi, int ci) {
   CARVE_ASSIGN_OR_RETURN(const GpuInstance* target, FindGpuInstance(g, gi));
   auto it = std::find_if(target->compute_instances.begin(), target->compute_instances.end(),
                          [&](auto& c) { return c.id == ci; });
-  if (it == target->compute_instances.end())
-    return Status::NotFound(
-        fmt::format("GPU instance {} on GPU {} has no compute instance {}", gi, gpu, ci));
+  if (it == target->compute_instances.end()) {
+    RefusalFacts f = FactsOf(g);
+    f.gpu_instance = gi;
+    f.compute_instance = ci;
+    return Refuse(Refusal::kNoComputeInstance, f);
+  }
   CARVE_ASSIGN_OR_RETURN(nvmlComputeInstance_t h, ComputeInstanceHandle(g, gi, ci));
   Status st = FromNvml(
       Call(fn().nvmlComputeInstanceDestroy, h),
@@ -216,8 +223,11 @@ Status NvmlMachine::DestroyComputeInstance(int gpu, int gi, int ci) {
 
 Status NvmlMachine::StopProcess(int gpu, uint32_t pid, int grace_ms) {
   CARVE_ASSIGN_OR_RETURN(Gpu g, ReadGpu(gpu));
-  if (std::none_of(g.processes.begin(), g.processes.end(), [&](auto& p) { return p.pid == pid; }))
-    return Status::NotFound(fmt::format("no process {} on GPU {}", pid, gpu));
+  if (std::none_of(g.processes.begin(), g.processes.end(), [&](auto& p) { return p.pid == pid; })) {
+    RefusalFacts f = FactsOf(g);
+    f.id = pid;
+    return Refuse(Refusal::kNoProcess, f);
+  }
   if (fn().carveSimStopProcess)  // the drop-in: the simulator stops its own processes
     return FromNvml(
         fn().carveSimStopProcess(static_cast<unsigned>(gpu), pid, static_cast<unsigned>(grace_ms)),

@@ -4,10 +4,14 @@
 #include "device/nvml/nvml_machine.h"
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
+#include <set>
 
+#include "device/refusals.h"
 #include "device/sim/sim_machine.h"
 
 namespace carve::device::nvml {
@@ -139,6 +143,69 @@ TEST_F(NvmlVsSim, RefusalsReadTheSame) {
   ExpectSameRefusal([](Machine& m) { return m.GetGpu(9).status(); });
   ExpectSameRefusal([](Machine& m) { return m.StopProcess(1, 4121, 10); });
   ExpectSameMachine();
+}
+
+// Every kind of refusal in the shared table (device/refusals.h), each one
+// reached on both backends: the same code and the same words.
+TEST_F(NvmlVsSim, EveryRefusalKindReadsTheSameOnBothBackends) {
+  Open({"h100-80gb", "h100-80gb", "l40s"}, true);
+  ASSERT_TRUE(sim_->CreateGpuInstance(0, 9, 0).ok());
+  ASSERT_TRUE(sim_->CreateGpuInstance(0, 9, 4).ok());
+  ASSERT_TRUE(sim_->CreateComputeInstance(0, 2, 0, std::nullopt).ok());
+  ASSERT_TRUE(sim_->CreateComputeInstance(0, 1, 2, std::nullopt).ok());
+  ASSERT_TRUE(sim_->Attach(0, 2, std::nullopt, {4121, "vllm", 39117, -1, -1, false}).ok());
+  ASSERT_TRUE(sim_->SetMigMode(1, false).ok());  // MIG off on GPU 1, nothing pending
+  using Call = std::function<Status(Machine&)>;
+  struct Case {
+    Refusal kind;
+    Call call;
+  };
+  const Case cases[] = {
+      {Refusal::kNoGpu, [](Machine& m) { return m.GetGpu(9).status(); }},
+      {Refusal::kNoMig, [](Machine& m) { return m.SetMigMode(2, true).status(); }},
+      {Refusal::kNoMig, [](Machine& m) { return m.CreateGpuInstance(2, 19, 0).status(); }},
+      {Refusal::kMigOff, [](Machine& m) { return m.CreateGpuInstance(1, 19, 0).status(); }},
+      {Refusal::kNoGpuInstanceProfile,
+       [](Machine& m) { return m.CreateGpuInstance(0, 4242, std::nullopt).status(); }},
+      {Refusal::kNoComputeInstanceProfile,
+       [](Machine& m) { return m.CreateComputeInstance(0, 2, 99, std::nullopt).status(); }},
+      {Refusal::kNoGpuInstance, [](Machine& m) { return m.DestroyGpuInstance(0, 5); }},
+      {Refusal::kNoComputeInstance, [](Machine& m) { return m.DestroyComputeInstance(0, 2, 3); }},
+      {Refusal::kNoProcess, [](Machine& m) { return m.StopProcess(0, 999999, 10); }},
+      {Refusal::kNoRoomForGpuInstance,
+       [](Machine& m) { return m.CreateGpuInstance(0, 19, std::nullopt).status(); }},
+      {Refusal::kComputeInstanceLimit,
+       [](Machine& m) { return m.CreateComputeInstance(0, 1, 2, std::nullopt).status(); }},
+      {Refusal::kNoRoomForComputeInstance,
+       [](Machine& m) { return m.CreateComputeInstance(0, 1, 0, std::nullopt).status(); }},
+      {Refusal::kGpuInstanceHasComputeInstances,
+       [](Machine& m) { return m.DestroyGpuInstance(0, 1); }},
+      {Refusal::kComputeInstanceInUse,
+       [](Machine& m) { return m.DestroyComputeInstance(0, 2, 0); }},
+      {Refusal::kGpuHasGpuInstances, [](Machine& m) { return m.SetMigMode(0, false).status(); }},
+  };
+  std::set<Refusal> seen;
+  for (const Case& c : cases) {
+    Status a = c.call(*sim_);
+    Status b = c.call(*nvml_);
+    EXPECT_EQ(Dump(a), Dump(b));
+    EXPECT_EQ(a.code(), Refuse(c.kind, {}).code()) << Dump(a);
+    seen.insert(c.kind);
+  }
+  // Turning MIG on under a process: pending on both, then instance calls say so.
+  ASSERT_TRUE(sim_->Attach(1, std::nullopt, std::nullopt, {5150, "x", 10, -1, -1, false}).ok());
+  auto a = sim_->SetMigMode(1, true);
+  auto b = nvml_->SetMigMode(1, true);
+  ASSERT_TRUE(a.ok() && b.ok()) << b.status().ToString();
+  EXPECT_EQ(Dump(a->activation), Dump(b->activation));
+  EXPECT_EQ(a->activation.code(), Code::kInUse);
+  seen.insert(Refusal::kModeChangeInUse);
+  ExpectSameRefusal([](Machine& m) { return m.CreateGpuInstance(1, 19, 0).status(); });
+  EXPECT_THAT(sim_->CreateGpuInstance(1, 19, 0).status().message(),
+              ::testing::HasSubstr("enable is pending a GPU reset"));
+  seen.insert(Refusal::kMigEnablePending);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(Refusal::kModeChangeInUse) + 1)
+      << "a refusal kind no case reaches";
 }
 
 TEST_F(NvmlVsSim, ModeChangesReportTheSame) {

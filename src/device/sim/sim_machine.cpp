@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "device/refusals.h"
 #include "device/sim/sim_ops.h"
 
 namespace carve::device::sim {
@@ -195,8 +196,12 @@ Status SimMachine::StopProcess(int gpu, uint32_t pid, int grace_ms) {
     CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
     auto it = std::find_if(g->processes.begin(), g->processes.end(),
                            [&](const SimProcess& p) { return p.pid == pid; });
-    if (it == g->processes.end())
-      return Status::NotFound(fmt::format("no process {} on GPU {}", pid, gpu));
+    if (it == g->processes.end()) {
+      RefusalFacts f;
+      f.gpu = gpu;
+      f.id = pid;
+      return Refuse(Refusal::kNoProcess, f);
+    }
     if (it->track) {  // a real process: stop it for real
       ::kill(static_cast<pid_t>(pid), SIGTERM);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);

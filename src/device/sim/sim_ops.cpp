@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "device/refusals.h"
 #include "mig/layout.h"
 
 namespace carve::device::sim {
@@ -31,13 +32,13 @@ void ResetDone(SimGpu& g) {
   g.ecc.current = g.ecc.pending;
 }
 
-std::string GpuLabel(const SimGpu& g, int index) {
+// The facts every refusal about GPU `index` names (its index and model).
+RefusalFacts FactsOf(const SimGpu& g, int index) {
   const mig::GpuModel* m = ModelOf(g);
-  return fmt::format("GPU {} ({})", index, m ? m->name : g.model);
-}
-
-std::string ProcessText(const SimProcess& p) {
-  return fmt::format("process {} ({}, {:.1f} GiB)", p.pid, p.name, p.memory_mib / 1024.0);
+  RefusalFacts f;
+  f.gpu = index;
+  f.gpu_model = m ? m->name : g.model;
+  return f;
 }
 
 Result<const mig::Profile*> ProfileOf(const mig::GpuModel& m, const SimGpuInstance& gi) {
@@ -57,28 +58,20 @@ std::vector<mig::Slice> SlicesOf(const mig::GpuModel& m, const SimGpu& g) {
 // MIG must be on (current) for any instance call.
 Result<const mig::GpuModel*> MigOn(const SimGpu& g, int index) {
   const mig::GpuModel* m = ModelOf(g);
-  if (!m || !m->mig)
-    return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(g, index)),
-                                "Use it as a whole GPU.");
+  if (!m || !m->mig) return Refuse(Refusal::kNoMig, FactsOf(g, index));
   if (g.display_mode) return DisplayModeRefusal(*m, g);
   if (!g.mig.current)
-    return Status::NotSupported(
-        fmt::format("MIG is off on {}{}", GpuLabel(g, index),
-                    g.mig.pending ? " (enable is pending a GPU reset)" : ""),
-        g.mig.pending
-            ? fmt::format("Stop the processes on GPU {0}, then: carve mig enable -i {0}", index)
-            : fmt::format("Enable it first: carve mig enable -i {}", index));
+    return Refuse(g.mig.pending ? Refusal::kMigEnablePending : Refusal::kMigOff, FactsOf(g, index));
   return m;
 }
 
 Result<SimGpuInstance*> FindGi(SimGpu& g, int index, int gi) {
   for (auto& x : g.gis)
     if (x.id == gi) return &x;
-  std::string ids;
-  for (const auto& x : g.gis) ids += (ids.empty() ? "" : ", ") + std::to_string(x.id);
-  return Status::NotFound(
-      fmt::format("{} has no GPU instance {}", GpuLabel(g, index), gi),
-      ids.empty() ? "It has no GPU instances." : "Its GPU instances: " + ids + ".");
+  RefusalFacts f = FactsOf(g, index);
+  f.gpu_instance = gi;
+  for (const auto& x : g.gis) f.list += (f.list.empty() ? "" : ", ") + std::to_string(x.id);
+  return Refuse(Refusal::kNoGpuInstance, f);
 }
 
 std::vector<const SimProcess*> ProcessesOn(const SimGpu& g, int gi, int ci) {
@@ -90,7 +83,8 @@ std::vector<const SimProcess*> ProcessesOn(const SimGpu& g, int gi, int ci) {
 
 std::string Describe(const std::vector<const SimProcess*>& procs) {
   std::string out;
-  for (const auto* p : procs) out += (out.empty() ? "" : ", ") + ProcessText(*p);
+  for (const auto* p : procs)
+    out += (out.empty() ? "" : ", ") + ProcessText(p->pid, p->name, p->memory_mib);
   return out;
 }
 
@@ -102,11 +96,10 @@ int GpuInstanceId(int units, const mig::Placement& p) {
 
 Result<SimGpu*> FindGpu(SimState& s, int gpu) {
   if (gpu >= 0 && gpu < static_cast<int>(s.gpus.size())) return &s.gpus[gpu];
-  return Status::NotFound(
-      fmt::format("no GPU {}", gpu),
-      s.gpus.empty()
-          ? "This machine has no GPUs."
-          : fmt::format("This machine has GPUs 0–{}; see `carve gpus`.", s.gpus.size() - 1));
+  RefusalFacts f;
+  f.gpu = gpu;
+  f.count = static_cast<int>(s.gpus.size());
+  return Refuse(Refusal::kNoGpu, f);
 }
 
 Result<Gpu> Snapshot(const SimGpu& g, int index) {
@@ -166,23 +159,22 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
 Result<ModeChange> DoSetMigMode(SimState& s, int gpu, bool enabled) {
   CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
   const mig::GpuModel* m = ModelOf(*g);
-  if (!m || !m->mig)
-    return Status::NotSupported(fmt::format("{} does not support MIG", GpuLabel(*g, gpu)));
+  if (!m || !m->mig) return Refuse(Refusal::kNoMig, FactsOf(*g, gpu));
   if (g->display_mode) return DisplayModeRefusal(*m, *g);
-  if (!enabled && !g->gis.empty())
-    return Status::InUse(
-        fmt::format("{} still has {} GPU instance(s)", GpuLabel(*g, gpu), g->gis.size()),
-        fmt::format("Destroy them first: carve mig destroy -i {} --all", gpu));
+  if (!enabled && !g->gis.empty()) {
+    RefusalFacts f = FactsOf(*g, gpu);
+    f.count = static_cast<int>(g->gis.size());
+    return Refuse(Refusal::kGpuHasGpuInstances, f);
+  }
   ModeChange change;
   g->mig.pending = enabled;
   if (g->mig.current != enabled) {
     auto procs = ProcessesOn(*g, -1, -1);
     if (!procs.empty()) {
-      change.activation = Status::InUse(
-          fmt::format("{} is in use by {}", GpuLabel(*g, gpu), Describe(procs)),
-          fmt::format("MIG mode stays pending until they stop and the GPU is reset; then run "
-                      "carve mig {} -i {} again.",
-                      enabled ? "enable" : "disable", gpu));
+      RefusalFacts f = FactsOf(*g, gpu);
+      f.enable = enabled;
+      f.list = Describe(procs);
+      change.activation = Refuse(Refusal::kModeChangeInUse, f);
     } else {
       g->mig.current = enabled;
       if (m->arch == mig::Arch::kAmpere) {  // Ampere applies the change with a GPU reset
@@ -199,9 +191,9 @@ Status DoResetGpu(SimState& s, int gpu) {
   CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
   auto procs = ProcessesOn(*g, -1, -1);
   if (!procs.empty())
-    return Status::InUse(
-        fmt::format("cannot reset {}: in use by {}", GpuLabel(*g, gpu), Describe(procs)),
-        "Stop those processes first.");
+    return Status::InUse(fmt::format("cannot reset {}: in use by {}",
+                                     GpuLabel(gpu, FactsOf(*g, gpu).gpu_model), Describe(procs)),
+                         "Stop those processes first.");
   g->gis.clear();
   g->mig.current = g->mig.pending;
   ResetDone(*g);
@@ -213,18 +205,18 @@ Result<GpuInstance> DoCreateGpuInstance(SimState& s, int gpu, int profile_id,
   CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
   CARVE_ASSIGN_OR_RETURN(const mig::GpuModel* m, MigOn(*g, gpu));
   const mig::Profile* p = m->FindProfileById(profile_id);
-  if (!p)
-    return Status::NotSupported(
-        fmt::format("{} has no GPU-instance profile id {}", GpuLabel(*g, gpu), profile_id),
-        fmt::format("See its profiles: carve profiles -i {}", gpu));
+  RefusalFacts f = FactsOf(*g, gpu);
+  if (!p) {
+    f.id = profile_id;
+    return Refuse(Refusal::kNoGpuInstanceProfile, f);
+  }
   auto existing = SlicesOf(*m, *g);
   if (!start) {
     start = mig::DriverChosenStart(*m, existing, *p);
     if (!start) {
-      Status why = mig::CheckAdd(*m, existing, mig::Slice{p, p->placements.back().start});
-      return Status::Insufficient(
-          fmt::format("no room for {} on GPU {}: {}", p->name, gpu, why.message()),
-          "See where it could go: carve profiles -i " + std::to_string(gpu));
+      f.profile = p->name;
+      f.reason = mig::CheckAdd(*m, existing, mig::Slice{p, p->placements.back().start}).message();
+      return Refuse(Refusal::kNoRoomForGpuInstance, f);
     }
   }
   mig::Slice slice{p, *start};
@@ -243,13 +235,10 @@ Status DoDestroyGpuInstance(SimState& s, int gpu, int gi_id) {
   CARVE_RETURN_IF_ERROR(MigOn(*g, gpu).status());
   CARVE_ASSIGN_OR_RETURN(SimGpuInstance * gi, FindGi(*g, gpu, gi_id));
   if (!gi->cis.empty()) {
-    std::string ids;
-    for (const auto& c : gi->cis) ids += (ids.empty() ? "" : ", ") + std::to_string(c.id);
-    return Status::InUse(
-        fmt::format("GPU instance {} on GPU {} still has compute instance(s) {}", gi_id, gpu, ids),
-        fmt::format("Destroy compute instances first; `carve mig destroy -i {} --gi {}` does both "
-                    "in order.",
-                    gpu, gi_id));
+    RefusalFacts f = FactsOf(*g, gpu);
+    f.gpu_instance = gi_id;
+    for (const auto& c : gi->cis) f.list += (f.list.empty() ? "" : ", ") + std::to_string(c.id);
+    return Refuse(Refusal::kGpuInstanceHasComputeInstances, f);
   }
   g->gis.erase(g->gis.begin() + (gi - g->gis.data()));
   return Status::Ok();
@@ -263,9 +252,13 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
   CARVE_ASSIGN_OR_RETURN(const mig::Profile* p, ProfileOf(*m, *gi));
   const auto& cps = m->ComputeProfilesFor(*p);
   auto cp = std::find_if(cps.begin(), cps.end(), [&](auto& c) { return c.id == ci_profile_id; });
-  if (cp == cps.end())
-    return Status::NotSupported(fmt::format(
-        "a {} GPU instance has no compute-instance profile id {}", p->name, ci_profile_id));
+  RefusalFacts f = FactsOf(*g, gpu);
+  f.gpu_instance = gi_id;
+  if (cp == cps.end()) {
+    f.id = ci_profile_id;
+    f.profile = p->name;
+    return Refuse(Refusal::kNoComputeInstanceProfile, f);
+  }
   int same = 0;
   uint64_t used = 0;
   for (const auto& c : gi->cis) {
@@ -275,9 +268,12 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
     used |= ((uint64_t{1} << other->placements.front().size) - 1) << c.start;
   }
   std::string name = cp->NameIn(*p);
-  if (same >= cp->max_instances)
-    return Status::Insufficient(fmt::format(
-        "GPU instance {} takes at most {} {} compute instance(s)", gi_id, cp->max_instances, name));
+  f.profile = name;
+  f.start = start;
+  if (same >= cp->max_instances) {
+    f.count = cp->max_instances;
+    return Refuse(Refusal::kComputeInstanceLimit, f);
+  }
   std::optional<int> chosen;
   for (const auto& pl : cp->placements) {
     uint64_t mask = ((uint64_t{1} << pl.size) - 1) << pl.start;
@@ -285,12 +281,7 @@ Result<ComputeInstance> DoCreateComputeInstance(SimState& s, int gpu, int gi_id,
     chosen = pl.start;
     break;
   }
-  if (!chosen)
-    return Status::Insufficient(
-        fmt::format("no room for a {} compute instance in GPU instance {} on GPU {}{}", name, gi_id,
-                    gpu, start ? fmt::format(" at {}", *start) : ""),
-        fmt::format("Its compute instances already hold the slices; see carve mig list -i {}",
-                    gpu));
+  if (!chosen) return Refuse(Refusal::kNoRoomForComputeInstance, f);
   int id = 0;
   while (std::any_of(gi->cis.begin(), gi->cis.end(), [&](auto& c) { return c.id == id; })) ++id;
   SimComputeInstance ci{id, cp->id, *chosen, s.NewUuid("MIG-")};
@@ -309,14 +300,16 @@ Status DoDestroyComputeInstance(SimState& s, int gpu, int gi_id, int ci_id) {
   CARVE_RETURN_IF_ERROR(MigOn(*g, gpu).status());
   CARVE_ASSIGN_OR_RETURN(SimGpuInstance * gi, FindGi(*g, gpu, gi_id));
   auto it = std::find_if(gi->cis.begin(), gi->cis.end(), [&](auto& c) { return c.id == ci_id; });
-  if (it == gi->cis.end())
-    return Status::NotFound(
-        fmt::format("GPU instance {} on GPU {} has no compute instance {}", gi_id, gpu, ci_id));
+  RefusalFacts f = FactsOf(*g, gpu);
+  f.gpu_instance = gi_id;
+  f.compute_instance = ci_id;
+  if (it == gi->cis.end()) return Refuse(Refusal::kNoComputeInstance, f);
   auto procs = ProcessesOn(*g, gi_id, ci_id);
-  if (!procs.empty())
-    return Status::InUse(fmt::format("{} is using {} (GPU {}, GI {}, CI {})", Describe(procs),
-                                     it->uuid, gpu, gi_id, ci_id),
-                         "Stop it first, or rerun with --force to stop it for you.");
+  if (!procs.empty()) {
+    f.uuid = it->uuid;
+    f.list = Describe(procs);
+    return Refuse(Refusal::kComputeInstanceInUse, f);
+  }
   gi->cis.erase(it);
   return Status::Ok();
 }

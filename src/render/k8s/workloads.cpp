@@ -6,83 +6,45 @@
 #include <cmath>
 
 #include "render/k8s/k8s.h"
+#include "serve/engine.h"
 
 namespace carve::render::k8s {
 namespace {
 
-struct EngineImage {
-  const char* engine;
-  const char* image;   // "" = the spec must name one
-  const char* health;  // "" = TCP probes
-};
-constexpr EngineImage kImages[] = {
-    {"vllm", "vllm/vllm-openai:v0.10.2", "/health"},
-    {"llama.cpp", "ghcr.io/ggml-org/llama.cpp:server-cuda", "/health"},
-    {"sglang", "lmsysorg/sglang:latest", "/health"},
-    {"command", "", ""},
-};
-
-const EngineImage* ImageFor(const std::string& engine) {
-  for (const auto& e : kImages)
-    if (engine == e.engine) return &e;
-  return nullptr;
+// The replica the engine table (serve/engine.h) is asked about: the model as
+// carve up runs it, with the workload's share of its slice and its GPUs. It
+// has no MIG UUID: the device plugin picks the slice when the pod starts.
+Result<serve::ReplicaSpec> EngineReplica(const spec::Model& m, const Workload& w) {
+  serve::ReplicaSpec r;
+  CARVE_ASSIGN_OR_RETURN(r.engine, serve::ParseEngine(m.engine));
+  r.model = m.name;
+  r.source = m.source;
+  r.command = m.command;
+  r.args = m.args;
+  r.args.insert(r.args.end(), w.args.begin(), w.args.end());
+  r.env = m.env;
+  r.image = m.image;
+  if (w.memory_fraction > 0) r.memory_fraction = w.memory_fraction;
+  r.tensor_parallel = w.gpus;
+  return r;
 }
 
-std::string Fraction(double f) { return fmt::format("{:.2f}", f); }
-
-// Engine arguments that make it serve `name` on kModelPort from the plan's slice.
-std::vector<std::string> EngineArgs(const spec::Model& m, const Workload& w) {
-  std::string port = std::to_string(kModelPort), src = m.source.empty() ? m.name : m.source;
-  std::vector<std::string> a;
-  if (m.engine == "vllm") {
-    a = {"--model", src, "--served-model-name", m.name, "--host", "0.0.0.0", "--port", port};
-    if (w.memory_fraction > 0)
-      a.insert(a.end(), {"--gpu-memory-utilization", Fraction(w.memory_fraction)});
-    if (w.gpus > 1) a.insert(a.end(), {"--tensor-parallel-size", std::to_string(w.gpus)});
-  } else if (m.engine == "sglang") {
-    a = {"-m",
-         "sglang.launch_server",
-         "--model-path",
-         src,
-         "--served-model-name",
-         m.name,
-         "--host",
-         "0.0.0.0",
-         "--port",
-         port};
-    if (w.memory_fraction > 0)
-      a.insert(a.end(), {"--mem-fraction-static", Fraction(w.memory_fraction)});
-    if (w.gpus > 1) a.insert(a.end(), {"--tp", std::to_string(w.gpus)});
-  } else if (m.engine == "llama.cpp") {
-    bool file = src.size() > 5 && src.substr(src.size() - 5) == ".gguf";
-    a = {file ? "--model" : "--hf-repo",
-         src,
-         "--alias",
-         m.name,
-         "--host",
-         "0.0.0.0",
-         "--port",
-         port,
-         "--n-gpu-layers",
-         "999"};
-  }
-  a.insert(a.end(), m.args.begin(), m.args.end());
-  a.insert(a.end(), w.args.begin(), w.args.end());
-  return a;
+// Echo and command engines run in the image the model names.
+Status CheckImage(const spec::Model& m) {
+  auto engine = serve::ParseEngine(m.engine);
+  if (!engine.ok() || !serve::DefaultImage(*engine).empty() || !m.image.empty())
+    return Status::Ok();
+  return Status::InvalidArgument(
+      fmt::format("{}: model '{}': engine '{}' has no container image carve knows", m.where.str(),
+                  m.name, m.engine),
+      m.engine == "echo" ? "Add image: IMAGE to the model (an image with carve on its PATH, e.g. "
+                           "carve's own, runs `carve engine echo`)."
+                         : "Add image: IMAGE to the model (the image that runs its command).");
 }
 
-std::vector<std::string> CommandOf(const spec::Model& m) {
-  if (m.engine == "sglang") return {"python3"};
-  std::vector<std::string> cmd = m.command;
-  for (auto& part : cmd)
-    for (size_t at; (at = part.find("{port}")) != std::string::npos;)
-      part.replace(at, 6, std::to_string(kModelPort));
-  return cmd;
-}
-
-Json Probe(const char* health, int period, int failures) {
-  Json action = *health ? Json{{"httpGet", {{"path", health}, {"port", "http"}}}}
-                        : Json{{"tcpSocket", {{"port", "http"}}}};
+// The engine's GET on `path`; the periods are Kubernetes' own.
+Json Probe(const std::string& path, int period, int failures) {
+  Json action{{"httpGet", {{"path", path}, {"port", "http"}}}};
   action["periodSeconds"] = period;
   action["timeoutSeconds"] = 5;
   action["failureThreshold"] = failures;
@@ -125,11 +87,13 @@ Json Labels(const std::string& model, const std::string& component) {
               {"app.kubernetes.io/managed-by", "carve"}};
 }
 
-Json Container(const spec::Model& m, const Workload& w, const EngineImage& e, const Options& o) {
-  Json c{{"name", "engine"}, {"image", m.image.empty() ? e.image : m.image}};
-  auto cmd = CommandOf(m);
-  if (!cmd.empty()) c["command"] = cmd;
-  c["args"] = EngineArgs(m, w);
+Result<Json> Container(const spec::Model& m, const Workload& w, const Options& o) {
+  CARVE_ASSIGN_OR_RETURN(serve::ReplicaSpec r, EngineReplica(m, w));
+  auto command = serve::EngineCommandFor(r, serve::Site::kContainer, kModelPort);
+  if (!command.ok()) return command.status().Prefixed(m.where.str());
+  Json c{{"name", "engine"}, {"image", serve::ImageFor(r)}};
+  if (!command->program.empty()) c["command"] = command->program;
+  c["args"] = command->args;
   c["ports"] = Json::array({{{"name", "http"}, {"containerPort", kModelPort}}});
   c["env"] = Json::array(
       {{{"name", "HF_HOME"}, {"value", "/cache/huggingface"}},
@@ -138,15 +102,21 @@ Json Container(const spec::Model& m, const Workload& w, const EngineImage& e, co
         {"valueFrom",
          {{"secretKeyRef", {{"name", "hf-token"}, {"key", "token"}, {"optional", true}}}}}}});
   c["resources"] = Resources(w, o);
-  c["startupProbe"] = Probe(e.health, 10, 360);  // first start may download the weights
-  c["readinessProbe"] = Probe(e.health, 5, 3);
-  c["livenessProbe"] = Probe(e.health, 15, 4);
+  const serve::ProbeSpec probe = serve::ProbeFor(r);
+  const std::string health = serve::HealthPath(probe);
+  // Started within the engine's ready timeout, as carve up and Docker wait.
+  constexpr int kStartupPeriodS = 10;
+  int startup_failures = std::max(1, probe.ready_timeout_ms / 1000 / kStartupPeriodS);
+  c["startupProbe"] = Probe(health, kStartupPeriodS, startup_failures);
+  c["readinessProbe"] = Probe(health, 5, 3);
+  c["livenessProbe"] = Probe(health, 15, 4);
   c["volumeMounts"] = Json::array({{{"name", "model-cache"}, {"mountPath", "/cache"}},
                                    {{"name", "shm"}, {"mountPath", "/dev/shm"}}});
   return c;
 }
 
-Json Deployment(const spec::Model& m, const Workload& w, const EngineImage& e, const Options& o) {
+Result<Json> Deployment(const spec::Model& m, const Workload& w, const Options& o) {
+  CARVE_ASSIGN_OR_RETURN(Json container, Container(m, w, o));
   std::string model = DnsLabel(m.name);
   Json labels = Labels(model, "model");
   labels["carve.dev/model"] = model;
@@ -165,7 +135,7 @@ Json Deployment(const spec::Model& m, const Workload& w, const EngineImage& e, c
        Json::array(
            {{{"key", "nvidia.com/gpu"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
       {"terminationGracePeriodSeconds", 60},
-      {"containers", Json::array({Container(m, w, e, o)})},
+      {"containers", Json::array({container})},
       {"volumes",
        Json::array(
            {{{"name", "model-cache"},
@@ -207,16 +177,10 @@ Result<std::vector<Json>> ModelObjects(const Cluster& cluster, const plan::Plan&
   std::vector<bool> served(spec.models.size(), false);
   for (const auto& w : cluster.workloads) {
     const spec::Model& m = spec.models[size_t(w.model)];
-    const EngineImage* e = ImageFor(m.engine);
-    if (!e || (!*e->image && m.image.empty()))
-      return Status::InvalidArgument(
-          fmt::format("{}: model '{}': engine '{}' has no container image carve knows",
-                      m.where.str(), m.name, m.engine),
-          m.engine == "echo" ? "echo is carve's built-in test engine; on Kubernetes use engine: "
-                               "command with image: IMAGE."
-                             : "Add image: IMAGE to the model (the image that runs its command).");
+    CARVE_RETURN_IF_ERROR(CheckImage(m));
     if (Claimed(w, o)) claims.push_back(ClaimTemplate(w, o));
-    deployments.push_back(Deployment(m, w, *e, o));
+    CARVE_ASSIGN_OR_RETURN(Json deployment, Deployment(m, w, o));
+    deployments.push_back(std::move(deployment));
     served[size_t(w.model)] = true;
   }
   for (size_t i = 0; i < spec.models.size(); ++i) {

@@ -20,8 +20,8 @@ docker run -d --name carve-qwen3-4b-0 --restart unless-stopped \
   --gpus "device=${uuid_0}" -p 127.0.0.1:20000:8000 \
   --ipc=host -v "${HF_HOME:-$HOME/.cache/huggingface}:/root/.cache/huggingface" -e HF_TOKEN \
   --health-cmd 'python3 -c "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=5)" http://127.0.0.1:8000/health' --health-interval 5s --health-retries 3 --health-start-period 900s \
-  vllm/vllm-openai:latest \
-  --model Qwen/Qwen3-4B --host 0.0.0.0 --port 8000 --served-model-name qwen3-4b --gpu-memory-utilization 0.9 --max-model-len 8192
+  vllm/vllm-openai:v0.10.2 \
+  Qwen/Qwen3-4B --host 0.0.0.0 --port 8000 --served-model-name qwen3-4b --gpu-memory-utilization 0.9 --max-model-len 8192
 
 # qwen3-4b (vllm) on GPU 0:3g.40gb@4
 docker rm -f carve-qwen3-4b-1 >/dev/null 2>&1 || true
@@ -29,8 +29,8 @@ docker run -d --name carve-qwen3-4b-1 --restart unless-stopped \
   --gpus "device=${uuid_1}" -p 127.0.0.1:20002:8000 \
   --ipc=host -v "${HF_HOME:-$HOME/.cache/huggingface}:/root/.cache/huggingface" -e HF_TOKEN \
   --health-cmd 'python3 -c "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=5)" http://127.0.0.1:8000/health' --health-interval 5s --health-retries 3 --health-start-period 900s \
-  vllm/vllm-openai:latest \
-  --model Qwen/Qwen3-4B --host 0.0.0.0 --port 8000 --served-model-name qwen3-4b --gpu-memory-utilization 0.9 --max-model-len 8192
+  vllm/vllm-openai:v0.10.2 \
+  Qwen/Qwen3-4B --host 0.0.0.0 --port 8000 --served-model-name qwen3-4b --gpu-memory-utilization 0.9 --max-model-len 8192
 
 # phi-4-mini (llama.cpp) on MIG-c0e3aaaa-3333-5000-8000-000000000003
 docker rm -f carve-phi-4-mini-0 >/dev/null 2>&1 || true
@@ -39,7 +39,7 @@ docker run -d --name carve-phi-4-mini-0 --restart unless-stopped \
   --health-cmd 'curl -fsS http://127.0.0.1:8000/health' --health-interval 5s --health-retries 3 --health-start-period 600s \
   -v /srv/models:/models:ro \
   ghcr.io/ggml-org/llama.cpp:server-cuda \
-  -m /models/phi-4-mini-q4_k_m.gguf --host 0.0.0.0 --port 8000 --alias phi-4-mini -ngl 99
+  --model /models/phi-4-mini-q4_k_m.gguf --host 0.0.0.0 --port 8000 --alias phi-4-mini --n-gpu-layers 999 -ngl 99
 
 # llama-3.1-8b (sglang) on MIG-d00dbbbb-4444-5000-8000-000000000004
 docker rm -f carve-llama-3.1-8b-0 >/dev/null 2>&1 || true

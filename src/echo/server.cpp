@@ -1,5 +1,5 @@
 // The echo engine's server: Beast over one io_context per thread, like the
-// gateway, but sharing none of its code (serve does not depend on gateway).
+// gateway, but sharing none of its code (echo depends on util only).
 //
 // It keeps a log of the last requests with their outcome and the moment it
 // noticed the client close the connection, on CLOCK_MONOTONIC, served at
@@ -19,11 +19,11 @@
 #include <fstream>
 #include <thread>
 
-#include "serve/echo_engine.h"
+#include "echo/engine.h"
 #include "util/atomic_file.h"
 #include "util/mutex.h"
 
-namespace carve::serve {
+namespace carve::echo {
 namespace {
 
 namespace asio = boost::asio;
@@ -261,4 +261,4 @@ Status RunEchoEngine(const EchoOptions& o) {
   return Status::Ok();
 }
 
-}  // namespace carve::serve
+}  // namespace carve::echo

@@ -1,10 +1,10 @@
-#include "serve/echo_engine.h"
+#include "echo/engine.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-namespace carve::serve {
+namespace carve::echo {
 namespace {
 
 EchoOptions Opts() {
@@ -89,4 +89,4 @@ TEST(EchoEngine, ErrorsUseTheEngineShapeWithIntegerCode) {
 }
 
 }  // namespace
-}  // namespace carve::serve
+}  // namespace carve::echo

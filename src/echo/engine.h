@@ -6,7 +6,7 @@
 // prompt. Timing is configurable (time to first token, delay per token), so a
 // test can hold a request open and a benchmark can stream at a known rate.
 //
-// This file is the pure half: request in, reply plan out. echo_server.cpp does
+// This file is the pure half: request in, reply plan out. server.cpp does
 // the sockets, the waiting and the request log.
 #pragma once
 
@@ -17,7 +17,7 @@
 
 #include "util/status.h"
 
-namespace carve::serve {
+namespace carve::echo {
 
 struct EchoOptions {
   std::string host = "127.0.0.1";
@@ -56,7 +56,7 @@ EchoReply EchoRespond(const EchoOptions& o, std::string_view method, std::string
 // The model list, with each card carrying the device the engine sees.
 std::string EchoModels(const EchoOptions& o);
 
-// Runs the engine until SIGINT/SIGTERM (echo_server.cpp).
+// Runs the engine until SIGINT/SIGTERM (server.cpp).
 Status RunEchoEngine(const EchoOptions& o);
 
-}  // namespace carve::serve
+}  // namespace carve::echo

@@ -1,11 +1,11 @@
-#include "serve/echo_engine.h"
+#include "echo/engine.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
 
-namespace carve::serve {
+namespace carve::echo {
 namespace {
 
 namespace json = boost::json;
@@ -321,4 +321,4 @@ EchoReply EchoRespond(const EchoOptions& o, std::string_view method, std::string
   return Complete(o, req, body, chat);
 }
 
-}  // namespace carve::serve
+}  // namespace carve::echo
