@@ -1,18 +1,16 @@
 // carve plan SPEC: which layout on which GPU, which replica on which slice.
 #include <fmt/format.h>
 
-#include <chrono>
 #include <fstream>
 
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 #include "cli/verbs.h"
 #include "plan/fleet.h"
-#include "plan/from_spec.h"
 #include "plan/pools.h"
+#include "plan/spec_plan.h"
 #include "render/plan_render.h"
 #include "render/pools_render.h"
-#include "spec/model_files.h"
 #include "spec/spec.h"
 #include "util/read_file.h"
 
@@ -52,63 +50,26 @@ Result<std::vector<plan::FleetGpu>> Fleet(const Globals& g, const std::string& f
 
 }  // namespace
 
-// Reads every estimate's files, keyed by model name (shared with `carve size`).
-Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Spec& spec) {
-  std::map<std::string, spec::ModelFiles> files;
-  for (const auto& m : spec.models) {
-    if (!m.estimate) continue;
-    auto read = spec::ReadModelFilesFor(*m.estimate);
-    if (!read.ok())
-      return read.status().Prefixed(
-          fmt::format("{}: model '{}' estimate", m.estimate->where.str(), m.name));
-    files[m.name] = std::move(*read);
-  }
-  return files;
-}
-
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
-                              bool compare);
-
-// Sizes the spec's models and plans them on the fleet (shared with `carve render`).
+// The spec's models planned on the fleet of the first source given (shared
+// with `carve render`).
 Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
                             const std::string& nodes, bool compare) {
   if (spec.models.empty())
     return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file),
                                    "Add a models: list (docs/spec.md).");
   CARVE_ASSIGN_OR_RETURN(auto gpus, Fleet(g, fleet, nodes, spec));
-  return PlanSpecOn(spec, std::move(gpus), compare);
-}
-
-// Sizes the spec's models and plans them on `fleet` (carve up: the machine's GPUs).
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
-                              bool compare) {
-  CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
-  CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
-  plan::PlanRequest req;
-  req.fleet = std::move(fleet);
-  for (auto& s : sized) req.models.push_back(std::move(s.demand));
-  req.options.baselines = compare;
-  auto t0 = std::chrono::steady_clock::now();
-  plan::Plan result = plan::MakePlan(req);
-  result.currency = spec.currency;
-  result.solve_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return result;
+  return plan::PlanSpec(spec, std::move(gpus), compare);
 }
 
 namespace {
 
 // --pools: the spec's fleet (or --fleet, --nodes) as a menu of GPU types and prices.
 Status RunPools(Globals& g, const PlanFlags& f, const spec::Spec& spec) {
-  if (spec.models.empty())
-    return Status::InvalidArgument(fmt::format("{}: no models to plan", spec.file),
-                                   "Add a models: list (docs/spec.md).");
+  CARVE_ASSIGN_OR_RETURN(auto demands, plan::DemandsOf(spec));
   CARVE_ASSIGN_OR_RETURN(auto menu, Fleet(g, f.fleet, f.nodes, spec));
-  CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
-  CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
   plan::PlanRequest req;
   req.fleet = std::move(menu);
-  for (auto& s : sized) req.models.push_back(std::move(s.demand));
+  req.models = std::move(demands);
   plan::PoolAdvice advice = plan::AdvisePools(req, f.fill);
   advice.plan.currency = advice.mixed.currency = spec.currency;
   if (g.json)

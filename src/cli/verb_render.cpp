@@ -15,8 +15,8 @@
 #include "render/k8s/k8s.h"
 #include "serve/docker.h"
 #include "spec/spec.h"
+#include "up/desired.h"
 #include "up/gateway_config.h"
-#include "up/up.h"
 #include "util/read_file.h"
 
 namespace carve::cli {

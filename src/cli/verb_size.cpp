@@ -8,14 +8,13 @@
 #include "cli/cli.h"
 #include "cli/verbs.h"
 #include "plan/from_spec.h"
+#include "plan/spec_plan.h"
 #include "spec/hf_cache.h"
 #include "spec/model_files.h"
 #include "spec/quantity.h"
 #include "spec/spec.h"
 
 namespace carve::cli {
-
-Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Spec& spec);
 
 namespace {
 
@@ -68,7 +67,7 @@ Status SizeModel(const Globals& g, const SizeFlags& f) {
 
 Status SizeSpec(const Globals& g, const SizeFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.target));
-  CARVE_ASSIGN_OR_RETURN(auto files, ReadEstimateFiles(spec));
+  CARVE_ASSIGN_OR_RETURN(auto files, plan::ReadEstimateFiles(spec));
   CARVE_ASSIGN_OR_RETURN(auto sized, plan::DemandsFromSpec(spec, files, mig::Catalog::Builtin()));
   nlohmann::json all = nlohmann::json::array();
   for (const auto& s : sized) {

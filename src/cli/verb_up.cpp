@@ -13,14 +13,13 @@
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 #include "cli/verbs.h"
-#include "plan/fleet.h"
 #include "serve/access.h"
+#include "up/state_dir.h"
+#include "up/status.h"
 #include "up/up.h"
 
 namespace carve::cli {
 
-Result<plan::Plan> PlanSpecOn(const spec::Spec& spec, std::vector<plan::FleetGpu> fleet,
-                              bool compare);
 
 namespace {
 
@@ -76,10 +75,6 @@ Status Up(Globals& g, const UpFlags& f) {
     CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, o.port_first, o.port_last));
   up::Hooks h;
   h.open_machine = [&g] { return OpenMachine(g); };
-  h.plan = [](const spec::Spec& s, const std::vector<device::Gpu>& gpus) -> Result<plan::Plan> {
-    CARVE_ASSIGN_OR_RETURN(auto fleet, plan::FleetFromMachine(gpus));
-    return PlanSpecOn(s, std::move(fleet), false);
-  };
   bool tty = ::isatty(1) && !f.detach && !g.json;
   o.note = [tty](const std::string& s) {  // with the time: up.log is a record
     if (tty) return;
@@ -110,7 +105,7 @@ Status Up(Globals& g, const UpFlags& f) {
     ::setsid();
     if (::fork() > 0) ::_exit(0);  // not a session leader: never gets a terminal back
     int null = ::open("/dev/null", O_RDONLY);
-    int log = ::open((dir + "/up.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int log = ::open(up::StatePath(dir, up::kLogFile).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(null, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);
@@ -145,7 +140,7 @@ Status Up(Globals& g, const UpFlags& f) {
   while ((n = ::read(p[0], buf, sizeof buf)) > 0) answer.append(buf, n);
   ::close(p[0]);
   if (answer.rfind("ok ", 0) != 0) {
-    std::string log = "Its log: " + dir + "/up.log";
+    std::string log = "Its log: " + up::StatePath(dir, up::kLogFile);
     auto err = nlohmann::json::parse(answer, nullptr, false);
     if (!err.is_object())
       return Status::Error(Code::kUnknown, "carve up exited before serving", log);

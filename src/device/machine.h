@@ -130,6 +130,22 @@ class Machine {
   // Stops a process that uses a GPU (SIGTERM, then SIGKILL after `grace_ms`),
   // for `--force`. kNotFound when no such process uses `gpu`.
   virtual Status StopProcess(int gpu, uint32_t pid, int grace_ms) = 0;
+
+  // A process carve started on GPU `gpu`: on compute instance `p.ci` of GPU
+  // instance `p.gi` (-1: the first compute instance; a GI of -1: the whole
+  // GPU, MIG off), using `p.memory_mib`. A real driver sees processes itself,
+  // so by default this does nothing. The simulator records it until it exits
+  // or is forgotten: Gpus() lists it with its memory, and a change refuses to
+  // destroy its slice, as the driver would.
+  virtual Status NoteProcess(int gpu, const Process& p) {
+    (void)gpu, (void)p;
+    return Status::Ok();
+  }
+  // The end of NoteProcess; a pid never noted is no error.
+  virtual Status ForgetProcess(uint32_t pid) {
+    (void)pid;
+    return Status::Ok();
+  }
 };
 
 }  // namespace carve::device

@@ -43,6 +43,8 @@ class MachineWrapper : public Machine {
   Status StopProcess(int gpu, uint32_t pid, int grace_ms) override {
     return target_->StopProcess(gpu, pid, grace_ms);
   }
+  Status NoteProcess(int gpu, const Process& p) override { return target_->NoteProcess(gpu, p); }
+  Status ForgetProcess(uint32_t pid) override { return target_->ForgetProcess(pid); }
 
  private:
   Machine* target_;

@@ -21,6 +21,15 @@
 
 namespace carve::gateway {
 
+// One replica's counters, the numbers /metrics shows for it.
+struct ReplicaCounters {
+  std::string model, url;
+  uint64_t requests = 0;  // answers relayed from it, any status
+  uint64_t errors = 0;    // 5xx answers plus failed connects
+  int in_flight = 0;
+  bool healthy = true;
+};
+
 class Gateway {
  public:
   // Binds config.listen and starts serving. Fails if the address is taken or a
@@ -46,6 +55,9 @@ class Gateway {
   // Text appended to every /metrics answer (e.g. per-slice memory, added by
   // `carve up`). Called on a gateway thread at each scrape; must be fast.
   void SetExtraMetrics(std::function<std::string()> fn);
+  // Every replica's counters now, by model then url (for `carve up`, which
+  // embeds the gateway, without a scrape of its own /metrics).
+  std::vector<ReplicaCounters> Counters() const;
 
   // Stops accepting, closes idle connections, lets requests in flight (streams
   // too) finish for up to `drain`, then closes what is left. Blocks until done.

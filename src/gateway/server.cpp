@@ -408,6 +408,23 @@ void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
   impl_->st->extra_metrics = std::move(fn);
 }
 
+std::vector<ReplicaCounters> Gateway::Counters() const {
+  std::vector<ReplicaCounters> out;
+  for (const auto& pool : impl_->st->router.Pools())
+    for (const auto& r : pool->replicas()) {
+      ReplicaCounters c{r->backend().model, r->backend().url};
+      for (auto [status, n] : r->responses.NonZero()) {
+        c.requests += n;
+        if (status >= 500) c.errors += n;
+      }
+      c.errors += r->connect_failures.load(std::memory_order_relaxed);
+      c.in_flight = r->outstanding();
+      c.healthy = r->healthy();
+      out.push_back(std::move(c));
+    }
+  return out;
+}
+
 namespace {
 
 // Ends every exchange still running on the workers by closing its engine

@@ -9,33 +9,23 @@
 #include <csignal>
 #include <cstdio>
 
+#include "up/state_dir.h"
+#include "up/status.h"
 #include "up/up.h"
-#include "util/atomic_file.h"
 #include "util/file_lock.h"
-#include "util/read_file.h"
 
 namespace carve::up {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-std::string ReadFile(const std::string& path) {
-  auto text = ReadFileBounded(path, kMaxConfigBytes, "reload request");
-  return text.ok() ? *text : "";
-}
-
 // SIGHUP: reload the spec STATE_DIR/reload.request names (or the same spec).
 void Reload(Service& s, const std::string& state_dir, std::string& spec_path) {
-  Json req = Json::parse(ReadFile(state_dir + "/reload.request"), nullptr, false);
-  std::string path = req.is_object() ? req.value("spec", spec_path) : spec_path;
-  std::string nonce = req.is_object() ? req.value("nonce", "") : "";
-  std::fprintf(stderr, "carve up: reloading %s\n", path.c_str());
-  Status st = s.Reload(path);
-  if (st.ok()) spec_path = path;
+  ReloadRequest req = ReadReloadRequest(state_dir, spec_path);
+  std::fprintf(stderr, "carve up: reloading %s\n", req.spec.c_str());
+  Status st = s.Reload(req.spec);
+  if (st.ok()) spec_path = req.spec;
   if (!st.ok()) std::fprintf(stderr, "carve up: reload failed: %s\n", st.ToString().c_str());
-  Json res = {{"nonce", nonce}, {"spec", path}, {"error", st.ok() ? "" : st.ToString()}};
-  (void)WriteFileAtomically(state_dir + "/reload.result", res.dump() + "\n", /*durable=*/false);
+  WriteReloadResult(state_dir, req, st);
 }
 
 }  // namespace
@@ -55,7 +45,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
 
   std::string state_dir = options.state_dir;
   std::string current = spec_path;
-  auto lock = FileLock::Acquire(state_dir + "/up.lock", /*wait=*/false);
+  auto lock = FileLock::Acquire(StatePath(state_dir, kLockFile), /*wait=*/false);
   if (!lock.ok())
     return Status::Error(
         Code::kBusy, "another carve up runs in " + state_dir + " (" + lock.status().message() + ")",
@@ -71,12 +61,11 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   };
   options.interrupted = take_signals;
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
-  CARVE_RETURN_IF_ERROR(WriteFileAtomically(state_dir + "/up.pid", fmt::format("{}\n", ::getpid()),
-                                            /*durable=*/false));
+  CARVE_RETURN_IF_ERROR(WritePid(state_dir));
 
   auto started = Service::Start(spec_path, options, std::move(hooks));
   if (!started.ok()) {
-    std::remove((state_dir + "/up.pid").c_str());
+    RemovePid(state_dir);
     ::close(sfd);
     return started.status();
   }
@@ -84,7 +73,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   if (take_signals()) {  // asked to stop before it told anyone it serves
     s.Stop(std::chrono::milliseconds(0));
     started->reset();
-    std::remove((state_dir + "/up.pid").c_str());
+    RemovePid(state_dir);
     ::close(sfd);
     return Status::Error(Code::kUnknown, "stopped (SIGTERM or SIGINT) before it served");
   }
@@ -123,7 +112,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   std::fprintf(stderr, "carve up: stopping: draining the gateway, stopping engines\n");
   s.Stop(s.drain());
   started->reset();
-  std::remove((state_dir + "/up.pid").c_str());
+  RemovePid(state_dir);
   ::close(sfd);
   return Status::Ok();
 }

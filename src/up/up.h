@@ -4,7 +4,14 @@
 // the plan's layout, starts one engine per replica on its slice (through the
 // serve/ Supervisor) and puts the in-process gateway in front of the ready
 // ones. Reload() re-plans a (changed) spec and changes only what differs:
-// replicas whose model config and slice are unchanged keep their engines.
+// replicas whose model settings and slice are unchanged keep their engines.
+//
+// Its parts, each in its own file:
+//   desired.h     spec + plan → the layouts and the wanted replicas
+//   reconcile.h   desired × running → keep / move / start / stop (pure)
+//   service_impl.h, service.cpp, layout_change.cpp, engines.cpp: the service
+//   state_dir.h   the files it shares with `carve up/down/status`
+//   status.h      status.json and the `carve status` table
 //
 // The service writes its status to STATE_DIR/status.json (atomically, on every
 // change and every second), which `carve status` reads. docs/up.md has the
@@ -16,21 +23,15 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "device/machine.h"
-#include "plan/plan.h"
-#include "serve/engine.h"
-#include "spec/spec.h"
 #include "util/status.h"
 
 namespace carve::up {
 
-// What the service needs from its caller (the CLI owns machine and planner).
+// What the service needs from its caller (the CLI knows which machine).
 struct Hooks {
   std::function<Result<std::unique_ptr<device::Machine>>()> open_machine;
-  // Plans `spec` on these GPUs (their current slices are kept where they can be).
-  std::function<Result<plan::Plan>(const spec::Spec&, const std::vector<device::Gpu>&)> plan;
 };
 
 struct Options {
@@ -60,8 +61,9 @@ class Service {
   // Re-plans `spec_path` and changes only what differs. A failed reload keeps
   // what still runs and says why.
   Status Reload(const std::string& spec_path);
-  // Attaches new engine PIDs to their slices (simulator), updates the
-  // gateway's backends, scrapes its metrics and writes status.json.
+  // Tells the machine about new engine PIDs (the simulator attaches them to
+  // their slices), updates the gateway's backends, reads its counters and
+  // writes status.json.
   void Tick();
   // Wakes RunService's loop: an engine changed state.
   int wake_fd() const;
@@ -74,7 +76,7 @@ class Service {
   nlohmann::ordered_json StatusJson();
 
  private:
-  struct Impl;
+  struct Impl;  // service_impl.h
   explicit Service(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -85,30 +87,5 @@ class Service {
 // serving, with the gateway's listen address; `tty` draws a live summary.
 Status RunService(const std::string& spec_path, Options options, Hooks hooks,
                   const std::function<void(const std::string& listen)>& on_ready, bool tty);
-
-// The replicas a plan places, with ids ("MODEL/N"), where each one's slice
-// is (`slice`: "0:3g.40gb@4") and its MIG UUID from `gpus` (the machine now)
-// where the slice exists, else a placeholder "MIG-<gpu>-<profile>@<start>"
-// (counted in `placeholders`). For `carve render docker`.
-Result<std::vector<serve::ReplicaSpec>> ReplicasFromPlan(const plan::Plan& p, const spec::Spec& s,
-                                                         const std::vector<device::Gpu>& gpus,
-                                                         int& placeholders);
-
-// --- the state directory, shared by the service and `carve up/down/status` ---
-
-// The PID of the running service in `state_dir`, or 0 when none runs.
-int RunningPid(const std::string& state_dir);
-// Asks the service running in `state_dir` to reload `spec_path` and waits
-// (up to `timeout`) for its answer.
-Status RequestReload(const std::string& state_dir, const std::string& spec_path,
-                     std::chrono::milliseconds timeout);
-// Stops the service in `state_dir` (SIGTERM) and waits until it and every
-// engine it ran are gone (engines left over are killed by process group).
-// Returns the message to print.
-Result<std::string> Down(const std::string& state_dir, std::chrono::milliseconds timeout);
-// status.json of the running service; kNotFound when none runs.
-Result<nlohmann::ordered_json> ReadStatus(const std::string& state_dir);
-// The status as a table for people.
-std::string StatusText(const nlohmann::ordered_json& status);
 
 }  // namespace carve::up

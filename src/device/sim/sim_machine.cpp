@@ -302,6 +302,18 @@ Status SimMachine::Detach(uint32_t pid) {
   });
 }
 
+Status SimMachine::NoteProcess(int gpu, const Process& p) {
+  std::optional<int> gi, ci;
+  if (p.gi >= 0) gi = p.gi;
+  if (p.ci >= 0) ci = p.ci;
+  return Attach(gpu, gi, ci, SimProcess{p.pid, p.name, p.memory_mib, -1, -1, /*track=*/true});
+}
+
+Status SimMachine::ForgetProcess(uint32_t pid) {
+  Status s = Detach(pid);
+  return s.code() == Code::kNotFound ? Status::Ok() : s;
+}
+
 Status SimMachine::SetFault(int fail_after, Code error) {
   return Transact(Kind::kControl, [&](SimState& s) {
     if (fail_after > 0 && s.faults.fail_after > 0)

@@ -61,6 +61,9 @@ class SimMachine : public Machine {
                                                 std::optional<int> start) override;
   Status DestroyComputeInstance(int gpu, int gi, int ci) override;
   Status StopProcess(int gpu, uint32_t pid, int grace_ms) override;
+  // Attach and Detach of a tracked process (one that is forgotten once it exits).
+  Status NoteProcess(int gpu, const Process& p) override;
+  Status ForgetProcess(uint32_t pid) override;
 
   // Simulation controls: not driver calls, so never failed or slowed.
   Status Reboot();

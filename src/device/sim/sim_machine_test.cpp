@@ -84,6 +84,22 @@ TEST(SimMachine, ProcessesMakeASliceInUse) {
   EXPECT_TRUE(m->DestroyComputeInstance(0, gi, ci).ok());
 }
 
+// carve up tells the machine about its engines through the Machine interface
+// only; the simulator then holds their slices as in use.
+TEST(SimMachine, NotedProcessHoldsItsSliceUntilForgotten) {
+  auto sim = Machine("h100-80gb", true);
+  device::Machine& m = *sim;
+  int gi = m.CreateGpuInstance(0, 9, 4)->id;
+  int ci = m.CreateComputeInstance(0, gi, 2, std::nullopt)->id;
+  auto self = static_cast<uint32_t>(::getpid());  // alive: a tracked process stays while it runs
+  ASSERT_TRUE(m.NoteProcess(0, {self, "echo", 1000, gi, -1}).ok());
+  EXPECT_EQ(m.GetGpu(0)->gpu_instances[0].memory_used_mib, 1000u);
+  EXPECT_EQ(m.DestroyComputeInstance(0, gi, ci).code(), Code::kInUse);
+  ASSERT_TRUE(m.ForgetProcess(self).ok());
+  EXPECT_TRUE(m.ForgetProcess(self).ok());  // forgetting twice is no error
+  EXPECT_TRUE(m.DestroyComputeInstance(0, gi, ci).ok());
+}
+
 TEST(SimMachine, AmpereTogglesWithAResetAndKeepsTheModeOverReboot) {
   auto m = Machine("a100-80gb", false);
   ASSERT_TRUE(m->Attach(0, std::nullopt, std::nullopt, {77, "python", 100}).ok());

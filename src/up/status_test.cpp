@@ -1,18 +1,9 @@
-#include "up/up.h"
+#include "up/status.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include "util/atomic_file.h"
 
 namespace carve::up {
 namespace {
-
-namespace fs = std::filesystem;
 
 TEST(UpStatusText, ShowsEveryReplicaAndTheFailuresTail) {
   auto st = nlohmann::ordered_json::parse(R"({
@@ -40,25 +31,29 @@ TEST(UpStatusText, ShowsEveryReplicaAndTheFailuresTail) {
   EXPECT_EQ(text.find("chat/0 (ready)"), std::string::npos);  // only failures get a tail
 }
 
-TEST(UpStateDir, AtomicWriteAndNoServiceRunning) {
-  fs::path dir = fs::temp_directory_path() / ("carve-up-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  ASSERT_TRUE(WriteFileAtomically((dir / "status.json").string(), "{}\n", false).ok());
-  std::ifstream in(dir / "status.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), "{}\n");
-  EXPECT_EQ(RunningPid(dir.string()), 0);  // no up.pid
-  {
-    std::ofstream pid(dir / "up.pid");
-    pid << "999999999\n";  // no such process
-  }
-  EXPECT_EQ(RunningPid(dir.string()), 0);
-  EXPECT_EQ(ReadStatus(dir.string()).status().code(), Code::kNotFound);
-  auto down = Down(dir.string(), std::chrono::seconds(1));
-  ASSERT_TRUE(down.ok());
-  EXPECT_NE(down->find("not running"), std::string::npos);
-  fs::remove_all(dir);
+TEST(UpStatusJson, VersionOneWithReplicasSortedAndSliceMemory) {
+  ServiceView v;
+  v.pid = 7;
+  v.spec = "/s/carve.yaml";
+  v.listen = "127.0.0.1:8000";
+  ReplicaView b, a;
+  b.engine.id = "chat/1", b.engine.state = serve::State::kReady, b.slot.gpu = 0, b.slot.gi = 3;
+  a.engine.id = "chat/0", a.slot.profile = "1g.10gb", a.requests = 5;
+  v.replicas = {b, a};
+  device::Gpu g;
+  g.gpu_instances.push_back({});
+  g.gpu_instances[0].id = 3, g.gpu_instances[0].memory_used_mib = 100;
+  g.gpu_instances[0].memory_total_mib = 9984;
+  v.gpus = {g};
+  auto j = StatusJson(v);
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j.begin().key(), "version");
+  EXPECT_EQ(j["gateway"]["url"], "http://127.0.0.1:8000");
+  ASSERT_EQ(j["replicas"].size(), 2u);
+  EXPECT_EQ(j["replicas"][0]["id"], "chat/0");
+  EXPECT_EQ(j["replicas"][0]["requests"], 5);
+  EXPECT_EQ(j["replicas"][1]["state"], "ready");
+  EXPECT_EQ(j["replicas"][1]["memory_total_mib"], 9984);
 }
 
 }  // namespace

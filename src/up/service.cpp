@@ -1,0 +1,182 @@
+// carve up: the service (see up.h): start, converge on a spec, reload, stop.
+#include <fmt/format.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "plan/spec_plan.h"
+#include "serve/access.h"
+#include "up/gateway_config.h"
+#include "up/reconcile.h"
+#include "up/service_impl.h"
+#include "up/state_dir.h"
+
+namespace carve::up {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+// The spec planned on the machine now; every model must be served.
+Result<plan::Plan> PlanAll(const spec::Spec& next, const std::string& path,
+                           const std::vector<device::Gpu>& gpus) {
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, plan::PlanSpecOnMachine(next, gpus));
+  if (p.unmet.empty()) return p;
+  std::string why;
+  for (const auto& u : p.unmet) why += fmt::format("\n  {}: {}", u.model, u.reason);
+  return Status::Insufficient(
+      fmt::format("{}: the machine cannot serve every model:{}", next.file, why),
+      "Run carve plan " + path + " to see the plan; lower replicas or memory.");
+}
+
+std::vector<Want> WantsOf(const std::vector<WantedReplica>& wanted) {
+  std::vector<Want> out;
+  for (const auto& w : wanted) out.push_back({w.model, w.settings, w.slot.ref()});
+  return out;
+}
+
+std::vector<Have> HavesOf(const std::map<std::string, Replica>& replicas) {
+  std::vector<Have> out;
+  for (const auto& [id, r] : replicas)
+    out.push_back({id, r.want.model, r.want.settings, r.want.slot.ref()});
+  return out;
+}
+
+serve::SupervisorOptions SupervisorOptionsFor(const Options& o) {
+  serve::SupervisorOptions so;
+  so.state_dir = o.state_dir;
+  so.carve_path = o.carve_path;
+  so.stop_grace = o.stop_grace;
+  so.ports = std::make_shared<serve::PortAllocator>(o.port_first, o.port_last);
+  // Quick restarts, and a crash loop called after 5 failures in a minute; a
+  // crash-looping engine is then retried once a minute (docs/up.md).
+  so.restart.base = serve::Millis(250);
+  so.restart.max = serve::Millis(30'000);
+  so.restart.crash_loop_count = 5;
+  so.restart.crash_loop_window = serve::Millis(60'000);
+  so.restart.crash_loop_delay = serve::Millis(60'000);
+  return so;
+}
+
+}  // namespace
+
+std::string Service::Impl::NewId(const std::string& model) const {
+  for (int k = 0;; ++k) {
+    std::string id = fmt::format("{}/{}", model, k);
+    if (!replicas.count(id)) return id;
+  }
+}
+
+// Plans `path`, keeps the replicas that did not change, stops the others,
+// applies the layout, starts what is new and waits for it.
+Status Service::Impl::Converge(const std::string& path, bool first) {
+  CARVE_ASSIGN_OR_RETURN(spec::Spec next, spec::LoadSpec(path));
+  if (next.models.empty())
+    return Status::InvalidArgument(fmt::format("{}: no models to serve", next.file),
+                                   "Add a models: list (docs/spec.md).");
+  CARVE_ASSIGN_OR_RETURN(auto cfg, GatewayConfigFor(next, o.state_dir));
+  if (!first && cfg.listen != gwcfg.listen)
+    return Status::InvalidArgument(
+        fmt::format("{}: gateway listen changed ({} → {}); a reload cannot move the endpoint",
+                    next.file, gwcfg.listen, cfg.listen),
+        "Run carve down, then carve up.");
+  CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanAll(next, path, gpus));
+  CARVE_ASSIGN_OR_RETURN(auto wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
+  CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
+
+  // A move is, for now, a stop and a start: the old engine goes before the layout changes.
+  std::vector<WantedReplica> add;
+  std::set<std::string> going;
+  for (const Action& a : Reconcile(WantsOf(wanted), HavesOf(replicas))) {
+    if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStop) going.insert(a.id);
+    if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStart)
+      add.push_back(std::move(wanted[a.want]));
+  }
+  CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
+  CARVE_RETURN_IF_ERROR(ApplyLayout(layouts, going));
+  CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
+  std::vector<std::string> started;
+  for (auto& w : add) {
+    std::string id;
+    CARVE_RETURN_IF_ERROR(StartReplica(std::move(w), gpus, id));
+    started.push_back(id);
+  }
+  spec = std::move(next);
+  spec_path = path;
+  Tick(true);
+  return WaitStarted(started);
+}
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Service::~Service() { Stop(std::chrono::milliseconds(0)); }
+
+Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Options options,
+                                                Hooks hooks) {
+  auto impl = std::make_unique<Impl>();
+  impl->o = std::move(options);
+  impl->h = std::move(hooks);
+  impl->spec_path = fs::absolute(spec_path).string();
+  CARVE_RETURN_IF_ERROR(serve::CreateSearchableDirs(fs::absolute(impl->o.state_dir).string()));
+  CARVE_ASSIGN_OR_RETURN(impl->machine, impl->h.open_machine());
+  CARVE_ASSIGN_OR_RETURN(spec::Spec first, spec::LoadSpec(impl->spec_path));
+  CARVE_ASSIGN_OR_RETURN(impl->gwcfg, GatewayConfigFor(first, impl->o.state_dir));
+  impl->wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  impl->sup = std::make_unique<serve::Supervisor>(SupervisorOptionsFor(impl->o));
+  int wake = impl->wake;
+  impl->sup->SetObserver([wake](const serve::ReplicaStatus&) {
+    uint64_t one = 1;
+    (void)!::write(wake, &one, sizeof one);
+  });
+  // The gateway first: a taken listen port fails before any slice changes.
+  auto gw = gateway::Gateway::Start(impl->gwcfg);
+  if (!gw.ok())
+    return gw.status()
+        .Prefixed(fmt::format("gateway on {}", impl->gwcfg.listen))
+        .WithHint(
+            "Another program holds it? Set gateway: {listen: 127.0.0.1:PORT} in the spec, or stop "
+            "that program.");
+  impl->gw = std::move(*gw);
+  auto service = std::unique_ptr<Service>(new Service(std::move(impl)));
+  Status s = service->impl_->Converge(service->impl_->spec_path, /*first=*/true);
+  if (!s.ok()) {
+    service->Stop(std::chrono::milliseconds(0));
+    return s;
+  }
+  return service;
+}
+
+Status Service::Reload(const std::string& spec_path) {
+  Status s = impl_->Converge(fs::absolute(spec_path).string(), /*first=*/false);
+  impl_->reload_error = s.ok() ? "" : s.ToString();
+  impl_->Tick(true);
+  return s;
+}
+
+void Service::Tick() { impl_->Tick(false); }
+int Service::wake_fd() const { return impl_->wake; }
+std::string Service::listen() const { return impl_->View().listen; }
+std::chrono::milliseconds Service::drain() const {
+  return std::chrono::milliseconds(impl_->gwcfg.timeouts.drain_ms);
+}
+Json Service::StatusJson() { return impl_->StatusNow(); }
+
+void Service::Stop(std::chrono::milliseconds drain) {
+  if (!impl_) return;
+  if (impl_->gw) impl_->gw->Stop(drain);
+  impl_->gw.reset();
+  if (impl_->sup) {
+    impl_->sup->StopAll();
+    for (const auto& [id, r] : impl_->replicas)
+      if (r.noted_pid > 0) (void)impl_->machine->ForgetProcess(static_cast<uint32_t>(r.noted_pid));
+    impl_->replicas.clear();
+    impl_->sup.reset();
+  }
+  if (impl_->wake >= 0) ::close(impl_->wake);
+  impl_->wake = -1;
+  RemoveStatus(impl_->o.state_dir);
+}
+
+}  // namespace carve::up

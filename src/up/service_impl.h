@@ -1,0 +1,83 @@
+// The service's insides (up.h), shared by the files that implement it:
+// service.cpp (start, converge, reload, stop), layout_change.cpp (preflight
+// and the apply of a plan's layout) and engines.cpp (replicas: start, stop,
+// wait, and the tick that feeds the gateway and writes the status).
+// One thread drives it (see up.h).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gateway/gateway.h"
+#include "plan/plan.h"
+#include "serve/supervisor.h"
+#include "spec/spec.h"
+#include "up/desired.h"
+#include "up/status.h"
+#include "up/up.h"
+
+namespace carve::up {
+
+// A replica the service runs: what was wanted, and what it has seen of it.
+struct Replica {
+  WantedReplica want;
+  int noted_pid = 0;                             // the engine PID the machine was told of
+  serve::State noted = serve::State::kStarting;  // the last state written to the log
+  uint64_t requests = 0, errors = 0;
+  double rps = 0;
+};
+
+struct Service::Impl {
+  Options o;
+  Hooks h;
+  std::string spec_path;
+  spec::Spec spec;
+  std::unique_ptr<device::Machine> machine;
+  std::unique_ptr<serve::Supervisor> sup;
+  std::unique_ptr<gateway::Gateway> gw;
+  gateway::GatewayConfig gwcfg;
+  int wake = -1;
+  std::map<std::string, Replica> replicas;  // by replica id
+  std::vector<gateway::Backend> backends;
+  std::vector<device::Gpu> gpus_seen;
+  std::chrono::steady_clock::time_point last_count{};
+  std::string last_status;
+  std::chrono::steady_clock::time_point last_write{};
+  std::string reload_error;
+
+  void Note(const std::string& s) const {
+    if (o.note) o.note(s);
+  }
+
+  // service.cpp
+  Status Converge(const std::string& path, bool first);
+  std::string NewId(const std::string& model) const;
+
+  // layout_change.cpp
+  Status Preflight(const std::vector<WantedReplica>& add) const;
+  // Applies the layouts; stops the replicas in `going` first (their slices
+  // may be in the way). Refuses, changing nothing, where another process
+  // uses a slice that must change.
+  Status ApplyLayout(const apply::Layouts& layouts, const std::set<std::string>& going);
+
+  // engines.cpp
+  Status StartReplica(WantedReplica w, const std::vector<device::Gpu>& gpus, std::string& id);
+  void StopReplica(const std::string& id);
+  Status WaitStarted(const std::vector<std::string>& ids);
+  std::set<uint32_t> EnginePids() const;
+  // Every model of the spec: the gateway keeps them listed while none of
+  // their replicas is ready (503 with Retry-After, not 404).
+  std::vector<std::string> ModelNames() const;
+  void Tick(bool force_write);
+  void NoteStateChange(const serve::ReplicaStatus& s, Replica& r);
+  void NoteEngine(const serve::ReplicaStatus& s, Replica& r, bool& noted);
+  void CountTraffic();
+  ServiceView View() const;
+  nlohmann::ordered_json StatusNow() const { return up::StatusJson(View()); }
+};
+
+}  // namespace carve::up

@@ -1,0 +1,101 @@
+#include "up/status.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace carve::up {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string Tail(const std::string& text, size_t lines) {
+  size_t pos = text.size();
+  while (lines-- > 0 && pos > 0) {
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return text;
+  }
+  return text.substr(pos + 1);
+}
+
+// The slice's memory (used, total) as the GPUs were last read.
+std::pair<uint64_t, uint64_t> MemoryOf(const Slot& sl, const std::vector<device::Gpu>& gpus) {
+  uint64_t used = 0, total = 0;
+  for (const auto& g : gpus) {
+    if (g.index != sl.gpu) continue;
+    if (sl.profile == "whole") used = g.memory_used_mib, total = g.memory_total_mib;
+    for (const auto& gi : g.gpu_instances)
+      if (gi.id == sl.gi) used = gi.memory_used_mib, total = gi.memory_total_mib;
+  }
+  return {used, total};
+}
+
+Json ReplicaJson(const ReplicaView& r, const std::vector<device::Gpu>& gpus) {
+  const serve::ReplicaStatus& s = r.engine;
+  auto [used, total] = MemoryOf(r.slot, gpus);
+  return {{"id", s.id},
+          {"model", s.model},
+          {"gpu", r.slot.gpu},
+          {"profile", r.slot.profile},
+          {"start", r.slot.start},
+          {"uuid", s.uuid},
+          {"memory_used_mib", used},
+          {"memory_total_mib", total},
+          {"engine", serve::EngineName(s.engine)},
+          {"launcher", serve::LauncherName(r.launcher)},
+          {"pid", s.pid},
+          {"port", s.port},
+          {"state", serve::StateName(s.state)},
+          {"restarts", s.restarts},
+          {"requests", r.requests},
+          {"requests_per_s", r.requests_per_s},
+          {"errors", r.errors},
+          {"last_exit", s.last_exit},
+          {"last_error", s.last_error},
+          {"log", s.log_path}};
+}
+
+}  // namespace
+
+Json StatusJson(const ServiceView& view) {
+  std::vector<const ReplicaView*> sorted;
+  for (const auto& r : view.replicas) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* a, auto* b) { return a->engine.id < b->engine.id; });
+  Json reps = Json::array();
+  for (const auto* r : sorted) reps.push_back(ReplicaJson(*r, view.gpus));
+  return Json{{"version", kStatusVersion},
+              {"pid", view.pid},
+              {"spec", view.spec},
+              {"state_dir", view.state_dir},
+              {"gateway", {{"listen", view.listen}, {"url", "http://" + view.listen}}},
+              {"replicas", reps},
+              {"reload_error", view.reload_error}};
+}
+
+std::string StatusText(const Json& st) {
+  std::string out = fmt::format("carve up (pid {}) serving {} on {}\n", st.value("pid", 0),
+                                st.value("spec", ""), st["gateway"].value("url", ""));
+  out +=
+      fmt::format("{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6} {:>6}\n",
+                  "MODEL", "GPU", "SLICE", "MIG UUID", "MEMORY (MiB)", "ENGINE", "PID", "STATE",
+                  "PORT", "RESTARTS", "REQ/S", "ERRORS");
+  for (const auto& r : st["replicas"]) {
+    out += fmt::format(
+        "{:<14} {:>3} {:<12} {:<42} {:>15} {:<8} {:>7} {:<13} {:>5} {:>8} {:>6.1f} {:>6}\n",
+        r.value("model", ""), r.value("gpu", 0),
+        fmt::format("{}@{}", r.value("profile", ""), r.value("start", 0)), r.value("uuid", ""),
+        fmt::format("{}/{}", r.value("memory_used_mib", 0), r.value("memory_total_mib", 0)),
+        r.value("engine", ""), r.value("pid", 0), r.value("state", ""), r.value("port", 0),
+        r.value("restarts", 0), r.value("requests_per_s", 0.0), r.value("errors", 0));
+  }
+  for (const auto& r : st["replicas"])
+    if (r.value("state", "") != "ready" && !r.value("last_error", "").empty())
+      out += fmt::format("\n{} ({}): {}\n", r.value("id", ""), r.value("state", ""),
+                         Tail(r.value("last_error", ""), 6));
+  if (!st.value("reload_error", "").empty())
+    out += "\nlast reload failed: " + st.value("reload_error", "") + "\n";
+  return out;
+}
+
+}  // namespace carve::up

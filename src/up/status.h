@@ -1,0 +1,51 @@
+// Status: what `carve up` serves, as the JSON it writes to STATE_DIR/status.json
+// (state_dir.h) and the table `carve status` prints. Pure: built from a view
+// the service assembles (engines, slots, traffic, the GPUs as last read).
+//
+// status.json, version 1 (docs/up.md, "carve status"):
+//   {"version": 1, "pid", "spec", "state_dir", "gateway": {"listen", "url"},
+//    "replicas": [{"id", "model", "gpu", "profile", "start", "uuid",
+//                  "memory_used_mib", "memory_total_mib", "engine", "launcher",
+//                  "pid", "port", "state", "restarts", "requests",
+//                  "requests_per_s", "errors", "last_exit", "last_error", "log"}],
+//    "reload_error"}
+// Fields are only ever added within a version.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "device/machine.h"
+#include "serve/supervisor.h"
+#include "up/desired.h"
+
+namespace carve::up {
+
+inline constexpr int kStatusVersion = 1;
+
+// One replica: its engine as the supervisor sees it, where it runs, its traffic.
+struct ReplicaView {
+  serve::ReplicaStatus engine;
+  Slot slot;
+  serve::Launcher launcher = serve::Launcher::kProcess;
+  uint64_t requests = 0, errors = 0;
+  double requests_per_s = 0;
+};
+
+struct ServiceView {
+  int pid = 0;
+  std::string spec, state_dir;
+  std::string listen;  // "127.0.0.1:8000"
+  std::vector<ReplicaView> replicas;
+  std::vector<device::Gpu> gpus;  // for each slice's memory
+  std::string reload_error;
+};
+
+// status.json's content; replicas sorted by id.
+nlohmann::ordered_json StatusJson(const ServiceView& view);
+
+// The status as a table for people.
+std::string StatusText(const nlohmann::ordered_json& status);
+
+}  // namespace carve::up
