@@ -39,6 +39,7 @@ void AddEngine(CLI::App& app, Globals& g) {
   echo->callback(Body(g, [o, models] {
     if (!models->empty()) o->models = *models;
     if (const char* dev = std::getenv("CUDA_VISIBLE_DEVICES")) o->device = dev;
+    if (const char* file = std::getenv("CARVE_ACTIVITY_FILE")) o->activity_file = file;
     return echo::RunEchoEngine(*o);
   }));
 }

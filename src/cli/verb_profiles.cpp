@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/machine_open.h"
 #include "cli/verbs.h"
+#include "mig/capacity.h"
 #include "mig/layout.h"
 #include "render/style.h"
 #include "render/table.h"
@@ -27,9 +28,7 @@ struct View {
 };
 
 std::string Where(const View& v, const mig::Profile& p) {
-  uint64_t held = mig::UnitMask(v.slices), could = 0;
-  for (int start : mig::FreeStarts(*v.model, v.slices, p))
-    could |= ((uint64_t{1} << p.size()) - 1) << start;
+  uint64_t held = mig::UnitMask(v.slices), could = mig::UsableUnits(*v.model, v.slices, p);
   std::string out;
   for (int u = 0; u < v.model->placement_units; ++u)
     out += (held >> u & 1) ? "█" : (could >> u & 1) ? "░" : "·";
@@ -45,6 +44,11 @@ void PrintView(const View& v) {
       : held == 0         ? "all units free"
                   : fmt::format("{} {} free", std::popcount(all & ~held) == 1 ? "unit" : "units",
                                 mig::UnitRuns(all & ~held, m.placement_units));
+  uint64_t stranded = mig::StrandedUnits(m, v.slices);
+  if (stranded)
+    free += fmt::format(" ({} {} stranded: no profile fits)",
+                        std::popcount(stranded) == 1 ? "unit" : "units",
+                        mig::UnitRuns(stranded, m.placement_units));
   fmt::print("{}: {} placement units, {} compute slices; {}{}\n", v.title, m.placement_units,
              m.compute_slices, free, v.mig_on ? "" : "  (MIG is off: enable it to create these)");
   render::Table t({"id>", "profile", "can add/max>", "memory>", "SMs>", "CE>", "DEC>", "ENC>",
@@ -105,6 +109,7 @@ ordered_json ViewJson(const View& v) {
           {"placement_units", m.placement_units},
           {"compute_slices", m.compute_slices},
           {"mig_on", v.mig_on},
+          {"stranded_units", std::popcount(mig::StrandedUnits(m, v.slices))},
           {"profiles", profiles}};
 }
 

@@ -1,6 +1,6 @@
 // carve render: the plan as text for other systems. `carve render k8s` writes
 // Kubernetes objects, node labels, the rollout script and runbook, and node
-// pools; further targets (docker, …) are subcommands beside it.
+// pools; `docker` a script; `grafana` a dashboard over carve's metrics.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,17 +12,16 @@
 #include "cli/verbs.h"
 #include "plan/fleet.h"
 #include "plan/plan.h"
+#include "render/grafana.h"
 #include "render/k8s/k8s.h"
 #include "serve/docker.h"
 #include "spec/spec.h"
 #include "up/desired.h"
 #include "up/gateway_config.h"
+#include "util/atomic_file.h"
 #include "util/read_file.h"
 
 namespace carve::cli {
-
-Result<plan::Plan> PlanSpec(const Globals& g, const spec::Spec& spec, const std::string& fleet,
-                            const std::string& nodes, bool compare);
 
 namespace {
 
@@ -182,13 +181,27 @@ void AddDocker(CLI::App* render, Globals& g) {
   cmd->callback(Body(g, [&g, f] { return RunDocker(g, *f); }));
 }
 
+void AddGrafana(CLI::App* render, Globals& g) {
+  auto* cmd = render->add_subcommand(
+      "grafana", "A Grafana dashboard (JSON to import) over carve up's /metrics: slices, models");
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("-o,--output", *out, "Write it to FILE (default: stdout)")->type_name("FILE");
+  cmd->callback(Body(g, [out] {
+    std::string text = render::GrafanaDashboard();
+    if (out->empty()) return fmt::print("{}", text), Status::Ok();
+    return WriteFileAtomically(*out, text, /*durable=*/false);
+  }));
+}
+
 }  // namespace
 
 void AddRender(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("render", "Render the plan for other systems (k8s, docker)");
+  auto* cmd =
+      app.add_subcommand("render", "Render the plan for other systems (k8s, docker, grafana)");
   cmd->require_subcommand(1);
   AddK8s(cmd, g);
   AddDocker(cmd, g);
+  AddGrafana(cmd, g);
 }
 
 }  // namespace carve::cli

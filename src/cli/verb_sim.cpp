@@ -52,7 +52,8 @@ Status RunAttach(const AttachOpts& o) {
     for (const auto& g : state.gpus)
       for (const auto& p : g.processes) pid = std::max(pid, p.pid + 1);
   }
-  CARVE_RETURN_IF_ERROR(m->Attach(gpu.index, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track}));
+  CARVE_RETURN_IF_ERROR(
+      m->Attach(gpu.index, o.gi, o.ci, {pid, o.name, o.memory, -1, -1, o.track, ""}));
   fmt::print("Process {} ({}, {} MiB) attached to GPU {}{}.\n", pid, o.name, o.memory, gpu.index,
              o.gi ? fmt::format(", GPU instance {}", *o.gi) : "");
   return Status::Ok();

@@ -20,7 +20,6 @@
 
 namespace carve::cli {
 
-
 namespace {
 
 namespace fs = std::filesystem;

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "cli/cli.h"
+#include "plan/plan.h"
+#include "spec/spec.h"
 
 namespace carve::cli {
 
@@ -34,5 +36,10 @@ Result<std::string> ReadLayoutText(const std::string& path);
 // SIMFILE.d next to the simulator's state file, else /var/lib/carve
 // (carve apply, doctor, up).
 std::string StateDirFor(const Globals& globals, const std::string& flag);
+// Plans `spec` for the fleet the flags name: --fleet, else --nodes (a
+// `kubectl get nodes -o json` file), else the spec's `fleet:`, else this
+// machine's GPUs (carve plan, render).
+Result<plan::Plan> PlanSpec(const Globals& globals, const spec::Spec& spec,
+                            const std::string& fleet, const std::string& nodes, bool compare);
 
 }  // namespace carve::cli

@@ -40,6 +40,9 @@ struct Process {
   uint64_t memory_mib = 0;
   int gi = -1;  // -1: on the whole GPU (MIG off)
   int ci = -1;
+  // Where the process counts its work (util/activity_file.h), "" if it does
+  // not; only the simulator reads it (a driver measures the work itself).
+  std::string activity_file = {};
 };
 
 struct ComputeInstance {
@@ -94,6 +97,22 @@ struct DriverInfo {
   std::string cuda_version;
 };
 
+// How busy a slice was over an interval, as ratios 0..1: the share of its SMs
+// that were busy, of its memory bandwidth used, of its time in tensor cores
+// (NVML's GPM metrics SM_UTIL, DRAM_BW_UTIL and ANY_TENSOR_UTIL over 100).
+struct Utilisation {
+  double sm = 0;
+  double memory_bandwidth = 0;
+  double tensor = 0;
+};
+
+// The utilisation of one slice, or why there is none.
+struct SliceUtilisation {
+  int gi = -1;  // the GPU instance; -1: the whole GPU (MIG off)
+  std::optional<Utilisation> value;
+  std::string unavailable;  // why `value` is empty, for people (names DCGM where it has it)
+};
+
 // What a MIG mode change did.
 struct ModeChange {
   MigMode mode;             // after the call
@@ -126,6 +145,13 @@ class Machine {
   virtual Result<ComputeInstance> CreateComputeInstance(int gpu, int gi, int ci_profile_id,
                                                         std::optional<int> start) = 0;
   virtual Status DestroyComputeInstance(int gpu, int gi, int ci) = 0;
+
+  // The utilisation of each GPU instance of GPU `gpu` (of the whole GPU when
+  // MIG is off) since the previous call for that GPU on this Machine; the
+  // first call measures over 100 ms and blocks that long. On hardware that
+  // gives none per slice (NVML's GPM needs Hopper or later) every entry says
+  // why instead. kNotFound when `gpu` is out of range.
+  virtual Result<std::vector<SliceUtilisation>> ReadUtilisation(int gpu) = 0;
 
   // Stops a process that uses a GPU (SIGTERM, then SIGKILL after `grace_ms`),
   // for `--force`. kNotFound when no such process uses `gpu`.

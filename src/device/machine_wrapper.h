@@ -40,6 +40,9 @@ class MachineWrapper : public Machine {
   Status DestroyComputeInstance(int gpu, int gi, int ci) override {
     return target_->DestroyComputeInstance(gpu, gi, ci);
   }
+  Result<std::vector<SliceUtilisation>> ReadUtilisation(int gpu) override {
+    return target_->ReadUtilisation(gpu);
+  }
   Status StopProcess(int gpu, uint32_t pid, int grace_ms) override {
     return target_->StopProcess(gpu, pid, grace_ms);
   }

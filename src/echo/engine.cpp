@@ -190,6 +190,8 @@ EchoReply Complete(const EchoOptions& o, const json::object& req, std::string_vi
   g.tokens = Tokens(prompt, n);
   EchoReply r;
   r.model = g.model;
+  r.prompt_tokens = g.prompt_tokens;
+  r.completion_tokens = g.tokens.size();
   auto* stream = req.if_contains("stream");
   if (stream && stream->is_bool() && stream->as_bool()) {
     bool usage = false;
@@ -267,6 +269,7 @@ EchoReply Embed(const EchoOptions& o, const json::object& req) {
   }
   EchoReply r;
   r.model = std::string(req.at("model").as_string());
+  r.prompt_tokens = words;
   json::object o2{{"object", "list"},
                   {"data", std::move(data)},
                   {"model", r.model},

@@ -30,6 +30,9 @@ struct EchoOptions {
   int embedding_dim = 16;
   int threads = 1;
   std::string device;  // CUDA_VISIBLE_DEVICES as seen at start (a MIG UUID)
+  // CARVE_ACTIVITY_FILE: where to count the tokens served, so the simulator
+  // can make this engine's slice busy (util/activity_file.h); "" for none.
+  std::string activity_file;
 };
 
 // One SSE event, sent as one write after `delay_ms`.
@@ -46,6 +49,8 @@ struct EchoReply {
   bool stream = false;
   std::vector<EchoEvent> events;  // when stream, ending with "data: [DONE]\n\n"
   std::string model;              // for the request log ("" if none)
+  size_t prompt_tokens = 0;       // the work it stands for (activity_file)
+  size_t completion_tokens = 0;
 };
 
 // The reply to one request. Never fails: bad requests get the engine's error

@@ -31,6 +31,15 @@ TEST(EchoEngine, SameRequestSameBytes) {
   EXPECT_EQ(a.delay_ms, 30 + 3 * 5);  // first token, then three more
 }
 
+TEST(EchoEngine, RepliesCarryTheTokensTheyStandFor) {
+  auto chat = EchoRespond(Opts(), "POST", "/v1/chat/completions", kChat);
+  EXPECT_EQ(chat.prompt_tokens, 2u);
+  EXPECT_EQ(chat.completion_tokens, 4u);
+  auto embed = EchoRespond(Opts(), "POST", "/v1/embeddings", R"({"model":"m1","input":"a b c"})");
+  EXPECT_EQ(embed.prompt_tokens, 3u);
+  EXPECT_EQ(embed.completion_tokens, 0u);
+}
+
 TEST(EchoEngine, StreamsOneEventPerTokenThenDone) {
   std::string req =
       R"({"model":"m1","stream":true,"max_tokens":3,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"a"}]})";

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "echo/engine.h"
+#include "util/activity_file.h"
 #include "util/atomic_file.h"
 #include "util/mutex.h"
 
@@ -143,6 +144,7 @@ asio::awaitable<bool> SendWhole(beast::tcp_stream& s, const EchoReply& r, unsign
 struct Engine {
   const EchoOptions& opts;
   RequestLog log;
+  std::unique_ptr<ActivityWriter> activity;  // null without opts.activity_file
 };
 
 asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
@@ -174,6 +176,7 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
   beast::error_code ignored;
   s.socket().cancel(ignored);
   eng.log.End(seq, ok ? "completed" : "client_closed");
+  if (eng.activity) eng.activity->Add(r.prompt_tokens, r.completion_tokens);
   co_return ok&& keep;
 }
 
@@ -240,7 +243,10 @@ Status RunEchoEngine(const EchoOptions& o) {
     iocs.push_back(std::make_unique<asio::io_context>(1));
   CARVE_ASSIGN_OR_RETURN(tcp::acceptor acceptor, Listen(*iocs[0], o));
   uint16_t port = acceptor.local_endpoint().port();
-  Engine eng{o, {}};
+  Engine eng{o, {}, nullptr};
+  if (!o.activity_file.empty()) {
+    CARVE_ASSIGN_OR_RETURN(eng.activity, ActivityWriter::Open(o.activity_file));
+  }
   asio::co_spawn(*iocs[0], Accept(eng, acceptor, iocs), asio::detached);
   std::string models;
   for (const auto& m : o.models) models += (models.empty() ? "" : ",") + m;

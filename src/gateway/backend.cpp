@@ -43,3 +43,21 @@ Result<Endpoint> ParseUrl(const std::string& url) {
 }
 
 }  // namespace carve::gateway
+
+namespace carve::gateway {
+
+std::vector<std::pair<std::string, std::string>> BackendLabels(const Backend& b) {
+  std::string profile = b.profile, mig_uuid = b.mig_uuid;
+  if (profile.empty() && mig_uuid.empty() && !b.slice.empty()) {
+    if (b.slice.starts_with("MIG-"))
+      mig_uuid = b.slice;
+    else
+      profile = b.slice.substr(0, b.slice.find('@'));
+  }
+  return {{"gpu", b.gpu},         {"gpu_uuid", b.gpu_uuid},
+          {"profile", profile},   {"placement", b.placement},
+          {"mig_uuid", mig_uuid}, {"model", b.model},
+          {"engine", b.engine},   {"replica", b.url}};
+}
+
+}  // namespace carve::gateway

@@ -45,9 +45,13 @@ struct GatewayState {
     snapshot_ = std::move(snapshot);
     snapshot_version.fetch_add(1, std::memory_order_release);
   }
-  void CountError(ModelPool* pool, ErrorKind kind) {
-    auto& counts = pool ? pool->errors : unrouted_errors;
-    counts[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  // Counts an error by model and key (tag 0: no key); before a model is
+  // known, by kind alone.
+  void CountError(ModelPool* pool, ErrorKind kind, uint64_t key_tag = 0) {
+    if (pool)
+      pool->errors.Add(key_tag, static_cast<uint32_t>(kind));
+    else
+      unrouted_errors[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
   }
 
   Router router;

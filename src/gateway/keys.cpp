@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "gateway/keyed_counts.h"
+
 namespace carve::gateway {
 
 std::string Sha256Hex(std::string_view data) {
@@ -32,7 +34,10 @@ std::string_view PresentedKey(std::string_view authorization, std::string_view x
 }
 
 KeyRing::KeyRing(std::vector<ApiKey> keys) : keys_(std::move(keys)) {
-  for (size_t i = 0; i < keys_.size(); ++i) by_hash_.emplace(keys_[i].sha256, i);
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    keys_[i].tag = KeyTag(keys_[i].name);
+    by_hash_.emplace(keys_[i].sha256, i);
+  }
 }
 
 const ApiKey* KeyRing::Find(std::string_view presented) const {

@@ -5,6 +5,7 @@
 // thread read it without locks; a reload builds a new one.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@ struct ApiKey {
   std::string name;                 // shown in logs and metrics instead of the key
   std::string sha256;               // lower-case hex of SHA-256(key)
   std::vector<std::string> models;  // "*" allows every model
+  uint64_t tag = 0;                 // KeyTag(name): how metrics count it; KeyRing sets it
 };
 
 // Lower-case hex SHA-256 of `data`.
@@ -36,6 +38,7 @@ class KeyRing {
   const ApiKey* Find(std::string_view presented) const;
   // Whether `key` may use `model`; a null key (keys disabled) may use any.
   static bool Allows(const ApiKey* key, std::string_view model);
+  const std::vector<ApiKey>& keys() const { return keys_; }
 
  private:
   std::vector<ApiKey> keys_;

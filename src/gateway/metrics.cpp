@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 
 namespace carve::gateway {
@@ -12,19 +13,6 @@ void Histogram::Observe(double seconds) {
   if (i < kBounds.size()) buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
-}
-
-void StatusCounts::Add(int status) {
-  if (status >= 100 && status <= 599) counts_[status - 100].fetch_add(1, std::memory_order_relaxed);
-}
-
-std::vector<std::pair<int, uint64_t>> StatusCounts::NonZero() const {
-  std::vector<std::pair<int, uint64_t>> out;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    uint64_t n = counts_[i].load(std::memory_order_relaxed);
-    if (n) out.emplace_back(static_cast<int>(i) + 100, n);
-  }
-  return out;
 }
 
 std::string EscapeLabel(std::string_view value) {
@@ -43,16 +31,19 @@ std::string EscapeLabel(std::string_view value) {
   return out;
 }
 
-namespace {
-
-std::string LabelText(const Labels& labels) {
-  if (labels.empty()) return {};
-  std::string out = "{";
+std::string JoinLabels(const Labels& labels) {
+  std::string out;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (i) out += ',';
     out += labels[i].first + "=\"" + EscapeLabel(labels[i].second) + '"';
   }
-  return out + '}';
+  return out;
+}
+
+namespace {
+
+std::string LabelText(const Labels& labels) {
+  return labels.empty() ? std::string() : '{' + JoinLabels(labels) + '}';
 }
 
 std::string Number(double v) {
@@ -71,22 +62,40 @@ void PromWriter::Sample(std::string_view name, const Labels& labels, double valu
   out_ += fmt::format("{}{} {}\n", name, LabelText(labels), Number(value));
 }
 
+void PromWriter::Sample(std::string_view name, std::string_view labels, std::string_view extra,
+                        uint64_t value) {
+  out_.append(name);
+  out_ += '{';
+  out_.append(labels);
+  if (!extra.empty()) {
+    if (!labels.empty()) out_ += ',';
+    out_.append(extra);
+  }
+  out_ += "} ";
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, end);
+  out_ += '\n';
+}
+
 void PromWriter::WriteHistogram(std::string_view name, const Labels& labels, const Histogram& h) {
+  WriteHistogram(name, JoinLabels(labels), h);
+}
+
+void PromWriter::WriteHistogram(std::string_view name, std::string_view labels,
+                                const Histogram& h) {
   const std::string bucket = std::string(name) + "_bucket";
   uint64_t cumulative = 0;
-  Labels with_le = labels;
-  with_le.emplace_back("le", "");
   for (size_t i = 0; i < Histogram::kBounds.size(); ++i) {
     cumulative += h.bucket(i);
-    with_le.back().second = Number(Histogram::kBounds[i]);
-    Sample(bucket, with_le, static_cast<double>(cumulative));
+    Sample(bucket, labels, fmt::format("le=\"{}\"", Number(Histogram::kBounds[i])), cumulative);
   }
   // Read count after the buckets so +Inf is never below the last bucket.
   uint64_t count = std::max(h.count(), cumulative);
-  with_le.back().second = "+Inf";
-  Sample(bucket, with_le, static_cast<double>(count));
-  Sample(std::string(name) + "_sum", labels, h.sum());
-  Sample(std::string(name) + "_count", labels, static_cast<double>(count));
+  Sample(bucket, labels, "le=\"+Inf\"", count);
+  std::string braced = labels.empty() ? std::string() : '{' + std::string(labels) + '}';
+  out_ += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, braced, Number(h.sum()), name, braced,
+                      count);
 }
 
 void PromWriter::Raw(std::string_view text) {

@@ -33,28 +33,24 @@ class Histogram {
   std::atomic<uint64_t> sum_ns_{0};
 };
 
-// Responses counted by HTTP status (100–599).
-class StatusCounts {
- public:
-  void Add(int status);
-  // (status, count) for every status seen at least once.
-  std::vector<std::pair<int, uint64_t>> NonZero() const;
-
- private:
-  std::array<std::atomic<uint64_t>, 500> counts_{};
-};
-
 // Appends metric families in the Prometheus text format (version 0.0.4).
 class PromWriter {
  public:
   // "# HELP" and "# TYPE" lines; call once per family, before its samples.
   void Family(std::string_view name, std::string_view type, std::string_view help);
   void Sample(std::string_view name, const Labels& labels, double value);
+  // name{labels[,extra]} value, with labels already joined (JoinLabels): the
+  // fast path for series by the thousand.
+  void Sample(std::string_view name, std::string_view labels, std::string_view extra,
+              uint64_t value);
   // name_bucket{…,le=…}, name_sum and name_count.
   void WriteHistogram(std::string_view name, const Labels& labels, const Histogram& h);
+  void WriteHistogram(std::string_view name, std::string_view labels, const Histogram& h);
   // Lines produced elsewhere (e.g. per-slice memory from the device layer).
   void Raw(std::string_view text);
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
   const std::string& text() const { return out_; }
+  std::string Take() && { return std::move(out_); }
 
  private:
   std::string out_;
@@ -62,5 +58,7 @@ class PromWriter {
 
 // Escapes a label value: backslash, double quote and newline.
 std::string EscapeLabel(std::string_view value);
+// `a="x",b="y"`: labels escaped and joined, without the braces.
+std::string JoinLabels(const Labels& labels);
 
 }  // namespace carve::gateway

@@ -4,6 +4,7 @@
 
 #include "gateway/access_log.h"
 #include "gateway/exposition.h"
+#include "gateway/keyed_counts.h"
 
 namespace carve::gateway {
 namespace {
@@ -36,42 +37,54 @@ TEST(PromWriter, EscapesLabelValues) {
   EXPECT_EQ(w.text(), "m{k=\"v\\\"\"} 1.5\n");
 }
 
-TEST(StatusCounts, CountsOnlyValidStatuses) {
-  StatusCounts c;
-  c.Add(200);
-  c.Add(200);
-  c.Add(503);
-  c.Add(42);
-  auto nz = c.NonZero();
-  ASSERT_EQ(nz.size(), 2u);
-  EXPECT_EQ(nz[0], std::make_pair(200, uint64_t{2}));
-  EXPECT_EQ(nz[1], std::make_pair(503, uint64_t{1}));
-}
-
-TEST(RenderMetrics, PerReplicaLabelsErrorsAndExtraLines) {
+TEST(RenderMetrics, EveryReplicaSeriesCarriesTheLabelSetAndRequestsTheKey) {
   Router router;
   std::string url = "http://127.0.0.1:9000";
-  router.Update({{Backend{"m", url, "0", "3g.40gb@4"}, *ParseUrl(url)}}, {}, Limits{});
+  Backend b{"m", url, "0", "3g.40gb@4", "GPU-1", "3g.40gb", "4:4", "MIG-2", "vllm"};
+  router.Update({{b, *ParseUrl(url)}}, {}, Limits{});
   auto pool = router.Find("m");
   auto r = pool->replicas()[0];
-  r->responses.Add(200);
+  KeyRing keys({{"team-a", std::string(64, 'a'), {"*"}}, {"gone", std::string(64, 'b'), {"*"}}});
+  uint64_t team_a = KeyTag("team-a");
+  r->requests.Add(team_a, 200);
+  r->requests.Add(team_a, 200);
+  r->requests.Add(0, 503);
+  r->requests.Add(KeyTag("removed-by-a-reload"), 200);
   r->duration.Observe(0.01);
-  pool->errors[static_cast<size_t>(ErrorKind::kNoHealthyUpstream)] += 2;
+  pool->errors.Add(team_a, static_cast<uint32_t>(ErrorKind::kNoHealthyUpstream));
+  pool->errors.Add(team_a, static_cast<uint32_t>(ErrorKind::kNoHealthyUpstream));
   ErrorCounts unrouted{};
   unrouted[static_cast<size_t>(ErrorKind::kUnauthorized)] += 1;
-  std::string t = RenderMetrics(router, unrouted, {3, false}, "carve_slice_memory_used_bytes 1\n");
+  std::string t =
+      RenderMetrics(router, unrouted, {3, false}, "carve_slice_memory_used_bytes 1\n", keys);
   const std::string labels =
-      R"(model="m",replica="http://127.0.0.1:9000",gpu="0",slice="3g.40gb@4")";
-  EXPECT_TRUE(Has(t, "carve_gateway_requests_total{" + labels + ",status=\"200\"} 1\n"));
+      R"(gpu="0",gpu_uuid="GPU-1",profile="3g.40gb",placement="4:4",mig_uuid="MIG-2",)"
+      R"(model="m",engine="vllm",replica="http://127.0.0.1:9000")";
+  EXPECT_TRUE(
+      Has(t, "carve_gateway_requests_total{" + labels + R"(,key="team-a",status="200"} 2)"));
+  EXPECT_TRUE(Has(t, "carve_gateway_requests_total{" + labels + R"(,key="",status="503"} 1)"));
+  EXPECT_FALSE(Has(t, "removed")) << "a key a reload removed leaves the page";
   EXPECT_TRUE(Has(t, "carve_gateway_upstream_healthy{" + labels + "} 1\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_in_flight_requests{" + labels + "} 0\n"));
+  EXPECT_TRUE(
+      Has(t, "carve_gateway_request_duration_seconds_bucket{" + labels + R"(,le="0.01"} 1)"));
+  EXPECT_TRUE(Has(t, "carve_gateway_request_duration_seconds_count{" + labels + "} 1\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_queue_depth{model=\"m\"} 0\n"));
   EXPECT_TRUE(Has(
-      t, R"(carve_gateway_errors_total{model="m",code="upstream_unavailable",status="503"} 2)"));
-  EXPECT_TRUE(
-      Has(t, R"(carve_gateway_errors_total{model="",code="invalid_api_key",status="401"} 1)"));
+      t,
+      R"(carve_gateway_errors_total{model="m",key="team-a",code="upstream_unavailable",status="503"} 2)"));
+  EXPECT_TRUE(Has(
+      t, R"(carve_gateway_errors_total{model="",key="",code="invalid_api_key",status="401"} 1)"));
   EXPECT_TRUE(Has(t, "carve_gateway_open_connections 3\n"));
   EXPECT_TRUE(t.ends_with("carve_slice_memory_used_bytes 1\n"));
+}
+
+TEST(RenderMetrics, AConfigSliceGivesProfileOrMigUuid) {
+  auto labels = [](std::string slice) {
+    return JoinLabels(BackendLabels(Backend{"m", "http://h:1", "0", std::move(slice)}));
+  };
+  EXPECT_TRUE(Has(labels("1g.10gb@3"), R"(profile="1g.10gb",placement="",mig_uuid="")"));
+  EXPECT_TRUE(Has(labels("MIG-abc"), R"(profile="",placement="",mig_uuid="MIG-abc")"));
 }
 
 TEST(AccessLog, OneJsonLineWithoutTheKey) {

@@ -269,7 +269,7 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
     watch->upstream = nullptr;
     r.duration.Observe(MsSince(job.start) / 1000);
     if (result == Attempt::kDone) {
-      r.responses.Add(out.status);
+      r.requests.Add(job.key_tag, static_cast<uint32_t>(out.status));
       if (out.first_byte_ms > 0) r.first_byte.Observe(out.first_byte_ms / 1000);
     }
   }
@@ -291,7 +291,7 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
   const auto& info = InfoFor(x.error);
   out.status = info.status;
   out.error = std::string(info.code);
-  st.CountError(job.pool.get(), x.error);
+  st.CountError(job.pool.get(), x.error, job.key_tag);
   std::string message =
       x.error_message.empty() ? DefaultMessage(x.error, job.model) : x.error_message;
   bool ok =

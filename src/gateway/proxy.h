@@ -24,6 +24,7 @@ struct ProxyJob {
   std::shared_ptr<const Snapshot> snap;
   std::shared_ptr<ModelPool> pool;
   Clock::time_point start;
+  uint64_t key_tag = 0;  // the key's (KeyTag), 0 without keys
 };
 
 struct ProxyOutcome {

@@ -160,8 +160,7 @@ void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,
       const Backend& backend = entry.first;  // named: a lambda may not capture a binding
       auto old = std::find_if(pool->replicas_.begin(), pool->replicas_.end(),
                               [&](const auto& r) { return r->backend().url == backend.url; });
-      bool same = old != pool->replicas_.end() && (*old)->backend().gpu == backend.gpu &&
-                  (*old)->backend().slice == backend.slice;
+      bool same = old != pool->replicas_.end() && (*old)->backend() == backend;
       replicas.push_back(same ? *old : std::make_shared<Replica>(backend, entry.second));
     }
     pool->replicas_ = std::move(replicas);

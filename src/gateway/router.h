@@ -22,6 +22,7 @@
 
 #include "gateway/backend.h"
 #include "gateway/errors.h"
+#include "gateway/keyed_counts.h"
 #include "gateway/metrics.h"
 #include "util/mutex.h"
 
@@ -33,17 +34,21 @@ using ErrorCounts = std::array<std::atomic<uint64_t>, static_cast<size_t>(ErrorK
 class Replica {
  public:
   Replica(Backend backend, Endpoint endpoint)
-      : backend_(std::move(backend)), endpoint_(std::move(endpoint)) {}
+      : backend_(std::move(backend)),
+        endpoint_(std::move(endpoint)),
+        labels_(JoinLabels(BackendLabels(backend_))) {}
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
   const Backend& backend() const { return backend_; }
   const Endpoint& endpoint() const { return endpoint_; }
+  // BackendLabels, rendered once: `gpu="0",…,replica="http://…"`.
+  const std::string& labels() const { return labels_; }
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   int outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
-  // Per-replica metrics, bumped by the proxy.
-  StatusCounts responses;
+  // Per-replica metrics, bumped by the proxy: answers by key and HTTP status.
+  KeyedCounts requests;
   Histogram duration;
   Histogram first_byte;
   std::atomic<uint64_t> connect_failures{0};
@@ -64,6 +69,7 @@ class Replica {
   std::string card_ GUARDED_BY(card_mu_);
   const Backend backend_;
   const Endpoint endpoint_;
+  const std::string labels_;
   std::atomic<bool> healthy_{true};  // optimistic until a connect or probe fails
   std::atomic<int> outstanding_{0};  // written under the pool's mutex
 };
@@ -111,7 +117,7 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
 
   ModelPool(std::string name, Limits limits) : name_(std::move(name)), limits_(limits) {}
   const std::string& name() const { return name_; }
-  ErrorCounts errors{};  // gateway-originated errors for this model
+  KeyedCounts errors;  // gateway-originated errors for this model, by key and ErrorKind
   Limits limits() const {
     util::MutexLock lock(mu_);
     return limits_;

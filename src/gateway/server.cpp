@@ -47,7 +47,7 @@ std::string MetricsText(GatewayState& st) {
     if (st.extra_metrics) extra = st.extra_metrics();
   }
   GatewayGauges g{st.connections.load(), st.draining.load()};
-  return RenderMetrics(st.router, st.unrouted_errors, g, extra);
+  return RenderMetrics(st.router, st.unrouted_errors, g, extra, st.snapshot()->keys);
 }
 
 GatewayView ViewOf(GatewayState& st, const Snapshot& snap) {
@@ -92,7 +92,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::Client
   auto pool = d.model.empty() ? nullptr : st.router.Find(d.model);
   bool ok = true;
   if (d.error) {
-    st.CountError(pool.get(), *d.error);
+    st.CountError(pool.get(), *d.error, d.key ? d.key->tag : 0);
     rec.error = std::string(InfoFor(*d.error).code);
     rec.status = d.status;
     ok = co_await WriteError(client, req.version(), keep, *d.error, d.body, rec.id,
@@ -103,7 +103,7 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::Client
     ok = co_await WriteText(client, req.version(), keep, d.status, d.content_type,
                             std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
   } else {
-    ProxyJob job{req, keep, d.model, rec.id, client_ip, snap, pool, start};
+    ProxyJob job{req, keep, d.model, rec.id, client_ip, snap, pool, start, d.key ? d.key->tag : 0};
     ProxyOutcome out = co_await Proxy(st, wk, client, job);
     rec.status = out.status;
     rec.error = out.error;
@@ -413,10 +413,11 @@ std::vector<ReplicaCounters> Gateway::Counters() const {
   for (const auto& pool : impl_->st->router.Pools())
     for (const auto& r : pool->replicas()) {
       ReplicaCounters c{r->backend().model, r->backend().url};
-      for (auto [status, n] : r->responses.NonZero()) {
-        c.requests += n;
-        if (status >= 500) c.errors += n;
+      for (const auto& e : r->requests.NonZero()) {
+        c.requests += e.count;
+        if (e.code >= 500) c.errors += e.count;
       }
+      c.requests += r->requests.overflow();
       c.errors += r->connect_failures.load(std::memory_order_relaxed);
       c.in_flight = r->outstanding();
       c.healthy = r->healthy();

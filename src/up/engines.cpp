@@ -7,8 +7,12 @@
 
 #include "up/service_impl.h"
 #include "up/state_dir.h"
+#include "util/activity_file.h"
 
 namespace carve::up {
+
+// An engine's activity file, in its working directory (util/activity_file.h).
+constexpr std::string_view kActivityFile = "activity";
 
 namespace {
 
@@ -43,6 +47,10 @@ Status Service::Impl::StartReplica(WantedReplica w, const std::vector<device::Gp
   id = NewId(w.model);
   w.spec.id = id;
   w.spec.uuid = w.slot.uuid;
+  // An echo engine counts its tokens there (in its working directory); the
+  // simulator makes its slice that busy.
+  if (w.spec.engine == serve::EngineKind::kEcho)
+    w.spec.env["CARVE_ACTIVITY_FILE"] = std::string(kActivityFile);
   Note(fmt::format("starting {} ({}) on GPU {} {}@{} {}", id, serve::EngineName(w.spec.engine),
                    w.slot.gpu, w.slot.profile, w.slot.start, w.slot.uuid));
   CARVE_RETURN_IF_ERROR(sup->Start(w.spec).Prefixed(id));
@@ -129,6 +137,8 @@ void Service::Impl::CountTraffic() {
   }
   last_count = now;
   if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);
+  for (const auto& g : gpus_seen)
+    if (auto u = machine->ReadUtilisation(g.index); u.ok()) utilisation_seen[g.index] = *u;
 }
 
 // Restarts, crash loops and recoveries go to the progress lines, which a
@@ -164,8 +174,12 @@ void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
 void Service::Impl::NoteEngine(const serve::ReplicaStatus& s, Replica& r, bool& noted) {
   if (s.pid <= 0 || s.pid == r.noted_pid) return;
   const Slot& sl = r.want.slot;
-  device::Process p{static_cast<uint32_t>(s.pid), serve::EngineName(s.engine), sl.memory_mib, sl.gi,
-                    sl.ci};
+  device::Process p{static_cast<uint32_t>(s.pid),
+                    serve::EngineName(s.engine),
+                    sl.memory_mib,
+                    sl.gi,
+                    sl.ci,
+                    s.workdir + "/" + std::string(kActivityFile)};
   if (r.noted_pid > 0) (void)machine->ForgetProcess(static_cast<uint32_t>(r.noted_pid));
   if (machine->NoteProcess(sl.gpu, p).ok()) r.noted_pid = s.pid, noted = true;
 }
@@ -180,14 +194,11 @@ void Service::Impl::Tick(bool force_write) {
     NoteStateChange(s, r);
     NoteEngine(s, r, noted);
     if (s.state == serve::State::kReady && s.port > 0)
-      ready.push_back({s.model, UrlOf(s.port), std::to_string(r.want.slot.gpu),
-                       fmt::format("{}@{}", r.want.slot.profile, r.want.slot.start)});
+      ready.push_back(BackendFor(
+          {s.model, UrlOf(s.port), serve::EngineName(s.engine), r.want.slot.gpu, r.want.slot.gi},
+          gpus_seen));
   }
-  auto same = [](const gateway::Backend& a, const gateway::Backend& b) {
-    return a.model == b.model && a.url == b.url;
-  };
-  bool changed = ready.size() != backends.size() ||
-                 !std::equal(ready.begin(), ready.end(), backends.begin(), same);
+  bool changed = ready != backends;
   if (gw && changed && gw->UpdateBackends(ready, ModelNames()).ok()) backends = ready;
   auto now = std::chrono::steady_clock::now();
   if (now - last_count > std::chrono::seconds(2)) {
@@ -199,6 +210,7 @@ void Service::Impl::Tick(bool force_write) {
   // The status changes every second (its clock); write it when it changed
   // otherwise, or each second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
+    slice_metrics->Set(MetricsText(SlicesView()));  // /metrics no older than the status
     (void)WriteStatus(o.state_dir, text);
     last_write = now;
   }
@@ -221,6 +233,27 @@ ServiceView Service::Impl::View() const {
   v.gpus = gpus_seen;
   v.reload_error = reload_error;
   return v;
+}
+
+MachineView Service::Impl::SlicesView() const {
+  MachineView v{gpus_seen, utilisation_seen, {}};
+  for (const auto& s : sup ? sup->Snapshot() : std::vector<serve::ReplicaStatus>{}) {
+    auto it = replicas.find(s.id);
+    if (it == replicas.end()) continue;
+    const Slot& sl = it->second.want.slot;
+    v.replicas.push_back(
+        {s.id,
+         {s.model, s.port ? UrlOf(s.port) : "", serve::EngineName(s.engine), sl.gpu, sl.gi},
+         serve::StateName(s.state),
+         s.restarts});
+  }
+  return v;
+}
+
+nlohmann::ordered_json Service::Impl::StatusNow() const {
+  nlohmann::ordered_json out = up::StatusJson(View());
+  out.update(StatusParts(SlicesView()));
+  return out;
 }
 
 }  // namespace carve::up

@@ -31,6 +31,25 @@ YAML::Node ReplicaNode(const serve::ReplicaSpec& r) {
 
 }  // namespace
 
+gateway::Backend BackendFor(const ReplicaPlace& r, const std::vector<device::Gpu>& gpus) {
+  gateway::Backend b{r.model, r.url, std::to_string(r.gpu), ""};
+  b.engine = r.engine;
+  b.profile = r.gi < 0 ? "whole" : "";
+  for (const auto& g : gpus) {
+    if (g.index != r.gpu) continue;
+    b.gpu_uuid = g.uuid;
+    if (r.gi < 0 && g.model) b.placement = fmt::format("0:{}", g.model->placement_units);
+    for (const auto& gi : g.gpu_instances) {
+      if (gi.id != r.gi) continue;
+      b.profile = gi.profile;
+      b.placement = fmt::format("{}:{}", gi.placement.start, gi.placement.size);
+      b.slice = fmt::format("{}@{}", gi.profile, gi.placement.start);
+      if (!gi.compute_instances.empty()) b.mig_uuid = gi.compute_instances.front().uuid;
+    }
+  }
+  return b;
+}
+
 Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::string& state_dir) {
   CARVE_RETURN_IF_ERROR(CheckSection(s));
   bool has_log = s.gateway && s.gateway.IsMap() && s.gateway["access_log"];

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "device/machine.h"
+#include "gateway/backend.h"
 #include "gateway/config.h"
 #include "serve/engine.h"
 #include "spec/spec.h"
@@ -22,5 +24,20 @@ Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::
 // on 127.0.0.1) with the spec's settings, checked by the gateway's own parser.
 Result<std::string> GatewayYamlFor(const spec::Spec& s,
                                    const std::vector<serve::ReplicaSpec>& replicas);
+
+// Where a replica runs, as the gateway's metrics label it.
+struct ReplicaPlace {
+  std::string model;
+  std::string url;     // http://127.0.0.1:PORT
+  std::string engine;  // "vllm", "echo" …
+  int gpu = 0;
+  int gi = -1;  // its GPU instance; -1: the whole GPU (MIG off)
+};
+
+// The gateway backend of a replica with every slice fact `gpus` (the machine
+// now) has for it: gpu, gpu_uuid, profile ("whole" for a GPU with MIG off),
+// placement ("start:size"), mig_uuid (of its GPU instance's first compute
+// instance), model, engine. Facts the machine lacks stay empty.
+gateway::Backend BackendFor(const ReplicaPlace& r, const std::vector<device::Gpu>& gpus);
 
 }  // namespace carve::up

@@ -139,6 +139,7 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
             "Another program holds it? Set gateway: {listen: 127.0.0.1:PORT} in the spec, or stop "
             "that program.");
   impl->gw = std::move(*gw);
+  impl->gw->SetExtraMetrics([m = impl->slice_metrics] { return m->Get(); });
   auto service = std::unique_ptr<Service>(new Service(std::move(impl)));
   Status s = service->impl_->Converge(service->impl_->spec_path, /*first=*/true);
   if (!s.ok()) {

@@ -17,6 +17,7 @@
 #include "serve/supervisor.h"
 #include "spec/spec.h"
 #include "up/desired.h"
+#include "up/observe.h"
 #include "up/status.h"
 #include "up/up.h"
 
@@ -44,6 +45,9 @@ struct Service::Impl {
   std::map<std::string, Replica> replicas;  // by replica id
   std::vector<gateway::Backend> backends;
   std::vector<device::Gpu> gpus_seen;
+  UtilisationByGpu utilisation_seen;  // refreshed with the traffic counts (observe.h)
+  // The slice families of /metrics, handed to the gateway's thread.
+  std::shared_ptr<SliceMetrics> slice_metrics = std::make_shared<SliceMetrics>();
   std::chrono::steady_clock::time_point last_count{};
   std::string last_status;
   std::chrono::steady_clock::time_point last_write{};
@@ -77,7 +81,8 @@ struct Service::Impl {
   void NoteEngine(const serve::ReplicaStatus& s, Replica& r, bool& noted);
   void CountTraffic();
   ServiceView View() const;
-  nlohmann::ordered_json StatusNow() const { return up::StatusJson(View()); }
+  MachineView SlicesView() const;  // the slices joined to their replicas (observe.h)
+  nlohmann::ordered_json StatusNow() const;
 };
 
 }  // namespace carve::up

@@ -153,6 +153,10 @@ def test_keys_401_and_per_key_models(tmp_path, procs):
     admin = ("x-api-key: sk-admin",)
     ids = [c["id"] for c in json.loads(curl(gw.port, "/v1/models", headers=admin)[2])["data"]]
     assert ids == ["m1", "m2"]
+    # Metrics count requests by the key's name, never the key or its hash.
+    metrics = curl(gw.port, "/metrics")[2].decode()
+    assert 'model="m1",engine="",replica="%s",key="team-a",status="200"} 1' % engine.url in metrics
+    assert "sk-a" not in metrics and sha("sk-a") not in metrics
     # Keys never reach the log, only their names.
     gw.signal(15)
     gw.proc.wait(timeout=10)
@@ -243,10 +247,12 @@ def test_metrics_pass_promtool(setup):
     check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
     assert check.returncode == 0, check.stdout + check.stderr
     text = body.decode()
-    assert 'carve_gateway_requests_total{model="m1",replica="%s",gpu="0",slice="1g.10gb@0",status="200"} 2' % engine.url in text
-    assert 'carve_gateway_errors_total{model="",code="model_not_found",status="404"} 1' in text
+    labels = ('gpu="0",gpu_uuid="",profile="1g.10gb",placement="",mig_uuid="",model="m1",'
+              'engine="",replica="%s"' % engine.url)
+    assert 'carve_gateway_requests_total{%s,key="",status="200"} 2' % labels in text
+    assert 'carve_gateway_errors_total{model="",key="",code="model_not_found",status="404"} 1' in text
     assert "carve_gateway_time_to_first_token_seconds_bucket" in text
-    assert 'carve_gateway_upstream_healthy{model="m1"' in text
+    assert 'carve_gateway_upstream_healthy{%s} 1' % labels in text
 
 
 def test_access_log_is_json_lines(setup):

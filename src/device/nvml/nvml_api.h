@@ -24,6 +24,7 @@ typedef unsigned int nvmlDeviceArchitecture_t;
 typedef struct nvmlDevice_st* nvmlDevice_t;
 typedef struct nvmlGpuInstance_st* nvmlGpuInstance_t;
 typedef struct nvmlComputeInstance_st* nvmlComputeInstance_t;
+typedef struct nvmlGpmSample_st* nvmlGpmSample_t; /* GPM: an opaque sample buffer */
 
 /* ---- return codes (section 4): a C enum, 4 bytes --------------------------- */
 typedef enum nvmlReturn_enum {
@@ -199,6 +200,42 @@ typedef struct {
   char busId[32];
 } nvmlPciInfo_t;
 
+/* ---- GPM, performance counters per GPU and per MIG GPU instance (Hopper+) --
+ * Two samples give metrics over the time between them; values are percent
+ * (0.0-100.0). Metric ids and struct versions as nvml.h documents them. The
+ * caller's metrics[] holds as many entries as its header's
+ * NVML_GPM_METRIC_MAX (98 in 12.0, 333 in 12.4 and later); a library reads
+ * and writes only the first numMetrics. */
+#define NVML_GPM_METRICS_GET_VERSION 1u
+#define NVML_GPM_SUPPORT_VERSION 1u
+#define NVML_GPM_METRIC_MAX 333
+enum {
+  NVML_GPM_METRIC_SM_UTIL = 2,         /* percent of SMs busy */
+  NVML_GPM_METRIC_ANY_TENSOR_UTIL = 5, /* percent of time in any tensor operation */
+  NVML_GPM_METRIC_DRAM_BW_UTIL = 10    /* percent of the theoretical DRAM bandwidth */
+};
+
+typedef struct {
+  unsigned int version; /* NVML_GPM_SUPPORT_VERSION */
+  unsigned int isSupportedDevice;
+} nvmlGpmSupport_t;
+
+typedef struct {
+  unsigned int metricId;   /* in */
+  nvmlReturn_t nvmlReturn; /* out: this metric's status */
+  double value;            /* out, when nvmlReturn is NVML_SUCCESS */
+  struct {
+    char *shortName, *longName, *unit;
+  } metricInfo; /* out; the library's static strings */
+} nvmlGpmMetric_t;
+
+typedef struct {
+  unsigned int version; /* NVML_GPM_METRICS_GET_VERSION */
+  unsigned int numMetrics;
+  nvmlGpmSample_t sample1, sample2;
+  nvmlGpmMetric_t metrics[NVML_GPM_METRIC_MAX];
+} nvmlGpmMetricsGet_t;
+
 /* ---- the measured layouts, checked ---------------------------------------- */
 #define CARVE_NVML_LAYOUT(type, size_, field, off)                                    \
   CARVE_NVML_STATIC_ASSERT(sizeof(type) == (size_) && offsetof(type, field) == (off), \
@@ -260,6 +297,13 @@ CARVE_NVML_LAYOUT(nvmlPciInfo_t, 68, device, 24);
 CARVE_NVML_LAYOUT(nvmlPciInfo_t, 68, pciDeviceId, 28);
 CARVE_NVML_LAYOUT(nvmlPciInfo_t, 68, pciSubSystemId, 32);
 CARVE_NVML_LAYOUT(nvmlPciInfo_t, 68, busId, 36);
+CARVE_NVML_LAYOUT(nvmlGpmSupport_t, 8, isSupportedDevice, 4);
+CARVE_NVML_LAYOUT(nvmlGpmMetric_t, 40, nvmlReturn, 4);
+CARVE_NVML_LAYOUT(nvmlGpmMetric_t, 40, value, 8);
+CARVE_NVML_LAYOUT(nvmlGpmMetric_t, 40, metricInfo, 16);
+CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, sample1, 8);
+CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, sample2, 16);
+CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, metrics, 24);
 CARVE_NVML_STATIC_ASSERT(CARVE_NVML_ALIGNOF(nvmlGpuInstanceProfileInfo_v3_t) == 8, "GI v3 align");
 CARVE_NVML_STATIC_ASSERT(CARVE_NVML_ALIGNOF(nvmlComputeInstanceProfileInfo_v3_t) == 4,
                          "CI v3 align");
@@ -267,112 +311,119 @@ CARVE_NVML_STATIC_ASSERT(sizeof(nvmlDevice_t) == 8, "handles are pointers");
 CARVE_NVML_STATIC_ASSERT(sizeof(nvmlReturn_t) == 4, "nvmlReturn_t is a 4-byte enum");
 
 /* ---- functions (section 2, plus the extras and v1 aliases) --------------- */
-#define CARVE_NVML_FUNCTIONS(X)                                                                   \
-  X(nvmlInit_v2, (void))                                                                          \
-  X(nvmlInit, (void))                                                                             \
-  X(nvmlInitWithFlags, (unsigned int flags))                                                      \
-  X(nvmlShutdown, (void))                                                                         \
-  X(nvmlSystemGetDriverVersion, (char* version, unsigned int length))                             \
-  X(nvmlSystemGetNVMLVersion, (char* version, unsigned int length))                               \
-  X(nvmlSystemGetCudaDriverVersion, (int* version))                                               \
-  X(nvmlSystemGetCudaDriverVersion_v2, (int* version))                                            \
-  X(nvmlSystemGetProcessName, (unsigned int pid, char* name, unsigned int length))                \
-  X(nvmlDeviceGetCount_v2, (unsigned int* count))                                                 \
-  X(nvmlDeviceGetCount, (unsigned int* count))                                                    \
-  X(nvmlDeviceGetHandleByIndex_v2, (unsigned int index, nvmlDevice_t* device))                    \
-  X(nvmlDeviceGetHandleByIndex, (unsigned int index, nvmlDevice_t* device))                       \
-  X(nvmlDeviceGetHandleByUUID, (const char* uuid, nvmlDevice_t* device))                          \
-  X(nvmlDeviceGetHandleByPciBusId_v2, (const char* busId, nvmlDevice_t* device))                  \
-  X(nvmlDeviceGetHandleByPciBusId, (const char* busId, nvmlDevice_t* device))                     \
-  X(nvmlDeviceGetName, (nvmlDevice_t device, char* name, unsigned int length))                    \
-  X(nvmlDeviceGetUUID, (nvmlDevice_t device, char* uuid, unsigned int length))                    \
-  X(nvmlDeviceGetIndex, (nvmlDevice_t device, unsigned int* index))                               \
-  X(nvmlDeviceGetSerial, (nvmlDevice_t device, char* serial, unsigned int length))                \
-  X(nvmlDeviceGetMinorNumber, (nvmlDevice_t device, unsigned int* minor))                         \
-  X(nvmlDeviceGetPciInfo_v3, (nvmlDevice_t device, nvmlPciInfo_t * pci))                          \
-  X(nvmlDeviceGetPciInfo_v2, (nvmlDevice_t device, nvmlPciInfo_t * pci))                          \
-  X(nvmlDeviceGetPciInfo, (nvmlDevice_t device, nvmlPciInfo_t * pci))                             \
-  X(nvmlDeviceGetMemoryInfo, (nvmlDevice_t device, nvmlMemory_t * memory))                        \
-  X(nvmlDeviceGetMemoryInfo_v2, (nvmlDevice_t device, nvmlMemory_v2_t * memory))                  \
-  X(nvmlDeviceGetArchitecture, (nvmlDevice_t device, nvmlDeviceArchitecture_t * arch))            \
-  X(nvmlDeviceGetPersistenceMode, (nvmlDevice_t device, nvmlEnableState_t * mode))                \
-  X(nvmlDeviceGetEccMode,                                                                         \
-    (nvmlDevice_t device, nvmlEnableState_t * current, nvmlEnableState_t * pending))              \
-  X(nvmlDeviceGetCudaComputeCapability, (nvmlDevice_t device, int* major, int* minor))            \
-  X(nvmlDeviceGetAttributes_v2, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))       \
-  X(nvmlDeviceGetAttributes, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))          \
-  X(nvmlDeviceGetComputeRunningProcesses_v3,                                                      \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                     \
-  X(nvmlDeviceGetComputeRunningProcesses_v2,                                                      \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                     \
-  X(nvmlDeviceGetComputeRunningProcesses,                                                         \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_v1_t* infos))                  \
-  X(nvmlDeviceGetGraphicsRunningProcesses_v3,                                                     \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                     \
-  X(nvmlDeviceGetMPSComputeRunningProcesses_v3,                                                   \
-    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                     \
-  X(nvmlDeviceGetMigMode,                                                                         \
-    (nvmlDevice_t device, unsigned int* currentMode, unsigned int* pendingMode))                  \
-  X(nvmlDeviceSetMigMode,                                                                         \
-    (nvmlDevice_t device, unsigned int mode, nvmlReturn_t* activationStatus))                     \
-  X(nvmlDeviceGetGpuInstanceProfileInfo,                                                          \
-    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t* info))              \
-  X(nvmlDeviceGetGpuInstanceProfileInfoV,                                                         \
-    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t* info))           \
-  X(nvmlDeviceGetGpuInstanceProfileInfoByIdV,                                                     \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t* info))         \
-  X(nvmlDeviceGetGpuInstancePossiblePlacements_v2,                                                \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,         \
-     unsigned int* count))                                                                        \
-  X(nvmlDeviceGetGpuInstancePossiblePlacements,                                                   \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,         \
-     unsigned int* count))                                                                        \
-  X(nvmlDeviceGetGpuInstanceRemainingCapacity,                                                    \
-    (nvmlDevice_t device, unsigned int profileId, unsigned int* count))                           \
-  X(nvmlDeviceCreateGpuInstance,                                                                  \
-    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstance))                \
-  X(nvmlDeviceCreateGpuInstanceWithPlacement,                                                     \
-    (nvmlDevice_t device, unsigned int profileId, const nvmlGpuInstancePlacement_t* placement,    \
-     nvmlGpuInstance_t* gpuInstance))                                                             \
-  X(nvmlGpuInstanceDestroy, (nvmlGpuInstance_t gpuInstance))                                      \
-  X(nvmlDeviceGetGpuInstances, (nvmlDevice_t device, unsigned int profileId,                      \
-                                nvmlGpuInstance_t* gpuInstances, unsigned int* count))            \
-  X(nvmlDeviceGetGpuInstanceById,                                                                 \
-    (nvmlDevice_t device, unsigned int id, nvmlGpuInstance_t* gpuInstance))                       \
-  X(nvmlGpuInstanceGetInfo, (nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t * info))        \
-  X(nvmlGpuInstanceGetComputeInstanceProfileInfo,                                                 \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                \
-     nvmlComputeInstanceProfileInfo_t* info))                                                     \
-  X(nvmlGpuInstanceGetComputeInstanceProfileInfoV,                                                \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                \
-     nvmlComputeInstanceProfileInfo_v2_t* info))                                                  \
-  X(nvmlGpuInstanceGetComputeInstanceRemainingCapacity,                                           \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int* count))                 \
-  X(nvmlGpuInstanceGetComputeInstancePossiblePlacements,                                          \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                       \
-     nvmlComputeInstancePlacement_t* placements, unsigned int* count))                            \
-  X(nvmlGpuInstanceCreateComputeInstance, (nvmlGpuInstance_t gpuInstance, unsigned int profileId, \
-                                           nvmlComputeInstance_t* computeInstance))               \
-  X(nvmlGpuInstanceCreateComputeInstanceWithPlacement,                                            \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                       \
-     const nvmlComputeInstancePlacement_t* placement, nvmlComputeInstance_t* computeInstance))    \
-  X(nvmlComputeInstanceDestroy, (nvmlComputeInstance_t computeInstance))                          \
-  X(nvmlGpuInstanceGetComputeInstances,                                                           \
-    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                       \
-     nvmlComputeInstance_t* computeInstances, unsigned int* count))                               \
-  X(nvmlGpuInstanceGetComputeInstanceById,                                                        \
-    (nvmlGpuInstance_t gpuInstance, unsigned int id, nvmlComputeInstance_t* computeInstance))     \
-  X(nvmlComputeInstanceGetInfo_v2,                                                                \
-    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t * info))                    \
-  X(nvmlComputeInstanceGetInfo,                                                                   \
-    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t * info))                    \
-  X(nvmlDeviceIsMigDeviceHandle, (nvmlDevice_t device, unsigned int* isMigDevice))                \
-  X(nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, unsigned int* id))                          \
-  X(nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int* id))                      \
-  X(nvmlDeviceGetMaxMigDeviceCount, (nvmlDevice_t device, unsigned int* count))                   \
-  X(nvmlDeviceGetMigDeviceHandleByIndex,                                                          \
-    (nvmlDevice_t device, unsigned int index, nvmlDevice_t* migDevice))                           \
-  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle, (nvmlDevice_t migDevice, nvmlDevice_t * device))
+#define CARVE_NVML_FUNCTIONS(X)                                                                    \
+  X(nvmlInit_v2, (void))                                                                           \
+  X(nvmlInit, (void))                                                                              \
+  X(nvmlInitWithFlags, (unsigned int flags))                                                       \
+  X(nvmlShutdown, (void))                                                                          \
+  X(nvmlSystemGetDriverVersion, (char* version, unsigned int length))                              \
+  X(nvmlSystemGetNVMLVersion, (char* version, unsigned int length))                                \
+  X(nvmlSystemGetCudaDriverVersion, (int* version))                                                \
+  X(nvmlSystemGetCudaDriverVersion_v2, (int* version))                                             \
+  X(nvmlSystemGetProcessName, (unsigned int pid, char* name, unsigned int length))                 \
+  X(nvmlDeviceGetCount_v2, (unsigned int* count))                                                  \
+  X(nvmlDeviceGetCount, (unsigned int* count))                                                     \
+  X(nvmlDeviceGetHandleByIndex_v2, (unsigned int index, nvmlDevice_t* device))                     \
+  X(nvmlDeviceGetHandleByIndex, (unsigned int index, nvmlDevice_t* device))                        \
+  X(nvmlDeviceGetHandleByUUID, (const char* uuid, nvmlDevice_t* device))                           \
+  X(nvmlDeviceGetHandleByPciBusId_v2, (const char* busId, nvmlDevice_t* device))                   \
+  X(nvmlDeviceGetHandleByPciBusId, (const char* busId, nvmlDevice_t* device))                      \
+  X(nvmlDeviceGetName, (nvmlDevice_t device, char* name, unsigned int length))                     \
+  X(nvmlDeviceGetUUID, (nvmlDevice_t device, char* uuid, unsigned int length))                     \
+  X(nvmlDeviceGetIndex, (nvmlDevice_t device, unsigned int* index))                                \
+  X(nvmlDeviceGetSerial, (nvmlDevice_t device, char* serial, unsigned int length))                 \
+  X(nvmlDeviceGetMinorNumber, (nvmlDevice_t device, unsigned int* minor))                          \
+  X(nvmlDeviceGetPciInfo_v3, (nvmlDevice_t device, nvmlPciInfo_t * pci))                           \
+  X(nvmlDeviceGetPciInfo_v2, (nvmlDevice_t device, nvmlPciInfo_t * pci))                           \
+  X(nvmlDeviceGetPciInfo, (nvmlDevice_t device, nvmlPciInfo_t * pci))                              \
+  X(nvmlDeviceGetMemoryInfo, (nvmlDevice_t device, nvmlMemory_t * memory))                         \
+  X(nvmlDeviceGetMemoryInfo_v2, (nvmlDevice_t device, nvmlMemory_v2_t * memory))                   \
+  X(nvmlDeviceGetArchitecture, (nvmlDevice_t device, nvmlDeviceArchitecture_t * arch))             \
+  X(nvmlDeviceGetPersistenceMode, (nvmlDevice_t device, nvmlEnableState_t * mode))                 \
+  X(nvmlDeviceGetEccMode,                                                                          \
+    (nvmlDevice_t device, nvmlEnableState_t * current, nvmlEnableState_t * pending))               \
+  X(nvmlDeviceGetCudaComputeCapability, (nvmlDevice_t device, int* major, int* minor))             \
+  X(nvmlDeviceGetAttributes_v2, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))        \
+  X(nvmlDeviceGetAttributes, (nvmlDevice_t device, nvmlDeviceAttributes_t * attributes))           \
+  X(nvmlDeviceGetComputeRunningProcesses_v3,                                                       \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                      \
+  X(nvmlDeviceGetComputeRunningProcesses_v2,                                                       \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                      \
+  X(nvmlDeviceGetComputeRunningProcesses,                                                          \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_v1_t* infos))                   \
+  X(nvmlDeviceGetGraphicsRunningProcesses_v3,                                                      \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                      \
+  X(nvmlDeviceGetMPSComputeRunningProcesses_v3,                                                    \
+    (nvmlDevice_t device, unsigned int* infoCount, nvmlProcessInfo_t* infos))                      \
+  X(nvmlDeviceGetMigMode,                                                                          \
+    (nvmlDevice_t device, unsigned int* currentMode, unsigned int* pendingMode))                   \
+  X(nvmlDeviceSetMigMode,                                                                          \
+    (nvmlDevice_t device, unsigned int mode, nvmlReturn_t* activationStatus))                      \
+  X(nvmlDeviceGetGpuInstanceProfileInfo,                                                           \
+    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t* info))               \
+  X(nvmlDeviceGetGpuInstanceProfileInfoV,                                                          \
+    (nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t* info))            \
+  X(nvmlDeviceGetGpuInstanceProfileInfoByIdV,                                                      \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t* info))          \
+  X(nvmlDeviceGetGpuInstancePossiblePlacements_v2,                                                 \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,          \
+     unsigned int* count))                                                                         \
+  X(nvmlDeviceGetGpuInstancePossiblePlacements,                                                    \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t* placements,          \
+     unsigned int* count))                                                                         \
+  X(nvmlDeviceGetGpuInstanceRemainingCapacity,                                                     \
+    (nvmlDevice_t device, unsigned int profileId, unsigned int* count))                            \
+  X(nvmlDeviceCreateGpuInstance,                                                                   \
+    (nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t* gpuInstance))                 \
+  X(nvmlDeviceCreateGpuInstanceWithPlacement,                                                      \
+    (nvmlDevice_t device, unsigned int profileId, const nvmlGpuInstancePlacement_t* placement,     \
+     nvmlGpuInstance_t* gpuInstance))                                                              \
+  X(nvmlGpuInstanceDestroy, (nvmlGpuInstance_t gpuInstance))                                       \
+  X(nvmlDeviceGetGpuInstances, (nvmlDevice_t device, unsigned int profileId,                       \
+                                nvmlGpuInstance_t* gpuInstances, unsigned int* count))             \
+  X(nvmlDeviceGetGpuInstanceById,                                                                  \
+    (nvmlDevice_t device, unsigned int id, nvmlGpuInstance_t* gpuInstance))                        \
+  X(nvmlGpuInstanceGetInfo, (nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t * info))         \
+  X(nvmlGpuInstanceGetComputeInstanceProfileInfo,                                                  \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                 \
+     nvmlComputeInstanceProfileInfo_t* info))                                                      \
+  X(nvmlGpuInstanceGetComputeInstanceProfileInfoV,                                                 \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned int engProfile,                 \
+     nvmlComputeInstanceProfileInfo_v2_t* info))                                                   \
+  X(nvmlGpuInstanceGetComputeInstanceRemainingCapacity,                                            \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int* count))                  \
+  X(nvmlGpuInstanceGetComputeInstancePossiblePlacements,                                           \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                        \
+     nvmlComputeInstancePlacement_t* placements, unsigned int* count))                             \
+  X(nvmlGpuInstanceCreateComputeInstance, (nvmlGpuInstance_t gpuInstance, unsigned int profileId,  \
+                                           nvmlComputeInstance_t* computeInstance))                \
+  X(nvmlGpuInstanceCreateComputeInstanceWithPlacement,                                             \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                        \
+     const nvmlComputeInstancePlacement_t* placement, nvmlComputeInstance_t* computeInstance))     \
+  X(nvmlComputeInstanceDestroy, (nvmlComputeInstance_t computeInstance))                           \
+  X(nvmlGpuInstanceGetComputeInstances,                                                            \
+    (nvmlGpuInstance_t gpuInstance, unsigned int profileId,                                        \
+     nvmlComputeInstance_t* computeInstances, unsigned int* count))                                \
+  X(nvmlGpuInstanceGetComputeInstanceById,                                                         \
+    (nvmlGpuInstance_t gpuInstance, unsigned int id, nvmlComputeInstance_t* computeInstance))      \
+  X(nvmlComputeInstanceGetInfo_v2,                                                                 \
+    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t * info))                     \
+  X(nvmlComputeInstanceGetInfo,                                                                    \
+    (nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t * info))                     \
+  X(nvmlDeviceIsMigDeviceHandle, (nvmlDevice_t device, unsigned int* isMigDevice))                 \
+  X(nvmlDeviceGetGpuInstanceId, (nvmlDevice_t device, unsigned int* id))                           \
+  X(nvmlDeviceGetComputeInstanceId, (nvmlDevice_t device, unsigned int* id))                       \
+  X(nvmlDeviceGetMaxMigDeviceCount, (nvmlDevice_t device, unsigned int* count))                    \
+  X(nvmlDeviceGetMigDeviceHandleByIndex,                                                           \
+    (nvmlDevice_t device, unsigned int index, nvmlDevice_t* migDevice))                            \
+  X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle, (nvmlDevice_t migDevice, nvmlDevice_t * device)) \
+  X(nvmlGpmQueryDeviceSupport, (nvmlDevice_t device, nvmlGpmSupport_t * gpmSupport))               \
+  X(nvmlGpmSampleAlloc, (nvmlGpmSample_t * gpmSample))                                             \
+  X(nvmlGpmSampleFree, (nvmlGpmSample_t gpmSample))                                                \
+  X(nvmlGpmSampleGet, (nvmlDevice_t device, nvmlGpmSample_t gpmSample))                            \
+  X(nvmlGpmMigSampleGet,                                                                           \
+    (nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample))                  \
+  X(nvmlGpmMetricsGet, (nvmlGpmMetricsGet_t * metricsGet))
 
 /* carve's drop-in adds these (absent from NVIDIA's library): they tell a
  * client it runs on the simulator, and stop a simulated process. */

@@ -50,8 +50,23 @@ class NvmlMachine : public Machine {
                                                 std::optional<int> start) override;
   Status DestroyComputeInstance(int gpu, int gi, int ci) override;
   Status StopProcess(int gpu, uint32_t pid, int grace_ms) override;
+  // NVML's GPM per GPU instance (nvml_utilisation.cpp).
+  Result<std::vector<SliceUtilisation>> ReadUtilisation(int gpu) override;
 
  private:
+  // A GPM sample buffer, freed with the machine (before the library goes).
+  struct GpmSample {
+    const NvmlFunctions* fn = nullptr;
+    nvmlGpmSample_t handle = nullptr;
+    GpmSample() = default;
+    GpmSample(const GpmSample&) = delete;
+    GpmSample& operator=(const GpmSample&) = delete;
+    ~GpmSample() {
+      if (handle) Call(fn->nvmlGpmSampleFree, handle);
+    }
+  };
+  Result<std::unique_ptr<GpmSample>> TakeGpmSample(nvmlDevice_t dev, int gi);
+  Result<Utilisation> GpmMetrics(const GpmSample& a, const GpmSample& b);
   // What one GPU's profile table reconciles to; cached per GPU and MIG mode
   // (NVML fixes the table for the lifetime of a MIG mode).
   struct Known {
@@ -81,6 +96,8 @@ class NvmlMachine : public Machine {
   std::unique_ptr<NvmlLibrary> lib_;
   std::map<int, Known> known_;
   std::deque<mig::GpuModel> models_;  // reconciled models the Gpus point into
+  // ReadUtilisation's previous sample per slice ("gpu/gi/first MIG UUID").
+  std::map<std::string, std::unique_ptr<GpmSample>> gpm_samples_;
 };
 
 }  // namespace carve::device::nvml

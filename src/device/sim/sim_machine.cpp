@@ -306,7 +306,8 @@ Status SimMachine::NoteProcess(int gpu, const Process& p) {
   std::optional<int> gi, ci;
   if (p.gi >= 0) gi = p.gi;
   if (p.ci >= 0) ci = p.ci;
-  return Attach(gpu, gi, ci, SimProcess{p.pid, p.name, p.memory_mib, -1, -1, /*track=*/true});
+  return Attach(gpu, gi, ci,
+                SimProcess{p.pid, p.name, p.memory_mib, -1, -1, /*track=*/true, p.activity_file});
 }
 
 Status SimMachine::ForgetProcess(uint32_t pid) {

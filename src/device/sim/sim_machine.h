@@ -9,6 +9,7 @@
 // that opens it (see sim_state.h). One SimMachine is for one thread at a time.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "device/machine.h"
+#include "device/sim/activity.h"
 #include "device/sim/sim_state.h"
 
 namespace carve::device::sim {
@@ -65,6 +67,14 @@ class SimMachine : public Machine {
   Status NoteProcess(int gpu, const Process& p) override;
   Status ForgetProcess(uint32_t pid) override;
 
+  // From the processes' activity files (activity.h); sim_utilisation.cpp.
+  Result<std::vector<SliceUtilisation>> ReadUtilisation(int gpu) override;
+
+  // The work done on GPU instance `gi` of GPU `gpu` so far (on the whole GPU
+  // without `gi`), for GPM samples. Not a driver call. kNotFound for a GPU or
+  // GPU instance that does not exist.
+  Result<ActivitySample> SampleActivity(int gpu, std::optional<int> gi);
+
   // Simulation controls: not driver calls, so never failed or slowed.
   Status Reboot();
   // Attaches a process to GPU `gpu`: to compute instance `ci` (default: the
@@ -89,6 +99,8 @@ class SimMachine : public Machine {
 
   std::string path_;  // empty: in memory
   SimState memory_;
+  // ReadUtilisation's previous sample per slice ("gpu/gi/first CI's UUID").
+  std::map<std::string, ActivitySample> last_samples_;
 };
 
 }  // namespace carve::device::sim

@@ -52,8 +52,10 @@ Result<std::string> ReadStateFile(const std::string& path) {
 }
 
 ordered_json ProcessJson(const SimProcess& p) {
-  return {{"pid", p.pid}, {"name", p.name}, {"memory_mib", p.memory_mib},
-          {"gi", p.gi},   {"ci", p.ci},     {"track", p.track}};
+  ordered_json j = {{"pid", p.pid}, {"name", p.name}, {"memory_mib", p.memory_mib},
+                    {"gi", p.gi},   {"ci", p.ci},     {"track", p.track}};
+  if (!p.activity.empty()) j["activity"] = p.activity;
+  return j;
 }
 
 ordered_json GpuJson(const SimGpu& g) {
@@ -197,7 +199,8 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
       for (const auto& pj : gj.at("processes"))
         g.processes.push_back({Whole<uint32_t>(pj, "pid"), pj.at("name").get<std::string>(),
                                Whole<uint64_t>(pj, "memory_mib"), Whole<int>(pj, "gi"),
-                               Whole<int>(pj, "ci"), pj.at("track").get<bool>()});
+                               Whole<int>(pj, "ci"), pj.at("track").get<bool>(),
+                               pj.value("activity", std::string())});
       s.gpus.push_back(std::move(g));
     }
   } catch (const std::exception& e) {  // nlohmann's, and Whole's

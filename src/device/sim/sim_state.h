@@ -35,7 +35,8 @@ struct SimProcess {
   uint64_t memory_mib = 0;
   int gi = -1;
   int ci = -1;
-  bool track = false;  // a real host process: forgotten once it has exited
+  bool track = false;         // a real host process: forgotten once it has exited
+  std::string activity = {};  // its activity file (util/activity_file.h), "" if none
 };
 
 struct SimGpu {

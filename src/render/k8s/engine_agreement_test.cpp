@@ -16,7 +16,7 @@
 #include "render/k8s/k8s_testing.h"
 #include "serve/docker.h"
 #include "serve/engine.h"
-#include "up/up.h"
+#include "up/desired.h"
 
 namespace carve::render::k8s {
 namespace {
