@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-// NVML_GPU_INSTANCE_PROFILE_* and NVML_COMPUTE_INSTANCE_PROFILE_* (nvml-abi.md).
+// NVML_GPU_INSTANCE_PROFILE_* and NVML_COMPUTE_INSTANCE_PROFILE_* (device/nvml/nvml_api.h).
 const std::map<std::string, int>& GiConstants() {
   static const std::map<std::string, int> m = {
       {"1_SLICE", 0x0},        {"2_SLICE", 0x1},         {"3_SLICE", 0x2},

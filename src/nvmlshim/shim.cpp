@@ -37,7 +37,7 @@ nvmlReturn_t Shim::Init() {
 nvmlReturn_t Shim::Shutdown() {
   std::lock_guard<std::mutex> lock(mu);
   if (refs_ > 0 && --refs_ == 0) machine_.reset();
-  return NVML_SUCCESS;  // extra calls report no error (nvml-abi.md section 5)
+  return NVML_SUCCESS;  // extra calls report no error (as NVML documents)
 }
 
 template <typename T, typename Eq>

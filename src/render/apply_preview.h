@@ -1,4 +1,4 @@
-// The picture of an apply before it runs (UX.md "Changing it, safely"): per
+// The picture of an apply before it runs (docs/apply.md): per
 // GPU the layout before and after, what is kept, destroyed and created, the
 // processes in the way, MIG mode changes and resets, and a one-line verdict.
 #pragma once

@@ -1,9 +1,10 @@
 /* carve's own minimal NVML declarations (C and C++), written from the facts in
- * shared/reference/nvml-abi.md; no NVIDIA header is copied. Used by three
+ * NVIDIA's NVML API reference (functions and layouts listed in
+ * docs/nvml-simulator.md); no NVIDIA header is copied. Used by three
  * users: the NVML backend (function-pointer types for dlsym), the drop-in
  * libnvidia-ml.so.1 (the exported definitions) and the C conformance test.
  * Every struct's size and field offsets are checked at compile time against
- * the measured x86-64 values (reference section 3). */
+ * the measured x86-64 values. */
 #ifndef CARVE_DEVICE_NVML_NVML_API_H_
 #define CARVE_DEVICE_NVML_NVML_API_H_
 
@@ -18,7 +19,7 @@ extern "C" {
 #define CARVE_NVML_ALIGNOF _Alignof
 #endif
 
-/* ---- scalar types and handles (reference section 0) ---------------------- */
+/* ---- scalar types and handles (NVML API reference) ---------------------- */
 typedef int nvmlEnableState_t; /* DISABLED=0, ENABLED=1 */
 typedef unsigned int nvmlDeviceArchitecture_t;
 typedef struct nvmlDevice_st* nvmlDevice_t;
@@ -26,7 +27,7 @@ typedef struct nvmlGpuInstance_st* nvmlGpuInstance_t;
 typedef struct nvmlComputeInstance_st* nvmlComputeInstance_t;
 typedef struct nvmlGpmSample_st* nvmlGpmSample_t; /* GPM: an opaque sample buffer */
 
-/* ---- return codes (section 4): a C enum, 4 bytes --------------------------- */
+/* ---- return codes: a C enum, 4 bytes --------------------------- */
 typedef enum nvmlReturn_enum {
   NVML_SUCCESS = 0,
   NVML_ERROR_UNINITIALIZED = 1,
@@ -62,7 +63,7 @@ typedef enum nvmlReturn_enum {
   NVML_ERROR_UNKNOWN = 999
 } nvmlReturn_t;
 
-/* ---- constants (section 4) ----------------------------------------------- */
+/* ---- constants ----------------------------------------------- */
 enum {
   NVML_FEATURE_DISABLED = 0,
   NVML_FEATURE_ENABLED = 1,
@@ -103,7 +104,7 @@ enum {
 #define nvmlComputeInstanceProfileInfo_v3 0x0300008Cu
 #define nvmlMemory_v2 0x02000028u
 
-/* ---- structs (section 3) ------------------------------------------------- */
+/* ---- structs ------------------------------------------------- */
 typedef struct {
   unsigned int id, isP2pSupported, sliceCount, instanceCount, multiprocessorCount;
   unsigned int copyEngineCount, decoderCount, encoderCount, jpegCount, ofaCount;
@@ -310,7 +311,7 @@ CARVE_NVML_STATIC_ASSERT(CARVE_NVML_ALIGNOF(nvmlComputeInstanceProfileInfo_v3_t)
 CARVE_NVML_STATIC_ASSERT(sizeof(nvmlDevice_t) == 8, "handles are pointers");
 CARVE_NVML_STATIC_ASSERT(sizeof(nvmlReturn_t) == 4, "nvmlReturn_t is a 4-byte enum");
 
-/* ---- functions (section 2, plus the extras and v1 aliases) --------------- */
+/* ---- functions (with the extras and v1 aliases) --------------- */
 #define CARVE_NVML_FUNCTIONS(X)                                                                    \
   X(nvmlInit_v2, (void))                                                                           \
   X(nvmlInit, (void))                                                                              \

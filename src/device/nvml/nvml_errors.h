@@ -1,6 +1,6 @@
 // NVML return codes as carve errors: the one place where an nvmlReturn_t
-// becomes a carve Code and a plain message (DESIGN.md: NVML codes are
-// translated in the nvml backend and nowhere else).
+// becomes a carve Code and a plain message (docs/architecture.md: NVML codes
+// are translated in the nvml backend and nowhere else).
 #pragma once
 
 #include <span>
@@ -18,7 +18,7 @@ struct NvmlError {
   std::string_view hint;  // what to do next; may be empty
 };
 
-// Every code NVML defines (reference section 4), SUCCESS included.
+// Every code NVML defines (NVML API reference), SUCCESS included.
 std::span<const NvmlError> ErrorTable();
 // The row for `rc`; codes NVML does not define get an "unknown" row.
 NvmlError LookupError(int rc);

@@ -33,7 +33,7 @@ TEST(NvmlErrors, EveryFailureIsAClearCarveError) {
   }
 }
 
-// The codes MIG calls return (nvml-abi.md section 5), and what carve makes of them.
+// The codes MIG calls return (as NVML documents), and what carve makes of them.
 TEST(NvmlErrors, MigRefusalsKeepTheirMeaning) {
   const std::pair<int, Code> expected[] = {
       {NVML_ERROR_UNINITIALIZED, Code::kInternal},
