@@ -6,13 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "util/atomic_file.h"
+#include "util/format_version.h"
 #include "util/read_file.h"
 
 namespace carve::apply {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kVersion = "carve-applied/v1";
+// Before the one spelling (util/format_version.h), records said this.
+constexpr const char* kOldVersion = "carve-applied/v1";
 
 std::string PathIn(const std::string& dir) { return dir + "/applied.json"; }
 
@@ -21,7 +23,9 @@ Result<json> Load(const std::string& dir) {
   if (!text.ok() && text.status().code() == Code::kNotFound) return json(nullptr);
   if (!text.ok()) return text.status();
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("version", "") != kVersion)
+  const bool known = j.is_object() && j.contains("version") && j["version"].is_string() &&
+                     (j["version"] == kFormatVersion || j["version"] == kOldVersion);
+  if (!known)
     return Status::InvalidArgument(fmt::format("{} is not a carve apply record", PathIn(dir)),
                                    "Remove it; the next carve apply writes it again.");
   return j;
@@ -31,7 +35,7 @@ Status Save(const std::string& dir, json j) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::Io(fmt::format("cannot create state directory {}: {}", dir, ec.message()));
-  j["version"] = kVersion;
+  j["version"] = kFormatVersion;
   return WriteFileAtomically(PathIn(dir), j.dump(1) + "\n", /*durable=*/false);
 }
 

@@ -44,6 +44,23 @@ TEST(Applied, AnApplyKeepsTheBootUnitAndTheUnitCountsOnlyWhileItExists) {
   EXPECT_FALSE((*ReadApplied(dir))->boot_unit);
 }
 
+// Issue #14.2: written as "v1"; a record an earlier carve wrote still reads.
+TEST(Applied, ReadsItsVersionAndTheOldSpelling) {
+  std::string dir = FreshDir();
+  ASSERT_TRUE(RecordApplied(dir, "/l.yaml", {}).ok());
+  std::ifstream in(dir + "/applied.json");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("\"version\": \"v1\""), std::string::npos) << text;
+  std::ofstream(dir + "/applied.json")
+      << "{\"version\": \"carve-applied/v1\", \"layout\": \"/old.yaml\", \"gpus\": [],\n"
+         "\"boot_unit\": null}";
+  auto r = ReadApplied(dir);
+  ASSERT_TRUE(r.ok() && r->has_value()) << r.status().ToString();
+  EXPECT_EQ((*r)->layout, "/old.yaml");
+  std::ofstream(dir + "/applied.json") << "{\"version\": \"v2\", \"gpus\": []}";
+  EXPECT_EQ(ReadApplied(dir).status().code(), Code::kInvalidArgument);
+}
+
 TEST(Applied, ACorruptRecordSaysHowToMoveOn) {
   std::string dir = FreshDir();
   fs::create_directories(dir);

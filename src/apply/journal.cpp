@@ -14,13 +14,16 @@
 #include <stdexcept>
 
 #include "util/atomic_file.h"
+#include "util/format_version.h"
 #include "util/read_file.h"
 
 namespace carve::apply {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kVersion = "carve-apply-journal/v1";
+// Before the one spelling (util/format_version.h), journals said this; a
+// journal left by an older carve is still read, so its work can finish.
+constexpr const char* kOldVersion = "carve-apply-journal/v1";
 
 json LayoutJson(const GpuLayout& l) {
   json slices = json::array();
@@ -90,7 +93,7 @@ GpuLayout ParseLayout(const json& j) {
 // Every field, checked: a journal drives changes to GPUs, so anything
 // unexpected in it is refused rather than guessed at.
 Journal ParseJournal(const json& doc) {
-  if (doc.at("version") != kVersion)
+  if (doc.at("version") != kFormatVersion && doc.at("version") != kOldVersion)
     throw Corrupt(fmt::format("unknown journal version {}", doc.at("version").dump()));
   Journal j;
   j.phase = doc.at("phase").get<std::string>();
@@ -133,9 +136,10 @@ Status WriteJournal(const std::string& dir, const Journal& j) {
   json before = json::array(), target = json::array();
   for (const auto& l : j.before) before.push_back(LayoutJson(l));
   for (const auto& l : j.target) target.push_back(LayoutJson(l));
-  json doc = {{"version", kVersion}, {"phase", j.phase},     {"force", j.force},
-              {"pid", j.pid},        {"started", j.started}, {"done", j.done},
-              {"ops", j.ops},        {"before", before},     {"target", target}};
+  json doc = {
+      {"version", kFormatVersion}, {"phase", j.phase}, {"force", j.force}, {"pid", j.pid},
+      {"started", j.started},      {"done", j.done},   {"ops", j.ops},     {"before", before},
+      {"target", target}};
   return WriteFileAtomically(JournalPath(dir), doc.dump(1) + "\n", /*durable=*/true);
 }
 

@@ -51,6 +51,17 @@ TEST_F(JournalFile, ReadsBackWhatWasWritten) {
   EXPECT_EQ((*j)->ops.size(), 3u);
 }
 
+// Issue #14.2: one version spelling ("v1"); a journal an earlier carve left
+// mid-apply still reads, so its work can finish; any other version is corrupt.
+TEST_F(JournalFile, ReadsItsVersionAndTheOldSpelling) {
+  nlohmann::json doc = nlohmann::json::parse(std::ifstream(JournalPath(dir_)));
+  EXPECT_EQ(doc["version"], "v1");
+  Set("version", "carve-apply-journal/v1");
+  EXPECT_TRUE(ReadJournal(dir_).ok());
+  Set("version", "v2");
+  EXPECT_NE(Refusal().find("unknown journal version \"v2\""), std::string::npos);
+}
+
 // issue #12: any phase but "forward" used to be taken for a rollback.
 TEST_F(JournalFile, AnUnknownPhaseIsCorruptNotARollback) {
   Set("phase", "sideways");

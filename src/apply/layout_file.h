@@ -8,9 +8,10 @@
 //     - index: 0                 # or uuid: GPU-…, model: h100-80gb, all: true
 //       mig: on                  # on | off (default on when slices are given)
 //       slices: [3g.40gb@4, 2g.20gb, 1c.3g.40gb@0, {slice: 3g.40gb@4, compute: [1c, 2c]}]
-// `fleet`, `models` and `gateway` are accepted and left to src/spec. Unknown
-// keys, unknown versions, selectors that match no GPU, and two entries that
-// select the same GPU are errors naming FILE:LINE.
+// src/spec reads the file (spec::GpuEntry: unknown keys, types, versions);
+// this places its entries on a machine: selectors that match no GPU, two
+// entries that select the same GPU and slices the GPU cannot hold are errors
+// naming FILE:LINE.
 #pragma once
 
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "apply/target.h"
 #include "device/machine.h"
+#include "spec/spec.h"
 #include "util/status.h"
 
 namespace carve::apply {
@@ -28,7 +30,9 @@ namespace carve::apply {
 // else carve.yaml. `path` is for messages.
 Result<Layouts> LoadLayoutFile(std::string_view text, const std::string& path,
                                const std::string& config, const std::vector<device::Gpu>& gpus);
-// Reads the `gpus:` section of a carve.yaml.
+// The layouts a spec's `gpus:` section asks of this machine's GPUs.
+Result<Layouts> LayoutsFromSpec(const spec::Spec& spec, const std::vector<device::Gpu>& gpus);
+// Reads the `gpus:` section of a carve.yaml (ParseSpec, then LayoutsFromSpec).
 Result<Layouts> LoadCarveLayout(std::string_view text, const std::string& path,
                                 const std::vector<device::Gpu>& gpus);
 // The machine's state as a carve.yaml: every GPU by index, its mode and its

@@ -83,10 +83,11 @@ TEST_F(LayoutFile, AcceptsTheWholeSpecAndAllTrue) {
 }
 
 TEST_F(LayoutFile, ErrorsNameFileLineAndWhatToDo) {
-  EXPECT_EQ(Error(Carve("version: v2\ngpus: []\n")), "c.yaml:1: unknown version 'v2'");
+  EXPECT_EQ(Error(Carve("version: v2\ngpus: []\n")),
+            "c.yaml:1: the spec: 'version' is 'v2'; this carve reads v1");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slicez: []\n")),
-            "c.yaml:4: unknown key 'slicez'");
-  EXPECT_EQ(Error(Carve("version: v1\nplans: 1\n")), "c.yaml:2: unknown key 'plans'");
+            "c.yaml:4: gpus[0] has unknown key 'slicez'");
+  EXPECT_EQ(Error(Carve("version: v1\nplans: 1\n")), "c.yaml:2: the spec has unknown key 'plans'");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 9\n    mig: on\n")),
             "c.yaml:3: no GPU 9; this machine has GPUs 0–3");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - model: a30\n    mig: on\n")),
@@ -99,7 +100,11 @@ TEST_F(LayoutFile, ErrorsNameFileLineAndWhatToDo) {
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 3\n    slices: [1g.10gb]\n")),
             "c.yaml:3: GPU 3 (NVIDIA L4) does not support MIG");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    mig: off\n    slices: [1g.10gb]\n")),
-            "c.yaml:5: mig: off and slices contradict each other");
+            "c.yaml:5: gpus[0]: 'slices' contradicts mig: off");
+  EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slices: [{slice: 1c.3g.40gb}]\n")),
+            "c.yaml:4: GPU 0: '1c.3g.40gb' names a compute instance; give those under compute:");
+  EXPECT_EQ(Error(Carve("version: v1\nmodels: [{name: a, memory: 1GiB, replicas: 1}]\n")),
+            "c.yaml: no gpus: section, so there is no layout to apply");
   EXPECT_EQ(Error(Carve("version: v1\ngpus: [\n")).substr(0, 7), "c.yaml:");
 }
 
@@ -153,7 +158,7 @@ TEST_F(LayoutFile, MigPartedRejectsWhatMigPartedRejects) {
       Error(Parted("version: v1\nmig-configs:\n  a:\n    - devices: [0]\n      mig-enabled: false\n"
                    "      hooks: x\n",
                    "a")),
-      "p.yaml:6: unexpected field 'hooks' (mig-parted v1 rejects it too)");
+      "p.yaml:6: a mig-config entry has unknown key 'hooks'");
 }
 
 TEST_F(LayoutFile, ExportThenApplyChangesNothingInEitherFormat) {

@@ -6,16 +6,18 @@
 #include <algorithm>
 #include <map>
 
-#include "apply/yaml_doc.h"
 #include "mig/profile_ref.h"
+#include "util/yaml_fields.h"
 
 namespace carve::apply {
 namespace {
 
-constexpr std::string_view kMigPartedNote = "mig-parted v1 rejects it too";
+constexpr std::string_view kNote =
+    "mig-parted v1 rejects it too; its keys are version, mig-configs, and in each entry devices, "
+    "device-filter, mig-enabled, mig-devices.";
 
 // "0x233010DE" (any case; a ":0x…" subsystem part is ignored).
-Result<uint32_t> ParseDeviceId(const Doc& doc, const YAML::Node& n) {
+Result<uint32_t> ParseDeviceId(const std::string& path, const YAML::Node& n) {
   std::string s = n.as<std::string>();
   std::string dev = s.substr(0, s.find(':'));
   try {
@@ -24,20 +26,21 @@ Result<uint32_t> ParseDeviceId(const Doc& doc, const YAML::Node& n) {
     if (used == dev.size() && v <= 0xFFFFFFFFul) return static_cast<uint32_t>(v);
   } catch (...) {
   }
-  return doc.Bad(n, fmt::format("'{}' is not a PCI device id", s), "Write it like 0x233010DE.");
+  return yaml::ErrorAt(path, n, fmt::format("'{}' is not a PCI device id", s),
+                       "Write it like 0x233010DE.");
 }
 
-Result<bool> Selects(const Doc& doc, const YAML::Node& e, const device::Gpu& g) {
+Result<bool> Selects(const std::string& path, const YAML::Node& e, const device::Gpu& g) {
   const YAML::Node devices = e["devices"];
   bool in = false;
   if (devices.IsScalar()) {
     if (devices.as<std::string>() != "all")
-      return doc.Bad(devices, "devices: is all or a list of GPU indices");
+      return yaml::ErrorAt(path, devices, "devices: is all or a list of GPU indices");
     in = true;
   } else if (devices.IsSequence()) {
     for (const auto& d : devices) in = in || d.as<int>() == g.index;
   } else {
-    return doc.Bad(devices, "devices: is all or a list of GPU indices");
+    return yaml::ErrorAt(path, devices, "devices: is all or a list of GPU indices");
   }
   const YAML::Node filter = e["device-filter"];
   if (!in || !filter) return in;
@@ -48,7 +51,7 @@ Result<bool> Selects(const Doc& doc, const YAML::Node& e, const device::Gpu& g) 
     ids.push_back(filter);
   }
   for (const auto& f : ids) {
-    CARVE_ASSIGN_OR_RETURN(uint32_t id, ParseDeviceId(doc, f));
+    CARVE_ASSIGN_OR_RETURN(uint32_t id, ParseDeviceId(path, f));
     if (id == g.pci_device_id) return true;
   }
   return false;
@@ -66,66 +69,72 @@ Status AddDevices(const mig::GpuModel& model, const std::string& name, int count
   return Status::Ok();
 }
 
-Result<GpuLayout> EntryLayout(const Doc& doc, const YAML::Node& e, const device::Gpu& g) {
-  GpuLayout l{g.index, g.model, e["mig-enabled"].as<bool>(), {}, doc.At(e)};
+Result<GpuLayout> EntryLayout(const std::string& path, const YAML::Node& e, const device::Gpu& g) {
+  GpuLayout l{g.index, g.model, e["mig-enabled"].as<bool>(), {}, yaml::WhereOf(path, e).str()};
   const YAML::Node devs = e["mig-devices"];
-  if (l.mig && !devs) return doc.Bad(e, "mig-devices: is required when mig-enabled is true");
+  if (l.mig && !devs)
+    return yaml::ErrorAt(path, e, "mig-devices: is required when mig-enabled is true");
   if (!l.mig && devs && devs.size() > 0)
-    return doc.Bad(devs, "mig-devices given while mig-enabled is false");
+    return yaml::ErrorAt(path, devs, "mig-devices given while mig-enabled is false");
   if (!l.mig) return l;
   if (!g.model || !g.model->mig)
-    return doc.Bad(e, fmt::format("GPU {} ({}) does not support MIG", g.index, g.name),
-                   "Add a device-filter, or list devices explicitly.");
-  if (!devs.IsMap()) return doc.Bad(devs, "mig-devices: maps a profile to a count");
+    return yaml::ErrorAt(path, e, fmt::format("GPU {} ({}) does not support MIG", g.index, g.name),
+                         "Add a device-filter, or list devices explicitly.");
+  if (!devs.IsMap()) return yaml::ErrorAt(path, devs, "mig-devices: maps a profile to a count");
   for (const auto& kv : devs) {
     int count = kv.second.as<int>();
-    if (count < 0) return doc.Bad(kv.second, "a count cannot be negative");
+    if (count < 0) return yaml::ErrorAt(path, kv.second, "a count cannot be negative");
     Status st = AddDevices(*g.model, kv.first.as<std::string>(), count, l);
     if (!st.ok())
-      return doc.Bad(kv.first, fmt::format("GPU {}: {}", g.index, st.message()), st.hint());
+      return yaml::ErrorAt(path, kv.first, fmt::format("GPU {}: {}", g.index, st.message()),
+                           st.hint());
   }
   return l;
 }
 
-Result<YAML::Node> PickConfig(const Doc& doc, const YAML::Node& configs, const std::string& name) {
+Result<YAML::Node> PickConfig(const std::string& path, const YAML::Node& configs,
+                              const std::string& name) {
   if (!configs.IsMap() || configs.size() == 0)
-    return doc.Bad(configs, "mig-configs: needs at least one config");
+    return yaml::ErrorAt(path, configs, "mig-configs: needs at least one config");
   std::string names;
   for (const auto& kv : configs) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
   if (name.empty() && configs.size() == 1) return configs.begin()->second;
   if (name.empty())
     return Status::InvalidArgument(
-        fmt::format("{} has several mig-configs; choose one with -c NAME", doc.path),
+        fmt::format("{} has several mig-configs; choose one with -c NAME", path),
         "It has: " + names + ".");
   if (!configs[name])
-    return doc.Bad(configs, fmt::format("no mig-config named '{}'", name),
-                   "It has: " + names + ".");
+    return yaml::ErrorAt(path, configs, fmt::format("no mig-config named '{}'", name),
+                         "It has: " + names + ".");
   return configs[name];
 }
 
-Result<Layouts> Load(const Doc& doc, const YAML::Node& root, const std::string& config,
+Result<Layouts> Load(const std::string& path, const YAML::Node& root, const std::string& config,
                      const std::vector<device::Gpu>& gpus) {
-  CARVE_RETURN_IF_ERROR(CheckKeys(doc, root, {"version", "mig-configs"}, kMigPartedNote));
+  CARVE_RETURN_IF_ERROR(
+      yaml::Fields(root, path, "the mig-parted config").Check({"version", "mig-configs"}, kNote));
   if (!root["version"] || root["version"].as<std::string>() != "v1")
-    return doc.Bad(root, "mig-parted configs carve reads say version: v1");
-  CARVE_ASSIGN_OR_RETURN(YAML::Node entries, PickConfig(doc, root["mig-configs"], config));
+    return yaml::ErrorAt(path, root, "mig-parted configs carve reads say version: v1");
+  CARVE_ASSIGN_OR_RETURN(YAML::Node entries, PickConfig(path, root["mig-configs"], config));
   if (!entries.IsSequence() || entries.size() == 0)
-    return doc.Bad(entries, "a mig-config is a list of entries");
+    return yaml::ErrorAt(path, entries, "a mig-config is a list of entries");
   std::map<int, GpuLayout> by_gpu;
   for (const auto& e : entries) {
-    CARVE_RETURN_IF_ERROR(CheckKeys(
-        doc, e, {"devices", "device-filter", "mig-enabled", "mig-devices"}, kMigPartedNote));
+    CARVE_RETURN_IF_ERROR(
+        yaml::Fields(e, path, "a mig-config entry")
+            .Check({"devices", "device-filter", "mig-enabled", "mig-devices"}, kNote));
     if (!e["devices"] || !e["mig-enabled"])
-      return doc.Bad(e, "devices: and mig-enabled: are required");
+      return yaml::ErrorAt(path, e, "devices: and mig-enabled: are required");
     for (const auto& g : gpus) {
-      CARVE_ASSIGN_OR_RETURN(bool sel, Selects(doc, e, g));
+      CARVE_ASSIGN_OR_RETURN(bool sel, Selects(path, e, g));
       if (!sel) continue;
       if (by_gpu.count(g.index))
-        return doc.Bad(e,
-                       fmt::format("GPU {} is also selected by the entry at {}", g.index,
-                                   by_gpu[g.index].source),
-                       "carve wants one entry per GPU (mig-parted would let the later one win).");
-      CARVE_ASSIGN_OR_RETURN(GpuLayout l, EntryLayout(doc, e, g));
+        return yaml::ErrorAt(
+            path, e,
+            fmt::format("GPU {} is also selected by the entry at {}", g.index,
+                        by_gpu[g.index].source),
+            "carve wants one entry per GPU (mig-parted would let the later one win).");
+      CARVE_ASSIGN_OR_RETURN(GpuLayout l, EntryLayout(path, e, g));
       by_gpu[g.index] = l;
     }
   }
@@ -148,9 +157,10 @@ std::map<std::string, int> Counts(const device::Gpu& g, std::string& lost) {
 
 Result<Layouts> LoadMigParted(std::string_view text, const std::string& path,
                               const std::string& config, const std::vector<device::Gpu>& gpus) {
-  Doc doc{path};
+  CARVE_ASSIGN_OR_RETURN(YAML::Node root, yaml::Parse(text, path));
   try {
-    return Load(doc, YAML::Load(std::string(text)), config, gpus);
+    CARVE_RETURN_IF_ERROR(yaml::CheckNoDuplicateKeys(path, root));
+    return Load(path, root, config, gpus);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
   }

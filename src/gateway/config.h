@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/backend.h"
@@ -68,7 +69,9 @@ struct GatewayConfig {
 Result<GatewayConfig> ParseConfig(const std::string& text, const std::string& file);
 Result<GatewayConfig> LoadConfig(const std::string& path);
 // The same from a node already parsed out of `file` (carve.yaml's gateway:
-// section), so errors name that file's own lines.
-Result<GatewayConfig> ParseConfigNode(const YAML::Node& root, const std::string& file);
+// section, with `prefix` "gateway."), so errors name that file's own lines
+// and the keys as written there.
+Result<GatewayConfig> ParseConfigNode(const YAML::Node& root, const std::string& file,
+                                      std::string_view prefix = {});
 
 }  // namespace carve::gateway

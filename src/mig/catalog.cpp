@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "util/format_version.h"
+
 namespace carve::mig {
 
 const std::vector<std::pair<std::string_view, std::string_view>>& EmbeddedCatalogFiles();
@@ -311,11 +313,16 @@ Result<Catalog> Catalog::Parse(
     if (doc.is_discarded())
       return Status::InvalidArgument(fmt::format("catalog: {} is not valid JSON", file));
     Reader r(doc, std::string(file));
-    CARVE_RETURN_IF_ERROR(r.Check({"schema", "family", "sources", "notes", "gpus"}));
-    std::string schema;
-    CARVE_RETURN_IF_ERROR(r.Get("schema", &schema));
-    if (schema != "carve-catalog/v1")
-      return r.Err(fmt::format("has schema '{}'; this carve reads carve-catalog/v1", schema));
+    CARVE_RETURN_IF_ERROR(r.Check({"version", "schema", "family", "sources", "notes", "gpus"}));
+    // "version": "v1" (util/format_version.h); files written before the one
+    // spelling said "schema": "carve-catalog/v1".
+    std::string version, schema;
+    if (r.Child("version")) CARVE_RETURN_IF_ERROR(r.Get("version", &version));
+    if (r.Child("schema")) CARVE_RETURN_IF_ERROR(r.Get("schema", &schema));
+    if (version.empty() && schema == "carve-catalog/v1") version = kFormatVersion;
+    if (version != kFormatVersion)
+      return r.Err(fmt::format("has version '{}'; this carve reads \"version\": \"{}\"",
+                               version.empty() ? schema : version, kFormatVersion));
     const json* gpus = r.Child("gpus");
     if (!gpus || !gpus->is_array()) return r.Err("lacks a 'gpus' list");
     for (const auto& gj : *gpus) {

@@ -29,10 +29,17 @@ TEST(Catalog, RejectsUnknownKeysWithTheirPlace) {
       << r.status().message();
 }
 
-TEST(Catalog, RejectsUnknownSchemaVersion) {
-  auto r = Catalog::Parse({{"v2.json", R"({"schema":"carve-catalog/v2","family":"x","gpus":[]})"}});
+TEST(Catalog, RejectsUnknownVersionsAndReadsTheOldSpelling) {
+  auto r = Catalog::Parse({{"v2.json", R"({"version":"v2","family":"x","gpus":[]})"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("has version 'v2'"), std::string::npos);
+  r = Catalog::Parse({{"v2.json", R"({"schema":"carve-catalog/v2","family":"x","gpus":[]})"}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("carve-catalog/v2"), std::string::npos);
+  EXPECT_TRUE(Catalog::Parse({{"v1.json", R"({"version":"v1","family":"x","gpus":[]})"}}).ok());
+  EXPECT_TRUE(
+      Catalog::Parse({{"old.json", R"({"schema":"carve-catalog/v1","family":"x","gpus":[]})"}})
+          .ok());
 }
 
 }  // namespace

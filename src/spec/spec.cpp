@@ -8,11 +8,22 @@
 
 #include "spec/hf_cache.h"
 #include "spec/quantity.h"
-#include "spec/yaml_fields.h"
 #include "util/read_file.h"
 
 namespace carve::spec {
 namespace {
+
+using yaml::Fields;
+using yaml::WhereOf;
+
+Status OptMemory(const Fields& f, std::string_view key, std::optional<uint64_t>* out) {
+  if (!f.Has(key)) return Status::Ok();
+  YAML::Node n = f.Get(key);
+  auto mib = ParseMemoryMiB(n.IsScalar() ? n.Scalar() : "");
+  if (!mib.ok()) return f.Err(key, mib.status().message(), mib.status().hint());
+  *out = *mib;
+  return Status::Ok();
+}
 
 constexpr const char* kEngines[] = {"vllm", "llama.cpp", "sglang", "command", "echo"};
 
@@ -105,7 +116,7 @@ Status ParseEstimate(const YAML::Node& node, const std::string& file, const std:
   CARVE_RETURN_IF_ERROR(f.Str("kv_dtype", &e->kv_dtype));
   CARVE_RETURN_IF_ERROR(f.Int("max_model_len", &e->max_model_len));
   CARVE_RETURN_IF_ERROR(f.Int("concurrency", &e->concurrency));
-  return f.OptMemory("overhead", &e->overhead_mib);
+  return OptMemory(f, "overhead", &e->overhead_mib);
 }
 
 // Rules between keys of one model, after each key parsed on its own.
@@ -174,7 +185,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.Str("launcher", &m->launcher));
   CARVE_RETURN_IF_ERROR(f.StrList("args", &m->args));
   CARVE_RETURN_IF_ERROR(f.EnvMap("env", &m->env));
-  CARVE_RETURN_IF_ERROR(f.OptMemory("memory", &m->memory_mib));
+  CARVE_RETURN_IF_ERROR(OptMemory(f, "memory", &m->memory_mib));
   // Neither memory nor estimate, but a hub id to serve: size it from the local
   // Hugging Face cache, with the estimate's defaults.
   const bool loads_hub_models = m->engine != "command" && m->engine != "echo";
@@ -229,6 +240,72 @@ Status ParseModels(const YAML::Node& node, const std::string& file, std::vector<
   return Status::Ok();
 }
 
+Status ParseSlice(const YAML::Node& n, const std::string& file, const std::string& what,
+                  SliceItem* s) {
+  s->where = WhereOf(file, n);
+  if (n.IsScalar()) {
+    s->slice = n.Scalar();
+    return Status::Ok();
+  }
+  Fields f(n, file, what, "docs/apply.md");
+  CARVE_RETURN_IF_ERROR(f.Check({"slice", "compute"}));
+  s->mapping = true;
+  if (!f.Has("slice"))
+    return f.Err("", "is a mapping without slice:",
+                 "Write {slice: PROFILE@START, compute: [1c, 2c]}, or the slice alone.");
+  CARVE_RETURN_IF_ERROR(f.Str("slice", &s->slice));
+  if (!f.Has("compute")) return Status::Ok();
+  if (!f.Get("compute").IsSequence()) return f.Err("compute", "must be a list, e.g. [1c, 1c, 1c]");
+  s->compute.emplace();
+  return f.StrList("compute", &*s->compute);
+}
+
+Status ParseGpuEntry(const YAML::Node& node, const std::string& file, size_t i, GpuEntry* e) {
+  Fields f(node, file, fmt::format("gpus[{}]", i), "docs/apply.md");
+  CARVE_RETURN_IF_ERROR(f.Check({"index", "uuid", "model", "all", "mig", "slices"}));
+  e->where = f.where();
+  if (f.Has("index") + f.Has("uuid") + f.Has("model") + f.Has("all") != 1)
+    return f.Err("", "must say which GPUs with exactly one of index:, uuid:, model: or all: true");
+  if (f.Has("index")) {
+    int index = 0;
+    CARVE_RETURN_IF_ERROR(f.Int("index", &index));
+    e->index = index;
+  }
+  CARVE_RETURN_IF_ERROR(f.Str("uuid", &e->uuid));
+  CARVE_RETURN_IF_ERROR(f.Str("model", &e->model));
+  CARVE_RETURN_IF_ERROR(f.Bool("all", &e->all));
+  if (f.Has("all") && !e->all) return f.Err("all", "may only be true");
+  if (!f.Has("mig") && !f.Has("slices"))
+    return f.Err("", "must say mig: on|off, slices: […], or both");
+  CARVE_RETURN_IF_ERROR(f.Bool("mig", &e->mig));
+  if (!f.Has("slices")) return Status::Ok();
+  YAML::Node list = f.Get("slices");
+  if (!list.IsSequence()) return f.Err("slices", "must be a list, e.g. [3g.40gb@4, 1g.10gb]");
+  if (!e->mig && list.size() > 0)
+    return f.Err("slices", "contradicts mig: off", "Drop the slices or say mig: on.");
+  e->slices.emplace();
+  for (size_t k = 0; k < list.size(); ++k) {
+    SliceItem item;
+    CARVE_RETURN_IF_ERROR(
+        ParseSlice(list[k], file, fmt::format("gpus[{}].slices[{}]", i, k), &item));
+    e->slices->push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+Status ParseGpus(const YAML::Node& node, const std::string& file, std::vector<GpuEntry>* out) {
+  if (!node.IsSequence())
+    return yaml::ErrorAt(file, node, "'gpus' must be a list of GPU entries",
+                         "Write e.g. gpus: [{index: 0, slices: [3g.40gb, 3g.40gb]}] "
+                         "(docs/apply.md).");
+  for (size_t i = 0; i < node.size(); ++i) {
+    GpuEntry e;
+    CARVE_RETURN_IF_ERROR(ParseGpuEntry(node[i], file, i, &e));
+    out->push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
   Fields f(root, file, "the spec");
   CARVE_RETURN_IF_ERROR(f.Check({"version", "currency", "fleet", "gpus", "models", "gateway"}));
@@ -247,7 +324,11 @@ Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
     CARVE_RETURN_IF_ERROR(ParseFleet(f.Get("fleet"), file, &*spec->fleet));
   }
   if (f.Has("models")) CARVE_RETURN_IF_ERROR(ParseModels(f.Get("models"), file, &spec->models));
-  if (f.Has("gpus")) spec->gpus = f.Get("gpus"), spec->gpus_where = WhereOf(file, spec->gpus);
+  if (f.Has("gpus")) {
+    spec->gpus.emplace();
+    CARVE_RETURN_IF_ERROR(ParseGpus(f.Get("gpus"), file, &*spec->gpus));
+    spec->gpus_where = WhereOf(file, f.Get("gpus"));
+  }
   if (f.Has("gateway"))
     spec->gateway = f.Get("gateway"), spec->gateway_where = WhereOf(file, spec->gateway);
   return Status::Ok();
@@ -258,16 +339,15 @@ Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
 Result<Spec> ParseSpec(std::string_view text, const std::string& file) {
   Spec spec;
   spec.file = file;
-  try {
-    YAML::Node root = YAML::Load(std::string(text));
-    if (!root.IsMap())
-      return Status::InvalidArgument(
-          fmt::format("{}: is not a carve spec (expected a mapping with version: v1)", file));
-    CARVE_RETURN_IF_ERROR(ParseRoot(root, file, &spec));
-  } catch (const YAML::Exception& e) {
+  CARVE_ASSIGN_OR_RETURN(YAML::Node root, yaml::Parse(text, file));
+  if (!root.IsMap())
     return Status::InvalidArgument(
-        fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg),
-        "Check indentation and quoting near that line.");
+        fmt::format("{}: is not a carve spec (expected a mapping with version: v1)", file));
+  try {
+    CARVE_RETURN_IF_ERROR(yaml::CheckNoDuplicateKeys(file, root));
+    CARVE_RETURN_IF_ERROR(ParseRoot(root, file, &spec));
+  } catch (const YAML::Exception& e) {  // Fields keeps them in; this is the backstop
+    return Status::InvalidArgument(fmt::format("{}:{}: {}", file, e.mark.line + 1, e.msg));
   }
   return spec;
 }

@@ -1,8 +1,10 @@
 // The spec file (carve.yaml): what to serve and on which fleet. Parsing is
 // strict: unknown keys and unknown versions are errors that name the file and
 // line, say what was wrong and what to write instead. docs/spec.md lists every
-// key. The `gpus:` (layouts to hold) and `gateway:` sections belong to other
-// modules; they are kept here as raw YAML nodes with their line.
+// key. Everything is read here into the types below, `gpus:` included (the
+// layouts to hold; apply/layout_file.h places them on a machine's GPUs); the
+// `gateway:` section alone stays a YAML node, which gateway::ParseConfigNode
+// reads in place so its errors name carve.yaml's own lines.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -14,15 +16,12 @@
 #include <vector>
 
 #include "util/status.h"
+#include "util/yaml_fields.h"
 
 namespace carve::spec {
 
 // A place in the spec, for messages: "carve.yaml:12".
-struct Where {
-  std::string file;
-  int line = 0;  // 1-based; 0 when unknown
-  std::string str() const;
-};
+using yaml::Where;
 
 struct FleetEntry {
   std::string gpu;  // catalogue alias, product name or PCI id
@@ -82,14 +81,36 @@ struct Model {
   Where where;
 };
 
+// One item of a `gpus:` entry's slices: "3g.40gb@4", or
+// {slice: 3g.40gb@4, compute: [1c, 2c]} to split it into compute instances.
+struct SliceItem {
+  std::string slice;  // PROFILE[@START], as written
+  // Its compute instance profiles; absent: one spanning the slice; []: none.
+  std::optional<std::vector<std::string>> compute;
+  bool mapping = false;  // written as {slice:, compute:}
+  Where where;
+};
+
+// One entry of `gpus:`: which GPUs (exactly one of index, uuid, model, all)
+// and the layout they hold. Which GPUs those are is the machine's question.
+struct GpuEntry {
+  std::optional<int> index;
+  std::string uuid;
+  std::string model;  // a catalogue alias or product name
+  bool all = false;
+  bool mig = true;  // mig: off turns MIG off
+  std::optional<std::vector<SliceItem>> slices;
+  Where where;
+};
+
 struct Spec {
   std::string file;
   std::string version;  // "v1"
   std::optional<std::vector<FleetEntry>> fleet;
   std::string currency = "USD";  // ISO 4217 code of every cost in the spec and on --fleet
   std::vector<Model> models;
-  YAML::Node gpus;     // raw `gpus:` section (carve apply reads it); null when absent
-  YAML::Node gateway;  // raw `gateway:` section; null when absent
+  std::optional<std::vector<GpuEntry>> gpus;  // the layouts to hold (carve apply)
+  YAML::Node gateway;                         // the `gateway:` section as written; null when absent
   Where gpus_where, gateway_where;
 };
 

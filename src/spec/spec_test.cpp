@@ -89,9 +89,70 @@ gateway:
   EXPECT_EQ(*s->models[0].memory_mib, 10240u);
   EXPECT_EQ(s->models[1].profiles[1].args[1], "16");
   EXPECT_EQ((*s->fleet)[0].cost_per_month, 2100);
-  EXPECT_TRUE(s->gpus.IsSequence());
+  ASSERT_TRUE(s->gpus.has_value());
+  ASSERT_EQ(s->gpus->size(), 1u);
+  EXPECT_EQ((*s->gpus)[0].index, 0);
+  EXPECT_TRUE((*s->gpus)[0].mig);
+  EXPECT_EQ((*s->gpus)[0].slices->at(0).slice, "3g.40gb@4");
+  EXPECT_EQ((*s->gpus)[0].where.line, 5);
   EXPECT_EQ(s->gateway["listen"].Scalar(), "127.0.0.1:8000");
   EXPECT_EQ(s->gpus_where.line, 5);
+}
+
+// Issue #14.2: gpus: is read here, once, into types; apply/ only places them.
+TEST(Spec, ReadsGpusIntoTypes) {
+  auto s = ParseSpec(R"(version: v1
+gpus:
+  - uuid: GPU-1
+    slices: [1g.10gb, {slice: 3g.40gb@0, compute: [1c, 2c]}, {slice: 1g.10gb@4, compute: []}]
+  - model: a100-80gb
+    mig: off
+  - all: true
+    mig: on
+)",
+                     "c.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const auto& g = *s->gpus;
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[0].uuid, "GPU-1");
+  ASSERT_EQ(g[0].slices->size(), 3u);
+  EXPECT_FALSE((*g[0].slices)[0].mapping);
+  EXPECT_FALSE((*g[0].slices)[0].compute.has_value());
+  EXPECT_EQ((*g[0].slices)[1].compute, (std::vector<std::string>{"1c", "2c"}));
+  EXPECT_TRUE((*g[0].slices)[2].compute->empty());
+  EXPECT_EQ((*g[0].slices)[2].where.line, 4);
+  EXPECT_EQ(g[1].model, "a100-80gb");
+  EXPECT_FALSE(g[1].mig);
+  EXPECT_FALSE(g[1].slices.has_value());
+  EXPECT_TRUE(g[2].all);
+}
+
+TEST(Spec, GpusErrorsNameTheLine) {
+  struct Case {
+    const char* gpus;
+    const char* message;
+  } cases[] = {
+      {"  - index: 0\n    slicez: []\n", "c.yaml:4: gpus[0] has unknown key 'slicez'"},
+      {"  - index: 0\n    uuid: GPU-1\n    mig: on\n", "c.yaml:3: gpus[0] must say which GPUs"},
+      {"  - all: false\n    mig: on\n", "c.yaml:3: gpus[0]: 'all' may only be true"},
+      {"  - index: -1\n    mig: on\n", "c.yaml:3: gpus[0]: 'index' is '-1'"},
+      {"  - index: 0\n", "c.yaml:3: gpus[0] must say mig: on|off, slices: […], or both"},
+      {"  - index: 0\n    mig: off\n    slices: [1g.10gb]\n",
+       "c.yaml:5: gpus[0]: 'slices' contradicts mig: off"},
+      {"  - index: 0\n    slices: 1g.10gb\n", "c.yaml:4: gpus[0]: 'slices' must be a list"},
+      {"  - index: 0\n    slices: [{compute: [1c]}]\n",
+       "c.yaml:4: gpus[0].slices[0] is a mapping without slice:"},
+      {"  - index: 0\n    slices: [{slice: 3g.40gb, compute: 1c}]\n",
+       "c.yaml:4: gpus[0].slices[0]: 'compute' must be a list"},
+      {"  - index: 0\n    mig: on\n    mig: off\n", "c.yaml:5: key 'mig' is given twice"},
+      {"  index: 0\n", "c.yaml:3: 'gpus' must be a list"},
+  };
+  for (const auto& c : cases) {
+    auto s = ParseSpec(std::string("version: v1\ngpus:\n") + c.gpus, "c.yaml");
+    ASSERT_FALSE(s.ok()) << c.gpus;
+    EXPECT_NE(s.status().message().find(c.message), std::string::npos) << c.gpus << "\n"
+                                                                       << s.status().message();
+  }
 }
 
 TEST(Spec, UnknownKeyNamesFileLineAndSuggests) {

@@ -53,7 +53,7 @@ gateway::Backend BackendFor(const ReplicaPlace& r, const std::vector<device::Gpu
 Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::string& state_dir) {
   CARVE_RETURN_IF_ERROR(CheckSection(s));
   bool has_log = s.gateway && s.gateway.IsMap() && s.gateway["access_log"];
-  auto cfg = gateway::ParseConfigNode(s.gateway, s.file);
+  auto cfg = gateway::ParseConfigNode(s.gateway, s.file, "gateway.");
   if (!cfg.ok()) return cfg.status();
   if (!has_log) cfg->access_log = state_dir + "/access.log";
   return cfg;
@@ -73,7 +73,7 @@ Result<std::string> GatewayYamlFor(const spec::Spec& s,
     if (model["replicas"]) models.push_back(model);
   }
   root["models"] = models;
-  auto checked = gateway::ParseConfigNode(root, s.file);
+  auto checked = gateway::ParseConfigNode(root, s.file, "gateway.");
   if (!checked.ok()) return checked.status();
   YAML::Emitter out;
   out << root;

@@ -54,5 +54,19 @@ TEST(GatewayYaml, AGatewaySectionWithModelsIsRefusedOnItsLine) {
   EXPECT_THAT(yaml.status().message(), HasSubstr("carve.yaml:6: gateway: has models:"));
 }
 
+// Issue #14.2: the gateway: section is read where it stands, by the one strict
+// reader, so a mistake deep inside it names carve.yaml's own line and key path.
+TEST(GatewayYaml, AMistakeInsideTheSectionNamesItsOwnLineAndPath) {
+  spec::Spec s = Spec(
+      "gateway:\n  listen: 127.0.0.1:9000\n  timeouts:\n    queue_ms: 1\n"
+      "    conect_ms: 5\n");
+  auto cfg = GatewayConfigFor(s, "/tmp");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(cfg.status().message(),
+              HasSubstr("carve.yaml:9: gateway.timeouts has unknown key 'conect_ms'"));
+  EXPECT_THAT(cfg.status().hint(), HasSubstr("Did you mean 'connect_ms'?"));
+  EXPECT_THAT(cfg.status().hint(), HasSubstr("docs/gateway.md"));
+}
+
 }  // namespace
 }  // namespace carve::up

@@ -12,6 +12,7 @@
 #include "up/status.h"
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
+#include "util/format_version.h"
 #include "util/read_file.h"
 
 namespace carve::up {
@@ -98,10 +99,13 @@ Result<Json> ReadStatus(const std::string& state_dir) {
   if (!st.is_object())
     return Status::Error(Code::kUnavailable,
                          "carve up (pid " + std::to_string(pid) + ") is starting; try again");
-  if (st.value("version", 0) != kStatusVersion)
+  // "v1"; a service started by a carve before the one spelling
+  // (util/format_version.h) writes the number 1.
+  const Json version = st.contains("version") ? st["version"] : Json();
+  if (version != kFormatVersion && version != 1)
     return Status::InvalidArgument(
-        fmt::format("{}: status version {} (this carve reads version {})",
-                    StatePath(state_dir, kStatusFile), st.value("version", 0), kStatusVersion),
+        fmt::format("{}: status version {} (this carve reads {})",
+                    StatePath(state_dir, kStatusFile), version.dump(), kFormatVersion),
         "Run the carve that started the service (carve down, then carve up, switches).");
   return st;
 }

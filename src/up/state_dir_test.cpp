@@ -46,6 +46,9 @@ TEST(UpStateDir, StatusOfAnotherVersionIsRefusedWithWhatToDo) {
   ASSERT_TRUE(WritePid(dir.string()).ok());  // this process: a running service
   EXPECT_EQ(RunningPid(dir.string()), ::getpid());
   EXPECT_EQ(ReadStatus(dir.string()).status().code(), Code::kUnavailable);  // no status yet
+  ASSERT_TRUE(WriteStatus(dir.string(), R"({"version": "v1", "replicas": []})").ok());
+  EXPECT_TRUE(ReadStatus(dir.string()).ok());
+  // What a service started by an earlier carve writes (the number 1) still reads.
   ASSERT_TRUE(WriteStatus(dir.string(), R"({"version": 1, "replicas": []})").ok());
   EXPECT_TRUE(ReadStatus(dir.string()).ok());
   ASSERT_TRUE(WriteStatus(dir.string(), R"({"version": 2, "replicas": []})").ok());

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/format_version.h"
+
 namespace carve::up {
 namespace {
 
@@ -64,7 +66,7 @@ Json StatusJson(const ServiceView& view) {
             [](auto* a, auto* b) { return a->engine.id < b->engine.id; });
   Json reps = Json::array();
   for (const auto* r : sorted) reps.push_back(ReplicaJson(*r, view.gpus));
-  return Json{{"version", kStatusVersion},
+  return Json{{"version", kFormatVersion},
               {"pid", view.pid},
               {"spec", view.spec},
               {"state_dir", view.state_dir},

@@ -22,8 +22,6 @@
 
 namespace carve::up {
 
-inline constexpr int kStatusVersion = 1;
-
 // One replica: its engine as the supervisor sees it, where it runs, its traffic.
 struct ReplicaView {
   serve::ReplicaStatus engine;

@@ -31,7 +31,7 @@ TEST(UpStatusText, ShowsEveryReplicaAndTheFailuresTail) {
   EXPECT_EQ(text.find("chat/0 (ready)"), std::string::npos);  // only failures get a tail
 }
 
-TEST(UpStatusJson, VersionOneWithReplicasSortedAndSliceMemory) {
+TEST(UpStatusJson, VersionV1WithReplicasSortedAndSliceMemory) {
   ServiceView v;
   v.pid = 7;
   v.spec = "/s/carve.yaml";
@@ -46,7 +46,7 @@ TEST(UpStatusJson, VersionOneWithReplicasSortedAndSliceMemory) {
   g.gpu_instances[0].memory_total_mib = 9984;
   v.gpus = {g};
   auto j = StatusJson(v);
-  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["version"], "v1");
   EXPECT_EQ(j.begin().key(), "version");
   EXPECT_EQ(j["gateway"]["url"], "http://127.0.0.1:8000");
   ASSERT_EQ(j["replicas"].size(), 2u);

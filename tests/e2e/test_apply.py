@@ -123,6 +123,23 @@ def test_layout_errors_name_file_and_line(carve):
     assert f"GPU 0 (asked for in {full}:3)" in p.stderr
 
 
+def test_a_layout_is_read_by_the_specs_own_reader(carve):
+    """#14.2: carve.yaml is parsed once, in spec/; apply, plan and up refuse alike."""
+    carve.new("h100-80gb", mig="on")
+    text = ("version: v1\ngpus:\n  - index: 0\n    mig: on\n    mig: off\n"
+            "models:\n  - {name: a, memory: 1GiB, replicas: 1, replica: 2}\n")
+    twice = write(carve, "twice.yaml", text)
+    p = carve.run("apply", twice, "--dry-run")
+    assert p.returncode == 2, p.stderr
+    assert f"{twice}:5: key 'mig' is given twice in one mapping" in p.stderr, p.stderr
+    models = write(carve, "models.yaml", text.replace("    mig: off\n", ""))
+    for verb in (["apply", models, "--dry-run"], ["plan", models]):
+        p = carve.run(*verb)
+        assert p.returncode == 2, (verb, p.stderr)
+        assert f"{models}:6: model 'a' has unknown key 'replica'" in p.stderr, (verb, p.stderr)
+        assert "Did you mean 'replicas'?" in p.stderr, (verb, p.stderr)
+
+
 def test_an_endless_layout_file_is_refused_not_read_forever(carve):
     """issue #12: carve apply /dev/zero read until memory ran out."""
     carve.new("h100-80gb", mig="on")

@@ -346,4 +346,5 @@ def test_a_bad_gateway_section_names_the_specs_own_line(carve, up):
     p = up.up(spec)
     line = text.splitlines().index("  bogus: 1") + 1
     assert p.returncode == 2, p.stderr
-    assert f"gw.yaml:{line}: unknown key 'bogus'" in p.stderr, p.stderr
+    assert f"gw.yaml:{line}: gateway has unknown key 'bogus'" in p.stderr, p.stderr
+    assert "docs/gateway.md" in p.stderr, p.stderr  # #14.2: the one reader's hint

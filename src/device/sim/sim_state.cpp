@@ -15,6 +15,7 @@
 
 #include "util/atomic_file.h"
 #include "util/file_lock.h"
+#include "util/format_version.h"
 #include "util/read_file.h"
 
 namespace carve::device::sim {
@@ -100,7 +101,7 @@ std::string FormatState(const SimState& s) {
   ordered_json gpus = ordered_json::array();
   for (const auto& g : s.gpus) gpus.push_back(GpuJson(g));
   std::string fault_name = FaultCodeName(s.faults.error);
-  ordered_json j = {{"schema", "carve-sim/v1"},
+  ordered_json j = {{"version", kFormatVersion},
                     {"seed", s.seed},
                     {"next_uuid", s.next_uuid},
                     {"boots", s.boots},
@@ -161,10 +162,17 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
   ordered_json j = ordered_json::parse(text, nullptr, false);
   if (j.is_discarded()) return bad("not valid JSON");
   if (!j.is_object()) return bad(fmt::format("a JSON {}, expected an object", j.type_name()));
+  // "version": "v1"; states written before the one spelling
+  // (util/format_version.h) said "schema": "carve-sim/v1".
+  auto version = j.find("version");
   auto schema = j.find("schema");
-  if (schema == j.end() || !schema->is_string() || *schema != "carve-sim/v1")
-    return bad(fmt::format("schema {}, expected \"carve-sim/v1\"",
-                           schema == j.end() ? "missing" : schema->dump()));
+  if (version != j.end() ? *version != kFormatVersion
+                         : schema == j.end() || *schema != "carve-sim/v1")
+    return bad(fmt::format("version {}, expected \"{}\"",
+                           version != j.end()  ? version->dump()
+                           : schema != j.end() ? schema->dump()
+                                               : "missing",
+                           kFormatVersion));
   SimState s;
   try {
     s.seed = Whole<uint64_t>(j, "seed");

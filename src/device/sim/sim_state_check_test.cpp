@@ -53,11 +53,30 @@ TEST(SimStateCheck, GpusWithoutMigLoadBesideMigOnes) {
 TEST(SimStateCheck, JsonOfTheWrongShapeIsRefusedNotThrown) {
   for (std::string text :
        {"[]", "\"x\"", "42", "null", R"({"schema":1})", R"({"schema":"x"})",
-        R"({"schema":"carve-sim/v1"})", R"({"schema":"carve-sim/v1","gpus":7})"}) {
+        R"({"schema":"carve-sim/v1"})", R"({"schema":"carve-sim/v1","gpus":7})",
+        R"({"version":"v2"})", R"({"version":1})", R"({"version":"v1","gpus":7})"}) {
     auto s = ParseState(text, "state.json");
     ASSERT_FALSE(s.ok()) << text;
     EXPECT_NE(s.status().message().find("state.json"), std::string::npos) << s.status().ToString();
   }
+}
+
+// Issue #14.2: written with the one version spelling; a state file an earlier
+// carve wrote ("schema": "carve-sim/v1") still loads.
+TEST(SimStateCheck, ReadsItsVersionAndTheOldSpelling) {
+  auto s = NewState({mig::Catalog::Builtin().Find("a30")}, true, 9);
+  ASSERT_TRUE(s.ok());
+  std::string text = FormatState(*s);
+  EXPECT_NE(text.find("\"version\": \"v1\""), std::string::npos) << text;
+  std::string old = text;
+  old.replace(old.find("\"version\": \"v1\""), 15, "\"schema\": \"carve-sim/v1\"");
+  auto back = ParseState(old, "state.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->gpus.size(), 1u);
+  auto bad = ParseState(R"({"version":"v9"})", "state.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("version \"v9\", expected \"v1\""), std::string::npos)
+      << bad.status().message();
 }
 
 // Issue #13.10: the settings carve doctor checks live in the state file;

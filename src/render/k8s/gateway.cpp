@@ -116,7 +116,7 @@ Result<Json> GatewayConfig(const plan::Plan& plan, const spec::Spec& spec, const
         model["replicas"].push_back(ServiceUrl(m.name, o));
         whole["models"].push_back(model);
       }
-    auto checked = gateway::ParseConfigNode(whole, spec.file);
+    auto checked = gateway::ParseConfigNode(whole, spec.file, "gateway.");
     if (!checked.ok()) return checked.status();
   }
   Json c{{"listen", fmt::format("0.0.0.0:{}", ListenPort(spec))}, {"models", Json::array()}};

@@ -1,13 +1,12 @@
-#include "spec/yaml_fields.h"
+#include "util/yaml_fields.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
-#include "spec/quantity.h"
-
-namespace carve::spec {
+namespace carve::yaml {
 namespace {
 
 // Levenshtein distance, for "did you mean".
@@ -26,7 +25,8 @@ size_t Distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string KeyHint(std::string_view key, std::initializer_list<std::string_view> allowed) {
+std::string KeyHint(std::string_view key, std::initializer_list<std::string_view> allowed,
+                    const std::string& docs) {
   std::string best;
   size_t best_d = 3;  // suggest only close matches
   std::string all;
@@ -36,7 +36,7 @@ std::string KeyHint(std::string_view key, std::initializer_list<std::string_view
     if (d < best_d) best_d = d, best = std::string(k);
   }
   std::string hint = best.empty() ? "" : fmt::format("Did you mean '{}'? ", best);
-  return hint + "Known keys here: " + all + " (docs/spec.md).";
+  return hint + "Known keys here: " + all + (docs.empty() ? "." : " (" + docs + ").");
 }
 
 }  // namespace
@@ -47,8 +47,43 @@ Where WhereOf(const std::string& file, const YAML::Node& node) {
   return Where{file, node.Mark().line >= 0 ? node.Mark().line + 1 : 0};
 }
 
-Fields::Fields(const YAML::Node& node, std::string file, std::string what)
-    : node_(node), file_(std::move(file)), what_(std::move(what)) {}
+Status ErrorAt(const std::string& file, const YAML::Node& node, const std::string& what,
+               std::string hint) {
+  return Status::InvalidArgument(fmt::format("{}: {}", WhereOf(file, node).str(), what),
+                                 std::move(hint));
+}
+
+Result<YAML::Node> Parse(std::string_view text, const std::string& file) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    if (docs.size() > 1)
+      return ErrorAt(file, docs[1], "a second YAML document ('---'); carve reads one",
+                     "Merge it into the first, or remove it.");
+    return docs.empty() ? YAML::Node() : docs[0];
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg),
+        "Check indentation and quoting near that line.");
+  }
+}
+
+Status CheckNoDuplicateKeys(const std::string& file, const YAML::Node& node) {
+  if (node.IsSequence())
+    for (const auto& item : node) CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(file, item));
+  if (!node.IsMap()) return Status::Ok();
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second)
+      return ErrorAt(file, kv.first,
+                     fmt::format("key '{}' is given twice in one mapping", kv.first.Scalar()),
+                     "Keep one: YAML would silently read only the first.");
+    CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(file, kv.second));
+  }
+  return Status::Ok();
+}
+
+Fields::Fields(const YAML::Node& node, std::string file, std::string what, std::string docs)
+    : node_(node), file_(std::move(file)), what_(std::move(what)), docs_(std::move(docs)) {}
 
 Status Fields::Err(std::string_view key, const std::string& what, std::string hint) const {
   YAML::Node at = key.empty() || !Has(key) ? node_ : node_[std::string(key)];
@@ -57,14 +92,14 @@ Status Fields::Err(std::string_view key, const std::string& what, std::string hi
                                  std::move(hint));
 }
 
-Status Fields::Check(std::initializer_list<std::string_view> allowed) const {
+Status Fields::Check(std::initializer_list<std::string_view> allowed, std::string_view hint) const {
   if (!node_.IsMap()) return Err("", "must be a mapping (key: value lines)");
   for (const auto& kv : node_) {
     std::string key = kv.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     return Status::InvalidArgument(
         fmt::format("{}: {} has unknown key '{}'", WhereOf(file_, kv.first).str(), what_, key),
-        KeyHint(key, allowed));
+        hint.empty() ? KeyHint(key, allowed, docs_) : std::string(hint));
   }
   return Status::Ok();
 }
@@ -105,6 +140,19 @@ Status Fields::OptInt(std::string_view key, std::optional<int>* out) const {
   return Status::Ok();
 }
 
+Status Fields::Whole(std::string_view key, int64_t min, int64_t max, int64_t* out,
+                     bool open) const {
+  YAML::Node n = Get(key);
+  long long v = 0;
+  if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || v < min || v > max) {
+    std::string range = open ? fmt::format("≥ {}", min) : fmt::format("from {} to {}", min, max);
+    return Err(
+        key, fmt::format("is '{}', not a whole number {}", n.IsScalar() ? n.Scalar() : "…", range));
+  }
+  *out = v;
+  return Status::Ok();
+}
+
 Status Fields::Int(std::string_view key, int* out, bool required) const {
   if (!Has(key)) return required ? Err("", fmt::format("lacks '{}'", key)) : Status::Ok();
   std::optional<int> v;
@@ -118,6 +166,14 @@ Status Fields::Bool(std::string_view key, bool* out) const {
   YAML::Node n = Get(key);
   if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out))
     return Err(key, fmt::format("is '{}', not true or false", n.IsScalar() ? n.Scalar() : "…"));
+  return Status::Ok();
+}
+
+Status Fields::OptBool(std::string_view key, std::optional<bool>* out) const {
+  if (!Has(key)) return Status::Ok();
+  bool v = false;
+  CARVE_RETURN_IF_ERROR(Bool(key, &v));
+  *out = v;
   return Status::Ok();
 }
 
@@ -151,13 +207,4 @@ Status Fields::EnvMap(std::string_view key, std::map<std::string, std::string>* 
   return Status::Ok();
 }
 
-Status Fields::OptMemory(std::string_view key, std::optional<uint64_t>* out) const {
-  if (!Has(key)) return Status::Ok();
-  YAML::Node n = Get(key);
-  auto mib = ParseMemoryMiB(n.IsScalar() ? n.Scalar() : "");
-  if (!mib.ok()) return Err(key, mib.status().message(), mib.status().hint());
-  *out = *mib;
-  return Status::Ok();
-}
-
-}  // namespace carve::spec
+}  // namespace carve::yaml
