@@ -77,7 +77,7 @@ Result<SliceSpec> ResolveSlice(const spec::SliceItem& item, const mig::GpuModel&
 
 Result<GpuLayout> LayoutFor(const spec::GpuEntry& e, const device::Gpu& gpu) {
   GpuLayout l{gpu.index, gpu.model, e.mig, {}, e.where.str()};
-  if (!e.slices) return l;
+  if (!e.mig || !e.slices) return l;  // mig: off holds no slices (spec/ checked)
   if (!gpu.model || !gpu.model->mig)
     return Bad(e.where, fmt::format("GPU {} ({}) does not support MIG", gpu.index, gpu.name));
   for (const auto& item : *e.slices) {

@@ -99,6 +99,9 @@ TEST_F(LayoutFile, ErrorsNameFileLineAndWhatToDo) {
             "c.yaml:4: GPU 0: 3g.40gb cannot start at unit 2 on H100 80GB SXM");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 3\n    slices: [1g.10gb]\n")),
             "c.yaml:3: GPU 3 (NVIDIA L4) does not support MIG");
+  // mig: off with an empty list is what it says, on a GPU without MIG too.
+  EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 3\n    mig: off\n    slices: []\n")),
+            "(ok)");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    mig: off\n    slices: [1g.10gb]\n")),
             "c.yaml:5: gpus[0]: 'slices' contradicts mig: off");
   EXPECT_EQ(Error(Carve("version: v1\ngpus:\n  - index: 0\n    slices: [{slice: 1c.3g.40gb}]\n")),
