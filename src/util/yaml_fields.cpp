@@ -67,9 +67,19 @@ Result<YAML::Node> Parse(std::string_view text, const std::string& file) {
   }
 }
 
-Status CheckNoDuplicateKeys(const std::string& file, const YAML::Node& node) {
+namespace {
+
+// Aliases let a short file name one node many times ("billion laughs"); the
+// walk counts every visit and gives up long before that could hang.
+constexpr size_t kMaxVisits = 1'000'000;
+
+Status NoDuplicateKeys(const std::string& file, const YAML::Node& node, size_t* visits) {
+  if (++*visits > kMaxVisits)
+    return ErrorAt(file, node,
+                   fmt::format("holds more than {} values (YAML aliases that expand?)", kMaxVisits),
+                   "Write the values out, without & and * aliases.");
   if (node.IsSequence())
-    for (const auto& item : node) CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(file, item));
+    for (const auto& item : node) CARVE_RETURN_IF_ERROR(NoDuplicateKeys(file, item, visits));
   if (!node.IsMap()) return Status::Ok();
   std::set<std::string> seen;
   for (const auto& kv : node) {
@@ -77,9 +87,16 @@ Status CheckNoDuplicateKeys(const std::string& file, const YAML::Node& node) {
       return ErrorAt(file, kv.first,
                      fmt::format("key '{}' is given twice in one mapping", kv.first.Scalar()),
                      "Keep one: YAML would silently read only the first.");
-    CARVE_RETURN_IF_ERROR(CheckNoDuplicateKeys(file, kv.second));
+    CARVE_RETURN_IF_ERROR(NoDuplicateKeys(file, kv.second, visits));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckNoDuplicateKeys(const std::string& file, const YAML::Node& node) {
+  size_t visits = 0;
+  return NoDuplicateKeys(file, node, &visits);
 }
 
 Fields::Fields(const YAML::Node& node, std::string file, std::string what, std::string docs)

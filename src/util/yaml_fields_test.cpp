@@ -1,6 +1,7 @@
 // The one strict YAML reader: what every YAML format carve reads inherits.
 #include "util/yaml_fields.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -32,6 +33,16 @@ TEST(YamlFields, AKeyGivenTwiceIsRefusedAtAnyDepth) {
   Status st = CheckNoDuplicateKeys("f.yaml", Load("a: 1\nb:\n  - {c: 1}\n  - c: 1\n    c: 2\n"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.message(), "f.yaml:5: key 'c' is given twice in one mapping");
+}
+
+// Aliases naming aliases: 2^40 values from a few lines. The walk stops, with
+// an error, instead of hanging.
+TEST(YamlFields, AliasesThatExpandAreRefusedNotWalked) {
+  std::string text = "a0: &a0 [x, x]\n";
+  for (int i = 1; i <= 40; ++i) text += fmt::format("a{0}: &a{0} [*a{1}, *a{1}]\n", i, i - 1);
+  Status st = CheckNoDuplicateKeys("f.yaml", Load(text));
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.message(), HasSubstr("YAML aliases that expand"));
 }
 
 TEST(YamlFields, UnknownKeysSuggestTheNearestAndNameTheDocs) {
