@@ -162,6 +162,16 @@ TEST_F(LayoutFile, MigPartedRejectsWhatMigPartedRejects) {
                    "      hooks: x\n",
                    "a")),
       "p.yaml:6: a mig-config entry has unknown key 'hooks'");
+  // Values of the wrong type say which and what to write, not yaml-cpp's "bad conversion".
+  const std::string head = "version: v1\nmig-configs:\n  a:\n";
+  EXPECT_EQ(Error(Parted(head + "    - devices: all\n      mig-enabled: maybe\n", "a")),
+            "p.yaml:5: a mig-config entry: 'mig-enabled' is 'maybe', not true or false");
+  EXPECT_EQ(Error(Parted(head + "    - devices: [zero]\n      mig-enabled: false\n", "a")),
+            "p.yaml:4: devices: is all or a list of GPU indices");
+  EXPECT_EQ(Error(Parted(head + "    - devices: all\n      device-filter: 0x233010DE\n"
+                                "      mig-enabled: true\n      mig-devices: {1g.10gb: -1}\n",
+                         "a")),
+            "p.yaml:7: mig-devices: '1g.10gb' is '-1', not a whole number ≥ 0");
 }
 
 TEST_F(LayoutFile, ExportThenApplyChangesNothingInEitherFormat) {

@@ -18,7 +18,7 @@ constexpr std::string_view kNote =
 
 // "0x233010DE" (any case; a ":0x…" subsystem part is ignored).
 Result<uint32_t> ParseDeviceId(const std::string& path, const YAML::Node& n) {
-  std::string s = n.as<std::string>();
+  std::string s = n.IsScalar() ? n.Scalar() : "…";
   std::string dev = s.substr(0, s.find(':'));
   try {
     size_t used = 0;
@@ -33,14 +33,21 @@ Result<uint32_t> ParseDeviceId(const std::string& path, const YAML::Node& n) {
 Result<bool> Selects(const std::string& path, const YAML::Node& e, const device::Gpu& g) {
   const YAML::Node devices = e["devices"];
   bool in = false;
+  const auto bad = [&](const YAML::Node& at) {
+    return yaml::ErrorAt(path, at, "devices: is all or a list of GPU indices",
+                         "Write devices: all, or e.g. devices: [0, 1].");
+  };
   if (devices.IsScalar()) {
-    if (devices.as<std::string>() != "all")
-      return yaml::ErrorAt(path, devices, "devices: is all or a list of GPU indices");
+    if (devices.Scalar() != "all") return bad(devices);
     in = true;
   } else if (devices.IsSequence()) {
-    for (const auto& d : devices) in = in || d.as<int>() == g.index;
+    for (const auto& d : devices) {
+      int index = 0;
+      if (!d.IsScalar() || !YAML::convert<int>::decode(d, index)) return bad(d);
+      in = in || index == g.index;
+    }
   } else {
-    return yaml::ErrorAt(path, devices, "devices: is all or a list of GPU indices");
+    return bad(devices);
   }
   const YAML::Node filter = e["device-filter"];
   if (!in || !filter) return in;
@@ -70,7 +77,8 @@ Status AddDevices(const mig::GpuModel& model, const std::string& name, int count
 }
 
 Result<GpuLayout> EntryLayout(const std::string& path, const YAML::Node& e, const device::Gpu& g) {
-  GpuLayout l{g.index, g.model, e["mig-enabled"].as<bool>(), {}, yaml::WhereOf(path, e).str()};
+  GpuLayout l{g.index, g.model, false, {}, yaml::WhereOf(path, e).str()};
+  CARVE_RETURN_IF_ERROR(yaml::Fields(e, path, "a mig-config entry").Bool("mig-enabled", &l.mig));
   const YAML::Node devs = e["mig-devices"];
   if (l.mig && !devs)
     return yaml::ErrorAt(path, e, "mig-devices: is required when mig-enabled is true");
@@ -81,10 +89,11 @@ Result<GpuLayout> EntryLayout(const std::string& path, const YAML::Node& e, cons
     return yaml::ErrorAt(path, e, fmt::format("GPU {} ({}) does not support MIG", g.index, g.name),
                          "Add a device-filter, or list devices explicitly.");
   if (!devs.IsMap()) return yaml::ErrorAt(path, devs, "mig-devices: maps a profile to a count");
+  const yaml::Fields counts(devs, path, "mig-devices");
   for (const auto& kv : devs) {
-    int count = kv.second.as<int>();
-    if (count < 0) return yaml::ErrorAt(path, kv.second, "a count cannot be negative");
-    Status st = AddDevices(*g.model, kv.first.as<std::string>(), count, l);
+    int count = 0;
+    CARVE_RETURN_IF_ERROR(counts.Whole(kv.first.Scalar(), &count));
+    Status st = AddDevices(*g.model, kv.first.Scalar(), count, l);
     if (!st.ok())
       return yaml::ErrorAt(path, kv.first, fmt::format("GPU {}: {}", g.index, st.message()),
                            st.hint());
@@ -97,7 +106,7 @@ Result<YAML::Node> PickConfig(const std::string& path, const YAML::Node& configs
   if (!configs.IsMap() || configs.size() == 0)
     return yaml::ErrorAt(path, configs, "mig-configs: needs at least one config");
   std::string names;
-  for (const auto& kv : configs) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
+  for (const auto& kv : configs) names += (names.empty() ? "" : ", ") + kv.first.Scalar();
   if (name.empty() && configs.size() == 1) return configs.begin()->second;
   if (name.empty())
     return Status::InvalidArgument(
@@ -113,7 +122,7 @@ Result<Layouts> Load(const std::string& path, const YAML::Node& root, const std:
                      const std::vector<device::Gpu>& gpus) {
   CARVE_RETURN_IF_ERROR(
       yaml::Fields(root, path, "the mig-parted config").Check({"version", "mig-configs"}, kNote));
-  if (!root["version"] || root["version"].as<std::string>() != "v1")
+  if (!root["version"] || !root["version"].IsScalar() || root["version"].Scalar() != "v1")
     return yaml::ErrorAt(path, root, "mig-parted configs carve reads say version: v1");
   CARVE_ASSIGN_OR_RETURN(YAML::Node entries, PickConfig(path, root["mig-configs"], config));
   if (!entries.IsSequence() || entries.size() == 0)

@@ -320,6 +320,8 @@ Result<Catalog> Catalog::Parse(
     if (r.Child("version")) CARVE_RETURN_IF_ERROR(r.Get("version", &version));
     if (r.Child("schema")) CARVE_RETURN_IF_ERROR(r.Get("schema", &schema));
     if (version.empty() && schema == "carve-catalog/v1") version = kFormatVersion;
+    if (version.empty() && schema.empty())
+      return r.Err(fmt::format("lacks \"version\": \"{}\"", kFormatVersion));
     if (version != kFormatVersion)
       return r.Err(fmt::format("has version '{}'; this carve reads \"version\": \"{}\"",
                                version.empty() ? schema : version, kFormatVersion));

@@ -36,6 +36,10 @@ TEST(Catalog, RejectsUnknownVersionsAndReadsTheOldSpelling) {
   r = Catalog::Parse({{"v2.json", R"({"schema":"carve-catalog/v2","family":"x","gpus":[]})"}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("carve-catalog/v2"), std::string::npos);
+  r = Catalog::Parse({{"none.json", R"({"family":"x","gpus":[]})"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("none.json lacks \"version\": \"v1\""), std::string::npos)
+      << r.status().message();
   EXPECT_TRUE(Catalog::Parse({{"v1.json", R"({"version":"v1","family":"x","gpus":[]})"}}).ok());
   EXPECT_TRUE(
       Catalog::Parse({{"old.json", R"({"schema":"carve-catalog/v1","family":"x","gpus":[]})"}})

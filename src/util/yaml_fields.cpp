@@ -148,11 +148,8 @@ Status Fields::OptNumber(std::string_view key, std::optional<double>* out) const
 
 Status Fields::OptInt(std::string_view key, std::optional<int>* out) const {
   if (!Has(key)) return Status::Ok();
-  YAML::Node n = Get(key);
   int v = 0;
-  if (!n.IsScalar() || !YAML::convert<int>::decode(n, v) || v < 0)
-    return Err(key,
-               fmt::format("is '{}', not a whole number ≥ 0", n.IsScalar() ? n.Scalar() : "…"));
+  CARVE_RETURN_IF_ERROR(Whole(key, &v));
   *out = v;
   return Status::Ok();
 }
