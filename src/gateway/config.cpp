@@ -92,7 +92,10 @@ Status ParseModel(const Reader& r, const YAML::Node& n, const std::string& where
 
 Status ParseKey(const Reader& r, const YAML::Node& n, const std::string& where, ApiKey& k) {
   yaml::Fields f = r.Map(n, where);
-  CARVE_RETURN_IF_ERROR(f.Check({"name", "sha256", "models"}));
+  CARVE_RETURN_IF_ERROR(f.Check({"name", "sha256", "models", "admin"}));
+  std::optional<bool> admin;
+  CARVE_RETURN_IF_ERROR(f.OptBool("admin", &admin));
+  k.admin = admin.value_or(false);
   CARVE_RETURN_IF_ERROR(f.Str("name", &k.name));
   CARVE_RETURN_IF_ERROR(f.Str("sha256", &k.sha256));
   std::transform(k.sha256.begin(), k.sha256.end(), k.sha256.begin(), ::tolower);

@@ -23,6 +23,10 @@ keys:
   - name: team-a
     sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
     models: [qwen]
+  - name: ops
+    sha256: 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
+    models: ["*"]
+    admin: true
 limits: {max_body_bytes: 1024, max_header_bytes: 2048, max_connections: 5}
 timeouts: {connect_ms: 10, upstream_idle_ms: 20, client_idle_ms: 30, client_write_ms: 40, queue_ms: 0, drain_ms: 60}
 health: {interval_ms: 70, timeout_ms: 80, path: /ping}
@@ -44,8 +48,10 @@ TEST(GatewayConfig, ReadsEveryKey) {
   EXPECT_EQ(m.replicas[0].slice, "3g.40gb@4");
   EXPECT_EQ(m.replicas[1].url, "http://127.0.0.1:8002");
   EXPECT_EQ(m.replicas[1].model, "qwen");
-  ASSERT_EQ(c->keys.size(), 1u);
+  ASSERT_EQ(c->keys.size(), 2u);
   EXPECT_EQ(c->keys[0].sha256, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+  EXPECT_FALSE(c->keys[0].admin);  // the default
+  EXPECT_TRUE(c->keys[1].admin);
   EXPECT_EQ(c->max_body_bytes, 1024u);
   EXPECT_EQ(c->max_header_bytes, 2048u);
   EXPECT_EQ(c->max_connections, 5);

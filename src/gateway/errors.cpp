@@ -22,6 +22,8 @@ constexpr ErrorInfo kInfos[] = {
     {504, "server_error", "upstream_timeout", 0},
     {400, "invalid_request_error", "bad_request", 0},
     {503, "server_error", "gateway_overloaded", 1},
+    {401, "invalid_request_error", "invalid_api_key", 0},
+    {403, "invalid_request_error", "admin_key_required", 0},
 };
 static_assert(std::size(kInfos) == static_cast<size_t>(ErrorKind::kCount));
 

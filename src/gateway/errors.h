@@ -31,6 +31,8 @@ enum class ErrorKind {
   kUpstreamTimeout,    // 504: the engine did not connect or answer in time
   kBadRequest,         // 400: not a well-formed HTTP/1.x request (RFC 9112)
   kOverloaded,  // 503 + Retry-After: request bodies in flight hold the gateway's memory budget
+  kDashboardUnauthorized,  // 401 + WWW-Authenticate: Basic: the dashboard needs an admin key
+  kForbidden,              // 403: a valid key that is not an admin key, on the dashboard
   kCount,
 };
 

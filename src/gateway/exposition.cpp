@@ -68,6 +68,12 @@ void ReplicaGauges(PromWriter& w, const Replicas& all) {
   for (const auto& r : all)
     w.Sample("carve_gateway_upstream_connect_failures_total", r->labels(), "",
              r->connect_failures.load(std::memory_order_relaxed));
+  w.Family("carve_gateway_generated_tokens_total", "counter",
+           "Tokens a replica generated, from its answers' usage.completion_tokens, else one "
+           "per streamed event.");
+  for (const auto& r : all)
+    w.Sample("carve_gateway_generated_tokens_total", r->labels(), "",
+             r->tokens.load(std::memory_order_relaxed));
 }
 
 std::string ErrorLabels(const std::string& model_label, std::string_view key_label,

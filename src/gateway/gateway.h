@@ -28,7 +28,15 @@ struct ReplicaCounters {
   uint64_t errors = 0;    // 5xx answers plus failed connects
   int in_flight = 0;
   bool healthy = true;
+  uint64_t tokens = 0;  // generated tokens relayed from it (usage, else stream events)
+  // Request duration and time to first byte, per bucket of
+  // LatencyBoundsSeconds() then above the last (not cumulative).
+  std::vector<uint64_t> duration = {}, first_byte = {};
+  int queued = 0;  // requests of its model waiting for a slot (the model's, not its own)
 };
+
+// The upper bounds, in seconds, of ReplicaCounters' latency buckets.
+std::vector<double> LatencyBoundsSeconds();
 
 class Gateway {
  public:
@@ -55,6 +63,11 @@ class Gateway {
   // Text appended to every /metrics answer (e.g. per-slice memory, added by
   // `carve up`). Called on a gateway thread at each scrape; must be fast.
   void SetExtraMetrics(std::function<std::string()> fn);
+  // The dashboard's data: `fn` returns what carve up serves as one line of
+  // JSON (its status.json). Until it is set the gateway has no dashboard
+  // (/ui is 404: a gateway alone knows no slices). Called on a gateway thread
+  // for each /ui/state and each second of each /ui/events; must be fast.
+  void SetStatusSource(std::function<std::string()> fn);
   // Every replica's counters now, by model then url (for `carve up`, which
   // embeds the gateway, without a scrape of its own /metrics).
   std::vector<ReplicaCounters> Counters() const;

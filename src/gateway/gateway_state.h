@@ -65,6 +65,10 @@ struct GatewayState {
   std::atomic<bool> probed_once{false};
   std::atomic<uint64_t> snapshot_version{1};  // bumped by every set_snapshot
   std::function<std::string()> extra_metrics GUARDED_BY(mu);
+  // carve up's status as JSON, for the dashboard; `has_status` says it is set
+  // without taking the lock on every request.
+  std::function<std::string()> status_source GUARDED_BY(mu);
+  std::atomic<bool> has_status{false};
   const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();

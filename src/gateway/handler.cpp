@@ -1,5 +1,6 @@
 #include "gateway/handler.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "gateway/request.h"
@@ -67,6 +68,79 @@ Decision Ready(const GatewayView& g) {
   return Answer(ready ? 200 : 503, boost::json::serialize(o));
 }
 
+bool IsUi(Route route) {
+  return route == Route::kUiFile || route == Route::kUiState || route == Route::kUiEvents;
+}
+
+// Who may see the dashboard: anyone when keys are off, else an admin key,
+// sent as a bearer key (scripts) or as the password of HTTP Basic (browsers,
+// which then send it with every request to the page, its events too).
+// Refuses with the reason, or says which key it was.
+std::pair<std::optional<Decision>, const ApiKey*> UiAccess(const GatewayView& g,
+                                                           const RequestView& r) {
+  if (!g.status)
+    return {Error(ErrorKind::kRouteNotFound,
+                  "This gateway runs alone (carve gateway) and has no dashboard; carve up serves "
+                  "one at /ui, with the slices it runs."),
+            nullptr};
+  if (!g.keys.enabled()) return {std::nullopt, nullptr};
+  const ApiKey* key = g.keys.Find(PresentedKey(r.authorization, r.x_api_key));
+  if (!key)
+    if (std::string password = BasicPassword(r.authorization); !password.empty())
+      key = g.keys.Find(password);
+  if (!key)
+    return {Error(ErrorKind::kDashboardUnauthorized,
+                  "The dashboard needs an admin API key: a browser asks for it (any user name, "
+                  "the key as the password); scripts send 'Authorization: Bearer KEY'."),
+            nullptr};
+  if (!key->admin)
+    return {Error(ErrorKind::kForbidden, "The key '" + key->name +
+                                             "' may not see the dashboard; use a key marked "
+                                             "'admin: true' (docs/observe.md)."),
+            key};
+  return {std::nullopt, key};
+}
+
+std::string_view ContentTypeOf(std::string_view file) {
+  if (file.ends_with(".html")) return "text/html; charset=utf-8";
+  if (file.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (file.ends_with(".css")) return "text/css; charset=utf-8";
+  if (file.ends_with(".svg")) return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+// The page may load only its own files and talk only to its own origin.
+void AddUiHeaders(Decision& d) {
+  d.headers = {{"Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self'; "
+                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-store"}};
+}
+
+Decision Ui(const GatewayView& g, const RouteMatch& m) {
+  Decision d;
+  if (m.route == Route::kUiEvents) {
+    d.events = true;
+    return d;
+  }
+  if (m.route == Route::kUiState) {
+    d = Answer(200, g.status());
+  } else {
+    const auto& files = EmbeddedUiFiles();
+    auto it = std::find_if(files.begin(), files.end(),
+                           [&](const auto& f) { return f.first == m.ui_file; });
+    if (it == files.end())
+      return Error(ErrorKind::kRouteNotFound,
+                   "The dashboard has no file '" + Clip(m.ui_file) + "'; open /ui.");
+    d = Answer(200, std::string(it->second), std::string(ContentTypeOf(it->first)));
+  }
+  AddUiHeaders(d);
+  return d;
+}
+
 // The gateway's own routes; nullopt for the ones that need a key.
 std::optional<Decision> Open(const GatewayView& g, const RequestView& r, Route route) {
   switch (route) {
@@ -107,6 +181,7 @@ std::optional<Decision> DecideFromHead(const GatewayView& g, const RequestView& 
     if (d->error) return d;
     return std::nullopt;  // answered after the body, like any other
   }
+  if (IsUi(m.route)) return UiAccess(g, r).first;
   if (g.keys.enabled() && !g.keys.Find(PresentedKey(r.authorization, r.x_api_key)))
     return Unauthorized();
   if (g.draining && m.route == Route::kModelAddressed) return Draining();
@@ -116,6 +191,12 @@ std::optional<Decision> DecideFromHead(const GatewayView& g, const RequestView& 
 Decision Decide(const GatewayView& g, const RequestView& r) {
   RouteMatch m = MatchRoute(r.method, r.target);
   if (auto d = Open(g, r, m.route)) return *d;
+  if (IsUi(m.route)) {
+    auto [refusal, key] = UiAccess(g, r);
+    Decision d = refusal ? std::move(*refusal) : Ui(g, m);
+    d.key = key;
+    return d;
+  }
   const ApiKey* key = nullptr;
   if (g.keys.enabled()) {
     key = g.keys.Find(PresentedKey(r.authorization, r.x_api_key));

@@ -24,12 +24,15 @@ class DecideTest : public testing::Test {
     return Decide(View(), RequestView{"GET", target, auth, "", "", ""});
   }
   GatewayView View() {
-    return GatewayView{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }};
+    GatewayView v{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }};
+    if (under_up_) v.status = [] { return std::string(R"({"slices":[]})"); };
+    return v;
   }
 
   Router router_;
   KeyRing keys_;
   bool probed_ = true;
+  bool under_up_ = true;  // a status source, as carve up gives
 };
 
 TEST_F(DecideTest, ModelRequestIsProxied) {
@@ -72,6 +75,51 @@ TEST_F(DecideTest, KeysGateEverythingUnderV1ButNotHealth) {
       Get("/v1/models", "Bearer sk-a").body,
       R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve"}]})");
   EXPECT_EQ(Get("/v1/models/m2", "Bearer sk-a").error, ErrorKind::kModelNotFound);
+}
+
+TEST_F(DecideTest, TheDashboardIsOpenWithoutKeys) {
+  Decision page = Get("/ui");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<html"), std::string::npos);
+  EXPECT_FALSE(page.headers.empty());  // its content security policy among them
+  Decision state = Get("/ui/state");
+  EXPECT_EQ(state.body, R"({"slices":[]})");
+  EXPECT_EQ(state.content_type, "application/json");
+  EXPECT_TRUE(Get("/ui/events").events);
+  EXPECT_EQ(Get("/ui/nothing.js").error, ErrorKind::kRouteNotFound);
+}
+
+TEST_F(DecideTest, TheDashboardNeedsAnAdminKeyWhenKeysAreOn) {
+  keys_ =
+      KeyRing({{"app", Sha256Hex("sk-app"), {"*"}}, {"ops", Sha256Hex("sk-ops"), {"m1"}, true}});
+  for (const char* path : {"/ui", "/ui/state", "/ui/events", "/ui/app.js"}) {
+    EXPECT_EQ(Get(path).error, ErrorKind::kDashboardUnauthorized) << path;
+    EXPECT_EQ(Get(path).status, 401) << path;
+    Decision app = Get(path, "Bearer sk-app");
+    EXPECT_EQ(app.error, ErrorKind::kForbidden) << path;
+    EXPECT_EQ(app.status, 403) << path;
+    ASSERT_NE(app.key, nullptr);
+    EXPECT_EQ(app.key->name, "app");  // the log names who was refused
+    EXPECT_NE(app.body.find("admin: true"), std::string::npos);
+    EXPECT_FALSE(Get(path, "Bearer sk-ops").error) << path;
+    EXPECT_FALSE(Get(path, "Basic b3BzOnNrLW9wcw==").error) << path;  // "ops:sk-ops", a browser
+    EXPECT_EQ(Get(path, "Basic b3BzOnNrLWFwcA==").error, ErrorKind::kForbidden);  // "ops:sk-app"
+    // Refused from the head alone, before any body byte is read.
+    auto head = DecideFromHead(View(), RequestView{"GET", path, "Bearer sk-app", "", "", ""});
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->error, ErrorKind::kForbidden);
+    EXPECT_FALSE(DecideFromHead(View(), RequestView{"GET", path, "Bearer sk-ops", "", "", ""}));
+  }
+  // An admin key is an API key like any other for the models it lists.
+  EXPECT_EQ(Post(R"({"model":"m2"})", "Bearer sk-ops").error, ErrorKind::kModelNotFound);
+}
+
+TEST_F(DecideTest, AGatewayThatRunsAloneHasNoDashboard) {
+  under_up_ = false;
+  Decision d = Get("/ui");
+  EXPECT_EQ(d.error, ErrorKind::kRouteNotFound);
+  EXPECT_NE(d.body.find("carve up"), std::string::npos);
 }
 
 TEST_F(DecideTest, ListsEveryModelWithoutKeys) {

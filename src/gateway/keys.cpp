@@ -33,6 +33,27 @@ std::string_view PresentedKey(std::string_view authorization, std::string_view x
   return x_api_key;
 }
 
+std::string BasicPassword(std::string_view authorization) {
+  constexpr std::string_view kBasic = "Basic ";
+  if (authorization.size() <= kBasic.size() || authorization.size() > 4096) return {};
+  std::string_view scheme = authorization.substr(0, kBasic.size());
+  if (!std::equal(scheme.begin(), scheme.end(), kBasic.begin(), kBasic.end(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    return {};
+  std::string_view b64 = authorization.substr(kBasic.size());
+  if (b64.size() % 4 != 0) return {};
+  std::string out(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t pad = b64.ends_with("==") ? 2 : b64.ends_with('=') ? 1 : 0;
+  out.resize(static_cast<size_t>(n) - pad);
+  size_t colon = out.find(':');
+  return colon == std::string::npos ? std::string() : out.substr(colon + 1);
+}
+
 KeyRing::KeyRing(std::vector<ApiKey> keys) : keys_(std::move(keys)) {
   for (size_t i = 0; i < keys_.size(); ++i) {
     keys_[i].tag = KeyTag(keys_[i].name);

@@ -17,6 +17,7 @@ struct ApiKey {
   std::string name;                 // shown in logs and metrics instead of the key
   std::string sha256;               // lower-case hex of SHA-256(key)
   std::vector<std::string> models;  // "*" allows every model
+  bool admin = false;               // may see the dashboard (/ui)
   uint64_t tag = 0;                 // KeyTag(name): how metrics count it; KeyRing sets it
 };
 
@@ -26,6 +27,10 @@ std::string Sha256Hex(std::string_view data);
 // The key a request presents: "Authorization: Bearer K" or, for Anthropic-style
 // clients, "x-api-key: K". Empty when neither is present.
 std::string_view PresentedKey(std::string_view authorization, std::string_view x_api_key);
+// The password of "Authorization: Basic base64(user:password)", which is how a
+// browser sends a key to the dashboard; empty when the header is not Basic or
+// not valid base64.
+std::string BasicPassword(std::string_view authorization);
 
 class KeyRing {
  public:

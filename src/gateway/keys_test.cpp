@@ -20,6 +20,18 @@ TEST(PresentedKey, BearerOrXApiKey) {
   EXPECT_EQ(PresentedKey("Bearer ", ""), "");
 }
 
+TEST(BasicPassword, ThePasswordOfUserColonPassword) {
+  // base64("admin:sk-ops") and base64(":sk-ops"): the user name is ignored.
+  EXPECT_EQ(BasicPassword("Basic YWRtaW46c2stb3Bz"), "sk-ops");
+  EXPECT_EQ(BasicPassword("basic OnNrLW9wcw=="), "sk-ops");
+  EXPECT_EQ(BasicPassword("Basic YTpiOmM="), "b:c");   // "a:b:c": only the first ':' splits
+  EXPECT_EQ(BasicPassword("Basic bm9jb2xvbg=="), "");  // "nocolon"
+  EXPECT_EQ(BasicPassword("Basic !!!!"), "");          // not base64
+  EXPECT_EQ(BasicPassword("Basic abc"), "");           // not a multiple of 4
+  EXPECT_EQ(BasicPassword("Bearer YWRtaW46c2stb3Bz"), "");
+  EXPECT_EQ(BasicPassword(""), "");
+}
+
 TEST(KeyRing, FindsByHashAndChecksAllowList) {
   KeyRing ring({{"a", Sha256Hex("key-a"), {"m1"}}, {"all", Sha256Hex("key-all"), {"*"}}});
   ASSERT_TRUE(ring.enabled());

@@ -15,6 +15,15 @@ void Histogram::Observe(double seconds) {
   sum_ns_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
 }
 
+Histogram::Counts Histogram::counts() const {
+  Counts out{};
+  uint64_t in_buckets = 0;
+  for (size_t i = 0; i < kBounds.size(); ++i) in_buckets += out[i] = bucket(i);
+  // count() and the buckets are read at slightly different instants.
+  out[kBounds.size()] = count() > in_buckets ? count() - in_buckets : 0;
+  return out;
+}
+
 std::string EscapeLabel(std::string_view value) {
   std::string out;
   out.reserve(value.size());

@@ -26,6 +26,9 @@ class Histogram {
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   double sum() const { return sum_ns_.load(std::memory_order_relaxed) / 1e9; }
   uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  // Observations per bucket (not cumulative), then those above the last bound.
+  using Counts = std::array<uint64_t, kBounds.size() + 1>;
+  Counts counts() const;
 
  private:
   std::array<std::atomic<uint64_t>, kBounds.size()> buckets_{};  // not cumulative

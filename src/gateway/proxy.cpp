@@ -270,6 +270,7 @@ Task<ProxyOutcome> Proxy(GatewayState& st, Worker& wk, Conn& client, ProxyJob& j
     r.duration.Observe(MsSince(job.start) / 1000);
     if (result == Attempt::kDone) {
       r.requests.Add(job.key_tag, static_cast<uint32_t>(out.status));
+      if (out.tokens) r.tokens.fetch_add(out.tokens, std::memory_order_relaxed);
       if (out.first_byte_ms > 0) r.first_byte.Observe(out.first_byte_ms / 1000);
     }
   }

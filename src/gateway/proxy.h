@@ -33,6 +33,7 @@ struct ProxyOutcome {
   const std::string* replica = nullptr;  // url of the replica that answered
   double first_byte_ms = 0;
   uint64_t bytes_out = 0;
+  uint64_t tokens = 0;  // generated tokens in the answer relayed (tokens.h)
   bool stream = false;
   bool keep_alive = true;  // false: the client connection must close
 };

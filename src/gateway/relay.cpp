@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "gateway/tokens.h"
 #include "gateway/wire.h"
 
 namespace carve::gateway::net {
@@ -82,6 +83,9 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn
   const std::string& body = answer.body();
   x.out.status = answer.status();
   x.out.bytes_out = body.size();
+  TokenCounter tokens;
+  tokens.Feed(body);
+  x.out.tokens = tokens.count();
   std::string res_head = ClientHead(x, answer, false, body.size());
   std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(body)};
   beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);
@@ -108,8 +112,11 @@ Task<Attempt> RelayStream(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn,
   if (hec) co_return Attempt::kClientGone;
   beast::flat_buffer& buf = conn->buffer();
   std::string& body = answer.body();  // what the parser took from each read
+  TokenCounter tokens;
   for (;;) {
     if (!body.empty()) {
+      tokens.Feed(body);
+      x.out.tokens = tokens.count();
       if (x.out.first_byte_ms == 0) x.out.first_byte_ms = MsSince(x.job.start);
       beast::error_code wec = co_await WriteChunk(x.client, chunked, body, write_ms);
       if (wec) co_return Attempt::kClientGone;

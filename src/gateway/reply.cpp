@@ -30,6 +30,10 @@ Task<bool> WriteError(Conn& client, unsigned version, bool keep_alive, ErrorKind
   std::vector<std::pair<std::string, std::string>> extra = {{std::string(kOriginHeader), "1"}};
   if (info.retry_after_s) extra.emplace_back("Retry-After", std::to_string(info.retry_after_s));
   if (kind == ErrorKind::kUnauthorized) extra.emplace_back("WWW-Authenticate", "Bearer");
+  // A browser asks for the key (as the password) and sends it on every
+  // request to the dashboard, its event stream too.
+  if (kind == ErrorKind::kDashboardUnauthorized)
+    extra.emplace_back("WWW-Authenticate", R"(Basic realm="carve dashboard", charset="UTF-8")");
   std::string body = ErrorBody(kind, message);
   if (bytes_out) *bytes_out = body.size();
   co_return co_await WriteText(client, version, keep_alive, info.status, "application/json",

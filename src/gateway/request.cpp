@@ -66,6 +66,11 @@ RouteMatch MatchGet(std::string_view path) {
   if (path == "/health") return {Route::kHealth, {}};
   if (path == "/ready") return {Route::kReady, {}};
   if (path == "/metrics") return {Route::kMetrics, {}};
+  if (path == "/ui" || path == "/ui/") return {Route::kUiFile, {}, "index.html"};
+  if (path == "/ui/state") return {Route::kUiState, {}};
+  if (path == "/ui/events") return {Route::kUiEvents, {}};
+  if (path.starts_with("/ui/") && path.find('/', 4) == std::string_view::npos)
+    return {Route::kUiFile, {}, std::string(path.substr(4))};
   if (IsModelAddressedPath(path)) return {Route::kWrongMethod, {}};
   return {};
 }

@@ -20,6 +20,9 @@ enum class Route {
   kHealth,          // GET /health: the gateway process is alive
   kReady,           // GET /ready: every model has a healthy replica
   kMetrics,         // GET /metrics
+  kUiFile,          // GET /ui, /ui/FILE: the dashboard's page (admin key)
+  kUiState,         // GET /ui/state: what carve up serves, as JSON (admin key)
+  kUiEvents,        // GET /ui/events: the same each second, as server-sent events
   kWrongMethod,     // a known path with the wrong method
   kUnknown,
 };
@@ -32,7 +35,8 @@ bool HasDotSegment(std::string_view target);
 
 struct RouteMatch {
   Route route = Route::kUnknown;
-  std::string model_id;  // kGetModel: the id, percent-decoded (ids may hold '/')
+  std::string model_id;      // kGetModel: the id, percent-decoded (ids may hold '/')
+  std::string ui_file = {};  // kUiFile: "index.html" for /ui and /ui/, else the name after /ui/
 };
 
 // Matches "METHOD target"; the query string is ignored.

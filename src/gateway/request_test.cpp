@@ -25,6 +25,17 @@ TEST(MatchRoute, GatewayRoutes) {
   EXPECT_EQ(MatchRoute("GET", "/v1/models/org/name").model_id, "org/name");
 }
 
+TEST(MatchRoute, DashboardRoutes) {
+  EXPECT_EQ(MatchRoute("GET", "/ui").ui_file, "index.html");
+  EXPECT_EQ(MatchRoute("GET", "/ui/").ui_file, "index.html");
+  EXPECT_EQ(MatchRoute("GET", "/ui/app.js").route, Route::kUiFile);
+  EXPECT_EQ(MatchRoute("GET", "/ui/app.js?v=2").ui_file, "app.js");
+  EXPECT_EQ(MatchRoute("GET", "/ui/state").route, Route::kUiState);
+  EXPECT_EQ(MatchRoute("GET", "/ui/events").route, Route::kUiEvents);
+  EXPECT_EQ(MatchRoute("GET", "/ui/a/b").route, Route::kUnknown);  // no folders
+  EXPECT_EQ(MatchRoute("POST", "/ui/state").route, Route::kWrongMethod);
+}
+
 TEST(MatchRoute, WrongMethodAndUnknown) {
   EXPECT_EQ(MatchRoute("GET", "/v1/chat/completions").route, Route::kWrongMethod);
   EXPECT_EQ(MatchRoute("POST", "/v1/models").route, Route::kWrongMethod);

@@ -52,6 +52,7 @@ class Replica {
   Histogram duration;
   Histogram first_byte;
   std::atomic<uint64_t> connect_failures{0};
+  std::atomic<uint64_t> tokens{0};  // generated tokens relayed (tokens.h)
 
   // The engine's own model card (JSON), once the prober has fetched it.
   std::string card() const {

@@ -50,9 +50,16 @@ std::string MetricsText(GatewayState& st) {
   return RenderMetrics(st.router, st.unrouted_errors, g, extra, st.snapshot()->keys);
 }
 
+std::string StatusText(GatewayState& st) {
+  util::MutexLock lock(st.mu);
+  return st.status_source ? st.status_source() : std::string("{}");
+}
+
 GatewayView ViewOf(GatewayState& st, const Snapshot& snap) {
-  return {st.router,          snap.keys,         st.probed_once.load(),
-          st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
+  GatewayView v{st.router,          snap.keys,         st.probed_once.load(),
+                st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
+  if (st.has_status.load(std::memory_order_acquire)) v.status = [&st] { return StatusText(st); };
+  return v;
 }
 
 RequestView ViewOf(const wire::ClientRequest& req) {
@@ -69,6 +76,33 @@ struct Busy {
   Busy& operator=(const Busy&) = delete;
   std::atomic<int>& n_;
 };
+
+// /ui/events: the status as a server-sent event each second, until the
+// client goes (a write fails) or the gateway drains. The body ends with the
+// connection, which is not used again.
+Task<void> StreamStatus(GatewayState& st, Worker& wk, Conn& client, unsigned version,
+                        const std::string& request_id, int write_ms, uint64_t* bytes_out) {
+  http::response<http::empty_body> res{http::status::ok, version};
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Request-Id", request_id);
+  res.set("X-Accel-Buffering", "no");  // a proxy in front must not hold the events back
+  res.keep_alive(false);
+  std::string out;
+  wire::AppendHead(res.base(), out);
+  out += "retry: 2000\n\n";  // how soon a browser reconnects
+  Timer tick(wk.ioc);
+  while (!st.draining.load()) {
+    out += "event: status\ndata: " + StatusText(st) + "\n\n";
+    asio::const_buffer buf = asio::buffer(out);
+    if (co_await WriteAll(client, {&buf, 1}, write_ms)) break;
+    *bytes_out += out.size();
+    out.clear();
+    tick.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await tick.async_wait(kTuple);
+    if (ec) break;
+  }
+}
 
 // One parsed request, answered. `snap` is the snapshot it was read under.
 Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::ClientRequest& req,
@@ -97,11 +131,16 @@ Task<bool> Handle(GatewayState& st, Worker& wk, Conn& client, const wire::Client
     rec.status = d.status;
     ok = co_await WriteError(client, req.version(), keep, *d.error, d.body, rec.id,
                              cfg.timeouts.client_write_ms, &rec.bytes_out);
+  } else if (d.events) {
+    rec.status = 200;
+    co_await StreamStatus(st, wk, client, req.version(), rec.id, cfg.timeouts.client_write_ms,
+                          &rec.bytes_out);
+    ok = false;
   } else if (!d.proxy) {
     rec.status = d.status;
     rec.bytes_out = d.body.size();
     ok = co_await WriteText(client, req.version(), keep, d.status, d.content_type,
-                            std::move(d.body), rec.id, cfg.timeouts.client_write_ms);
+                            std::move(d.body), rec.id, cfg.timeouts.client_write_ms, d.headers);
   } else {
     ProxyJob job{req, keep, d.model, rec.id, client_ip, snap, pool, start, d.key ? d.key->tag : 0};
     ProxyOutcome out = co_await Proxy(st, wk, client, job);
@@ -408,6 +447,16 @@ void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
   impl_->st->extra_metrics = std::move(fn);
 }
 
+std::vector<double> LatencyBoundsSeconds() {
+  return {Histogram::kBounds.begin(), Histogram::kBounds.end()};
+}
+
+void Gateway::SetStatusSource(std::function<std::string()> fn) {
+  util::MutexLock lock(impl_->st->mu);
+  impl_->st->has_status.store(static_cast<bool>(fn), std::memory_order_release);
+  impl_->st->status_source = std::move(fn);
+}
+
 std::vector<ReplicaCounters> Gateway::Counters() const {
   std::vector<ReplicaCounters> out;
   for (const auto& pool : impl_->st->router.Pools())
@@ -421,6 +470,11 @@ std::vector<ReplicaCounters> Gateway::Counters() const {
       c.errors += r->connect_failures.load(std::memory_order_relaxed);
       c.in_flight = r->outstanding();
       c.healthy = r->healthy();
+      c.tokens = r->tokens.load(std::memory_order_relaxed);
+      auto d = r->duration.counts(), f = r->first_byte.counts();
+      c.duration.assign(d.begin(), d.end());
+      c.first_byte.assign(f.begin(), f.end());
+      c.queued = pool->queue_depth();
       out.push_back(std::move(c));
     }
   return out;

@@ -121,9 +121,11 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
 // since the last count.
 void Service::Impl::CountTraffic() {
   if (!gw) return;
+  std::vector<gateway::ReplicaCounters> counters = gw->Counters();
   std::map<std::string, gateway::ReplicaCounters> by_url;
-  for (auto& c : gw->Counters()) by_url[c.url] = std::move(c);
+  for (const auto& c : counters) by_url[c.url] = c;
   auto now = std::chrono::steady_clock::now();
+  traffic.Add(now, std::move(counters));
   double dt = std::chrono::duration<double>(now - last_count).count();
   for (const auto& s : sup->Snapshot()) {
     auto it = replicas.find(s.id);
@@ -206,11 +208,13 @@ void Service::Impl::Tick(bool force_write) {
   } else if (noted || force_write) {
     if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);  // memory as engines use it
   }
-  std::string text = StatusNow().dump(2) + "\n";
+  nlohmann::ordered_json status = StatusNow();
+  std::string text = status.dump(2) + "\n";
   // The status changes every second (its clock); write it when it changed
   // otherwise, or each second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
     slice_metrics->Set(MetricsText(SlicesView()));  // /metrics no older than the status
+    status_line->Set(status.dump());
     (void)WriteStatus(o.state_dir, text);
     last_write = now;
   }
@@ -232,6 +236,9 @@ ServiceView Service::Impl::View() const {
   }
   v.gpus = gpus_seen;
   v.reload_error = reload_error;
+  v.models = ModelNames();
+  v.traffic = traffic.ByModel();
+  v.traffic_window_s = std::chrono::duration<double>(traffic.window()).count();
   return v;
 }
 

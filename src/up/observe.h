@@ -3,7 +3,7 @@
 // more slices ("what still fits") and its stranded units, as Prometheus lines
 // (appended to the gateway's /metrics) and as the `gpus`, `slices`, `fits`
 // and `stranded_units` parts of status.json. docs/observe.md has both shapes.
-// Pure functions of the machine as last read; SliceMetrics is the one class
+// Pure functions of the machine as last read; LatestText is the one class
 // that is shared between threads.
 #pragma once
 
@@ -43,8 +43,10 @@ std::string MetricsText(const MachineView& v);
 // {"gpus": [...], "slices": [...], "fits": {profile: n}, "stranded_units": {gpu: n}}.
 nlohmann::ordered_json StatusParts(const MachineView& v);
 
-// The latest MetricsText, handed from the service's thread to the gateway's.
-class SliceMetrics {
+// The latest text of something the service makes and the gateway serves (the
+// slice families of /metrics, the status for the dashboard), handed from the
+// service's thread to the gateway's.
+class LatestText {
  public:
   void Set(std::string text) {
     util::MutexLock lock(mu_);

@@ -140,6 +140,7 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
             "that program.");
   impl->gw = std::move(*gw);
   impl->gw->SetExtraMetrics([m = impl->slice_metrics] { return m->Get(); });
+  impl->gw->SetStatusSource([s = impl->status_line] { return s->Get(); });
   auto service = std::unique_ptr<Service>(new Service(std::move(impl)));
   Status s = service->impl_->Converge(service->impl_->spec_path, /*first=*/true);
   if (!s.ok()) {

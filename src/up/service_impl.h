@@ -19,6 +19,7 @@
 #include "up/desired.h"
 #include "up/observe.h"
 #include "up/status.h"
+#include "up/traffic.h"
 #include "up/up.h"
 
 namespace carve::up {
@@ -46,8 +47,11 @@ struct Service::Impl {
   std::vector<gateway::Backend> backends;
   std::vector<device::Gpu> gpus_seen;
   UtilisationByGpu utilisation_seen;  // refreshed with the traffic counts (observe.h)
-  // The slice families of /metrics, handed to the gateway's thread.
-  std::shared_ptr<SliceMetrics> slice_metrics = std::make_shared<SliceMetrics>();
+  // The slice families of /metrics and the status as one line of JSON (the
+  // dashboard's), handed to the gateway's threads.
+  std::shared_ptr<LatestText> slice_metrics = std::make_shared<LatestText>();
+  std::shared_ptr<LatestText> status_line = std::make_shared<LatestText>();
+  TrafficWindow traffic;  // per-model rates and quantiles, fed by CountTraffic
   std::chrono::steady_clock::time_point last_count{};
   std::string last_status;
   std::chrono::steady_clock::time_point last_write{};

@@ -57,6 +57,36 @@ Json ReplicaJson(const ReplicaView& r, const std::vector<device::Gpu>& gpus) {
           {"log", s.log_path}};
 }
 
+Json QuantilesJson(const std::optional<Quantiles>& q) {
+  if (!q) return nullptr;
+  return {{"p50", q->p50}, {"p99", q->p99}};
+}
+
+// Per model of the spec: its replicas (and how many are ready) and traffic.
+Json ModelsJson(const ServiceView& view) {
+  Json out = Json::array();
+  for (const auto& name : view.models) {
+    int replicas = 0, ready = 0;
+    for (const auto& r : view.replicas)
+      if (r.engine.model == name) ++replicas, ready += r.engine.state == serve::State::kReady;
+    auto it = view.traffic.find(name);
+    const ModelTraffic t = it == view.traffic.end() ? ModelTraffic{} : it->second;
+    out.push_back({{"model", name},
+                   {"replicas", replicas},
+                   {"ready", ready},
+                   {"requests", t.requests},
+                   {"errors", t.errors},
+                   {"requests_per_s", t.requests_per_s},
+                   {"tokens_per_s", t.tokens_per_s},
+                   {"errors_per_s", t.errors_per_s},
+                   {"latency_ms", QuantilesJson(t.latency_ms)},
+                   {"ttft_ms", QuantilesJson(t.ttft_ms)},
+                   {"in_flight", t.in_flight},
+                   {"queued", t.queued}});
+  }
+  return out;
+}
+
 }  // namespace
 
 Json StatusJson(const ServiceView& view) {
@@ -72,7 +102,9 @@ Json StatusJson(const ServiceView& view) {
               {"state_dir", view.state_dir},
               {"gateway", {{"listen", view.listen}, {"url", "http://" + view.listen}}},
               {"replicas", reps},
-              {"reload_error", view.reload_error}};
+              {"reload_error", view.reload_error},
+              {"models", ModelsJson(view)},
+              {"traffic_window_s", view.traffic_window_s}};
 }
 
 std::string StatusText(const Json& st) {

@@ -8,10 +8,15 @@
 //                  "memory_used_mib", "memory_total_mib", "engine", "launcher",
 //                  "pid", "port", "state", "restarts", "requests",
 //                  "requests_per_s", "errors", "last_exit", "last_error", "log"}],
-//    "reload_error"}
+//    "reload_error",
+//    "models": [{"model", "replicas", "ready", "requests", "errors", "requests_per_s",
+//                "tokens_per_s", "errors_per_s", "latency_ms": {"p50", "p99"} | null,
+//                "ttft_ms": {"p50", "p99"} | null, "in_flight", "queued"}],
+//    "traffic_window_s"}
 // Fields are only ever added within a version.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +24,7 @@
 #include "device/machine.h"
 #include "serve/supervisor.h"
 #include "up/desired.h"
+#include "up/traffic.h"
 
 namespace carve::up {
 
@@ -38,6 +44,9 @@ struct ServiceView {
   std::vector<ReplicaView> replicas;
   std::vector<device::Gpu> gpus;  // for each slice's memory
   std::string reload_error;
+  std::vector<std::string> models;              // every model of the spec
+  std::map<std::string, ModelTraffic> traffic;  // by model (traffic.h)
+  double traffic_window_s = 0;
 };
 
 // status.json's content; replicas sorted by id.

@@ -32,6 +32,7 @@ FAMILIES = {
     "carve_gateway_in_flight_requests": SLICE,
     "carve_gateway_upstream_healthy": SLICE,
     "carve_gateway_upstream_connect_failures_total": SLICE,
+    "carve_gateway_generated_tokens_total": SLICE,
     "carve_gateway_queue_depth": ["model"],
     "carve_gateway_errors_total": ["model", "key", "code", "status"],
     "carve_gateway_open_connections": [],
