@@ -30,13 +30,6 @@ struct UpFlags {
   double ready_timeout = 0;
 };
 
-// The service's directory: --state-dir, else SIMFILE.d/up, else /run/carve.
-std::string UpDir(const Globals& g, const std::string& flag) {
-  if (!flag.empty()) return fs::absolute(flag).string();
-  if (!g.sim.empty()) return fs::absolute(g.sim + ".d/up").string();
-  return "/run/carve";
-}
-
 std::string CurlLine(const std::string& listen, const std::string& model) {
   return fmt::format(
       "curl -s http://{}/v1/chat/completions -H 'Content-Type: application/json' "
@@ -54,7 +47,7 @@ void PrintEndpoint(const std::string& listen, const std::string& spec_path) {
 }
 
 Status Up(Globals& g, const UpFlags& f) {
-  std::string dir = UpDir(g, f.state_dir);
+  std::string dir = UpStateDir(g, f.state_dir);
   CARVE_RETURN_IF_ERROR(serve::CreateSearchableDirs(dir));  // engines pass through it
   // One is running: ask it to reload the spec, changing only what differs.
   if (int pid = up::RunningPid(dir)) {
@@ -155,13 +148,14 @@ Status Up(Globals& g, const UpFlags& f) {
 }
 
 Status Down(const Globals& g, const std::string& state_dir) {
-  CARVE_ASSIGN_OR_RETURN(std::string msg, up::Down(UpDir(g, state_dir), std::chrono::seconds(90)));
+  CARVE_ASSIGN_OR_RETURN(std::string msg,
+                         up::Down(UpStateDir(g, state_dir), std::chrono::seconds(90)));
   fmt::print("{}\n", msg);
   return Status::Ok();
 }
 
 Status ShowStatus(const Globals& g, const std::string& state_dir) {
-  CARVE_ASSIGN_OR_RETURN(auto st, up::ReadStatus(UpDir(g, state_dir)));
+  CARVE_ASSIGN_OR_RETURN(auto st, up::ReadStatus(UpStateDir(g, state_dir)));
   if (g.json)
     fmt::print("{}\n", st.dump(2));
   else
@@ -170,6 +164,12 @@ Status ShowStatus(const Globals& g, const std::string& state_dir) {
 }
 
 }  // namespace
+
+std::string UpStateDir(const Globals& g, const std::string& flag) {
+  if (!flag.empty()) return fs::absolute(flag).string();
+  if (!g.sim.empty()) return fs::absolute(g.sim + ".d/up").string();
+  return "/run/carve";
+}
 
 void AddUp(CLI::App& app, Globals& g) {
   auto f = std::make_shared<UpFlags>();

@@ -28,6 +28,7 @@ void AddEngine(CLI::App& app, Globals& globals);
 void AddUp(CLI::App& app, Globals& globals);
 void AddDown(CLI::App& app, Globals& globals);
 void AddStatus(CLI::App& app, Globals& globals);
+void AddTop(CLI::App& app, Globals& globals);
 
 // The whole of a layout file (bounded: util/read_file.h); kNotFound naming it
 // when it does not exist (carve apply, assert, export).
@@ -36,6 +37,9 @@ Result<std::string> ReadLayoutText(const std::string& path);
 // SIMFILE.d next to the simulator's state file, else /var/lib/carve
 // (carve apply, doctor, up).
 std::string StateDirFor(const Globals& globals, const std::string& flag);
+// The directory of carve up's service: `flag` (--state-dir) when given, else
+// SIMFILE.d/up on the simulator, else /run/carve (carve up, down, status, top).
+std::string UpStateDir(const Globals& globals, const std::string& flag);
 // Plans `spec` for the fleet the flags name: --fleet, else --nodes (a
 // `kubectl get nodes -o json` file), else the spec's `fleet:`, else this
 // machine's GPUs (carve plan, render).

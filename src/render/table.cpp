@@ -7,8 +7,16 @@
 namespace carve::render {
 
 size_t DisplayWidth(std::string_view s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  size_t w = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\033') {  // a colour (Style::Wrap's "ESC[...m") takes no column
+      i = s.find('m', i);
+      if (i == std::string_view::npos) break;
+    } else if ((s[i] & 0xC0) != 0x80) {
+      ++w;
+    }
+  }
+  return w;
 }
 
 std::string PadRight(std::string_view s, size_t width) {

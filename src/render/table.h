@@ -8,7 +8,8 @@
 
 namespace carve::render {
 
-// Terminal columns `s` takes (UTF-8 code points; no wide characters used).
+// Terminal columns `s` takes (UTF-8 code points; no wide characters used;
+// Style's colour sequences take none, so coloured cells line up).
 size_t DisplayWidth(std::string_view s);
 std::string PadRight(std::string_view s, size_t width);
 std::string PadLeft(std::string_view s, size_t width);
