@@ -15,12 +15,29 @@ std::string Repeat(std::string_view s, int n) {
   return out;
 }
 
-// The longest of `label`, its part before the first '.', or nothing, that fits.
-std::string Fit(const std::string& label, int width) {
+// The longest of `label`, its part before the first '.' (a profile's "1g";
+// with `head`), or nothing, that fits.
+std::string Fit(const std::string& label, int width, bool head_too = true) {
   if (static_cast<int>(DisplayWidth(label)) <= width) return label;
+  if (!head_too) return "";
   std::string head = label.substr(0, label.find('.'));
   if (static_cast<int>(DisplayWidth(head)) <= width) return head;
   return "";
+}
+
+// The start of `label` and "…" in `width` columns (a model's name in a
+// narrow slice); nothing where not even one character fits beside the "…".
+std::string Cut(const std::string& label, int width) {
+  if (width < 2) return "";
+  std::string cut;
+  for (size_t i = 0; i < label.size();) {
+    size_t n = 1;  // the bytes of this UTF-8 character
+    while (i + n < label.size() && (static_cast<unsigned char>(label[i + n]) & 0xC0) == 0x80) ++n;
+    if (static_cast<int>(DisplayWidth(cut + label.substr(i, n))) > width - 1) break;
+    cut += label.substr(i, n);
+    i += n;
+  }
+  return cut.empty() ? "" : cut + "…";
 }
 
 }  // namespace
@@ -48,9 +65,10 @@ std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments) {
     int inner = s.size * w - 1;
     std::string t = Fit(s.top, inner);
     // " GI 11", then "GI 11", then just "11".
-    std::string m = Fit(s.middle.empty() ? "" : " " + s.middle, inner);
-    if (m.empty()) m = Fit(s.middle, inner);
+    std::string m = Fit(s.middle.empty() ? "" : " " + s.middle, inner, false);
+    if (m.empty()) m = Fit(s.middle, inner, false);
     if (m.empty() && s.middle.rfind("GI ", 0) == 0) m = Fit(s.middle.substr(3), inner);
+    if (m.empty()) m = Cut(s.middle, inner);
     bool last = i + 1 == segments.size();
     top += t + Repeat("─", inner - static_cast<int>(DisplayWidth(t))) + (last ? "┐" : "┬");
     mid += PadRight(m, inner) + "│";

@@ -19,6 +19,14 @@ TEST(LayoutBar, DrawsSlicesAndFreeUnitsOnTheUnitGrid) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(DisplayWidth(lines[i]), 8u * 5 + 1) << i;
 }
 
+TEST(LayoutBar, ANameTooLongForItsSliceIsCutNotDropped) {
+  auto lines = DrawBar(
+      8,
+      {{4, 1, "1g.10gb", "embed"}, {5, 1, "1g.10gb", "chat"}, {6, 2, "2g.20gb", "llama-3.1-8b"}});
+  EXPECT_EQ(lines[1], "│    │    │    │    │emb…│chat│llama-3.…│");
+  EXPECT_EQ(DisplayWidth(lines[1]), 8u * 5 + 1);
+}
+
 TEST(LayoutBar, TwelveUnitGpusGetNarrowerCells) {
   auto lines = DrawBar(12, {{0, 3, "1g.24gb", "GI 3"}});
   EXPECT_EQ(UnitWidth(12), 3);
