@@ -143,12 +143,13 @@ Status ParseTimeouts(const Reader& r, const YAML::Node& n, Timeouts& t) {
   if (!n.IsDefined() || n.IsNull()) return Status::Ok();
   yaml::Fields f = r.Map(n, "timeouts");
   CARVE_RETURN_IF_ERROR(f.Check({"connect_ms", "upstream_idle_ms", "client_idle_ms",
-                                 "client_write_ms", "queue_ms", "drain_ms"}));
+                                 "client_write_ms", "queue_ms", "hold_ms", "drain_ms"}));
   CARVE_RETURN_IF_ERROR(f.Whole("connect_ms", &t.connect_ms, 1));
   CARVE_RETURN_IF_ERROR(f.Whole("upstream_idle_ms", &t.upstream_idle_ms, 1));
   CARVE_RETURN_IF_ERROR(f.Whole("client_idle_ms", &t.client_idle_ms, 1));
   CARVE_RETURN_IF_ERROR(f.Whole("client_write_ms", &t.client_write_ms, 1));
   CARVE_RETURN_IF_ERROR(f.Whole("queue_ms", &t.queue_ms));
+  CARVE_RETURN_IF_ERROR(f.Whole("hold_ms", &t.hold_ms));
   return f.Whole("drain_ms", &t.drain_ms);
 }
 

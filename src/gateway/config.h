@@ -32,6 +32,7 @@ struct Timeouts {
   int client_idle_ms = 60000;     // keep-alive idle and slow request headers/body
   int client_write_ms = 60000;    // a client that stops reading (slow-client protection)
   int queue_ms = 30000;           // longest wait for a slot when a model is at its limit
+  int hold_ms = 10000;            // longest wait for a model with no ready replica (0: none)
   int drain_ms = 30000;           // graceful shutdown: how long in-flight work may finish
 };
 

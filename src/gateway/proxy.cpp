@@ -192,18 +192,24 @@ struct QueueWait {
   Waiter waiter;
 };
 
+// A slot on a replica: at once, or after a wait in the model's queue, for a
+// slot (all busy: up to queue_ms) or for a replica to be ready (none is, or
+// only those tried: an engine restarting or on its way; up to hold_ms).
 Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
   ModelPool& pool = *x.job.pool;
+  const Timeouts& t = x.job.snap->config.timeouts;
   auto first = pool.Acquire(tried, nullptr);
   if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
-  if (first.outcome == ModelPool::Outcome::kNoHealthy || pool.limits().max_queue == 0) {
-    bool none = first.outcome == ModelPool::Outcome::kNoHealthy;
+  const bool none = first.outcome == ModelPool::Outcome::kNoHealthy;
+  if (pool.limits().max_queue == 0 || (none && t.hold_ms == 0)) {
+    // A retry keeps the error of the try that failed.
     if (!none || tried.empty())
       x.error = none ? ErrorKind::kNoHealthyUpstream : ErrorKind::kQueueFull;
     co_return Lease{};
   }
+  const int wait_ms = none ? t.hold_ms : t.queue_ms;
   auto wait = std::make_shared<QueueWait>(x.wk.ioc);
-  wait->timer.expires_after(std::chrono::milliseconds(x.job.snap->config.timeouts.queue_ms));
+  wait->timer.expires_after(std::chrono::milliseconds(wait_ms));
   wait->waiter.wake = [wait] {
     asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
   };
@@ -221,9 +227,15 @@ Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
   bool still_queued = pool.Cancel(&wait->waiter);
   wait->waiter.wake = nullptr;  // breaks the wait <-> wake cycle; the pool is done with it
   if (still_queued) {
-    x.error = ErrorKind::kQueueTimeout;
-    x.error_message = "waited " + std::to_string(x.job.snap->config.timeouts.queue_ms) +
-                      " ms for a free replica of '" + x.job.model + "'; retry later";
+    if (!pool.any_healthy()) {
+      x.error = ErrorKind::kNoHealthyUpstream;
+      x.error_message = "no replica of '" + x.job.model + "' was ready within " +
+                        std::to_string(wait_ms) + " ms; retry shortly";
+    } else {
+      x.error = ErrorKind::kQueueTimeout;
+      x.error_message = "waited " + std::to_string(wait_ms) + " ms for a free replica of '" +
+                        x.job.model + "'; retry later";
+    }
     co_return Lease{};
   }
   Lease lease = pool.Adopt(&wait->waiter);

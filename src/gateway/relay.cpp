@@ -83,9 +83,13 @@ Task<Attempt> RelayBuffered(Exchange& x, Replica& r, std::unique_ptr<Conn>& conn
   const std::string& body = answer.body();
   x.out.status = answer.status();
   x.out.bytes_out = body.size();
-  TokenCounter tokens;
-  tokens.Feed(body);
-  x.out.tokens = tokens.count();
+  if (answer.event_stream()) {  // a short stream, read whole
+    TokenCounter tokens;
+    tokens.Feed(body);
+    x.out.tokens = tokens.count();
+  } else {
+    x.out.tokens = TokenCounter::OfWholeAnswer(body);
+  }
   std::string res_head = ClientHead(x, answer, false, body.size());
   std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(body)};
   beast::error_code wec = co_await WriteAll(x.client, out, cfg.timeouts.client_write_ms);

@@ -50,7 +50,7 @@ ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, 
   bool any_candidate = std::any_of(replicas_.begin(), replicas_.end(), [&](const auto& r) {
     return r->healthy() && std::find(exclude.begin(), exclude.end(), r.get()) == exclude.end();
   });
-  if (!any_candidate) return {Outcome::kNoHealthy, {}};
+  if (!any_candidate && !waiter) return {Outcome::kNoHealthy, {}};
   if (!waiter || static_cast<int>(queue_.size()) >= limits_.max_queue)
     return {Outcome::kQueueFull, {}};
   queue_.push_back(waiter);
@@ -110,15 +110,10 @@ void ModelPool::Release(Replica* r) {
 }
 
 void ModelPool::MarkDown(Replica* r) {
-  std::vector<std::function<void()>> wakes;
-  {
-    util::MutexLock lock(mu_);
-    r->healthy_.store(false, std::memory_order_relaxed);
-    bool any =
-        std::any_of(replicas_.begin(), replicas_.end(), [](const auto& x) { return x->healthy(); });
-    if (!any) wakes = FailAllLocked();
-  }
-  RunAll(wakes);
+  // Queued requests keep waiting: for another replica's slot, for this one to
+  // come back, or until their deadline.
+  util::MutexLock lock(mu_);
+  r->healthy_.store(false, std::memory_order_relaxed);
 }
 
 void ModelPool::MarkUp(Replica* r) {

@@ -105,7 +105,7 @@ struct Waiter {
 
 struct Limits {
   int max_in_flight = 0;  // per replica; 0 = no limit (the engine queues)
-  int max_queue = 256;    // waiting requests per model, used with max_in_flight
+  int max_queue = 256;    // waiting requests per model: for a slot, or for a ready replica
 };
 
 class ModelPool : public std::enable_shared_from_this<ModelPool> {
@@ -126,7 +126,10 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
 
   // A slot on the healthy replica with the fewest outstanding requests, not in
   // `exclude` (replicas already tried for this request). When all are busy and
-  // `waiter` is given, it is queued (kQueued) and woken later.
+  // `waiter` is given, it is queued (kQueued) and woken later. So it is when
+  // no replica but those excluded is ready (an engine that restarts, a
+  // replica on its way): it waits for one to be added or come back, which
+  // may be one it tried. The queue holds at most max_queue (kQueueFull).
   Acquired Acquire(std::span<const Replica* const> exclude, Waiter* waiter);
   // Takes a queued waiter out; true if it was still queued (not yet granted).
   bool Cancel(Waiter* waiter);

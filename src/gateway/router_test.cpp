@@ -86,7 +86,7 @@ TEST(Router, CancelRemovesAQueuedWaiter) {
   EXPECT_EQ(pool->replicas()[0]->outstanding(), 0);
 }
 
-TEST(Router, LastReplicaDownFailsQueuedWaiters) {
+TEST(Router, LastReplicaDownKeepsQueuedWaitersWaitingForItsReturn) {
   Router router;
   auto pool = Pool(router, 1, Limits{1, 4});
   auto first = pool->Acquire({}, nullptr);
@@ -94,7 +94,62 @@ TEST(Router, LastReplicaDownFailsQueuedWaiters) {
   Waiter w;
   w.wake = [&] { woken = true; };
   ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
-  pool->MarkDown(pool->replicas()[0].get());
+  Replica* only = pool->replicas()[0].get();
+  pool->MarkDown(only);
+  EXPECT_FALSE(woken);  // no failure at once: the engine may come back
+  first.lease.Release();
+  EXPECT_FALSE(woken);  // a freed slot on a replica that is down grants nothing
+  pool->MarkUp(only);
+  EXPECT_TRUE(woken);
+  EXPECT_TRUE(pool->Adopt(&w));
+}
+
+TEST(Router, ARequestWaitsForAReadyReplica) {
+  Router router;
+  router.Update({}, {{"m", Limits{}}}, Limits{});  // a model whose engine is starting
+  auto pool = router.Find("m");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->Acquire({}, nullptr).outcome, ModelPool::Outcome::kNoHealthy);
+  bool woken = false;
+  Waiter w;
+  w.wake = [&] { woken = true; };
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_EQ(pool->queue_depth(), 1);
+  // The replica becomes ready: the waiter gets its slot.
+  router.Update({B("m", 9000)}, {{"m", Limits{}}}, Limits{});
+  EXPECT_TRUE(woken);
+  Lease lease = pool->Adopt(&w);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease.replica()->backend().url, "http://127.0.0.1:9000");
+  // A retry (it tried the only replica, which failed) waits for it to come back.
+  const Replica* tried[] = {lease.replica()};
+  pool->MarkDown(lease.replica());
+  bool retried = false;
+  Waiter w2;
+  w2.wake = [&] { retried = true; };
+  EXPECT_EQ(pool->Acquire(tried, nullptr).outcome, ModelPool::Outcome::kNoHealthy);
+  ASSERT_EQ(pool->Acquire(tried, &w2).outcome, ModelPool::Outcome::kQueued);
+  pool->MarkUp(lease.replica());
+  EXPECT_TRUE(retried);
+  EXPECT_TRUE(pool->Adopt(&w2));
+  // The wait is bounded by the queue like any other.
+  router.Update({}, {{"m", Limits{0, 1}}}, Limits{});
+  Waiter a, b;
+  a.wake = b.wake = [] {};
+  EXPECT_EQ(pool->Acquire({}, &a).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_EQ(pool->Acquire({}, &b).outcome, ModelPool::Outcome::kQueueFull);
+  EXPECT_TRUE(pool->Cancel(&a));
+}
+
+TEST(Router, ARemovedModelFailsItsWaiters) {
+  Router router;
+  router.Update({}, {{"m", Limits{}}}, Limits{});
+  auto pool = router.Find("m");
+  bool woken = false;
+  Waiter w;
+  w.wake = [&] { woken = true; };
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  router.Update({}, {}, Limits{});
   EXPECT_TRUE(woken);
   EXPECT_TRUE(w.done);
   EXPECT_FALSE(pool->Adopt(&w));

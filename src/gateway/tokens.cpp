@@ -6,10 +6,12 @@ namespace carve::gateway {
 namespace {
 
 constexpr std::string_view kEvent = "data: {";
-constexpr std::string_view kUsage = "\"completion_tokens\"";
+// Searched forward without its opening quote: find() skips to each 'c' with
+// memchr, where rfind() and a leading '"' (JSON is full of them) would crawl.
+constexpr std::string_view kUsage = "completion_tokens\"";
 // What is kept of a slice's end so a match begun there completes in the next:
 // the usage key, its colon, some spaces and a 20-digit number.
-constexpr size_t kKeep = kUsage.size() + 32;
+constexpr size_t kKeep = kUsage.size() + 33;
 
 }  // namespace
 
@@ -25,14 +27,26 @@ void TokenCounter::Feed(std::string_view data) {
   tail_.assign(window, window.size() - std::min(window.size(), kKeep));
 }
 
+uint64_t TokenCounter::OfWholeAnswer(std::string_view body) {
+  TokenCounter t;
+  t.ScanUsage(body);
+  return t.usage_;
+}
+
 // `text` ends with the new bytes, which start at `fresh`; an event is counted
 // in the slice that brings its last byte. The usage number is read where it
 // is whole (followed by something that is not a digit).
 void TokenCounter::Scan(std::string_view text, size_t fresh) {
   for (size_t at = text.find(kEvent); at != std::string_view::npos; at = text.find(kEvent, at + 1))
     if (at + kEvent.size() > fresh) ++events_;
-  for (size_t at = text.rfind(kUsage); at != std::string_view::npos;
-       at = at == 0 ? std::string_view::npos : text.rfind(kUsage, at - 1)) {
+  ScanUsage(text);
+}
+
+// The last whole usage number in `text`, if any, becomes the count.
+void TokenCounter::ScanUsage(std::string_view text) {
+  for (size_t at = text.find(kUsage); at != std::string_view::npos;
+       at = text.find(kUsage, at + 1)) {
+    if (at == 0 || text[at - 1] != '"') continue;
     size_t i = at + kUsage.size();
     while (i < text.size() && text[i] == ' ') ++i;
     if (i >= text.size() || text[i] != ':') continue;
@@ -45,7 +59,6 @@ void TokenCounter::Scan(std::string_view text, size_t fresh) {
     if (digits == 0 || i >= text.size()) continue;  // not a number, or not whole yet
     usage_ = v;
     usage_seen_ = true;
-    return;
   }
 }
 

@@ -18,9 +18,13 @@ class TokenCounter {
   void Feed(std::string_view data);
   // The count so far: the last usage seen, else the events.
   uint64_t count() const { return usage_seen_ ? usage_ : events_; }
+  // A whole answer that is not a stream: its usage alone (no events to
+  // count), read from the end where engines put it.
+  static uint64_t OfWholeAnswer(std::string_view body);
 
  private:
-  void Scan(std::string_view text, size_t from);
+  void Scan(std::string_view text, size_t fresh);
+  void ScanUsage(std::string_view text);
   std::string tail_;  // the end of the previous slice, for matches across slices
   uint64_t events_ = 0;
   uint64_t usage_ = 0;

@@ -16,6 +16,10 @@ TEST(TokenCounter, AWholeAnswerCountsItsUsage) {
   t.Feed(
       R"({"choices":[],"usage":{"prompt_tokens":12,"completion_tokens": 345,"total_tokens":357}})");
   EXPECT_EQ(t.count(), 345u);
+  EXPECT_EQ(TokenCounter::OfWholeAnswer(
+                R"({"choices":[{"text":"data: {"}],"usage":{"completion_tokens":7}})"),
+            7u);  // no events counted in an answer that is not a stream
+  EXPECT_EQ(TokenCounter::OfWholeAnswer(R"({"error":{"message":"no"}})"), 0u);
 }
 
 TEST(TokenCounter, AStreamWithoutUsageCountsItsEvents) {

@@ -3,6 +3,7 @@ reloads and shutdowns with streams in flight."""
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -130,7 +131,7 @@ def test_probes_bring_a_replica_back(tmp_path, procs):
     engine = Engine(str(tmp_path), "e1")
     procs.append(engine)
     port = engine.port
-    gw = Gateway(str(tmp_path), {"models": [one_model([engine])]})
+    gw = Gateway(str(tmp_path), {"models": [one_model([engine])], "timeouts": {"hold_ms": 200}})
     procs.append(gw)
     engine.stop()
     assert curl(gw.port, "/v1/chat/completions", data=chat())[0] == 503
@@ -139,6 +140,57 @@ def test_probes_bring_a_replica_back(tmp_path, procs):
     procs.append(again)
     wait_for(lambda: get(gw.port, "/ready")[0] == 200, timeout=5, what="the probe to bring it back")
     assert curl(gw.port, "/v1/chat/completions", data=chat())[0] == 200
+
+
+def queued(port, model="m1"):
+    text = get(port, "/metrics")[2].decode()
+    m = re.search(r'^carve_gateway_queue_depth\{model="%s"\} (\d+)$' % model, text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_a_model_with_no_ready_replica_holds_requests_until_one_is(tmp_path, procs):
+    engine = Engine(str(tmp_path), "e1")
+    procs.append(engine)
+    port = engine.port
+    gw = Gateway(str(tmp_path), {"models": [one_model([engine])],
+                                 "timeouts": {"hold_ms": 60000}})
+    procs.append(gw)
+    engine.stop()
+    wait_for(lambda: get(gw.port, "/ready")[0] == 503, what="/ready 503")
+    # Nothing is ready: the request waits in the queue instead of failing.
+    got = {}
+    t = threading.Thread(target=lambda: got.update(
+        r=curl(gw.port, "/v1/chat/completions", data=chat())))
+    t.start()
+    try:
+        wait_for(lambda: queued(gw.port) == 1, what="the request to wait in the queue")
+        assert not got
+        again = Engine(str(tmp_path), "e1-again", port=port)
+        procs.append(again)
+    finally:
+        t.join(timeout=30)
+    status, _, body = got["r"]
+    assert status == 200, body  # the client saw only a slower answer
+    assert queued(gw.port) == 0
+
+
+def test_a_hold_that_runs_out_is_a_503_with_retry_after(tmp_path, procs):
+    engine = Engine(str(tmp_path), "e1")
+    procs.append(engine)
+    gw = Gateway(str(tmp_path), {"models": [one_model([engine])], "timeouts": {"hold_ms": 300}})
+    procs.append(gw)
+    engine.stop()
+    wait_for(lambda: get(gw.port, "/ready")[0] == 503, what="/ready 503")
+    status, hdrs, body = curl(gw.port, "/v1/chat/completions", data=chat())
+    assert status == 503 and hdrs["retry-after"] == "2", body
+    err = json.loads(body)["error"]
+    assert err["code"] == "upstream_unavailable" and "ready within 300 ms" in err["message"]
+    # hold_ms: 0 refuses at once, as a gateway without the hold did.
+    gw.write_config(dict(gw.config, timeouts={"hold_ms": 0}))
+    gw.signal(signal.SIGHUP)
+    wait_for(lambda: "ready within" not in json.loads(
+        curl(gw.port, "/v1/chat/completions", data=chat())[2])["error"]["message"],
+        what="the reload to take hold_ms: 0")
 
 
 def test_sighup_reload_keeps_streams_and_adds_models(tmp_path, procs):

@@ -348,3 +348,23 @@ def test_a_bad_gateway_section_names_the_specs_own_line(carve, up):
     assert p.returncode == 2, p.stderr
     assert f"gw.yaml:{line}: gateway has unknown key 'bogus'" in p.stderr, p.stderr
     assert "docs/gateway.md" in p.stderr, p.stderr  # #14.2: the one reader's hint
+
+
+def test_requests_wait_through_the_restart_of_a_models_only_engine(carve, up):
+    """#15: a model with no ready replica holds its requests (gateway.timeouts.hold_ms)
+    instead of failing them; an engine's restart costs the client latency, not an error."""
+    carve.new("h100-80gb", mig="on")
+    spec = up.spec("carve.yaml", "  - {name: solo, engine: echo, memory: 9GiB, replicas: 1}\n")
+    p = up.up(spec, "--detach")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert poll(lambda: up.all_ready(1), 60, "solo ready")
+    victim = up.status()["replicas"][0]
+    assert chat(up.port, "solo")[0] == 200
+    for round_ in range(2):  # killed twice: each time the request waits for the new engine
+        os.kill(victim["pid"], signal.SIGKILL)
+        code, body = chat(up.port, "solo")  # sent at once, while the engine is gone
+        assert code == 200, (round_, body)
+        victim = poll(lambda: (lambda r: r if r["state"] == "ready" and r["pid"] != victim["pid"]
+                                and alive(r["pid"]) else None)(up.status()["replicas"][0]),
+                      15, "the engine back")
+    assert victim["restarts"] == 2
