@@ -119,12 +119,15 @@ void TrafficPanels(Json& panels, Layout& l, int& id) {
             {{Quantile("0.5", "carve_gateway_time_to_first_token_seconds"), "{{model}} p50"},
              {Quantile("0.99", "carve_gateway_time_to_first_token_seconds"), "{{model}} p99"}}));
   panels.push_back(
+      Panel(l, id, "timeseries", "Tokens generated per second", "none",
+            {{Rate("carve_gateway_generated_tokens_total{" + std::string(kModel) + "}", "model"),
+              "{{model}}"}}));
+  panels.push_back(
       Panel(l, id, "timeseries", "In flight and queued", "none",
             {{"sum by (model) (carve_gateway_in_flight_requests{" + std::string(kModel) + "})",
               "{{model}} in flight"},
              {"sum by (model) (carve_gateway_queue_depth{" + std::string(kModel) + "})",
-              "{{model}} queued"}},
-            24));
+              "{{model}} queued"}}));
 }
 
 void ErrorPanels(Json& panels, Layout& l, int& id) {
