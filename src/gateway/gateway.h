@@ -28,7 +28,8 @@ struct ReplicaCounters {
   uint64_t errors = 0;    // 5xx answers plus failed connects
   int in_flight = 0;
   bool healthy = true;
-  uint64_t tokens = 0;  // generated tokens relayed from it (usage, else stream events)
+  bool draining = false;  // out of rotation (Drain), finishing what it serves
+  uint64_t tokens = 0;    // generated tokens relayed from it (usage, else stream events)
   // Request duration and time to first byte, per bucket of
   // LatencyBoundsSeconds() then above the last (not cumulative).
   std::vector<uint64_t> duration = {}, first_byte = {};
@@ -57,6 +58,11 @@ class Gateway {
   // which clients retry, rather than 404 model_not_found, which they do not.
   Status UpdateBackends(const std::vector<Backend>& backends,
                         const std::vector<std::string>& models = {});
+  // Takes the replica at `url` out of rotation: new requests go to the
+  // model's other replicas (or wait for one), those it serves finish there.
+  // Counters() keeps showing it (its in_flight falls to 0) until
+  // UpdateBackends drops it. kNotFound when no replica has that url.
+  Status Drain(const std::string& url);
   // Applies a new config (backends, keys, limits, timeouts, probes). `listen`,
   // `threads` and `access_log` need a restart and are refused when changed.
   Status Reload(const GatewayConfig& config);

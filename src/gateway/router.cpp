@@ -33,7 +33,7 @@ const std::shared_ptr<Replica>* ModelPool::PickLocked(
   const size_t start = n ? next_++ % n : 0;
   for (size_t k = 0; k < n; ++k) {
     const auto& r = replicas_[(start + k) % n];
-    if (!r->healthy()) continue;
+    if (!r->healthy() || r->draining()) continue;
     if (std::find(exclude.begin(), exclude.end(), r.get()) != exclude.end()) continue;
     if (limits_.max_in_flight > 0 && r->outstanding() >= limits_.max_in_flight) continue;
     if (!best || r->outstanding() < (*best)->outstanding()) best = &r;
@@ -48,7 +48,8 @@ ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, 
     return {Outcome::kGranted, Lease(shared_from_this(), *r)};
   }
   bool any_candidate = std::any_of(replicas_.begin(), replicas_.end(), [&](const auto& r) {
-    return r->healthy() && std::find(exclude.begin(), exclude.end(), r.get()) == exclude.end();
+    return r->healthy() && !r->draining() &&
+           std::find(exclude.begin(), exclude.end(), r.get()) == exclude.end();
   });
   if (!any_candidate && !waiter) return {Outcome::kNoHealthy, {}};
   if (!waiter || static_cast<int>(queue_.size()) >= limits_.max_queue)
@@ -114,6 +115,11 @@ void ModelPool::MarkDown(Replica* r) {
   // come back, or until their deadline.
   util::MutexLock lock(mu_);
   r->healthy_.store(false, std::memory_order_relaxed);
+}
+
+void ModelPool::MarkDraining(Replica* r) {
+  util::MutexLock lock(mu_);
+  r->draining_.store(true, std::memory_order_relaxed);
 }
 
 void ModelPool::MarkUp(Replica* r) {

@@ -45,6 +45,9 @@ class Replica {
   // BackendLabels, rendered once: `gpu="0",…,replica="http://…"`.
   const std::string& labels() const { return labels_; }
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  // Taken out of rotation before its engine stops: new requests go elsewhere
+  // (or wait), those it serves finish.
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
   int outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
   // Per-replica metrics, bumped by the proxy: answers by key and HTTP status.
@@ -72,6 +75,7 @@ class Replica {
   const Endpoint endpoint_;
   const std::string labels_;
   std::atomic<bool> healthy_{true};  // optimistic until a connect or probe fails
+  std::atomic<bool> draining_{false};
   std::atomic<int> outstanding_{0};  // written under the pool's mutex
 };
 
@@ -138,6 +142,7 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
 
   void MarkDown(Replica* r);
   void MarkUp(Replica* r);
+  void MarkDraining(Replica* r);
   int queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
   std::vector<std::shared_ptr<Replica>> replicas() const;
   bool any_healthy() const;

@@ -141,6 +141,23 @@ TEST(Router, ARequestWaitsForAReadyReplica) {
   EXPECT_TRUE(pool->Cancel(&a));
 }
 
+TEST(Router, ADrainingReplicaFinishesItsWorkAndGetsNoMore) {
+  Router router;
+  auto pool = Pool(router, 2);
+  auto rs = pool->replicas();
+  auto held = pool->Acquire({}, nullptr);
+  Replica* old = held.lease.replica();
+  pool->MarkDraining(old);
+  for (int i = 0; i < 4; ++i) EXPECT_NE(pool->Acquire({}, nullptr).lease.replica(), old);
+  EXPECT_EQ(old->outstanding(), 1);  // its own request is still its own
+  held.lease.Release();
+  EXPECT_EQ(old->outstanding(), 0);
+  // The last one draining: requests wait (for its successor), not on it.
+  Replica* other = rs[0].get() == old ? rs[1].get() : rs[0].get();
+  pool->MarkDraining(other);
+  EXPECT_EQ(pool->Acquire({}, nullptr).outcome, ModelPool::Outcome::kNoHealthy);
+}
+
 TEST(Router, ARemovedModelFailsItsWaiters) {
   Router router;
   router.Update({}, {{"m", Limits{}}}, Limits{});

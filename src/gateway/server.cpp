@@ -442,6 +442,14 @@ Status Gateway::Reload(const GatewayConfig& config) {
   return Status::Ok();
 }
 
+Status Gateway::Drain(const std::string& url) {
+  bool found = false;
+  for (const auto& pool : impl_->st->router.Pools())
+    for (const auto& r : pool->replicas())
+      if (r->backend().url == url) pool->MarkDraining(r.get()), found = true;
+  return found ? Status::Ok() : Status::NotFound("no replica at " + url);
+}
+
 void Gateway::SetExtraMetrics(std::function<std::string()> fn) {
   util::MutexLock lock(impl_->st->mu);
   impl_->st->extra_metrics = std::move(fn);
@@ -470,6 +478,7 @@ std::vector<ReplicaCounters> Gateway::Counters() const {
       c.errors += r->connect_failures.load(std::memory_order_relaxed);
       c.in_flight = r->outstanding();
       c.healthy = r->healthy();
+      c.draining = r->draining();
       c.tokens = r->tokens.load(std::memory_order_relaxed);
       auto d = r->duration.counts(), f = r->first_byte.counts();
       c.duration.assign(d.begin(), d.end());

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "up/service_impl.h"
 #include "up/state_dir.h"
@@ -58,14 +59,32 @@ Status Service::Impl::StartReplica(WantedReplica w, const std::vector<device::Gp
   return Status::Ok();
 }
 
+// Out of rotation, then until what it serves is done (streams too), up to
+// the gateway's drain timeout; a stop asked for meanwhile cuts it short.
+void Service::Impl::Drain(const std::string& id, const std::string& url) {
+  if (!gw || url.empty() || !gw->Drain(url).ok()) return;
+  auto busy = [&] {
+    for (const auto& c : gw->Counters())
+      if (c.url == url) return c.in_flight;
+    return 0;
+  };
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(gwcfg.timeouts.drain_ms);
+  if (int n = busy(); n > 0) Note(fmt::format("draining {}: {} request(s) in flight", id, n));
+  while (busy() > 0 && std::chrono::steady_clock::now() < until &&
+         !(o.interrupted && o.interrupted()))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polled: counts have no event
+}
+
 void Service::Impl::StopReplica(const std::string& id) {
   auto it = replicas.find(id);
   if (it == replicas.end()) return;
   Note(fmt::format("stopping {}", id));
-  // Out of the gateway first, so no new request goes to it.
+  // Out of the gateway first, so no new request goes to it, and drained.
   std::vector<gateway::Backend> rest;
   std::string url;
-  if (auto st = sup->Get(id); st.ok()) url = UrlOf(st->port);
+  if (auto st = sup->Get(id); st.ok() && st->port > 0) url = UrlOf(st->port);
+  Drain(id, url);
   for (const auto& b : backends)
     if (b.url != url) rest.push_back(b);
   if (gw && rest.size() != backends.size() && gw->UpdateBackends(rest, ModelNames()).ok())

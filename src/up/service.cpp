@@ -8,6 +8,7 @@
 #include "plan/spec_plan.h"
 #include "serve/access.h"
 #include "up/gateway_config.h"
+#include "up/moves.h"
 #include "up/reconcile.h"
 #include "up/service_impl.h"
 #include "up/state_dir.h"
@@ -85,18 +86,44 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanAll(next, path, gpus));
   CARVE_ASSIGN_OR_RETURN(auto wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
+  if (!replicas.empty()) {  // engines that can stay where they run, do
+    std::map<std::string, std::string> settings;
+    for (const auto& w : wanted) settings[w.model] = w.settings;
+    std::vector<Running> running;
+    std::set<std::string> stable;
+    for (const auto& [id, r] : replicas) {
+      running.push_back({r.want.model, r.want.slot});
+      if (settings.count(r.want.model) && settings[r.want.model] == r.want.settings)
+        stable.insert(r.want.model);
+    }
+    StayPut(p, running, stable);
+    CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
+  }
   CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
 
-  // A move is, for now, a stop and a start: the old engine goes before the layout changes.
+  // Make before break: the old engine of a replica that moves serves until
+  // its successor is ready, then is drained and stopped, and its slice goes
+  // last. Only one whose slice is in the way of the new layout stops first
+  // (its model's requests wait for the new engine: gateway.timeouts.hold_ms).
   std::vector<WantedReplica> add;
-  std::set<std::string> going;
+  std::vector<Leaving> leaving;
   for (const Action& a : Reconcile(WantsOf(wanted), HavesOf(replicas))) {
-    if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStop) going.insert(a.id);
+    if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStop)
+      leaving.push_back({a.id, replicas.at(a.id).want.slot});
     if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStart)
       add.push_back(std::move(wanted[a.want]));
   }
+  std::vector<Slot> arriving;
+  for (const auto& w : add) arriving.push_back(w.slot);
+  Interim interim = InterimLayouts(layouts, gpus, leaving, arriving);
+  for (size_t i = 0; i < interim.stop_first.size(); ++i)
+    Note(
+        fmt::format("{} stops before its successor starts ({}); its model waits for the new "
+                    "engine",
+                    interim.stop_first[i], interim.why[i]));
   CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
-  CARVE_RETURN_IF_ERROR(ApplyLayout(layouts, going));
+  CARVE_RETURN_IF_ERROR(
+      ApplyLayout(interim.layouts, {interim.stop_first.begin(), interim.stop_first.end()}));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
   std::vector<std::string> started;
   for (auto& w : add) {
@@ -107,7 +134,16 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   spec = std::move(next);
   spec_path = path;
   Tick(true);
-  return WaitStarted(started);
+  // A successor that does not become ready leaves its predecessor serving.
+  CARVE_RETURN_IF_ERROR(WaitStarted(started));
+  // The rest of the leaving (those stopped first are gone, and a successor
+  // may have taken one's id): drained and stopped, then their slices freed.
+  std::set<std::string> going;
+  for (const auto& l : leaving)
+    if (std::find(interim.stop_first.begin(), interim.stop_first.end(), l.id) ==
+        interim.stop_first.end())
+      going.insert(l.id);
+  return ApplyLayout(layouts, going);
 }
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -74,7 +74,8 @@ struct Service::Impl {
 
   // engines.cpp
   Status StartReplica(WantedReplica w, const std::vector<device::Gpu>& gpus, std::string& id);
-  void StopReplica(const std::string& id);
+  void StopReplica(const std::string& id);  // drained first (Drain)
+  void Drain(const std::string& id, const std::string& url);
   Status WaitStarted(const std::vector<std::string>& ids);
   std::set<uint32_t> EnginePids() const;
   // Every model of the spec: the gateway keeps them listed while none of

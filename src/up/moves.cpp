@@ -1,0 +1,151 @@
+#include "up/moves.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace carve::up {
+namespace {
+
+struct Range {
+  int start = 0, size = 0;
+  bool Overlaps(const Range& o) const { return start < o.start + o.size && o.start < start + size; }
+};
+
+const device::Gpu* GpuOf(const std::vector<device::Gpu>& gpus, int index) {
+  auto it = std::find_if(gpus.begin(), gpus.end(), [&](const auto& g) { return g.index == index; });
+  return it == gpus.end() ? nullptr : &*it;
+}
+
+bool WantedOnIt(const Slot& s, const std::vector<Slot>& arriving) {
+  return std::any_of(arriving.begin(), arriving.end(), [&](const Slot& a) {
+    return a.gpu == s.gpu && a.profile == s.profile && a.start == s.start;
+  });
+}
+
+// Why the slice of `s` cannot stay while the final layout `l` is made, or "".
+std::string InTheWay(const Slot& s, const apply::GpuLayout& l, const device::Gpu* gpu) {
+  if (s.profile == "whole" || !l.mig || !gpu || !gpu->mig.current)
+    return fmt::format("GPU {} changes its MIG mode", s.gpu);
+  const mig::Profile* p = l.model ? l.model->FindProfile(s.profile) : nullptr;
+  if (!p) return fmt::format("{} is not a profile of GPU {}", s.profile, s.gpu);
+  Range old{s.start, p->size()};
+  for (const auto& n : l.slices) {
+    if (!n.profile || !n.start) continue;
+    if (n.profile == p && *n.start == s.start) return "";  // the final layout keeps it
+    if (old.Overlaps({*n.start, n.profile->size()}))
+      return fmt::format("{} overlaps the new {}", s.where(), n.Name());
+  }
+  return "";
+}
+
+bool Holds(const apply::GpuLayout& l, const mig::Profile* p, int start) {
+  return std::any_of(l.slices.begin(), l.slices.end(),
+                     [&](const auto& n) { return n.profile == p && n.start == start; });
+}
+
+}  // namespace
+
+namespace {
+
+// The one model a planned slice serves, or -1 (none, or several).
+int OnlyModel(const plan::PlannedSlice& s) {
+  if (s.replicas.empty()) return -1;
+  for (const auto& r : s.replicas)
+    if (r.model != s.replicas.front().model) return -1;
+  return s.replicas.front().model;
+}
+
+bool Legal(const plan::PlannedGpu& g) {
+  std::vector<mig::Slice> slices;
+  for (const auto& s : g.slices) slices.push_back({s.profile, s.start});
+  return mig::CheckLayout(*g.gpu.model, slices).ok();
+}
+
+}  // namespace
+
+void StayPut(plan::Plan& p, const std::vector<Running>& running,
+             const std::set<std::string>& stable) {
+  for (auto& g : p.gpus) {
+    if (!g.mig || !g.gpu.model || g.slices.empty()) continue;
+    std::vector<bool> claimed(running.size(), false);
+    for (size_t i = 0; i < g.slices.size(); ++i) {
+      plan::PlannedSlice& s = g.slices[i];
+      int m = OnlyModel(s);
+      if (m < 0 || !s.profile || !stable.count(p.models.at(m).name)) continue;
+      const std::string& name = p.models.at(m).name;
+      auto here = [&](const Running& r) {
+        return r.model == name && r.slot.gpu == g.gpu.local_index &&
+               r.slot.profile == s.profile->name;
+      };
+      // Already where one of its engines runs: claim that one.
+      bool home = false;
+      for (size_t k = 0; k < running.size() && !home; ++k)
+        if (!claimed[k] && here(running[k]) && running[k].slot.start == s.start)
+          claimed[k] = home = true;
+      if (home) continue;
+      for (size_t k = 0; k < running.size(); ++k) {
+        if (claimed[k] || !here(running[k])) continue;
+        const int to = running[k].slot.start, from = s.start;
+        auto other = std::find_if(g.slices.begin(), g.slices.end(), [&](const auto& o) {
+          return o.profile == s.profile && o.start == to;
+        });
+        if (other != g.slices.end()) {
+          int om = OnlyModel(*other);
+          if (om == m) continue;  // its own other replica is there
+          bool other_home = om >= 0 && std::any_of(running.begin(), running.end(), [&](auto& r) {
+                              return r.model == p.models.at(om).name &&
+                                     r.slot.gpu == g.gpu.local_index && r.slot.start == to &&
+                                     r.slot.profile == s.profile->name;
+                            });
+          if (other_home) continue;  // the engine there is its own
+          other->start = from;       // a swap: the same slices
+          other->start = from;       // a swap: the same slices
+          s.start = to;
+        } else {
+          s.start = to;
+          if (!Legal(g)) {
+            s.start = from;
+            continue;
+          }
+        }
+        claimed[k] = true;
+        break;
+      }
+    }
+    for (auto& s : g.slices)
+      s.kept = std::any_of(g.gpu.current.begin(), g.gpu.current.end(), [&](const mig::Slice& c) {
+        return c.profile == s.profile && c.start == s.start;
+      });
+  }
+}
+
+Interim InterimLayouts(const apply::Layouts& final_layouts, const std::vector<device::Gpu>& gpus,
+                       const std::vector<Leaving>& leaving, const std::vector<Slot>& arriving) {
+  Interim out{final_layouts, {}, {}};
+  for (const auto& r : leaving) {
+    if (WantedOnIt(r.slot, arriving)) {
+      out.stop_first.push_back(r.id);
+      out.why.push_back(fmt::format("its successor is wanted on its slice ({})", r.slot.where()));
+      continue;
+    }
+    auto l = std::find_if(out.layouts.begin(), out.layouts.end(),
+                          [&](const auto& g) { return g.gpu == r.slot.gpu; });
+    if (l == out.layouts.end()) continue;  // the plan leaves this GPU alone: the slice stays
+    // Checked against the final layout (not the interim one): two old slices
+    // never overlap each other, as both exist now.
+    const apply::GpuLayout& fin = *std::find_if(final_layouts.begin(), final_layouts.end(),
+                                                [&](const auto& g) { return g.gpu == l->gpu; });
+    if (std::string why = InTheWay(r.slot, fin, GpuOf(gpus, r.slot.gpu)); !why.empty()) {
+      out.stop_first.push_back(r.id);
+      out.why.push_back(why);
+      continue;
+    }
+    const mig::Profile* p = l->model->FindProfile(r.slot.profile);
+    if (!Holds(*l, p, r.slot.start))
+      l->slices.push_back(apply::FullSlice(*l->model, *p, r.slot.start));
+  }
+  return out;
+}
+
+}  // namespace carve::up

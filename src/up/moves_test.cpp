@@ -1,0 +1,156 @@
+#include "up/moves.h"
+
+#include <gtest/gtest.h>
+
+namespace carve::up {
+namespace {
+
+const mig::GpuModel& H100() { return *mig::Catalog::Builtin().Find("h100-80gb"); }
+
+apply::GpuLayout Layout(int gpu, std::vector<std::pair<const char*, int>> slices) {
+  apply::GpuLayout l{gpu, &H100(), true, {}, "the plan"};
+  for (const auto& [name, start] : slices)
+    l.slices.push_back(apply::FullSlice(H100(), *H100().FindProfile(name), start));
+  return l;
+}
+
+device::Gpu Gpu(int index, bool mig) {
+  device::Gpu g;
+  g.index = index;
+  g.model = &H100();
+  g.mig.current = g.mig.pending = mig;
+  return g;
+}
+
+Slot At(int gpu, const char* profile, int start) {
+  Slot s;
+  s.gpu = gpu, s.profile = profile, s.start = start;
+  return s;
+}
+
+std::vector<std::string> Names(const apply::GpuLayout& l) {
+  std::vector<std::string> out;
+  for (const auto& s : l.slices) out.push_back(s.Name());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(InterimLayouts, AnOldSliceOutOfTheWayStaysUntilItsSuccessorServes) {
+  // chat moves from 1g.10gb@6 to 2g.20gb@0: the old slice stays in the interim.
+  auto fin = apply::Layouts{Layout(0, {{"2g.20gb", 0}, {"1g.10gb", 4}})};
+  Interim in =
+      InterimLayouts(fin, {Gpu(0, true)}, {{"chat/0", At(0, "1g.10gb", 6)}}, {At(0, "2g.20gb", 0)});
+  EXPECT_TRUE(in.stop_first.empty());
+  ASSERT_EQ(in.layouts.size(), 1u);
+  EXPECT_EQ(Names(in.layouts[0]),
+            (std::vector<std::string>{"1g.10gb@4", "1g.10gb@6", "2g.20gb@0"}));
+}
+
+TEST(InterimLayouts, AnOldSliceInTheWayStopsFirst) {
+  // Grow in place: 1g.10gb@0 becomes 2g.20gb@0, which covers unit 0.
+  auto fin = apply::Layouts{Layout(0, {{"2g.20gb", 0}})};
+  Interim in =
+      InterimLayouts(fin, {Gpu(0, true)}, {{"chat/0", At(0, "1g.10gb", 0)}}, {At(0, "2g.20gb", 0)});
+  EXPECT_EQ(in.stop_first, std::vector<std::string>{"chat/0"});
+  ASSERT_EQ(in.why.size(), 1u);
+  EXPECT_NE(in.why[0].find("overlaps the new 2g.20gb@0"), std::string::npos) << in.why[0];
+  EXPECT_EQ(Names(in.layouts[0]), std::vector<std::string>{"2g.20gb@0"});
+}
+
+TEST(InterimLayouts, ASuccessorOnTheSameSliceOrAModeChangeStopsFirst) {
+  // New settings on the same slice: the old engine must leave it.
+  auto same = apply::Layouts{Layout(0, {{"1g.10gb", 0}})};
+  EXPECT_EQ(
+      InterimLayouts(same, {Gpu(0, true)}, {{"chat/0", At(0, "1g.10gb", 0)}}, {At(0, "1g.10gb", 0)})
+          .stop_first,
+      std::vector<std::string>{"chat/0"});
+  // A whole GPU that the plan turns MIG on.
+  auto sliced = apply::Layouts{Layout(0, {{"1g.10gb", 0}})};
+  Interim mode = InterimLayouts(sliced, {Gpu(0, false)}, {{"big/0", At(0, "whole", 0)}},
+                                {At(0, "1g.10gb", 0)});
+  EXPECT_EQ(mode.stop_first, std::vector<std::string>{"big/0"});
+  EXPECT_NE(mode.why[0].find("MIG mode"), std::string::npos);
+}
+
+TEST(InterimLayouts, AGpuThePlanLeavesAloneKeepsItsSlices) {
+  // chat moves from GPU 1 to GPU 0; the plan no longer names GPU 1.
+  auto fin = apply::Layouts{Layout(0, {{"1g.10gb", 0}})};
+  Interim in = InterimLayouts(fin, {Gpu(0, true), Gpu(1, true)}, {{"chat/0", At(1, "1g.10gb", 3)}},
+                              {At(0, "1g.10gb", 0)});
+  EXPECT_TRUE(in.stop_first.empty());
+  ASSERT_EQ(in.layouts.size(), 1u);
+  EXPECT_EQ(Names(in.layouts[0]), std::vector<std::string>{"1g.10gb@0"});
+}
+
+TEST(InterimLayouts, ASliceTheFinalLayoutKeepsIsNotAddedTwice) {
+  // The old replica stops (its model left the spec) but the plan reuses its slice.
+  auto fin = apply::Layouts{Layout(0, {{"1g.10gb", 2}})};
+  Interim in = InterimLayouts(fin, {Gpu(0, true)}, {{"gone/0", At(0, "1g.10gb", 2)}}, {});
+  EXPECT_TRUE(in.stop_first.empty());
+  EXPECT_EQ(Names(in.layouts[0]), std::vector<std::string>{"1g.10gb@2"});
+}
+
+}  // namespace
+}  // namespace carve::up
+
+namespace carve::up {
+namespace {
+
+// A plan on one H100 with the slices given as (profile, start, model index).
+plan::Plan PlanOf(std::vector<std::tuple<const char*, int, int>> slices,
+                  std::vector<std::pair<const char*, int>> current = {}) {
+  plan::Plan p;
+  p.models = {plan::ModelResult{"chat"}, plan::ModelResult{"embed"}};
+  plan::PlannedGpu g;
+  g.gpu.model = &H100();
+  for (const auto& [name, start] : current)
+    g.gpu.current.push_back({H100().FindProfile(name), start});
+  for (const auto& [name, start, model] : slices) {
+    plan::PlannedSlice s;
+    s.profile = H100().FindProfile(name);
+    s.start = start;
+    plan::PlacedReplica r;
+    r.model = model;
+    s.replicas.push_back(r);
+    g.slices.push_back(s);
+  }
+  p.gpus.push_back(g);
+  return p;
+}
+
+std::vector<std::string> Where(const plan::Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& s : p.gpus[0].slices)
+    out.push_back(p.models[s.replicas[0].model].name + "@" + std::to_string(s.start) +
+                  (s.kept ? " kept" : ""));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(StayPut, AModelThePlannerMovedForNothingStaysOnItsSlice) {
+  // embed runs on 1g@5, chat on 1g@4; chat grows to 2g. The planner chose
+  // 2g@0 + embed on 1g@4; embed can stay on 1g@5 (2g@0 and 1g@5 are legal together).
+  auto p = PlanOf({{"2g.20gb", 0, 0}, {"1g.10gb", 4, 1}}, {{"1g.10gb", 4}, {"1g.10gb", 5}});
+  StayPut(p, {{"chat", At(0, "1g.10gb", 4)}, {"embed", At(0, "1g.10gb", 5)}}, {"chat", "embed"});
+  EXPECT_EQ(Where(p), (std::vector<std::string>{"chat@0", "embed@5 kept"}));
+}
+
+TEST(StayPut, TwoModelsOnSwappedSlicesSwapBack) {
+  auto p = PlanOf({{"1g.10gb", 4, 0}, {"1g.10gb", 5, 1}}, {{"1g.10gb", 4}, {"1g.10gb", 5}});
+  StayPut(p, {{"chat", At(0, "1g.10gb", 5)}, {"embed", At(0, "1g.10gb", 4)}}, {"chat", "embed"});
+  EXPECT_EQ(Where(p), (std::vector<std::string>{"chat@5 kept", "embed@4 kept"}));
+}
+
+TEST(StayPut, NotWhenTheLayoutWouldBeIllegalOrTheSettingsChanged) {
+  // embed on 1g@1 would overlap the planned 2g@0: it stays where planned.
+  auto p = PlanOf({{"2g.20gb", 0, 0}, {"1g.10gb", 4, 1}});
+  StayPut(p, {{"embed", At(0, "1g.10gb", 1)}}, {"embed"});
+  EXPECT_EQ(Where(p), (std::vector<std::string>{"chat@0", "embed@4"}));
+  // New settings for embed: its engine restarts anyway; no reason to stay.
+  auto q = PlanOf({{"2g.20gb", 0, 0}, {"1g.10gb", 4, 1}});
+  StayPut(q, {{"embed", At(0, "1g.10gb", 5)}}, {"chat"});
+  EXPECT_EQ(Where(q), (std::vector<std::string>{"chat@0", "embed@4"}));
+}
+
+}  // namespace
+}  // namespace carve::up
