@@ -7,10 +7,7 @@ in the page, sees a traffic chart move after requests, and saves a
 screenshot (kept as BUILD/artifacts/dashboard.png)."""
 import hashlib
 import json
-import os
-import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -37,18 +34,13 @@ def digest(key):
 
 def start(carve, up, keys=True):
     carve.new("h100-80gb", "a100-80gb", mig="on")
-    spec = carve.tmp / "carve.yaml"
-    text = f"version: v1\nmodels:\n{MODELS}gateway:\n  listen: 127.0.0.1:{up.port}\n"
-    if keys:
-        text += ("  keys:\n"
-                 f"    - {{name: app, sha256: {digest('sk-app')}, models: ['*']}}\n"
-                 f"    - {{name: ops, sha256: {digest('sk-ops')}, models: ['*'], admin: true}}\n")
-    spec.write_text(text)
-    p = up.up(str(spec), "--detach")
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert poll(lambda: up.all_ready(3), 60, "replicas ready")
-    return poll(lambda: (lambda s: s if s and s.get("slices") and s.get("models") else None)(
-        up.status()), 10, "slices and models in status")
+    gateway = ("  keys:\n"
+               f"    - {{name: app, sha256: {digest('sk-app')}, models: ['*']}}\n"
+               f"    - {{name: ops, sha256: {digest('sk-ops')}, models: ['*'], admin: true}}\n"
+               ) if keys else ""
+    up.serve(MODELS, 3, gateway)
+    return poll(lambda: (lambda s: s if s.get("models") else None)(up.status()), 10,
+                "models in status")
 
 
 def events(port, n, headers=(), timeout=15):

@@ -56,18 +56,9 @@ TWO = """\
 
 
 def start(carve, up, models=TWO, keys=True):
-    spec = carve.tmp / "carve.yaml"
-    text = f"version: v1\nmodels:\n{models}gateway:\n  listen: 127.0.0.1:{up.port}\n"
-    if keys:
-        digest = hashlib.sha256(b"sk-team-a").hexdigest()
-        text += f"  keys:\n    - {{name: team-a, sha256: {digest}, models: ['*']}}\n"
-    spec.write_text(text)
-    p = up.up(str(spec), "--detach")
-    assert p.returncode == 0, p.stdout + p.stderr
-    n = models.count("name:")
-    assert poll(lambda: up.all_ready(n), 60, "replicas ready")
-    return poll(lambda: (lambda s: s if s and s.get("slices") else None)(up.status()), 10,
-                "slices in status")
+    digest = hashlib.sha256(b"sk-team-a").hexdigest()
+    gateway = f"  keys:\n    - {{name: team-a, sha256: {digest}, models: ['*']}}\n" if keys else ""
+    return up.serve(models, models.count("name:"), gateway)
 
 
 def post(port, model, tokens=16, key="sk-team-a"):

@@ -73,12 +73,7 @@ def tmux(tmp_path):
 
 def start_up(carve, up):
     carve.new("h100-80gb", mig="on")
-    spec = up.spec("carve.yaml", MODELS)
-    p = up.up(spec, "--detach")
-    assert p.returncode == 0, p.stdout + p.stderr
-    poll(lambda: up.all_ready(4), 60, "replicas ready")
-    return poll(lambda: (lambda s: s if s and s.get("slices") else None)(up.status()), 10,
-                "slices in status")
+    return up.serve(MODELS, 4)
 
 
 def quits_cleanly(tmux, key):

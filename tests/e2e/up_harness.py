@@ -66,11 +66,21 @@ class Up:
         self.port = free_port()
         self.seen = set()  # every engine and service pid seen, for cleanup
 
-    def spec(self, name, models):
+    def spec(self, name, models, gateway=""):
+        """Writes a spec of `models` (YAML list lines); `gateway`: more lines under gateway:."""
         path = self.c.tmp / name
         path.write_text("version: v1\nmodels:\n" + models +
-                        f"gateway:\n  listen: 127.0.0.1:{self.port}\n")
+                        f"gateway:\n  listen: 127.0.0.1:{self.port}\n" + gateway)
         return str(path)
+
+    def serve(self, models, replicas, gateway=""):
+        """carve up --detach on a spec of `models`; returns the status once all
+        `replicas` are ready and it shows the machine's slices."""
+        p = self.up(self.spec("carve.yaml", models, gateway), "--detach")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert poll(lambda: self.all_ready(replicas), 60, "replicas ready")
+        return poll(lambda: (lambda s: s if s and s.get("slices") else None)(self.status()), 10,
+                    "slices in status")
 
     def run(self, verb, *args):
         return self.c.run(verb, *args, "--state-dir", str(self.dir))
