@@ -27,7 +27,7 @@ std::string Joined(const Json& items, std::string_view sep = ",") {
   return out;
 }
 
-std::string Dash(std::string s) { return s.empty() ? "-" : s; }
+std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
 
 double Fraction(const Json& memory) {
   double total = Num(memory, "total_bytes").value_or(0);

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""bench/live: what a live re-layout costs the clients of `carve up`.
+
+On a simulated machine (two H100s, MIG on) with echo engines, CLIENTS clients
+send chat requests back to back to the model that moves, for a steady window
+(the baseline) and then across each change:
+
+  grow      `carve up` again with the model's memory doubled: 1g.10gb -> 2g.20gb,
+            made before broken (the old engine serves until the new one is ready);
+  settings  `carve up` again with new engine args on the same slice: the old
+            engine stops first and the requests wait in the gateway (hold_ms);
+  restart   SIGKILL of the model's only engine: the supervisor restarts it and
+            the requests wait in the gateway meanwhile.
+
+For each: failed requests (goal 0), p50/p99 latency over the change window
+against the baseline's p99, and the time from the command (or the kill) to
+the new engine serving. Prints a Markdown table (docs/live.md keeps the last).
+
+Usage: bench/live/run.sh  (after scripts/build)   Env: CLIENTS (8), STEADY_S (5)
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CARVE = os.path.realpath(os.environ.get("CARVE_BIN", "build/carve"))
+CLIENTS = int(os.environ.get("CLIENTS", "8"))
+STEADY_S = float(os.environ.get("STEADY_S", "5"))
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Bench:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="carve-bench-live-")
+        os.chmod(self.dir, 0o755)
+        self.env = dict(os.environ, CARVE_SIM=f"{self.dir}/machine.json", NO_COLOR="1")
+        self.port = free_port()
+        self.state = f"{self.dir}/st"
+
+    def carve(self, *args, check=True):
+        p = subprocess.run([CARVE, *args], env=self.env, capture_output=True, text=True,
+                           timeout=300)
+        if check and p.returncode != 0:
+            sys.exit(f"carve {' '.join(args)} failed: {p.stdout}{p.stderr}")
+        return p
+
+    def spec(self, name, memory, tokens):
+        path = f"{self.dir}/{name}.yaml"
+        with open(path, "w") as f:
+            f.write("version: v1\nmodels:\n"
+                    f"  - {{name: chat, engine: echo, memory: {memory}, replicas: 1, "
+                    f"args: [--tokens, '{tokens}']}}\n"
+                    "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n"
+                    f"gateway:\n  listen: 127.0.0.1:{self.port}\n")
+        return path
+
+    def status(self):
+        return json.loads(self.carve("status", "--json", "--state-dir", self.state).stdout)
+
+    def chat_replica(self):
+        return next(r for r in self.status()["replicas"] if r["model"] == "chat")
+
+    def wait_serving(self, old_pid, deadline_s=60):
+        """Until chat's replica is a new engine, ready."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            r = self.chat_replica()
+            if r["state"] == "ready" and r["pid"] not in (0, old_pid):
+                return r
+            time.sleep(0.02)
+        sys.exit("the new engine never served")
+
+
+class Load:
+    """CLIENTS threads, each sending requests one after another."""
+
+    def __init__(self, port):
+        self.port = port
+        self.stop = threading.Event()
+        self.records = []  # (start monotonic, seconds, status)
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.client, daemon=True) for _ in range(CLIENTS)]
+        for t in self.threads:
+            t.start()
+
+    def client(self):
+        body = json.dumps({"model": "chat", "max_tokens": 8,
+                           "messages": [{"role": "user", "content": "hello"}]})
+        conn = None
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                conn.request("POST", "/v1/chat/completions", body,
+                             {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+                if r.getheader("connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                status = type(e).__name__
+                conn = None
+            with self.lock:
+                self.records.append((t0, time.monotonic() - t0, status))
+
+    def window(self, start, end):
+        with self.lock:
+            return [r for r in self.records if start <= r[0] < end]
+
+    def end(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=60)
+
+
+def pct(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def row(name, records, baseline_p99, took):
+    lat = [r[1] * 1000 for r in records]
+    failed = sum(1 for r in records if r[2] != 200)
+    p99 = pct(lat, 0.99)
+    return (f"| {name} | {len(records)} | {failed} | {pct(lat, 0.5):.1f} | {p99:.1f} | "
+            f"{p99 / baseline_p99:.1f}× | {took:.2f} |")
+
+
+def main():
+    b = Bench()
+    try:
+        b.carve("sim", "new", b.env["CARVE_SIM"], "h100-80gb", "h100-80gb", "--mig", "on",
+                "--seed", "7")
+        b.carve("up", b.spec("a", "9GiB", 16), "--detach", "--state-dir", b.state)
+        b.wait_serving(0)
+        load = Load(b.port)
+        time.sleep(1)  # warm-up: connections open, engines warm
+        t0 = time.monotonic()
+        time.sleep(STEADY_S)
+        steady = load.window(t0, time.monotonic())
+        base_p99 = pct([r[1] * 1000 for r in steady], 0.99)
+        rows = [row("steady (no change)", steady, base_p99, 0)]
+
+        def change(name, act):
+            old = b.chat_replica()
+            start = time.monotonic()
+            act(old)
+            new = b.wait_serving(old["pid"])
+            took = time.monotonic() - start
+            time.sleep(0.5)  # the tail of the change: the old engine's drain
+            rows.append(row(name, load.window(start, time.monotonic()), base_p99, took))
+            return new
+
+        change("grow 1g.10gb → 2g.20gb (make before break)",
+               lambda old: b.carve("up", b.spec("b", "18GiB", 16), "--state-dir", b.state))
+        change("new args, same slice (stop first, requests held)",
+               lambda old: b.carve("up", b.spec("c", "18GiB", 12), "--state-dir", b.state))
+        change("engine SIGKILLed (restart, requests held)",
+               lambda old: os.kill(old["pid"], signal.SIGKILL))
+        load.end()
+        print(f"Machine: {os.cpu_count()} CPUs; simulated 2× H100 (MIG on); echo engines; "
+              f"{CLIENTS} clients back to back; load average at the end "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
+        print("| change | requests | failed | p50 ms | p99 ms | p99 / steady p99 | "
+              "command → new engine serving (s) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("\n".join(rows))
+    finally:
+        b.carve("down", "--state-dir", b.state, check=False)
+        shutil.rmtree(b.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
