@@ -136,27 +136,12 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
   return Status::Ok();
 }
 
-// The gateway's counters, per replica: requests, errors and the request rate
-// since the last count.
+// Reads the gateway's counters into the traffic window (rates and quantiles
+// per replica and per model: traffic.h), and the machine: slice memory and
+// utilisation.
 void Service::Impl::CountTraffic() {
-  if (!gw) return;
-  std::vector<gateway::ReplicaCounters> counters = gw->Counters();
-  std::map<std::string, gateway::ReplicaCounters> by_url;
-  for (const auto& c : counters) by_url[c.url] = c;
-  auto now = std::chrono::steady_clock::now();
-  traffic.Add(now, std::move(counters));
-  double dt = std::chrono::duration<double>(now - last_count).count();
-  for (const auto& s : sup->Snapshot()) {
-    auto it = replicas.find(s.id);
-    if (it == replicas.end() || s.port == 0) continue;
-    const gateway::ReplicaCounters& c = by_url[UrlOf(s.port)];
-    Replica& r = it->second;
-    if (last_count.time_since_epoch().count() && dt > 0 && c.requests >= r.requests)
-      r.rps = static_cast<double>(c.requests - r.requests) / dt;
-    r.requests = c.requests;
-    r.errors = c.errors;
-  }
-  last_count = now;
+  last_count = std::chrono::steady_clock::now();
+  if (gw) traffic.Add(last_count, gw->Counters());
   if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);
   for (const auto& g : gpus_seen)
     if (auto u = machine->ReadUtilisation(g.index); u.ok()) utilisation_seen[g.index] = *u;
@@ -247,11 +232,16 @@ ServiceView Service::Impl::View() const {
   v.state_dir = o.state_dir;
   v.listen = gwcfg.listen;
   if (gw && gwcfg.listen_port == 0) v.listen = fmt::format("{}:{}", gwcfg.listen_host, gw->port());
+  const auto by_url = traffic.ByUrl();
+  const ModelTraffic kNone;
   for (const auto& s : sup ? sup->Snapshot() : std::vector<serve::ReplicaStatus>{}) {
     auto it = replicas.find(s.id);
     if (it == replicas.end()) continue;
     const Replica& r = it->second;
-    v.replicas.push_back({s, r.want.slot, r.want.spec.launcher, r.requests, r.errors, r.rps});
+    auto t = s.port > 0 ? by_url.find(UrlOf(s.port)) : by_url.end();
+    const ModelTraffic& c = t == by_url.end() ? kNone : t->second;
+    v.replicas.push_back(
+        {s, r.want.slot, r.want.spec.launcher, c.requests, c.errors, c.requests_per_s});
   }
   v.gpus = gpus_seen;
   v.reload_error = reload_error;

@@ -7,11 +7,6 @@
 namespace carve::up {
 namespace {
 
-struct Range {
-  int start = 0, size = 0;
-  bool Overlaps(const Range& o) const { return start < o.start + o.size && o.start < start + size; }
-};
-
 const device::Gpu* GpuOf(const std::vector<device::Gpu>& gpus, int index) {
   auto it = std::find_if(gpus.begin(), gpus.end(), [&](const auto& g) { return g.index == index; });
   return it == gpus.end() ? nullptr : &*it;
@@ -29,7 +24,7 @@ std::string InTheWay(const Slot& s, const apply::GpuLayout& l, const device::Gpu
     return fmt::format("GPU {} changes its MIG mode", s.gpu);
   const mig::Profile* p = l.model ? l.model->FindProfile(s.profile) : nullptr;
   if (!p) return fmt::format("{} is not a profile of GPU {}", s.profile, s.gpu);
-  Range old{s.start, p->size()};
+  const mig::Placement old{s.start, p->size()};
   for (const auto& n : l.slices) {
     if (!n.profile || !n.start) continue;
     if (n.profile == p && *n.start == s.start) return "";  // the final layout keeps it
@@ -43,10 +38,6 @@ bool Holds(const apply::GpuLayout& l, const mig::Profile* p, int start) {
   return std::any_of(l.slices.begin(), l.slices.end(),
                      [&](const auto& n) { return n.profile == p && n.start == start; });
 }
-
-}  // namespace
-
-namespace {
 
 // The one model a planned slice serves, or -1 (none, or several).
 int OnlyModel(const plan::PlannedSlice& s) {
@@ -68,39 +59,38 @@ void StayPut(plan::Plan& p, const std::vector<Running>& running,
              const std::set<std::string>& stable) {
   for (auto& g : p.gpus) {
     if (!g.mig || !g.gpu.model || g.slices.empty()) continue;
+    // Whether running replica `r` is of model `m`, on this GPU, of `s`'s profile.
+    auto on = [&](const Running& r, int m, const plan::PlannedSlice& s) {
+      return m >= 0 && r.model == p.models.at(m).name && r.slot.gpu == g.gpu.local_index &&
+             r.slot.profile == s.profile->name;
+    };
     std::vector<bool> claimed(running.size(), false);
-    for (size_t i = 0; i < g.slices.size(); ++i) {
-      plan::PlannedSlice& s = g.slices[i];
+    for (auto& s : g.slices) {
       int m = OnlyModel(s);
       if (m < 0 || !s.profile || !stable.count(p.models.at(m).name)) continue;
-      const std::string& name = p.models.at(m).name;
-      auto here = [&](const Running& r) {
-        return r.model == name && r.slot.gpu == g.gpu.local_index &&
-               r.slot.profile == s.profile->name;
-      };
       // Already where one of its engines runs: claim that one.
-      bool home = false;
-      for (size_t k = 0; k < running.size() && !home; ++k)
-        if (!claimed[k] && here(running[k]) && running[k].slot.start == s.start)
-          claimed[k] = home = true;
-      if (home) continue;
+      auto home = std::find_if(running.begin(), running.end(), [&](const Running& r) {
+        return !claimed[&r - running.data()] && on(r, m, s) && r.slot.start == s.start;
+      });
+      if (home != running.end()) {
+        claimed[home - running.begin()] = true;
+        continue;
+      }
       for (size_t k = 0; k < running.size(); ++k) {
-        if (claimed[k] || !here(running[k])) continue;
+        if (claimed[k] || !on(running[k], m, s)) continue;
         const int to = running[k].slot.start, from = s.start;
         auto other = std::find_if(g.slices.begin(), g.slices.end(), [&](const auto& o) {
           return o.profile == s.profile && o.start == to;
         });
         if (other != g.slices.end()) {
+          // A swap (the same slices), unless the slice there is its own model's
+          // or already its model's home.
           int om = OnlyModel(*other);
-          if (om == m) continue;  // its own other replica is there
-          bool other_home = om >= 0 && std::any_of(running.begin(), running.end(), [&](auto& r) {
-                              return r.model == p.models.at(om).name &&
-                                     r.slot.gpu == g.gpu.local_index && r.slot.start == to &&
-                                     r.slot.profile == s.profile->name;
-                            });
-          if (other_home) continue;  // the engine there is its own
-          other->start = from;       // a swap: the same slices
-          other->start = from;       // a swap: the same slices
+          bool taken = om == m || std::any_of(running.begin(), running.end(), [&](const auto& r) {
+                         return on(r, om, *other) && r.slot.start == to;
+                       });
+          if (taken) continue;
+          other->start = from;
           s.start = to;
         } else {
           s.start = to;
@@ -122,11 +112,11 @@ void StayPut(plan::Plan& p, const std::vector<Running>& running,
 
 Interim InterimLayouts(const apply::Layouts& final_layouts, const std::vector<device::Gpu>& gpus,
                        const std::vector<Leaving>& leaving, const std::vector<Slot>& arriving) {
-  Interim out{final_layouts, {}, {}};
+  Interim out{final_layouts, {}};
   for (const auto& r : leaving) {
     if (WantedOnIt(r.slot, arriving)) {
-      out.stop_first.push_back(r.id);
-      out.why.push_back(fmt::format("its successor is wanted on its slice ({})", r.slot.where()));
+      out.stop_first[r.id] =
+          fmt::format("its successor is wanted on its slice ({})", r.slot.where());
       continue;
     }
     auto l = std::find_if(out.layouts.begin(), out.layouts.end(),
@@ -134,11 +124,9 @@ Interim InterimLayouts(const apply::Layouts& final_layouts, const std::vector<de
     if (l == out.layouts.end()) continue;  // the plan leaves this GPU alone: the slice stays
     // Checked against the final layout (not the interim one): two old slices
     // never overlap each other, as both exist now.
-    const apply::GpuLayout& fin = *std::find_if(final_layouts.begin(), final_layouts.end(),
-                                                [&](const auto& g) { return g.gpu == l->gpu; });
+    const apply::GpuLayout& fin = final_layouts[l - out.layouts.begin()];
     if (std::string why = InTheWay(r.slot, fin, GpuOf(gpus, r.slot.gpu)); !why.empty()) {
-      out.stop_first.push_back(r.id);
-      out.why.push_back(why);
+      out.stop_first[r.id] = why;
       continue;
     }
     const mig::Profile* p = l->model->FindProfile(r.slot.profile);

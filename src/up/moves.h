@@ -11,6 +11,7 @@
 // requests, gateway.timeouts.hold_ms). Pure: no machine, no engines.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,8 +48,7 @@ struct Leaving {
 
 struct Interim {
   apply::Layouts layouts;
-  std::vector<std::string> stop_first;  // leaving replicas in the way, by id
-  std::vector<std::string> why;         // per stop_first entry: what is in the way
+  std::map<std::string, std::string> stop_first;  // leaving replicas in the way: id → why
 };
 
 // `final_layouts`: the plan's; `gpus`: the machine now; `arriving`: the slots

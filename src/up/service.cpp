@@ -116,14 +116,14 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   std::vector<Slot> arriving;
   for (const auto& w : add) arriving.push_back(w.slot);
   Interim interim = InterimLayouts(layouts, gpus, leaving, arriving);
-  for (size_t i = 0; i < interim.stop_first.size(); ++i)
-    Note(
-        fmt::format("{} stops before its successor starts ({}); its model waits for the new "
-                    "engine",
-                    interim.stop_first[i], interim.why[i]));
+  std::set<std::string> first_out;
+  for (const auto& [id, why] : interim.stop_first) {
+    Note(fmt::format(
+        "{} stops before its successor starts ({}); its model waits for the new engine", id, why));
+    first_out.insert(id);
+  }
   CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
-  CARVE_RETURN_IF_ERROR(
-      ApplyLayout(interim.layouts, {interim.stop_first.begin(), interim.stop_first.end()}));
+  CARVE_RETURN_IF_ERROR(ApplyLayout(interim.layouts, first_out));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
   std::vector<std::string> started;
   for (auto& w : add) {
@@ -140,9 +140,7 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   // may have taken one's id): drained and stopped, then their slices freed.
   std::set<std::string> going;
   for (const auto& l : leaving)
-    if (std::find(interim.stop_first.begin(), interim.stop_first.end(), l.id) ==
-        interim.stop_first.end())
-      going.insert(l.id);
+    if (!first_out.count(l.id)) going.insert(l.id);
   return ApplyLayout(layouts, going);
 }
 

@@ -29,8 +29,6 @@ struct Replica {
   WantedReplica want;
   int noted_pid = 0;                             // the engine PID the machine was told of
   serve::State noted = serve::State::kStarting;  // the last state written to the log
-  uint64_t requests = 0, errors = 0;
-  double rps = 0;
 };
 
 struct Service::Impl {
@@ -51,7 +49,7 @@ struct Service::Impl {
   // dashboard's), handed to the gateway's threads.
   std::shared_ptr<LatestText> slice_metrics = std::make_shared<LatestText>();
   std::shared_ptr<LatestText> status_line = std::make_shared<LatestText>();
-  TrafficWindow traffic;  // per-model rates and quantiles, fed by CountTraffic
+  TrafficWindow traffic;  // per-replica and per-model traffic, fed by CountTraffic
   std::chrono::steady_clock::time_point last_count{};
   std::string last_status;
   std::chrono::steady_clock::time_point last_write{};

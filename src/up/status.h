@@ -2,12 +2,14 @@
 // (state_dir.h) and the table `carve status` prints. Pure: built from a view
 // the service assembles (engines, slots, traffic, the GPUs as last read).
 //
-// status.json, version 1 (docs/up.md, "carve status"):
-//   {"version": 1, "pid", "spec", "state_dir", "gateway": {"listen", "url"},
+// status.json, version "v1" (docs/up.md, "carve status"; one written with
+// version 1 by an earlier carve is read too):
+//   {"version": "v1", "pid", "spec", "state_dir", "gateway": {"listen", "url"},
 //    "replicas": [{"id", "model", "gpu", "profile", "start", "uuid",
 //                  "memory_used_mib", "memory_total_mib", "engine", "launcher",
 //                  "pid", "port", "state", "restarts", "requests",
-//                  "requests_per_s", "errors", "last_exit", "last_error", "log"}],
+//                  "requests_per_s" (over traffic_window_s), "errors", "last_exit", "last_error",
+//                  "log"}],
 //    "reload_error",
 //    "models": [{"model", "replicas", "ready", "requests", "errors", "requests_per_s",
 //                "tokens_per_s", "errors_per_s", "latency_ms": {"p50", "p99"} | null,

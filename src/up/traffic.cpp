@@ -61,7 +61,7 @@ void TrafficWindow::Add(Clock::time_point now, std::vector<gateway::ReplicaCount
   while (readings_.size() > 2 && readings_[1].at <= now - window_) readings_.pop_front();
 }
 
-std::map<std::string, ModelTraffic> TrafficWindow::ByModel() const {
+std::map<std::string, ModelTraffic> TrafficWindow::By(bool model) const {
   std::map<std::string, ModelTraffic> out;
   if (readings_.empty()) return out;
   const Reading& last = readings_.back();
@@ -69,7 +69,8 @@ std::map<std::string, ModelTraffic> TrafficWindow::ByModel() const {
   const double dt = std::chrono::duration<double>(last.at - first.at).count();
   std::map<std::string, std::pair<std::vector<uint64_t>, std::vector<uint64_t>>> buckets;
   for (const auto& [url, c] : last.by_url) {
-    ModelTraffic& m = out[c.model];
+    const std::string& key = model ? c.model : url;
+    ModelTraffic& m = out[key];
     m.requests += c.requests;
     m.errors += c.errors;
     m.tokens += c.tokens;
@@ -83,12 +84,12 @@ std::map<std::string, ModelTraffic> TrafficWindow::ByModel() const {
     m.requests_per_s += static_cast<double>(Delta(c.requests, p.requests)) / dt;
     m.tokens_per_s += static_cast<double>(Delta(c.tokens, p.tokens)) / dt;
     m.errors_per_s += static_cast<double>(Delta(c.errors, p.errors)) / dt;
-    AddTo(buckets[c.model].first, Minus(c.duration, p.duration));
-    AddTo(buckets[c.model].second, Minus(c.first_byte, p.first_byte));
+    AddTo(buckets[key].first, Minus(c.duration, p.duration));
+    AddTo(buckets[key].second, Minus(c.first_byte, p.first_byte));
   }
-  for (const auto& [model, b] : buckets) {
-    out[model].latency_ms = QuantilesOf(b.first);
-    out[model].ttft_ms = QuantilesOf(b.second);
+  for (const auto& [key, b] : buckets) {
+    out[key].latency_ms = QuantilesOf(b.first);
+    out[key].ttft_ms = QuantilesOf(b.second);
   }
   return out;
 }

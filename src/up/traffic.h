@@ -1,4 +1,4 @@
-// Per-model traffic over the last few seconds, from the gateway's replica
+// Per-model (and per-replica) traffic over the last few seconds, from the gateway's replica
 // counters read at intervals: requests, tokens and errors per second, latency
 // and time-to-first-token quantiles, in flight and queued. What `carve top`,
 // the dashboard and `carve status --json` show as "models" (docs/observe.md).
@@ -45,10 +45,13 @@ class TrafficWindow {
   // oldest reading still in the window and the last. A replica that came in
   // between counts from 0 (the gateway starts each one's counters there); one
   // that went is no longer counted.
-  std::map<std::string, ModelTraffic> ByModel() const;
+  std::map<std::string, ModelTraffic> ByModel() const { return By(true); }
+  // The same per replica, by url (`queued` is its model's).
+  std::map<std::string, ModelTraffic> ByUrl() const { return By(false); }
   std::chrono::milliseconds window() const { return window_; }
 
  private:
+  std::map<std::string, ModelTraffic> By(bool model) const;
   struct Reading {
     Clock::time_point at;
     std::map<std::string, gateway::ReplicaCounters> by_url;

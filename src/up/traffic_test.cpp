@@ -56,6 +56,20 @@ TEST(TrafficWindow, RatesAndQuantilesOverTheWindow) {
   EXPECT_LE(chat.ttft_ms->p99, 0.5);
 }
 
+TEST(TrafficWindow, PerReplicaTheSameByUrl) {
+  TrafficWindow w(10s);
+  Clock::time_point t0{};
+  w.Add(t0, {Replica("chat", "u1", 100, 4), Replica("chat", "u2", 0, 4)});
+  w.Add(t0 + 4s, {Replica("chat", "u1", 140, 4), Replica("chat", "u2", 20, 6)});
+  auto r = w.ByUrl();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r["u1"].requests, 140u);
+  EXPECT_DOUBLE_EQ(r["u1"].requests_per_s, 10);
+  EXPECT_DOUBLE_EQ(r["u2"].requests_per_s, 5);
+  ASSERT_TRUE(r["u2"].latency_ms);
+  EXPECT_GT(r["u2"].latency_ms->p50, 25);  // its own bucket, not the model's
+}
+
 TEST(TrafficWindow, OneReadingHasTotalsButNoRates) {
   TrafficWindow w;
   w.Add(Clock::time_point{}, {Replica("chat", "u1", 7, 0)});
