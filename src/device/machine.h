@@ -63,6 +63,10 @@ struct GpuInstance {
   uint64_t memory_total_mib = 0;
   uint64_t memory_used_mib = 0;
   std::vector<ComputeInstance> compute_instances;
+  // Empty while healthy; else what the driver reported on this instance, as
+  // long as it exists ("Xid 94: contained ECC error"). Engines on it fail;
+  // carve up quarantines it (docs/live.md).
+  std::string fault = {};
 };
 
 struct Gpu {
