@@ -5,19 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
+
+#include "util/utc.h"
 
 namespace carve::apply {
 namespace {
-
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -83,7 +75,7 @@ Outcome Reconciler::Apply(const Changes& plan) {
   Journal j;
   j.force = o_.force;
   j.pid = static_cast<int>(::getpid());
-  j.started = NowUtc();
+  j.started = UtcNow();
   j.before = plan.Before();
   j.target = plan.After();
   return Run(plan, j.before, j);

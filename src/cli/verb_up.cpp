@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +16,7 @@
 #include "up/state_dir.h"
 #include "up/status.h"
 #include "up/up.h"
+#include "util/utc.h"
 
 namespace carve::cli {
 
@@ -70,10 +70,7 @@ Status Up(Globals& g, const UpFlags& f) {
   bool tty = ::isatty(1) && !f.detach && !g.json;
   o.note = [tty](const std::string& s) {  // with the time: up.log is a record
     if (tty) return;
-    std::time_t now = std::time(nullptr);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    std::fprintf(stderr, "%s carve up: %s\n", when, s.c_str());
+    std::fprintf(stderr, "%s carve up: %s\n", UtcNow().c_str(), s.c_str());
   };
   if (!f.detach) {
     return up::RunService(

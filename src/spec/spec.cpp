@@ -306,9 +306,21 @@ Status ParseGpus(const YAML::Node& node, const std::string& file, std::vector<Gp
   return Status::Ok();
 }
 
+Status ParseSpare(const YAML::Node& node, const std::string& file, Spare* out) {
+  if (!node.IsMap())
+    return yaml::ErrorAt(file, node, "'spare' must be a mapping",
+                         "Write e.g. spare: {profile: 1g.10gb, count: 1} (docs/spec.md).");
+  Fields f(node, file, "spare");
+  CARVE_RETURN_IF_ERROR(f.Check({"profile", "count"}));
+  out->where = f.where();
+  CARVE_RETURN_IF_ERROR(f.Str("profile", &out->profile, true));
+  return f.Whole("count", &out->count, 0, 64);
+}
+
 Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
   Fields f(root, file, "the spec");
-  CARVE_RETURN_IF_ERROR(f.Check({"version", "currency", "fleet", "gpus", "models", "gateway"}));
+  CARVE_RETURN_IF_ERROR(
+      f.Check({"version", "currency", "fleet", "gpus", "models", "gateway", "spare"}));
   CARVE_RETURN_IF_ERROR(f.Str("version", &spec->version, true));
   if (spec->version != "v1")
     return f.Err("version", fmt::format("is '{}'; this carve reads v1", spec->version),
@@ -331,6 +343,8 @@ Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
   }
   if (f.Has("gateway"))
     spec->gateway = f.Get("gateway"), spec->gateway_where = WhereOf(file, spec->gateway);
+  if (f.Has("spare"))
+    CARVE_RETURN_IF_ERROR(ParseSpare(f.Get("spare"), file, &spec->spare.emplace()));
   return Status::Ok();
 }
 

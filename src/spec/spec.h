@@ -103,6 +103,14 @@ struct GpuEntry {
   Where where;
 };
 
+// Slices `carve up` keeps empty for failover (docs/live.md): `count` slices
+// of `profile`, on GPUs that have it.
+struct Spare {
+  std::string profile;
+  int count = 1;
+  Where where;
+};
+
 struct Spec {
   std::string file;
   std::string version;  // "v1"
@@ -111,6 +119,7 @@ struct Spec {
   std::vector<Model> models;
   std::optional<std::vector<GpuEntry>> gpus;  // the layouts to hold (carve apply)
   YAML::Node gateway;                         // the `gateway:` section as written; null when absent
+  std::optional<Spare> spare;                 // carve up's failover reserve
   Where gpus_where, gateway_where;
 };
 

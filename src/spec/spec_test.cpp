@@ -262,6 +262,25 @@ TEST(Spec, UnknownKeyInProfileRow) {
   EXPECT_NE(s.status().message().find("c.yaml:6"), std::string::npos) << s.status().message();
 }
 
+TEST(Spec, SpareIsAProfileAndACountWithErrorsOnTheirLine) {
+  auto s = ParseSpec("version: v1\nspare: {profile: 1g.10gb, count: 2}\n", "c.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_TRUE(s->spare.has_value());
+  EXPECT_EQ(s->spare->profile, "1g.10gb");
+  EXPECT_EQ(s->spare->count, 2);
+  auto one = ParseSpec("version: v1\nspare: {profile: 1g.10gb}\n", "c.yaml");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->spare->count, 1);
+  for (const char* bad :
+       {"spare: 1g.10gb\n", "spare: {count: 1}\n", "spare: {profile: 1g.10gb, count: -1}\n",
+        "spare: {profile: 1g.10gb, cuont: 1}\n"}) {
+    auto e = ParseSpec(std::string("version: v1\n") + bad, "c.yaml");
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.status().message().find("c.yaml:2"), std::string::npos) << e.status().message();
+    EXPECT_NE(e.status().message().find("spare"), std::string::npos) << e.status().message();
+  }
+}
+
 TEST(Spec, InvalidYamlHasLine) {
   auto s = ParseSpec("version: v1\nmodels: [\n", "c.yaml");
   ASSERT_FALSE(s.ok());

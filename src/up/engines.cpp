@@ -199,6 +199,7 @@ void Service::Impl::Tick(bool force_write) {
     Replica& r = it->second;
     NoteStateChange(s, r);
     NoteEngine(s, r, noted);
+    r.served = r.served || s.state == serve::State::kReady;
     if (s.state == serve::State::kReady && s.port > 0)
       ready.push_back(BackendFor(
           {s.model, UrlOf(s.port), serve::EngineName(s.engine), r.want.slot.gpu, r.want.slot.gi},
@@ -248,6 +249,8 @@ ServiceView Service::Impl::View() const {
   v.models = ModelNames();
   v.traffic = traffic.ByModel();
   v.traffic_window_s = std::chrono::duration<double>(traffic.window()).count();
+  v.quarantined = quarantined;
+  v.spares = spares;
   return v;
 }
 

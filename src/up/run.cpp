@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <utility>
 
 #include "up/state_dir.h"
 #include "up/status.h"
@@ -78,7 +79,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     return Status::Error(Code::kUnknown, "stopped (SIGTERM or SIGINT) before it served");
   }
   on_ready(s.listen());
-  if (hup_pending) Reload(s, state_dir, current);
+  if (std::exchange(hup_pending, false)) Reload(s, state_dir, current);
 
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};
@@ -87,18 +88,13 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
       uint64_t n;
       (void)!::read(s.wake_fd(), &n, sizeof n);
     }
-    bool stop = false;
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si;
-      while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        if (si.ssi_signo == SIGHUP)
-          Reload(s, state_dir, current);
-        else
-          stop = true;
-      }
-    }
-    if (stop) break;
+    // Signals taken while a reload or failover waited for engines count too.
+    take_signals();
+    if (stop_pending) break;
+    if (std::exchange(hup_pending, false)) Reload(s, state_dir, current);
     s.Tick();
+    if (Status f = s.Failover(); !f.ok())
+      std::fprintf(stderr, "carve up: failover failed: %s\n", f.ToString().c_str());
     if (tty) {
       // A live summary: redraw the status in place.
       std::string text = StatusText(s.StatusJson());

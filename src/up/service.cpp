@@ -97,8 +97,9 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
         stable.insert(r.want.model);
     }
     StayPut(p, running, stable);
-    CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   }
+  CARVE_RETURN_IF_ERROR(PlaceAroundFaults(p, next));
+  CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
 
   // Make before break: the old engine of a replica that moves serves until

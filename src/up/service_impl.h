@@ -17,6 +17,7 @@
 #include "serve/supervisor.h"
 #include "spec/spec.h"
 #include "up/desired.h"
+#include "up/failover.h"
 #include "up/observe.h"
 #include "up/status.h"
 #include "up/traffic.h"
@@ -29,6 +30,7 @@ struct Replica {
   WantedReplica want;
   int noted_pid = 0;                             // the engine PID the machine was told of
   serve::State noted = serve::State::kStarting;  // the last state written to the log
+  bool served = false;  // was ready on its slice once: a crash loop there may be the slice's
 };
 
 struct Service::Impl {
@@ -54,6 +56,12 @@ struct Service::Impl {
   std::string last_status;
   std::chrono::steady_clock::time_point last_write{};
   std::string reload_error;
+  // Failover (failover.h): slices no longer used, the spares kept, models
+  // whose crash loop already cost a slice (a second one is the engine's fault).
+  std::vector<Quarantine> quarantined;
+  std::vector<device::SliceRef> spares;
+  std::map<std::string, int> crash_moved;  // by model: 1 moved once, 2 told it stays
+  std::chrono::steady_clock::time_point last_fault_check{};
 
   void Note(const std::string& s) const {
     if (o.note) o.note(s);
@@ -61,6 +69,12 @@ struct Service::Impl {
 
   // service.cpp
   Status Converge(const std::string& path, bool first);
+  // The plan's changes for failover: quarantined slices kept empty, their
+  // replicas elsewhere, the spec's spares reserved.
+  Status PlaceAroundFaults(plan::Plan& p, const spec::Spec& next);
+  // failover.cpp's watch: slices newly faulted or crash-looping, and healed.
+  std::vector<Quarantine> NewFaults();
+  Status Failover();
   std::string NewId(const std::string& model) const;
 
   // layout_change.cpp

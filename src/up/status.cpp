@@ -87,6 +87,19 @@ Json ModelsJson(const ServiceView& view) {
   return out;
 }
 
+Json QuarantinedJson(const std::vector<Quarantine>& qs) {
+  Json out = Json::array();
+  for (const auto& q : qs)
+    out.push_back({{"slice", q.slice.str()}, {"why", q.why}, {"since", q.since}});
+  return out;
+}
+
+Json SparesJson(const std::vector<device::SliceRef>& spares) {
+  Json out = Json::array();
+  for (const auto& s : spares) out.push_back(s.str());
+  return out;
+}
+
 }  // namespace
 
 Json StatusJson(const ServiceView& view) {
@@ -104,7 +117,9 @@ Json StatusJson(const ServiceView& view) {
               {"replicas", reps},
               {"reload_error", view.reload_error},
               {"models", ModelsJson(view)},
-              {"traffic_window_s", view.traffic_window_s}};
+              {"traffic_window_s", view.traffic_window_s},
+              {"quarantined", QuarantinedJson(view.quarantined)},
+              {"spares", SparesJson(view.spares)}};
 }
 
 std::string StatusText(const Json& st) {
@@ -127,6 +142,14 @@ std::string StatusText(const Json& st) {
     if (r.value("state", "") != "ready" && !r.value("last_error", "").empty())
       out += fmt::format("\n{} ({}): {}\n", r.value("id", ""), r.value("state", ""),
                          Tail(r.value("last_error", ""), 6));
+  for (const auto& q : st.value("quarantined", Json::array()))
+    out += fmt::format("\nquarantined {} since {}: {}\n", q.value("slice", ""),
+                       q.value("since", ""), q.value("why", ""));
+  if (auto spares = st.value("spares", Json::array()); !spares.empty()) {
+    std::string list;
+    for (const auto& s : spares) list += (list.empty() ? "" : ", ") + s.get<std::string>();
+    out += fmt::format("\nspare slices (kept empty for failover): {}\n", list);
+  }
   if (!st.value("reload_error", "").empty())
     out += "\nlast reload failed: " + st.value("reload_error", "") + "\n";
   return out;

@@ -14,7 +14,9 @@
 //    "models": [{"model", "replicas", "ready", "requests", "errors", "requests_per_s",
 //                "tokens_per_s", "errors_per_s", "latency_ms": {"p50", "p99"} | null,
 //                "ttft_ms": {"p50", "p99"} | null, "in_flight", "queued"}],
-//    "traffic_window_s"}
+//    "traffic_window_s",
+//    "quarantined": [{"slice": "0:1g.10gb@0", "why", "since"}],  (failover.h)
+//    "spares": ["0:1g.10gb@6", …]}
 // Fields are only ever added within a version.
 #pragma once
 
@@ -26,6 +28,7 @@
 #include "device/machine.h"
 #include "serve/supervisor.h"
 #include "up/desired.h"
+#include "up/failover.h"
 #include "up/traffic.h"
 
 namespace carve::up {
@@ -49,6 +52,8 @@ struct ServiceView {
   std::vector<std::string> models;              // every model of the spec
   std::map<std::string, ModelTraffic> traffic;  // by model (traffic.h)
   double traffic_window_s = 0;
+  std::vector<Quarantine> quarantined;   // slices carve up no longer uses, and why
+  std::vector<device::SliceRef> spares;  // empty slices kept for failover (spec `spare:`)
 };
 
 // status.json's content; replicas sorted by id.

@@ -65,6 +65,10 @@ class Service {
   // their slices), updates the gateway's backends, reads its counters and
   // writes status.json.
   void Tick();
+  // Quarantines slices the device reports failed and slices whose engine
+  // crash-loops, and re-places their replicas (failover.h); Ok when nothing
+  // failed. Called by RunService's loop after each Tick.
+  Status Failover();
   // Wakes RunService's loop: an engine changed state.
   int wake_fd() const;
 

@@ -23,7 +23,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def poll(pred, timeout, what):
+def poll(pred, timeout, what, context=lambda: ""):
+    """pred() once it is true, polled up to `timeout` s; else an error with `context()`."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -31,7 +32,7 @@ def poll(pred, timeout, what):
         if last:
             return last
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}\n{context()}")
 
 
 def alive(pid):
