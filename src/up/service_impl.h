@@ -60,7 +60,7 @@ struct Service::Impl {
   }
 
   // service.cpp
-  Status Converge(const std::string& path, bool first);
+  Status Converge(const std::string& path, bool first, Replan replan = Replan::kNone);
   std::string NewId(const std::string& model) const;
 
   // layout_change.cpp
