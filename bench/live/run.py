@@ -10,12 +10,16 @@ send chat requests back to back to the model that moves, for a steady window
   settings  `carve up` again with new engine args on the same slice: the old
             engine stops first and the requests wait in the gateway (hold_ms);
   restart   SIGKILL of the model's only engine: the supervisor restarts it and
-            the requests wait in the gateway meanwhile.
+            the requests wait in the gateway meanwhile;
+  rebalance a third model that took GPU 1 is dropped by a reload, which leaves
+            GPU 1's slice idle; `carve rebalance --yes` frees the GPU (its slice
+            destroyed) while chat and embed serve.
 
 For each: failed requests (goal 0), p50/p99/max latency over the change
 window against the baseline's p99 (a held request shows in the max: a few
 requests wait while thousands pass), and the time from the command (or the
-kill) to the new engine serving. Prints a Markdown table (docs/live.md keeps the last).
+kill) to the new engine serving (for the rebalance: to the new layout
+serving, the command's return). Prints a Markdown table (docs/live.md keeps the last).
 
 Usage: bench/live/run.sh  (after scripts/build)   Env: CLIENTS (8), STEADY_S (5)
 """
@@ -58,13 +62,13 @@ class Bench:
             sys.exit(f"carve {' '.join(args)} failed: {p.stdout}{p.stderr}")
         return p
 
-    def spec(self, name, memory, tokens):
+    def spec(self, name, memory, tokens, extra=""):
         path = f"{self.dir}/{name}.yaml"
         with open(path, "w") as f:
             f.write("version: v1\nmodels:\n"
                     f"  - {{name: chat, engine: echo, memory: {memory}, replicas: 1, "
                     f"args: [--tokens, '{tokens}']}}\n"
-                    "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n"
+                    "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n" + extra +
                     f"gateway:\n  listen: 127.0.0.1:{self.port}\n")
         return path
 
@@ -73,6 +77,20 @@ class Bench:
 
     def chat_replica(self):
         return next(r for r in self.status()["replicas"] if r["model"] == "chat")
+
+    def wait_ready(self, n, deadline_s=60):
+        """Until n replicas are ready."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            reps = self.status()["replicas"]
+            if len(reps) == n and all(r["state"] == "ready" for r in reps):
+                return reps
+            time.sleep(0.02)
+        sys.exit(f"{n} replicas never became ready")
+
+    def slices_on(self, gpu):
+        gpus = json.loads(self.carve("--json", "gpus").stdout)["gpus"]
+        return next(g for g in gpus if g["index"] == gpu)["slices"]
 
     def wait_serving(self, old_pid, deadline_s=60):
         """Until chat's replica is a new engine, ready."""
@@ -145,6 +163,29 @@ def row(name, records, baseline_p99, took):
             f"{max(lat):.0f} | {p99 / baseline_p99:.1f}× | {took:.2f} |")
 
 
+def rebalance(b, load, base_p99):
+    """Fragments the machine (a model that took GPU 1 is reloaded away; its
+    slice stays), then times `carve rebalance --yes` freeing GPU 1."""
+    big = "  - {name: big, engine: echo, memory: 60GiB, replicas: 1}\n"
+    b.carve("up", b.spec("d", "18GiB", 12, big), "--state-dir", b.state)
+    b.wait_ready(3)
+    b.carve("up", b.spec("c", "18GiB", 12), "--state-dir", b.state)
+    b.wait_ready(2)
+    if not b.slices_on(1):
+        sys.exit("the reload freed GPU 1 itself; nothing for the rebalance row to measure")
+    pids = {r["id"]: r["pid"] for r in b.status()["replicas"]}
+    start = time.monotonic()
+    out = b.carve("rebalance", "--yes", "--state-dir", b.state).stdout
+    took = time.monotonic() - start
+    if "frees GPU 1" not in out or b.slices_on(1):
+        sys.exit(f"the rebalance did not free GPU 1:\n{out}")
+    if {r["id"]: r["pid"] for r in b.status()["replicas"]} != pids:
+        sys.exit("the rebalance restarted an engine it did not move")
+    time.sleep(0.5)
+    return row("rebalance: frees GPU 1 (its idle slice; no engine moves)",
+               load.window(start, time.monotonic()), base_p99, took)
+
+
 def main():
     b = Bench()
     try:
@@ -176,12 +217,13 @@ def main():
                lambda old: b.carve("up", b.spec("c", "18GiB", 12), "--state-dir", b.state))
         change("engine SIGKILLed (restart, requests held)",
                lambda old: os.kill(old["pid"], signal.SIGKILL))
+        rows.append(rebalance(b, load, base_p99))
         load.end()
         print(f"Machine: {os.cpu_count()} CPUs; simulated 2× H100 (MIG on); echo engines; "
               f"{CLIENTS} clients back to back; load average at the end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
         print("| change | requests | failed | p50 ms | p99 ms | max ms | p99 / steady p99 | "
-              "command → new engine serving (s) |")
+              "command → new engine or layout serving (s) |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         print("\n".join(rows))
     finally:

@@ -28,6 +28,7 @@ void AddEngine(CLI::App& app, Globals& globals);
 void AddUp(CLI::App& app, Globals& globals);
 void AddDown(CLI::App& app, Globals& globals);
 void AddStatus(CLI::App& app, Globals& globals);
+void AddRebalance(CLI::App& app, Globals& globals);
 void AddTop(CLI::App& app, Globals& globals);
 
 // The whole of a layout file (bounded: util/read_file.h); kNotFound naming it

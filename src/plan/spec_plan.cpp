@@ -51,4 +51,10 @@ Result<Plan> PlanSpecOnMachine(const spec::Spec& spec, const std::vector<device:
   return PlanSpec(spec, std::move(fleet), /*baselines=*/false);
 }
 
+Result<Plan> PlanSpecOnMachineFresh(const spec::Spec& spec, const std::vector<device::Gpu>& gpus) {
+  CARVE_ASSIGN_OR_RETURN(auto fleet, FleetFromMachine(gpus));
+  for (auto& g : fleet) g.current.clear();
+  return PlanSpec(spec, std::move(fleet), /*baselines=*/false);
+}
+
 }  // namespace carve::plan

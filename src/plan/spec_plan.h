@@ -32,4 +32,8 @@ Result<Plan> PlanSpec(const spec::Spec& spec, std::vector<FleetGpu> fleet, bool 
 // can be): what `carve up` serves.
 Result<Plan> PlanSpecOnMachine(const spec::Spec& spec, const std::vector<device::Gpu>& gpus);
 
+// PlanSpec on a machine's GPUs as if they held no slices: the plan least
+// change would not choose (`carve rebalance`'s fresh candidate).
+Result<Plan> PlanSpecOnMachineFresh(const spec::Spec& spec, const std::vector<device::Gpu>& gpus);
+
 }  // namespace carve::plan

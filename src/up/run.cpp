@@ -19,11 +19,17 @@ namespace carve::up {
 
 namespace {
 
-// SIGHUP: reload the spec STATE_DIR/reload.request names (or the same spec).
+// SIGHUP: reload the spec STATE_DIR/reload.request names (or the same spec);
+// rebalance it when the request says so.
 void Reload(Service& s, const std::string& state_dir, std::string& spec_path) {
   ReloadRequest req = ReadReloadRequest(state_dir, spec_path);
-  std::fprintf(stderr, "carve up: reloading %s\n", req.spec.c_str());
-  Status st = s.Reload(req.spec);
+  Replan replan = ParseReplan(req.rebalance);
+  if (replan == Replan::kNone)
+    std::fprintf(stderr, "carve up: reloading %s\n", req.spec.c_str());
+  else
+    std::fprintf(stderr, "carve up: rebalancing %s (%s plan)\n", req.spec.c_str(),
+                 ReplanName(replan));
+  Status st = s.Reload(req.spec, replan);
   if (st.ok()) spec_path = req.spec;
   if (!st.ok()) std::fprintf(stderr, "carve up: reload failed: %s\n", st.ToString().c_str());
   WriteReloadResult(state_dir, req, st);

@@ -9,6 +9,7 @@
 #include "serve/access.h"
 #include "up/gateway_config.h"
 #include "up/moves.h"
+#include "up/rebalance.h"
 #include "up/reconcile.h"
 #include "up/service_impl.h"
 #include "up/state_dir.h"
@@ -20,10 +21,12 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// The spec planned on the machine now; every model must be served.
+// The spec planned on the machine now (as if it held no slices: `fresh`);
+// every model must be served.
 Result<plan::Plan> PlanAll(const spec::Spec& next, const std::string& path,
-                           const std::vector<device::Gpu>& gpus) {
-  CARVE_ASSIGN_OR_RETURN(plan::Plan p, plan::PlanSpecOnMachine(next, gpus));
+                           const std::vector<device::Gpu>& gpus, bool fresh) {
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, fresh ? plan::PlanSpecOnMachineFresh(next, gpus)
+                                             : plan::PlanSpecOnMachine(next, gpus));
   if (p.unmet.empty()) return p;
   std::string why;
   for (const auto& u : p.unmet) why += fmt::format("\n  {}: {}", u.model, u.reason);
@@ -71,8 +74,10 @@ std::string Service::Impl::NewId(const std::string& model) const {
 }
 
 // Plans `path`, keeps the replicas that did not change, stops the others,
-// applies the layout, starts what is new and waits for it.
-Status Service::Impl::Converge(const std::string& path, bool first) {
+// applies the layout, starts what is new and waits for it. A rebalance
+// (`replan`, rebalance.h) plans as it says and also frees the GPUs its plan
+// leaves unused.
+Status Service::Impl::Converge(const std::string& path, bool first, Replan replan) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec next, spec::LoadSpec(path));
   if (next.models.empty())
     return Status::InvalidArgument(fmt::format("{}: no models to serve", next.file),
@@ -84,7 +89,7 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
                     next.file, gwcfg.listen, cfg.listen),
         "Run carve down, then carve up.");
   CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
-  CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanAll(next, path, gpus));
+  CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanAll(next, path, gpus, replan == Replan::kFresh));
   CARVE_ASSIGN_OR_RETURN(auto wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   if (!replicas.empty()) {  // engines that can stay where they run, do
     std::map<std::string, std::string> settings;
@@ -101,6 +106,7 @@ Status Service::Impl::Converge(const std::string& path, bool first) {
   CARVE_RETURN_IF_ERROR(PlaceAroundFaults(p, next));
   CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
+  if (replan != Replan::kNone) layouts = FreeUnusedGpus(p, gpus, EnginePids(), std::move(layouts));
 
   // Make before break: the old engine of a replica that moves serves until
   // its successor is ready, then is drained and stopped, and its slice goes
@@ -185,8 +191,8 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
   return service;
 }
 
-Status Service::Reload(const std::string& spec_path) {
-  Status s = impl_->Converge(fs::absolute(spec_path).string(), /*first=*/false);
+Status Service::Reload(const std::string& spec_path, Replan replan) {
+  Status s = impl_->Converge(fs::absolute(spec_path).string(), /*first=*/false, replan);
   impl_->reload_error = s.ok() ? "" : s.ToString();
   impl_->Tick(true);
   return s;

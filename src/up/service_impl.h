@@ -68,7 +68,7 @@ struct Service::Impl {
   }
 
   // service.cpp
-  Status Converge(const std::string& path, bool first);
+  Status Converge(const std::string& path, bool first, Replan replan = Replan::kNone);
   // The plan's changes for failover: quarantined slices kept empty, their
   // replicas elsewhere, the spec's spares reserved.
   Status PlaceAroundFaults(plan::Plan& p, const spec::Spec& next);

@@ -113,7 +113,7 @@ Result<Json> ReadStatus(const std::string& state_dir) {
 ReloadRequest ReadReloadRequest(const std::string& state_dir, const std::string& fallback) {
   Json req = Json::parse(ReadAll(StatePath(state_dir, kReloadRequestFile)), nullptr, false);
   if (!req.is_object()) return {fallback, ""};
-  return {req.value("spec", fallback), req.value("nonce", "")};
+  return {req.value("spec", fallback), req.value("nonce", ""), req.value("rebalance", "")};
 }
 
 void WriteReloadResult(const std::string& state_dir, const ReloadRequest& req, const Status& st) {
@@ -123,7 +123,7 @@ void WriteReloadResult(const std::string& state_dir, const ReloadRequest& req, c
 }
 
 Status RequestReload(const std::string& state_dir, const std::string& spec_path,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout, const std::string& rebalance) {
   // One request in flight at a time: the service answers one reload.result
   // per SIGHUP, and signals that arrive together coalesce into one. Each
   // requester waits its turn here and then gets its own answer.
@@ -134,6 +134,7 @@ Status RequestReload(const std::string& state_dir, const std::string& spec_path,
   std::string nonce =
       fmt::format("{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
   Json req = {{"spec", fs::absolute(spec_path).string()}, {"nonce", nonce}};
+  if (!rebalance.empty()) req["rebalance"] = rebalance;
   CARVE_RETURN_IF_ERROR(WriteFileAtomically(StatePath(state_dir, kReloadRequestFile),
                                             req.dump() + "\n", /*durable=*/false));
   if (::kill(pid, SIGHUP) != 0)

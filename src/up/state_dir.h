@@ -5,7 +5,8 @@
 //   up.pid          the service's PID and a newline, while it runs
 //   up.lock         flock held by the running service: one per directory
 //   status.json     status.h's JSON ("version": 1), written atomically
-//   reload.request  {"spec": ABSOLUTE_PATH, "nonce": STRING}: asks for a reload
+//   reload.request  {"spec": ABSOLUTE_PATH, "nonce": STRING[, "rebalance": "kept"|"fresh"]}:
+//                   asks for a reload (a rebalance: carve rebalance)
 //   reload.result   {"nonce", "spec", "error": "" or why}: the answer
 //   reload.lock     flock a requester holds: one reload in flight at a time
 //   up.log          the detached service's own log
@@ -52,14 +53,16 @@ Result<nlohmann::ordered_json> ReadStatus(const std::string& state_dir);
 struct ReloadRequest {
   std::string spec;
   std::string nonce;
+  std::string rebalance = {};  // "" (a reload), "kept" or "fresh" (rebalance.h's Replan)
 };
 ReloadRequest ReadReloadRequest(const std::string& state_dir, const std::string& fallback);
 void WriteReloadResult(const std::string& state_dir, const ReloadRequest& req, const Status& st);
 
-// Asks the service running in `state_dir` to reload `spec_path` and waits
-// (up to `timeout`) for its answer.
+// Asks the service running in `state_dir` to reload `spec_path` (to
+// rebalance it, with `rebalance` "kept" or "fresh") and waits (up to
+// `timeout`) for its answer.
 Status RequestReload(const std::string& state_dir, const std::string& spec_path,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout, const std::string& rebalance = "");
 // Stops the service in `state_dir` (SIGTERM) and waits until it and every
 // engine it ran are gone (engines left over are killed by process group).
 // Returns the message to print.

@@ -69,6 +69,12 @@ TEST(UpStateDir, ReloadRequestAndResult) {
   ReloadRequest req = ReadReloadRequest(dir.string(), "/same.yaml");
   EXPECT_EQ(req.spec, "/new.yaml");
   EXPECT_EQ(req.nonce, "n1");
+  EXPECT_EQ(req.rebalance, "");  // a plain reload
+  ASSERT_TRUE(WriteFileAtomically((dir / "reload.request").string(),
+                                  R"({"spec": "/new.yaml", "nonce": "n2", "rebalance": "fresh"})",
+                                  false)
+                  .ok());
+  EXPECT_EQ(ReadReloadRequest(dir.string(), "/same.yaml").rebalance, "fresh");
   WriteReloadResult(dir.string(), req, Status::InvalidArgument("bad spec"));
   std::ifstream in(dir / "reload.result");
   auto res = nlohmann::json::parse(in);

@@ -9,6 +9,8 @@
 // Its parts, each in its own file:
 //   desired.h     spec + plan → the layouts and the wanted replicas
 //   reconcile.h   desired × running → keep / move / start / stop (pure)
+//   moves.h       make-before-break: StayPut, the interim layout (pure)
+//   rebalance.h   whether a re-plan is worth its moves (pure; carve rebalance)
 //   service_impl.h, service.cpp, layout_change.cpp, engines.cpp: the service
 //   state_dir.h   the files it shares with `carve up/down/status`
 //   status.h      status.json and the `carve status` table
@@ -25,6 +27,7 @@
 #include <string>
 
 #include "device/machine.h"
+#include "up/rebalance.h"
 #include "util/status.h"
 
 namespace carve::up {
@@ -59,8 +62,9 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   // Re-plans `spec_path` and changes only what differs. A failed reload keeps
-  // what still runs and says why.
-  Status Reload(const std::string& spec_path);
+  // what still runs and says why. `replan`: a rebalance (rebalance.h) plans
+  // as it says and frees the GPUs its plan leaves unused.
+  Status Reload(const std::string& spec_path, Replan replan = Replan::kNone);
   // Tells the machine about new engine PIDs (the simulator attaches them to
   // their slices), updates the gateway's backends, reads its counters and
   // writes status.json.
