@@ -1,7 +1,12 @@
 #include "echo/engine.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 
@@ -289,6 +294,33 @@ bool Serves(const EchoOptions& o, std::string_view model) {
 }
 
 }  // namespace
+
+std::optional<std::string> ReadFault(const std::string& fault_file) {
+  if (fault_file.empty()) return std::nullopt;
+  int fd = ::open(fault_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? std::nullopt : std::optional<std::string>("");
+  char buf[512];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+std::string CudaFaultMessage(std::string_view fault) {
+  // An Xid about memory (ECC) reaches a CUDA program as an uncorrectable ECC
+  // error; others (a GPU off the bus, NVLink) as a failed launch.
+  std::string_view what = fault.find("ECC") != std::string_view::npos
+                              ? "uncorrectable ECC error encountered"
+                              : "unspecified launch failure";
+  return fmt::format("CUDA error: {} ({})", what, fault.empty() ? "device failed" : fault);
+}
+
+EchoReply EchoDeviceFailed(std::string_view path, std::string_view fault) {
+  path = path.substr(0, path.find('?'));
+  if (path == "/health") return Error(503, "ServiceUnavailableError", CudaFaultMessage(fault));
+  return Error(500, "InternalServerError", CudaFaultMessage(fault));
+}
 
 std::string EchoModels(const EchoOptions& o) {
   json::array data;

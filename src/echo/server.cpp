@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -145,7 +147,25 @@ struct Engine {
   const EchoOptions& opts;
   RequestLog log;
   std::unique_ptr<ActivityWriter> activity;  // null without opts.activity_file
+  std::atomic<bool> failed;                  // its device failed: it exits 1
 };
+
+// Its device failed (a fault file): the answer has gone out, now the engine
+// dies as vLLM's does on a device error. The main thread's sigwait takes it.
+void DieOfFault(Engine& eng) {
+  if (!eng.failed.exchange(true)) ::kill(::getpid(), SIGTERM);
+}
+
+asio::awaitable<bool> ServeFault(Engine& eng, beast::tcp_stream& s,
+                                 const http::request<http::string_body>& req,
+                                 const std::string& fault) {
+  EchoReply r = EchoDeviceFailed(req.target(), fault);
+  Watch w;
+  asio::steady_timer t(s.get_executor());
+  co_await SendWhole(s, r, req.version(), false, w, t);
+  DieOfFault(eng);
+  co_return false;
+}
 
 asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
                             http::request<http::string_body>& req) {
@@ -157,6 +177,8 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
     asio::steady_timer t(s.get_executor());
     co_return co_await SendWhole(s, r, req.version(), keep, w, t) && keep;
   }
+  if (auto fault = ReadFault(eng.opts.fault_file))
+    co_return co_await ServeFault(eng, s, req, *fault);
   EchoReply r = EchoRespond(eng.opts, req.method_string(), req.target(), req.body());
   if (req.method() != http::verb::post) {  // probes and listings stay out of the log
     Watch w;
@@ -233,6 +255,14 @@ Result<tcp::acceptor> Listen(asio::io_context& ioc, const EchoOptions& o) {
 }  // namespace
 
 Status RunEchoEngine(const EchoOptions& o) {
+  // A failed device: CUDA would not initialise, so neither does the engine.
+  if (auto fault = ReadFault(o.fault_file))
+    return Status::Error(Code::kUnknown,
+                         "cannot start: " + CudaFaultMessage(*fault) + " on device " +
+                             (o.device.empty() ? "-" : o.device),
+                         "The GPU instance has failed (" + o.fault_file +
+                             " says so); run the engine on another slice, or heal the "
+                             "simulated one: carve sim fail STATE --clear.");
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -243,7 +273,7 @@ Status RunEchoEngine(const EchoOptions& o) {
     iocs.push_back(std::make_unique<asio::io_context>(1));
   CARVE_ASSIGN_OR_RETURN(tcp::acceptor acceptor, Listen(*iocs[0], o));
   uint16_t port = acceptor.local_endpoint().port();
-  Engine eng{o, {}, nullptr};
+  Engine eng{o, {}, nullptr, {}};
   if (!o.activity_file.empty()) {
     CARVE_ASSIGN_OR_RETURN(eng.activity, ActivityWriter::Open(o.activity_file));
   }
@@ -264,6 +294,10 @@ Status RunEchoEngine(const EchoOptions& o) {
   sigwait(&set, &sig);
   for (auto& ioc : iocs) ioc->stop();
   for (auto& t : threads) t.join();
+  if (eng.failed)
+    return Status::Error(
+        Code::kUnknown,
+        "engine stopped: " + CudaFaultMessage(ReadFault(o.fault_file).value_or("")));
   return Status::Ok();
 }
 
