@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/verbs.h"
 #include "echo/engine.h"
+#include "util/activity_file.h"
 
 namespace carve::cli {
 
@@ -12,6 +13,10 @@ void AddEngine(CLI::App& app, Globals& g) {
   cmd->require_subcommand(1);
   auto* echo = cmd->add_subcommand(
       "echo", "OpenAI-compatible engine with deterministic answers, for demos, tests, benchmarks");
+  echo->footer(
+      "A simulated device failure (carve sim fail) reaches it as a file named fault beside "
+      "$CARVE_ACTIVITY_FILE (else in its working directory): on the next request it dies at once "
+      "(exit 1, CUDA's error on stderr, the request unanswered), and it will not start then.");
   auto o = std::make_shared<echo::EchoOptions>();
   auto models = std::make_shared<std::vector<std::string>>();
   echo->add_option("--host", o->host, "Address to listen on")->capture_default_str();
@@ -40,6 +45,9 @@ void AddEngine(CLI::App& app, Globals& g) {
     if (!models->empty()) o->models = *models;
     if (const char* dev = std::getenv("CUDA_VISIBLE_DEVICES")) o->device = dev;
     if (const char* file = std::getenv("CARVE_ACTIVITY_FILE")) o->activity_file = file;
+    // The simulator's fault file: beside the activity file, else in the
+    // working directory (the same place under carve up).
+    o->fault_file = o->activity_file.empty() ? "fault" : FaultFileBeside(o->activity_file);
     return echo::RunEchoEngine(*o);
   }));
 }

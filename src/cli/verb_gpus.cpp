@@ -35,6 +35,7 @@ Status Run(const Globals& g) {
       fmt::print("       {}\n", st.Yellow("not in carve's catalogue: shown as NVML reports it"));
     if (gpu.mig_capable && gpu.mig.current)
       for (const auto& line : render::DrawGpu(gpu)) fmt::print("       {}\n", line);
+    for (const auto& line : render::FaultLines(gpu, st)) fmt::print("       {}\n", line);
   }
   return Status::Ok();
 }

@@ -202,6 +202,7 @@ Status List(const Globals& g, const Opts& o) {
       }
     }
     fmt::print("{}", t.Render("  "));
+    for (const auto& line : render::FaultLines(gpu, st)) fmt::print("  {}\n", line);
     for (const auto& p : gpu.processes)
       fmt::print("  process {} ({}, {}) on GI {} CI {}\n", p.pid, p.name, render::Gib(p.memory_mib),
                  p.gi, p.ci);

@@ -1,4 +1,4 @@
-// carve sim new|reboot|attach|detach|fault|set: make and drive a simulated machine.
+// carve sim new|reboot|attach|detach|fault|fail|set: make and drive a simulated machine.
 #include <fmt/format.h>
 
 #include <random>
@@ -7,6 +7,7 @@
 #include "cli/machine_open.h"
 #include "cli/verbs.h"
 #include "device/sim/sim_machine.h"
+#include "device/xid.h"
 
 namespace carve::cli {
 namespace {
@@ -88,6 +89,53 @@ Status RunFault(const FaultOpts& o) {
     CARVE_RETURN_IF_ERROR(m->SetDelay(*o.delay_ms));
     fmt::print("Every driver call now takes {} ms more.\n", *o.delay_ms);
   }
+  return Status::Ok();
+}
+
+struct FailOpts {
+  std::string file;
+  std::vector<std::string> gpu;
+  std::optional<int> gi, xid;
+  bool clear = false;
+};
+
+std::string Told(const device::sim::FailedInstance& f) {
+  size_t n = f.fault_files.size();
+  return n == 0 ? "no engine on it to tell"
+                : fmt::format("{} engine{} on it told (a fault file beside its activity file)", n,
+                              n == 1 ? "" : "s");
+}
+
+Status RunClear(SimMachine& m, std::optional<int> gpu, std::optional<int> gi) {
+  if (gi && !gpu)
+    return Status::InvalidArgument("--gi needs -i: a GPU instance id is per GPU",
+                                   "e.g. carve sim fail FILE --clear -i 0 --gi 11");
+  CARVE_ASSIGN_OR_RETURN(auto healed, m.ClearFailures(gpu, gi));
+  if (healed.empty()) fmt::print("No failed GPU instance to heal.\n");
+  for (const auto& h : healed)
+    fmt::print("GPU {}: GPU instance {} healed (it had {}).\n", h.gpu, h.gi,
+               device::XidText(h.xid));
+  return Status::Ok();
+}
+
+Status RunFail(const FailOpts& o) {
+  if (o.clear && o.xid)
+    return Status::InvalidArgument("--xid and --clear do not go together",
+                                   "Fail an instance with --xid, or heal it with --clear.");
+  CARVE_ASSIGN_OR_RETURN(auto m, Open(o.file));
+  std::optional<int> index;
+  if (!o.gpu.empty()) {
+    CARVE_ASSIGN_OR_RETURN(device::Gpu gpu, SelectOneGpu(*m, o.gpu));
+    index = gpu.index;
+  }
+  if (o.clear) return RunClear(*m, index, o.gi);
+  if (!index || !o.gi)
+    return Status::InvalidArgument(
+        "name the GPU instance to fail: -i GPU --gi ID",
+        "e.g. carve sim fail FILE -i 0 --gi 11 (carve mig list shows the ids); --clear heals.");
+  CARVE_ASSIGN_OR_RETURN(auto f, m->FailGpuInstance(*index, *o.gi, o.xid.value_or(94)));
+  fmt::print("GPU {}: GPU instance {} failed: {}; {}.\n", f.gpu, f.gi, device::XidText(f.xid),
+             Told(f));
   return Status::Ok();
 }
 
@@ -192,6 +240,19 @@ void AddSim(CLI::App& app, Globals& g) {
   fault->add_option("--delay-ms", f->delay_ms, "Add MS to every driver call");
   fault->add_flag("--clear", f->clear, "Remove every fault and delay");
   fault->callback(Body(g, [f] { return RunFault(*f); }));
+
+  auto fo = std::make_shared<FailOpts>();
+  auto* fail = sim->add_subcommand(
+      "fail",
+      "Fail a GPU instance as the driver reports it (an Xid): carve gpus shows it, NVML "
+      "sends an Xid event, engines on it fail; --clear heals");
+  fail->add_option("file", fo->file, "State file")->required();
+  AddGpuOption(fail, fo->gpu, "GPU");
+  fail->add_option("--gi", fo->gi, "GPU instance id (carve mig list)");
+  fail->add_option("--xid", fo->xid, "Xid to report (default 94): " + device::KnownXidList());
+  fail->add_flag("--clear", fo->clear,
+                 "Heal instead: every failed instance, those of -i GPU, or --gi ID of it");
+  fail->callback(Body(g, [fo] { return RunFail(*fo); }));
 
   auto so = std::make_shared<SetOpts>();
   auto* set = sim->add_subcommand("set",

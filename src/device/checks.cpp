@@ -78,6 +78,23 @@ std::optional<Check> ComputeInstanceCheck(const Gpu& g) {
              empty + " without a compute instance: CUDA sees nothing there", fix);
 }
 
+// GPU instances the driver reported an Xid on: what runs there fails.
+std::optional<Check> FaultCheck(const Gpu& g) {
+  std::string failed, fix;
+  for (const auto& gi : g.gpu_instances) {
+    if (gi.fault.empty()) continue;
+    failed += fmt::format("{}GI {} ({}@{}): {}", failed.empty() ? "" : "; ", gi.id, gi.profile,
+                          gi.placement.start, gi.fault);
+    fix +=
+        fmt::format("{}carve mig destroy -i {} --gi {}", fix.empty() ? "" : "; ", g.index, gi.id);
+  }
+  if (failed.empty()) return std::nullopt;
+  return Row("gpu instances", g, CheckStatus::kFail,
+             "failed, engines there get CUDA errors: " + failed,
+             "Move what runs there (carve up does), then re-create the instance: " + fix +
+                 ", then create it again; or reset the GPU");
+}
+
 Check EccCheck(const Gpu& g) {
   if (!g.ecc)
     return Row("ecc", g, CheckStatus::kUnknown, "this backend does not report ECC",
@@ -239,7 +256,8 @@ std::optional<int> CompareDriverVersions(std::string_view a, std::string_view b)
 std::vector<Check> GpuChecks(const DriverInfo& driver, const Gpu& g) {
   std::vector<Check> out;
   if (!g.model || !g.model->mig) return out;
-  for (auto c : {DriverCheck(driver, g), DisplayModeCheck(g), ComputeInstanceCheck(g)})
+  for (auto c :
+       {DriverCheck(driver, g), DisplayModeCheck(g), ComputeInstanceCheck(g), FaultCheck(g)})
     if (c) out.push_back(std::move(*c));
   out.push_back(EccCheck(g));
   out.push_back(PersistenceCheck(g));

@@ -17,8 +17,8 @@ enum class CheckStatus { kOk, kInfo, kWarn, kFail, kUnknown };
 std::string_view CheckStatusName(CheckStatus s);  // "ok", "info", "warn", "fail", "unknown"
 
 struct Check {
-  std::string name;  // "driver", "display mode", "compute instances", "ecc", "persistence", "mig
-                     // time-slicing", "boot"
+  std::string name;  // "driver", "display mode", "compute instances", "gpu instances", "ecc",
+                     // "persistence", "mig time-slicing", "boot"
   int gpu = -1;      // -1: the machine
   CheckStatus status = CheckStatus::kOk;
   std::string detail;  // what was found, one line

@@ -88,6 +88,21 @@ TEST(Checks, AGpuInstanceWithoutAComputeInstanceWarnsWithTheCommand) {
   EXPECT_EQ(Find(GpuChecks(Driver("580.95.05"), H100()), "compute instances"), nullptr);  // MIG off
 }
 
+TEST(Checks, AFailedGpuInstanceFailsWithItsXidAndOnlyThen) {
+  Gpu g = H100();
+  g.mig = {true, true};
+  g.gpu_instances.push_back({.id = 1, .profile = "3g.40gb", .placement = {0, 4}});
+  g.gpu_instances.push_back({.id = 2, .profile = "3g.40gb", .placement = {4, 4}});
+  EXPECT_EQ(Find(GpuChecks(Driver("580.95.05"), g), "gpu instances"), nullptr);  // all healthy
+  g.gpu_instances[1].fault = "Xid 94: contained ECC error";
+  auto rows = GpuChecks(Driver("580.95.05"), g);
+  const Check* c = Find(rows, "gpu instances");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, CheckStatus::kFail);
+  EXPECT_NE(c->detail.find("GI 2 (3g.40gb@4): Xid 94: contained ECC error"), std::string::npos);
+  EXPECT_NE(c->fix.find("carve mig destroy -i 0 --gi 2"), std::string::npos);
+}
+
 TEST(Checks, EccPendingWarnsAndAnUnreportedEccIsUnknown) {
   Gpu g = H100();
   EXPECT_EQ(StatusOf(g, "ecc"), CheckStatus::kOk);

@@ -1,9 +1,15 @@
 #include "echo/engine.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 namespace carve::echo {
 namespace {
@@ -289,6 +295,33 @@ bool Serves(const EchoOptions& o, std::string_view model) {
 }
 
 }  // namespace
+
+std::optional<std::string> ReadFault(const std::string& fault_file, const std::string& device) {
+  if (fault_file.empty()) return std::nullopt;
+  int fd = ::open(fault_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? std::nullopt : std::optional<std::string>("");
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  std::istringstream in(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0));
+  std::string text, line;
+  std::getline(in, text);
+  bool named = false, mine = false;
+  while (std::getline(in, line))
+    if (!line.empty()) named = true, mine = mine || line == device;
+  if (named && !mine && !device.empty()) return std::nullopt;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+std::string CudaFaultMessage(std::string_view fault) {
+  // An Xid about memory (ECC) reaches a CUDA program as an uncorrectable ECC
+  // error; others (a GPU off the bus, NVLink) as a failed launch.
+  std::string_view what = fault.find("ECC") != std::string_view::npos
+                              ? "uncorrectable ECC error encountered"
+                              : "unspecified launch failure";
+  return fmt::format("CUDA error: {} ({})", what, fault.empty() ? "device failed" : fault);
+}
 
 std::string EchoModels(const EchoOptions& o) {
   json::array data;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,11 @@ struct EchoOptions {
   // CARVE_ACTIVITY_FILE: where to count the tokens served, so the simulator
   // can make this engine's slice busy (util/activity_file.h); "" for none.
   std::string activity_file;
+  // While this file exists the engine's GPU instance has failed (the
+  // simulator writes it, util/activity_file.h): /health answers 503, every
+  // other request 500 with CUDA's error, and the engine exits 1 after the
+  // first such answer; it refuses to start while it exists. "" for none.
+  std::string fault_file;
 };
 
 // One SSE event, sent as one write after `delay_ms`.
@@ -57,6 +63,17 @@ struct EchoReply {
 // shape (vLLM-like, with an integer code), which the gateway passes through.
 EchoReply EchoRespond(const EchoOptions& o, std::string_view method, std::string_view path,
                       std::string_view body);
+
+// What a fault file says (its first line, trimmed; "" when unreadable), or
+// nullopt when there is none or it names other devices than `device` (the
+// lines after the first, MIG UUIDs, when there are any): a stale file in a
+// working directory its successor on a healthy slice reuses concerns not it.
+// One open(2), cheap enough for every request.
+std::optional<std::string> ReadFault(const std::string& fault_file, const std::string& device);
+
+// CUDA's words for a failed device, as an engine reports them: "CUDA error:
+// uncorrectable ECC error encountered (Xid 94: contained ECC error)".
+std::string CudaFaultMessage(std::string_view fault);
 
 // The model list, with each card carrying the device the engine sees.
 std::string EchoModels(const EchoOptions& o);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 
 namespace carve::echo {
 namespace {
@@ -95,6 +97,53 @@ TEST(EchoEngine, ErrorsUseTheEngineShapeWithIntegerCode) {
   EXPECT_EQ(err["code"].as_int64(), 404);
   EXPECT_EQ(EchoRespond(Opts(), "POST", "/v1/chat/completions", "{").status, 400);
   EXPECT_EQ(EchoRespond(Opts(), "POST", "/v1/chat/completions", "{}").status, 400);
+}
+
+// A failed device (the simulator's fault file): the engine dies as a CUDA
+// program does (tests/e2e/test_sim_fail.py runs it), and will not start.
+class EchoFault : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/echo-fault-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(dir_);
+    file_ = dir_ + "/fault";
+    std::filesystem::remove(file_);
+  }
+  void Write(const std::string& text) { std::ofstream(file_) << text; }
+  std::string dir_, file_;
+};
+
+TEST_F(EchoFault, NoFileNoFault) {
+  EXPECT_EQ(ReadFault(file_, "MIG-a"), std::nullopt);
+  EXPECT_EQ(ReadFault("", "MIG-a"), std::nullopt);
+  Write("Xid 94: contained ECC error\n");
+  EXPECT_EQ(ReadFault(file_, "MIG-a"), "Xid 94: contained ECC error");
+}
+
+TEST_F(EchoFault, AFileNamingOtherDevicesConcernsNotThisOne) {
+  Write("Xid 94: contained ECC error\nMIG-a\nMIG-b\n");
+  EXPECT_EQ(ReadFault(file_, "MIG-b"), "Xid 94: contained ECC error");
+  EXPECT_EQ(ReadFault(file_, "MIG-c"), std::nullopt);  // a successor elsewhere
+}
+
+TEST_F(EchoFault, CudasWordsForTheXid) {
+  EXPECT_EQ(CudaFaultMessage("Xid 94: contained ECC error"),
+            "CUDA error: uncorrectable ECC error encountered (Xid 94: contained ECC error)");
+  EXPECT_EQ(CudaFaultMessage("Xid 79: GPU has fallen off the bus"),
+            "CUDA error: unspecified launch failure (Xid 79: GPU has fallen off the bus)");
+}
+
+TEST_F(EchoFault, RefusesToStartWhileTheFileIsThere) {
+  Write("Xid 94: contained ECC error\n");
+  EchoOptions o = Opts();
+  o.fault_file = file_;
+  Status st = RunEchoEngine(o);          // returns before it listens
+  EXPECT_EQ(st.code(), Code::kUnknown);  // exit status 1
+  EXPECT_NE(st.message().find("cannot start: CUDA error: uncorrectable ECC error encountered "
+                              "(Xid 94: contained ECC error) on device MIG-1234"),
+            std::string::npos)
+      << st.message();
 }
 
 }  // namespace

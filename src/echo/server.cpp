@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -147,6 +149,14 @@ struct Engine {
   std::unique_ptr<ActivityWriter> activity;  // null without opts.activity_file
 };
 
+// Its device failed (a fault file): the engine dies at once, as a process
+// whose CUDA context is lost does. No request it holds is answered (a gateway
+// retries those elsewhere); its exit status and stderr say why.
+[[noreturn]] void DieOfFault(const std::string& fault) {
+  std::fprintf(stderr, "engine died: %s\n", CudaFaultMessage(fault).c_str());
+  std::_Exit(1);
+}
+
 asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
                             http::request<http::string_body>& req) {
   bool keep = req.keep_alive();
@@ -157,6 +167,7 @@ asio::awaitable<bool> Serve(Engine& eng, beast::tcp_stream& s,
     asio::steady_timer t(s.get_executor());
     co_return co_await SendWhole(s, r, req.version(), keep, w, t) && keep;
   }
+  if (auto fault = ReadFault(eng.opts.fault_file, eng.opts.device)) DieOfFault(*fault);
   EchoReply r = EchoRespond(eng.opts, req.method_string(), req.target(), req.body());
   if (req.method() != http::verb::post) {  // probes and listings stay out of the log
     Watch w;
@@ -233,6 +244,14 @@ Result<tcp::acceptor> Listen(asio::io_context& ioc, const EchoOptions& o) {
 }  // namespace
 
 Status RunEchoEngine(const EchoOptions& o) {
+  // A failed device: CUDA would not initialise, so neither does the engine.
+  if (auto fault = ReadFault(o.fault_file, o.device))
+    return Status::Error(Code::kUnknown,
+                         "cannot start: " + CudaFaultMessage(*fault) + " on device " +
+                             (o.device.empty() ? "-" : o.device),
+                         "The GPU instance has failed (" + o.fault_file +
+                             " says so); run the engine on another slice, or heal the "
+                             "simulated one: carve sim fail STATE --clear.");
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -300,5 +300,83 @@ TEST_F(DropIn, SeparateProcessesSeeOneMachine) {
   EXPECT_TRUE(g->gpu_instances.empty());
 }
 
+// Xid events as an NVML monitor reads them: each failed GPU instance once
+// per event set, a later failure on a later wait, nothing while healthy.
+TEST_F(DropIn, XidEventsOnePerFailedInstancePerSet) {
+  Open({"h100-80gb", "h100-80gb"}, true);
+  int a = sim_->CreateGpuInstance(1, 19, 0)->id, b = sim_->CreateGpuInstance(1, 19, 1)->id;
+  nvmlDevice_t d = Device(1);
+  unsigned long long types = 0;
+  ASSERT_EQ(f().nvmlDeviceGetSupportedEventTypes(d, &types), NVML_SUCCESS);
+  EXPECT_TRUE(types & nvmlEventTypeXidCriticalError);
+  nvmlEventSet_t set = nullptr;
+  ASSERT_EQ(f().nvmlEventSetCreate(&set), NVML_SUCCESS);
+  ASSERT_EQ(f().nvmlDeviceRegisterEvents(d, nvmlEventTypeXidCriticalError, set), NVML_SUCCESS);
+  ASSERT_EQ(f().nvmlDeviceRegisterEvents(Device(0), nvmlEventTypeXidCriticalError, set),
+            NVML_SUCCESS);
+  nvmlEventData_t e{};
+  EXPECT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_ERROR_TIMEOUT);  // all healthy
+
+  ASSERT_TRUE(sim_->FailGpuInstance(1, b, 94).ok());
+  ASSERT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_SUCCESS);
+  EXPECT_EQ(e.device, d);
+  EXPECT_EQ(e.eventType, nvmlEventTypeXidCriticalError);
+  EXPECT_EQ(e.eventData, 94u);
+  EXPECT_EQ(e.gpuInstanceId, static_cast<unsigned>(b));
+  EXPECT_EQ(e.computeInstanceId, NVML_INSTANCE_ID_NONE);
+  EXPECT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_ERROR_TIMEOUT);  // delivered once
+
+  ASSERT_TRUE(sim_->FailGpuInstance(1, a, 48).ok());  // a later failure: a later wait
+  ASSERT_EQ(f().nvmlEventSetWait_v2(set, &e, 20), NVML_SUCCESS);
+  EXPECT_EQ(e.eventData, 48u);
+  EXPECT_EQ(e.gpuInstanceId, static_cast<unsigned>(a));
+  EXPECT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_ERROR_TIMEOUT);
+
+  // Healed and failed again: a new event. Another set gets its own of each.
+  ASSERT_TRUE(sim_->ClearFailures(1, b).ok());
+  EXPECT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_ERROR_TIMEOUT);
+  ASSERT_TRUE(sim_->FailGpuInstance(1, b, 94).ok());
+  ASSERT_EQ(f().nvmlEventSetWait_v2(set, &e, 0), NVML_SUCCESS);
+  EXPECT_EQ(e.gpuInstanceId, static_cast<unsigned>(b));
+  nvmlEventSet_t other = nullptr;
+  ASSERT_EQ(f().nvmlEventSetCreate(&other), NVML_SUCCESS);
+  ASSERT_EQ(f().nvmlDeviceRegisterEvents(d, nvmlEventTypeXidCriticalError, other), NVML_SUCCESS);
+  int seen = 0;
+  while (f().nvmlEventSetWait_v2(other, &e, 0) == NVML_SUCCESS) ++seen;
+  EXPECT_EQ(seen, 2);
+  EXPECT_EQ(f().nvmlEventSetFree(other), NVML_SUCCESS);
+  EXPECT_EQ(f().nvmlEventSetFree(set), NVML_SUCCESS);
+  EXPECT_EQ(f().nvmlEventSetFree(set), NVML_ERROR_INVALID_ARGUMENT);  // freed already
+}
+
+TEST_F(DropIn, XidEventRefusals) {
+  Open({"h100-80gb"}, true);
+  int gi = sim_->CreateGpuInstance(0, 9, 0)->id;
+  ASSERT_TRUE(sim_->CreateComputeInstance(0, gi, 2, std::nullopt).ok());
+  nvmlEventSet_t set = nullptr;
+  ASSERT_EQ(f().nvmlEventSetCreate(&set), NVML_SUCCESS);
+  EXPECT_EQ(f().nvmlEventSetCreate(nullptr), NVML_ERROR_INVALID_ARGUMENT);
+  // The simulator models Xid events only; NVML has no registration on MIG devices.
+  EXPECT_EQ(f().nvmlDeviceRegisterEvents(Device(0), nvmlEventTypePState, set),
+            NVML_ERROR_NOT_SUPPORTED);
+  nvmlDevice_t mig = nullptr;
+  ASSERT_EQ(f().nvmlDeviceGetMigDeviceHandleByIndex(Device(0), 0, &mig), NVML_SUCCESS);
+  EXPECT_EQ(f().nvmlDeviceRegisterEvents(mig, nvmlEventTypeXidCriticalError, set),
+            NVML_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(f().nvmlDeviceRegisterEvents(Device(0), nvmlEventTypeXidCriticalError, nullptr),
+            NVML_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(f().nvmlEventSetWait_v2(set, nullptr, 0), NVML_ERROR_INVALID_ARGUMENT);
+  // The first wait fills only the three fields its struct had.
+  ASSERT_EQ(f().nvmlDeviceRegisterEvents(Device(0), nvmlEventTypeXidCriticalError, set),
+            NVML_SUCCESS);
+  ASSERT_TRUE(sim_->FailGpuInstance(0, gi, 95).ok());
+  nvmlEventData_t e{};
+  e.gpuInstanceId = 12345;
+  ASSERT_EQ(f().nvmlEventSetWait(set, &e, 0), NVML_SUCCESS);
+  EXPECT_EQ(e.eventData, 95u);
+  EXPECT_EQ(e.gpuInstanceId, 12345u);
+  EXPECT_EQ(f().nvmlEventSetFree(set), NVML_SUCCESS);
+}
+
 }  // namespace
 }  // namespace carve::nvmlshim

@@ -92,6 +92,15 @@ std::vector<std::string> DrawGpu(const device::Gpu& gpu) {
   return DrawBar(units, segs);
 }
 
+std::vector<std::string> FaultLines(const device::Gpu& gpu, const Style& style) {
+  std::vector<std::string> out;
+  for (const auto& gi : gpu.gpu_instances)
+    if (!gi.fault.empty())
+      out.push_back(fmt::format("{}  GI {} ({}@{}): {}", style.Red("FAULT"), gi.id, gi.profile,
+                                gi.placement.start, gi.fault));
+  return out;
+}
+
 std::string MigModeText(const device::Gpu& gpu, const Style& style) {
   if (!gpu.mig_capable) return style.Dim("no MIG ");
   std::string now = gpu.mig.current ? style.Green("MIG on ") : "MIG off";

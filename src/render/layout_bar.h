@@ -29,6 +29,9 @@ int UnitWidth(int units);
 std::vector<std::string> DrawBar(int units, std::vector<BarSegment> segments);
 // The picture of one GPU's GPU instances.
 std::vector<std::string> DrawGpu(const device::Gpu& gpu);
+// One line per failed GPU instance of `gpu`: "FAULT  GI 11 (1g.10gb@4): Xid
+// 94: contained ECC error", the word in red; none while all are healthy.
+std::vector<std::string> FaultLines(const device::Gpu& gpu, const Style& style);
 // "MIG on", "MIG off", "MIG off (on pending)", "no MIG", coloured by `style`.
 std::string MigModeText(const device::Gpu& gpu, const Style& style);
 

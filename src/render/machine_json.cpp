@@ -25,6 +25,7 @@ ordered_json GpuJson(const device::Gpu& g) {
                                                : ordered_json(gi.compute_instances[0].uuid)},
          {"memory_mib", gi.memory_total_mib},
          {"memory_used_mib", gi.memory_used_mib},
+         {"fault", gi.fault.empty() ? ordered_json(nullptr) : ordered_json(gi.fault)},
          {"compute_instances", cis}});
   }
   ordered_json procs = ordered_json::array();

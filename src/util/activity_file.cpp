@@ -66,4 +66,10 @@ ActivityCounts ReadActivity(const std::string& path) {
   return c;
 }
 
+std::string FaultFileBeside(const std::string& activity_file) {
+  size_t slash = activity_file.rfind('/');
+  return slash == std::string::npos ? std::string("fault")
+                                    : activity_file.substr(0, slash + 1) + "fault";
+}
+
 }  // namespace carve

@@ -43,4 +43,11 @@ class ActivityWriter {
 // activity file (an engine that never served, or one that is gone).
 ActivityCounts ReadActivity(const std::string& path);
 
+// The fault file beside activity file `activity_file` (in its directory: an
+// engine's working directory under carve up). While the simulator has the
+// engine's GPU instance failed it holds what the driver reported ("Xid 94:
+// contained ECC error"); the echo engine then fails, as CUDA calls fail on
+// a failed instance (docs/nvml-simulator.md).
+std::string FaultFileBeside(const std::string& activity_file);
+
 }  // namespace carve

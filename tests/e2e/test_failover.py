@@ -74,3 +74,42 @@ def test_a_crash_looping_slice_is_quarantined_and_its_model_moves_under_load(car
     assert "quarantining " + where in log(up)
     text = carve.ok("status", "--state-dir", str(up.dir)).stdout
     assert f"quarantined {where}" in text, text
+
+
+def test_a_failed_slice_under_load_moves_its_model_and_heals(carve, up):
+    """carve sim fail on a busy slice: the engine dies of it (Xid 94), carve up
+    quarantines the slice and moves the model, no request fails."""
+    carve.new("h100-80gb", "h100-80gb", mig="on")
+    before = up.serve("  - {name: chat, engine: echo, memory: 9GiB, replicas: 1}\n"
+                      "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n", 2)
+    old = next(r for r in before["replicas"] if r["model"] == "chat")
+    embed = next(r for r in before["replicas"] if r["model"] == "embed")
+    where = f"{old['gpu']}:{old['profile']}@{old['start']}"
+    gi = next(s["gi"] for g in sim_gpus(carve)["gpus"] for s in g["slices"]
+              if s["uuid"] == old["uuid"])
+    load = Load(up.port, "chat")
+    poll(lambda: len(load.results) >= 5, 10, "traffic before the fault")
+    carve.ok("sim", "fail", carve.state, "-i", str(old["gpu"]), "--gi", str(gi))
+
+    def moved():
+        st = up.status()
+        r = st and next((r for r in st["replicas"] if r["model"] == "chat"), None)
+        return st if r and r["state"] == "ready" and r["uuid"] != old["uuid"] else None
+    after = poll(moved, 30, "chat ready on another slice", lambda: log(up))
+    served = len(load.results)
+    poll(lambda: len(load.results) > served + 5, 10, "traffic after the move")
+    results = load.end()
+    assert results and all(s == 200 for s in results), [s for s in results if s != 200][:5]
+    [q] = after["quarantined"]
+    assert q["slice"] == where and q["why"] == "Xid 94: contained ECC error", q
+    assert next(r for r in after["replicas"] if r["model"] == "embed")["pid"] == embed["pid"]
+    assert not alive(old["pid"])
+    slices = slices_of(carve)
+    assert slices[where][0]["fault"] and slices[where][1] == []
+    # Healed: the quarantine ends; the model stays where it moved.
+    carve.ok("sim", "fail", carve.state, "--clear")
+    poll(lambda: (up.status() or {}).get("quarantined") == [], 10, "the quarantine lifted",
+         lambda: log(up))
+    assert f"{where} healed" in log(up)
+    assert next(r for r in up.status()["replicas"] if r["model"] == "chat")["pid"] == \
+        next(r for r in after["replicas"] if r["model"] == "chat")["pid"]

@@ -26,6 +26,7 @@ typedef struct nvmlDevice_st* nvmlDevice_t;
 typedef struct nvmlGpuInstance_st* nvmlGpuInstance_t;
 typedef struct nvmlComputeInstance_st* nvmlComputeInstance_t;
 typedef struct nvmlGpmSample_st* nvmlGpmSample_t; /* GPM: an opaque sample buffer */
+typedef struct nvmlEventSet_st* nvmlEventSet_t;   /* events: an opaque set */
 
 /* ---- return codes: a C enum, 4 bytes --------------------------- */
 typedef enum nvmlReturn_enum {
@@ -237,6 +238,25 @@ typedef struct {
   nvmlGpmMetric_t metrics[NVML_GPM_METRIC_MAX];
 } nvmlGpmMetricsGet_t;
 
+/* ---- events (Event Handling Methods): what a client waits for --------------
+ * Event types are bits of an unsigned long long. An Xid critical error
+ * carries the Xid in eventData and, in MIG mode, the GPU and compute instance
+ * it is attributable to (NVML_INSTANCE_ID_NONE where it is not). */
+#define nvmlEventTypeNone 0x0000000000000000ull
+#define nvmlEventTypeSingleBitEccError 0x0000000000000001ull
+#define nvmlEventTypeDoubleBitEccError 0x0000000000000002ull
+#define nvmlEventTypePState 0x0000000000000004ull
+#define nvmlEventTypeXidCriticalError 0x0000000000000008ull
+#define nvmlEventTypeClock 0x0000000000000010ull
+
+typedef struct {
+  nvmlDevice_t device;          /* the physical GPU it happened on */
+  unsigned long long eventType; /* one nvmlEventType* bit */
+  unsigned long long eventData; /* the Xid, for nvmlEventTypeXidCriticalError */
+  unsigned int gpuInstanceId;   /* MIG: the GPU instance, or NVML_INSTANCE_ID_NONE */
+  unsigned int computeInstanceId;
+} nvmlEventData_t;
+
 /* ---- the measured layouts, checked ---------------------------------------- */
 #define CARVE_NVML_LAYOUT(type, size_, field, off)                                    \
   CARVE_NVML_STATIC_ASSERT(sizeof(type) == (size_) && offsetof(type, field) == (off), \
@@ -305,6 +325,10 @@ CARVE_NVML_LAYOUT(nvmlGpmMetric_t, 40, metricInfo, 16);
 CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, sample1, 8);
 CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, sample2, 16);
 CARVE_NVML_LAYOUT(nvmlGpmMetricsGet_t, 24 + 40 * NVML_GPM_METRIC_MAX, metrics, 24);
+CARVE_NVML_LAYOUT(nvmlEventData_t, 32, eventType, 8);
+CARVE_NVML_LAYOUT(nvmlEventData_t, 32, eventData, 16);
+CARVE_NVML_LAYOUT(nvmlEventData_t, 32, gpuInstanceId, 24);
+CARVE_NVML_LAYOUT(nvmlEventData_t, 32, computeInstanceId, 28);
 CARVE_NVML_STATIC_ASSERT(CARVE_NVML_ALIGNOF(nvmlGpuInstanceProfileInfo_v3_t) == 8, "GI v3 align");
 CARVE_NVML_STATIC_ASSERT(CARVE_NVML_ALIGNOF(nvmlComputeInstanceProfileInfo_v3_t) == 4,
                          "CI v3 align");
@@ -424,7 +448,14 @@ CARVE_NVML_STATIC_ASSERT(sizeof(nvmlReturn_t) == 4, "nvmlReturn_t is a 4-byte en
   X(nvmlGpmSampleGet, (nvmlDevice_t device, nvmlGpmSample_t gpmSample))                            \
   X(nvmlGpmMigSampleGet,                                                                           \
     (nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample))                  \
-  X(nvmlGpmMetricsGet, (nvmlGpmMetricsGet_t * metricsGet))
+  X(nvmlGpmMetricsGet, (nvmlGpmMetricsGet_t * metricsGet))                                         \
+  X(nvmlEventSetCreate, (nvmlEventSet_t * set))                                                    \
+  X(nvmlDeviceRegisterEvents,                                                                      \
+    (nvmlDevice_t device, unsigned long long eventTypes, nvmlEventSet_t set))                      \
+  X(nvmlDeviceGetSupportedEventTypes, (nvmlDevice_t device, unsigned long long* eventTypes))       \
+  X(nvmlEventSetWait_v2, (nvmlEventSet_t set, nvmlEventData_t * data, unsigned int timeoutms))     \
+  X(nvmlEventSetWait, (nvmlEventSet_t set, nvmlEventData_t * data, unsigned int timeoutms))        \
+  X(nvmlEventSetFree, (nvmlEventSet_t set))
 
 /* carve's drop-in adds these (absent from NVIDIA's library): they tell a
  * client it runs on the simulator, and stop a simulated process. */

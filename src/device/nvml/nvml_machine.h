@@ -15,7 +15,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "device/machine.h"
 #include "device/nvml/nvml_library.h"
@@ -93,11 +95,33 @@ class NvmlMachine : public Machine {
   Status ReadProcesses(nvmlDevice_t dev, Gpu* g);
   std::string ProcessName(uint32_t pid);
 
+  // Xid events (nvml_events.cpp): one event set for the machine, each GPU
+  // registered once MIG is on; the Xids reported per (GPU, GPU instance) are
+  // kept while that instance exists and fill GpuInstance::fault. A driver
+  // without the event calls reports no faults.
+  struct EventSet {
+    const NvmlFunctions* fn = nullptr;
+    nvmlEventSet_t handle = nullptr;
+    EventSet() = default;
+    EventSet(const EventSet&) = delete;
+    EventSet& operator=(const EventSet&) = delete;
+    ~EventSet() {
+      if (handle) Call(fn->nvmlEventSetFree, handle);
+    }
+  };
+  void ReadFaults(nvmlDevice_t dev, Gpu* g);
+  nvmlEventSet_t Events();
+  void DrainEvents(nvmlEventSet_t set);
+
   std::unique_ptr<NvmlLibrary> lib_;
   std::map<int, Known> known_;
   std::deque<mig::GpuModel> models_;  // reconciled models the Gpus point into
   // ReadUtilisation's previous sample per slice ("gpu/gi/first MIG UUID").
   std::map<std::string, std::unique_ptr<GpmSample>> gpm_samples_;
+  std::unique_ptr<EventSet> events_;                   // null until the first MIG GPU is read
+  bool events_missing_ = false;                        // this driver has no event set to give
+  std::set<int> registered_;                           // GPUs whose registration was tried
+  std::map<std::pair<int, int>, std::string> faults_;  // (GPU, GI) → "Xid 94: …"
 };
 
 }  // namespace carve::device::nvml

@@ -61,6 +61,7 @@ Result<Gpu> NvmlMachine::ReadGpu(int index) {
     CARVE_RETURN_IF_ERROR(ReadInstances(dev, known, &g));
     CARVE_RETURN_IF_ERROR(ReadMigDevices(dev, &g));
   }
+  ReadFaults(dev, &g);
   CARVE_RETURN_IF_ERROR(ReadProcesses(dev, &g));
   return g;
 }

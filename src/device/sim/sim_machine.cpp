@@ -11,6 +11,7 @@
 
 #include "device/refusals.h"
 #include "device/sim/sim_ops.h"
+#include "util/activity_file.h"
 
 namespace carve::device::sim {
 namespace {
@@ -159,7 +160,14 @@ Result<ModeChange> SimMachine::SetMigMode(int gpu, bool enabled) {
 }
 
 Status SimMachine::ResetGpu(int gpu) {
-  return Transact(Kind::kDriverCall, [&](SimState& s) { return DoResetGpu(s, gpu); });
+  std::vector<std::string> gone;  // a reset heals failed instances: it destroys them
+  Status st = Transact(Kind::kDriverCall, [&](SimState& s) {
+    if (gpu >= 0 && gpu < static_cast<int>(s.gpus.size()))
+      gone = FaultFilesOf(s.gpus[gpu], std::nullopt);
+    return DoResetGpu(s, gpu);
+  });
+  if (st.ok()) RemoveFaultFiles(gone);
+  return st;
 }
 
 Result<GpuInstance> SimMachine::CreateGpuInstance(int gpu, int profile_id,
@@ -173,7 +181,13 @@ Result<GpuInstance> SimMachine::CreateGpuInstance(int gpu, int profile_id,
 }
 
 Status SimMachine::DestroyGpuInstance(int gpu, int gi) {
-  return Transact(Kind::kDriverCall, [&](SimState& s) { return DoDestroyGpuInstance(s, gpu, gi); });
+  std::vector<std::string> gone;  // its fault, if it had one, goes with it
+  Status st = Transact(Kind::kDriverCall, [&](SimState& s) {
+    if (gpu >= 0 && gpu < static_cast<int>(s.gpus.size())) gone = FaultFilesOf(s.gpus[gpu], gi);
+    return DoDestroyGpuInstance(s, gpu, gi);
+  });
+  if (st.ok()) RemoveFaultFiles(gone);
+  return st;
 }
 
 Result<ComputeInstance> SimMachine::CreateComputeInstance(int gpu, int gi, int ci_profile_id,
@@ -215,8 +229,10 @@ Status SimMachine::StopProcess(int gpu, uint32_t pid, int grace_ms) {
 }
 
 Status SimMachine::Reboot() {
-  return Transact(Kind::kControl, [](SimState& s) {
+  std::vector<std::string> gone;  // fault files of failed instances, which a reboot heals
+  Status st = Transact(Kind::kControl, [&](SimState& s) {
     for (auto& g : s.gpus) {
+      for (auto& file : FaultFilesOf(g, std::nullopt)) gone.push_back(std::move(file));
       g.processes.clear();
       g.gis.clear();
       g.ecc.current = g.ecc.pending;
@@ -230,10 +246,14 @@ Status SimMachine::Reboot() {
     ++s.boots;
     return Status::Ok();
   });
+  if (st.ok()) RemoveFaultFiles(gone);
+  return st;
 }
 
 Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci, SimProcess p) {
-  return Transact(Kind::kControl, [&](SimState& s) -> Status {
+  int failed_xid = 0;
+  std::vector<std::string> devices;
+  Status st = Transact(Kind::kControl, [&](SimState& s) -> Status {
     for (const auto& g : s.gpus)
       for (const auto& q : g.processes)
         if (q.pid == p.pid)
@@ -271,8 +291,15 @@ Status SimMachine::Attach(int gpu, std::optional<int> gi, std::optional<int> ci,
       return Status::Insufficient(
           fmt::format("out of memory: {} MiB asked, {} MiB free", p.memory_mib, total - used));
     g->processes.push_back(p);
+    for (auto& x : g->gis)
+      if (x.id == p.gi && x.xid != 0 && AddFaultFile(x, p.activity))
+        failed_xid = x.xid, devices = DevicesOf(x);
     return Status::Ok();
   });
+  // A process put on a failed instance fails too (an engine restarted there).
+  if (st.ok() && failed_xid != 0)
+    return WriteFaultFiles({FaultFileBeside(p.activity)}, failed_xid, devices);
+  return st;
 }
 
 Status SimMachine::Configure(std::optional<int> gpu, const SimSettings& set) {

@@ -3,7 +3,8 @@
 // instances before GPU instances, processes (IN_USE), MIG mode pending vs
 // current with Ampere (reset to toggle; mode survives reboot) and Hopper+
 // (no reset; mode and slices lost at reboot) semantics. It can fail the Nth
-// driver call from now and slow every driver call down, for tests.
+// driver call from now and slow every driver call down, and fail a GPU
+// instance as the driver reports an Xid on it, for tests.
 //
 // State lives in memory (tests) or in a state file shared by every process
 // that opens it (see sim_state.h). One SimMachine is for one thread at a time.
@@ -18,6 +19,7 @@
 
 #include "device/machine.h"
 #include "device/sim/activity.h"
+#include "device/sim/sim_ops.h"
 #include "device/sim/sim_state.h"
 
 namespace carve::device::sim {
@@ -89,6 +91,19 @@ class SimMachine : public Machine {
   Status SetFault(int fail_after, Code error);
   Status SetDelay(int delay_ms);
   Result<SimState> State();
+
+  // Fails GPU instance `gi` of GPU `gpu` with Xid `xid` (device/xid.h), as
+  // the driver reports a failed instance (sim_fail.cpp): Gpus() shows it in
+  // GpuInstance::fault, NVML clients get an Xid event, and each process on it
+  // with an activity file finds a file `fault` beside that file (util/
+  // activity_file.h), now or when it is attached later. kInvalidArgument for
+  // an Xid carve does not know; the driver's refusals for a missing GPU or
+  // instance or MIG off. Failing a failed instance again replaces its Xid.
+  Result<FailedInstance> FailGpuInstance(int gpu, int gi, int xid);
+  // Heals failed instances: all of them, those of `gpu`, or only `gi` of it
+  // (which must exist), and removes their processes' fault files. Returns
+  // the instances healed; none is no error.
+  Result<std::vector<FailedInstance>> ClearFailures(std::optional<int> gpu, std::optional<int> gi);
 
  private:
   enum class Kind { kRead, kDriverCall, kControl };

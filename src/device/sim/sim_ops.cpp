@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "device/refusals.h"
+#include "device/xid.h"
 #include "mig/layout.h"
+#include "util/activity_file.h"
 
 namespace carve::device::sim {
 namespace {
@@ -132,6 +134,7 @@ Result<Gpu> Snapshot(const SimGpu& g, int index) {
     o.profile = p->name;
     o.placement = {gi.start, p->size()};
     o.memory_total_mib = p->memory_mib;
+    if (gi.xid != 0) o.fault = XidText(gi.xid);
     for (const auto* proc : ProcessesOn(g, gi.id, -1)) o.memory_used_mib += proc->memory_mib;
     for (const auto& ci : gi.cis) {
       const auto& cps = m->ComputeProfilesFor(*p);
@@ -222,7 +225,7 @@ Result<GpuInstance> DoCreateGpuInstance(SimState& s, int gpu, int profile_id,
   mig::Slice slice{p, *start};
   Status fits = mig::CheckAdd(*m, existing, slice);
   if (!fits.ok()) return fits.Prefixed(fmt::format("GPU {}", gpu));
-  SimGpuInstance gi{GpuInstanceId(m->placement_units, slice.placement()), p->id, *start, {}};
+  SimGpuInstance gi{GpuInstanceId(m->placement_units, slice.placement()), p->id, *start, {}, 0, {}};
   g->gis.push_back(gi);
   CARVE_ASSIGN_OR_RETURN(Gpu snap, Snapshot(*g, gpu));
   for (auto& x : snap.gpu_instances)
@@ -312,6 +315,64 @@ Status DoDestroyComputeInstance(SimState& s, int gpu, int gi_id, int ci_id) {
   }
   gi->cis.erase(it);
   return Status::Ok();
+}
+
+std::vector<std::string> FaultFilesOf(const SimGpu& g, std::optional<int> gi) {
+  std::vector<std::string> out;
+  for (const auto& x : g.gis)
+    if (!gi || x.id == *gi) out.insert(out.end(), x.fault_files.begin(), x.fault_files.end());
+  return out;
+}
+
+bool AddFaultFile(SimGpuInstance& gi, const std::string& activity_file) {
+  if (activity_file.empty()) return false;
+  std::string file = FaultFileBeside(activity_file);
+  if (std::find(gi.fault_files.begin(), gi.fault_files.end(), file) != gi.fault_files.end())
+    return false;
+  gi.fault_files.push_back(file);
+  return true;
+}
+
+std::vector<std::string> DevicesOf(const SimGpuInstance& gi) {
+  std::vector<std::string> out;
+  for (const auto& ci : gi.cis) out.push_back(ci.uuid);
+  return out;
+}
+
+Result<FailedInstance> DoFailGpuInstance(SimState& s, int gpu, int gi_id, int xid) {
+  if (!XidWords(xid))
+    return Status::InvalidArgument(fmt::format("Xid {} is not one carve simulates", xid),
+                                   fmt::format("Use one of: {}.", KnownXidList()));
+  CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, gpu));
+  CARVE_RETURN_IF_ERROR(MigOn(*g, gpu).status());
+  CARVE_ASSIGN_OR_RETURN(SimGpuInstance * gi, FindGi(*g, gpu, gi_id));
+  gi->xid = xid;
+  for (const auto* p : ProcessesOn(*g, gi_id, -1)) AddFaultFile(*gi, p->activity);
+  return FailedInstance{gpu, gi_id, xid, gi->fault_files, DevicesOf(*gi)};
+}
+
+Result<std::vector<FailedInstance>> DoClearFailures(SimState& s, std::optional<int> gpu,
+                                                    std::optional<int> gi_id) {
+  std::vector<int> gpus;
+  if (gpu) {
+    CARVE_ASSIGN_OR_RETURN(SimGpu * g, FindGpu(s, *gpu));
+    if (gi_id) {  // one instance: it must exist
+      CARVE_RETURN_IF_ERROR(MigOn(*g, *gpu).status());
+      CARVE_RETURN_IF_ERROR(FindGi(*g, *gpu, *gi_id).status());
+    }
+    gpus.push_back(*gpu);
+  } else {
+    for (int i = 0; i < static_cast<int>(s.gpus.size()); ++i) gpus.push_back(i);
+  }
+  std::vector<FailedInstance> healed;
+  for (int index : gpus)
+    for (auto& gi : s.gpus[index].gis) {
+      if (gi.xid == 0 || (gi_id && gi.id != *gi_id)) continue;
+      healed.push_back({index, gi.id, gi.xid, std::move(gi.fault_files)});
+      gi.xid = 0;
+      gi.fault_files.clear();
+    }
+  return healed;
 }
 
 }  // namespace carve::device::sim

@@ -66,8 +66,11 @@ ordered_json GpuJson(const SimGpu& g) {
     for (const auto& ci : gi.cis)
       cis.push_back(
           {{"id", ci.id}, {"profile_id", ci.profile_id}, {"start", ci.start}, {"uuid", ci.uuid}});
-    gis.push_back(
-        {{"id", gi.id}, {"profile_id", gi.profile_id}, {"start", gi.start}, {"cis", cis}});
+    ordered_json j = {
+        {"id", gi.id}, {"profile_id", gi.profile_id}, {"start", gi.start}, {"cis", cis}};
+    if (gi.xid != 0) j["xid"] = gi.xid;  // only a failed instance: older files stay as they were
+    if (!gi.fault_files.empty()) j["fault_files"] = gi.fault_files;
+    gis.push_back(std::move(j));
   }
   ordered_json procs = ordered_json::array();
   for (const auto& p : g.processes) procs.push_back(ProcessJson(p));
@@ -197,11 +200,18 @@ Result<SimState> ParseState(std::string_view text, std::string_view where) {
       g.mig.pending = gj.at("mig").at("pending").get<bool>();
       g.resets = Whole<int>(gj, "resets");
       for (const auto& gij : gj.at("gpu_instances")) {
-        SimGpuInstance gi{
-            Whole<int>(gij, "id"), Whole<int>(gij, "profile_id"), Whole<int>(gij, "start"), {}};
+        SimGpuInstance gi{Whole<int>(gij, "id"),
+                          Whole<int>(gij, "profile_id"),
+                          Whole<int>(gij, "start"),
+                          {},
+                          0,
+                          {}};
         for (const auto& cij : gij.at("cis"))
           gi.cis.push_back({Whole<int>(cij, "id"), Whole<int>(cij, "profile_id"),
                             Whole<int>(cij, "start"), cij.at("uuid").get<std::string>()});
+        if (gij.contains("xid")) gi.xid = Whole<int>(gij, "xid");  // absent: healthy
+        if (gij.contains("fault_files"))
+          gi.fault_files = gij.at("fault_files").get<std::vector<std::string>>();
         g.gis.push_back(std::move(gi));
       }
       for (const auto& pj : gj.at("processes"))

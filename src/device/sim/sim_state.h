@@ -27,6 +27,13 @@ struct SimGpuInstance {
   int profile_id = 0;
   int start = 0;
   std::vector<SimComputeInstance> cis;
+  // 0 while healthy; else the Xid the driver reported on this instance
+  // (device/xid.h). It lasts until the instance is destroyed or its GPU is
+  // reset (carve sim fail --clear heals it sooner).
+  int xid = 0;
+  // The fault files written for the processes on it while it is failed
+  // (util/activity_file.h), removed when it heals or goes.
+  std::vector<std::string> fault_files = {};
 };
 
 struct SimProcess {
@@ -80,7 +87,8 @@ Result<SimState> ParseState(std::string_view text, std::string_view where);
 // models, MIG off with no GPU instances, unique ids, profiles of the GPU's
 // catalogue at legal, non-overlapping placements within their counts and
 // engines, compute instances inside their GPU instance likewise, processes on
-// instances that exist, sane fault settings. (sim_state_check.cpp)
+// instances that exist, sane fault settings, failed instances with an Xid
+// carve knows. (sim_state_check.cpp)
 Status CheckState(const SimState& state);
 std::string FormatState(const SimState& state);
 

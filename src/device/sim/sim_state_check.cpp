@@ -9,6 +9,7 @@
 #include <set>
 
 #include "device/sim/sim_state.h"
+#include "device/xid.h"
 #include "mig/catalog.h"
 #include "mig/layout.h"
 
@@ -70,6 +71,16 @@ Status CheckGpuInstances(const mig::GpuModel& m, const SimGpu& g, const std::str
     if (!p->LegalStart(gi.start))
       return Status::InvalidArgument(
           fmt::format("{}: start {} is not a legal placement of {}", at, gi.start, p->name));
+    if (gi.xid != 0 && !XidWords(gi.xid))
+      return Status::InvalidArgument(
+          fmt::format("{}: xid {} is not one carve knows ({})", at, gi.xid, KnownXidList()));
+    if (gi.xid == 0 && !gi.fault_files.empty())
+      return Status::InvalidArgument(at + ": fault files on a healthy instance");
+    // Healing unlinks them: a hand-edited file must not name anything else.
+    for (const auto& f : gi.fault_files)
+      if (f != "fault" && !f.ends_with("/fault"))
+        return Status::InvalidArgument(
+            fmt::format("{}: '{}' is not a fault file (…/fault)", at, f));
     layout.push_back({p, gi.start, gi.id});
     CARVE_RETURN_IF_ERROR(CheckComputeInstances(m, *p, gi, at));
   }
