@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstdio>
 
+#include "up/autoscale.h"
+#include "up/overrides.h"
 #include "up/state_dir.h"
 #include "up/status.h"
 #include "up/up.h"
@@ -62,6 +64,8 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   options.interrupted = take_signals;
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
   CARVE_RETURN_IF_ERROR(WritePid(state_dir));
+  // An override lives as long as the carve up that took it (overrides.h).
+  RemoveOverrides(state_dir);
 
   auto started = Service::Start(spec_path, options, std::move(hooks));
   if (!started.ok()) {
@@ -79,6 +83,11 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   }
   on_ready(s.listen());
   if (hup_pending) Reload(s, state_dir, current);
+  Autoscaler autoscale(
+      state_dir, [&] { return s.Reload(current); },
+      [&](const std::string& line) {
+        if (options.note) options.note(line);
+      });
 
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};
@@ -99,6 +108,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     }
     if (stop) break;
     s.Tick();
+    autoscale.Tick(std::chrono::steady_clock::now());  // models with autoscale: only
     if (tty) {
       // A live summary: redraw the status in place.
       std::string text = StatusText(s.StatusJson());
