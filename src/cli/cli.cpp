@@ -16,10 +16,9 @@ struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus},  {AddProfiles}, {AddMig},       {AddPlan},   {AddSize},
-    {AddApply}, {AddAssert},   {AddExport},    {AddRender}, {AddUp},
-    {AddDown},  {AddStatus},   {AddRebalance}, {AddTop},    {AddDoctor},
-    {AddSim},   {AddCatalog},  {AddGateway},   {AddEngine},
+    {AddGpus},   {AddProfiles}, {AddMig}, {AddPlan},    {AddSize},    {AddApply},     {AddAssert},
+    {AddExport}, {AddRender},   {AddUp},  {AddDown},    {AddStatus},  {AddRebalance}, {AddTop},
+    {AddAdvise}, {AddDoctor},   {AddSim}, {AddCatalog}, {AddGateway}, {AddEngine},
 };
 }  // namespace
 

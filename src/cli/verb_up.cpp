@@ -13,6 +13,7 @@
 #include "cli/machine_open.h"
 #include "cli/verbs.h"
 #include "serve/access.h"
+#include "up/overrides.h"
 #include "up/state_dir.h"
 #include "up/status.h"
 #include "up/up.h"
@@ -151,12 +152,40 @@ Status Down(const Globals& g, const std::string& state_dir) {
   return Status::Ok();
 }
 
+// The overrides of carve advise --apply and autoscale that hold for the spec
+// file as it is now (up/overrides.h), as JSON and as lines for people.
+nlohmann::ordered_json OverridesInForce(const std::string& dir, const std::string& spec_path,
+                                        std::string& text) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  auto all = up::ReadOverrides(dir);
+  auto spec = spec::LoadSpec(spec_path);
+  if (!all.ok() || !spec.ok()) return out;
+  for (const auto& [name, o] : up::InForce(*spec, *all)) {
+    std::string what = o.replicas ? fmt::format("replicas {}", *o.replicas)
+                                  : fmt::format("throughput {:g}", *o.throughput);
+    out[name] = {{"replicas", o.replicas ? nlohmann::ordered_json(*o.replicas) : nullptr},
+                 {"throughput", o.throughput ? nlohmann::ordered_json(*o.throughput) : nullptr},
+                 {"spec", o.spec},
+                 {"by", o.by},
+                 {"at", o.at}};
+    text += fmt::format("  {}: {} over the spec's {:g} ({}, {})\n", name, what, o.spec, o.by, o.at);
+  }
+  if (!text.empty())
+    text = fmt::format("\noverrides in force ({}; the spec file is as you wrote it):\n",
+                       up::StatePath(dir, up::kOverridesFile)) +
+           text;
+  return out;
+}
+
 Status ShowStatus(const Globals& g, const std::string& state_dir) {
-  CARVE_ASSIGN_OR_RETURN(auto st, up::ReadStatus(UpStateDir(g, state_dir)));
+  const std::string dir = UpStateDir(g, state_dir);
+  CARVE_ASSIGN_OR_RETURN(auto st, up::ReadStatus(dir));
+  std::string text;
+  st["overrides"] = OverridesInForce(dir, st.value("spec", ""), text);
   if (g.json)
     fmt::print("{}\n", st.dump(2));
   else
-    fmt::print("{}", up::StatusText(st));
+    fmt::print("{}{}", up::StatusText(st), text);
   return Status::Ok();
 }
 

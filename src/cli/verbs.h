@@ -30,6 +30,7 @@ void AddDown(CLI::App& app, Globals& globals);
 void AddStatus(CLI::App& app, Globals& globals);
 void AddRebalance(CLI::App& app, Globals& globals);
 void AddTop(CLI::App& app, Globals& globals);
+void AddAdvise(CLI::App& app, Globals& globals);
 
 // The whole of a layout file (bounded: util/read_file.h); kNotFound naming it
 // when it does not exist (carve apply, assert, export).

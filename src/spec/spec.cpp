@@ -119,6 +119,39 @@ Status ParseEstimate(const YAML::Node& node, const std::string& file, const std:
   return OptMemory(f, "overhead", &e->overhead_mib);
 }
 
+Status ParseAutoscale(const YAML::Node& node, const std::string& file, const std::string& what,
+                      Autoscale* a) {
+  Fields f(node, file, what + " autoscale");
+  if (!node.IsMap()) return f.Err("", "must be a mapping", "Write autoscale: {min: 1, max: 4}.");
+  CARVE_RETURN_IF_ERROR(f.Check({"min", "max", "interval_s"}));
+  a->where = f.where();
+  if (!f.Has("min") || !f.Has("max"))
+    return f.Err("", "needs both 'min' and 'max' (replicas)", "Write autoscale: {min: 1, max: 4}.");
+  CARVE_RETURN_IF_ERROR(f.Whole("min", &a->min, 1));
+  CARVE_RETURN_IF_ERROR(f.Whole("max", &a->max, 1));
+  CARVE_RETURN_IF_ERROR(f.Whole("interval_s", &a->interval_s, 10));
+  if (a->min > a->max)
+    return f.Err("max", fmt::format("is {}, below min {}", a->max, a->min), "Make min <= max.");
+  return Status::Ok();
+}
+
+// autoscale: bounds a replica count, so it goes with replicas: (the start
+// count, within the bounds); a throughput: model is sized by its measured
+// options instead (carve advise proposes a new throughput for it).
+Status CheckAutoscale(const Fields& f, const Model& m) {
+  if (!m.autoscale) return Status::Ok();
+  if (!m.replicas)
+    return f.Err("autoscale", "needs 'replicas' (the count it starts with), not 'throughput'",
+                 "throughput: sizes the model from its measured profiles; carve advise proposes "
+                 "a new throughput for it. Use replicas: N with autoscale: {min, max}.");
+  if (*m.replicas < m.autoscale->min || *m.replicas > m.autoscale->max)
+    return f.Err("replicas",
+                 fmt::format("is {}, outside autoscale's [{}, {}]", *m.replicas, m.autoscale->min,
+                             m.autoscale->max),
+                 "Start within the bounds: min <= replicas <= max.");
+  return Status::Ok();
+}
+
 // Rules between keys of one model, after each key parsed on its own.
 Status CheckModel(const Fields& f, const Model& m) {
   if (std::find(std::begin(kEngines), std::end(kEngines), m.engine) == std::end(kEngines))
@@ -164,17 +197,18 @@ Status CheckModel(const Fields& f, const Model& m) {
                  "compute, so measured per-profile throughput no longer holds");
   if (m.share && !m.memory_mib && !m.estimate)
     return f.Err("share", "needs 'memory' or 'estimate': sharing splits a slice by memory");
-  return Status::Ok();
+  return CheckAutoscale(f, m);
 }
 
 Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Model* m) {
   std::string name = node.IsMap() && node["name"].IsScalar() ? node["name"].Scalar() : "";
   Fields f(node, file,
            name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
-  CARVE_RETURN_IF_ERROR(
-      f.Check({"name", "engine", "source", "memory", "estimate", "replicas", "throughput",
-               "latency_slo_ms", "profiles", "min_profile", "spread", "gpus", "share", "args",
-               "command", "tensor_parallel", "image", "env", "launcher"}));
+  CARVE_RETURN_IF_ERROR(f.Check({"name",     "engine",      "source",     "memory",
+                                 "estimate", "replicas",    "throughput", "latency_slo_ms",
+                                 "profiles", "min_profile", "spread",     "gpus",
+                                 "share",    "args",        "command",    "tensor_parallel",
+                                 "image",    "env",         "launcher",   "autoscale"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -220,6 +254,11 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   CARVE_RETURN_IF_ERROR(f.StrList("gpus", &m->gpus));
   CARVE_RETURN_IF_ERROR(f.Bool("share", &m->share));
   CARVE_RETURN_IF_ERROR(f.Int("tensor_parallel", &m->tensor_parallel));
+  if (f.Has("autoscale")) {
+    m->autoscale.emplace();
+    CARVE_RETURN_IF_ERROR(ParseAutoscale(f.Get("autoscale"), file,
+                                         fmt::format("model '{}'", m->name), &*m->autoscale));
+  }
   return CheckModel(f, *m);
 }
 

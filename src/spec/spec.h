@@ -58,6 +58,15 @@ struct Estimate {
   Where where;
 };
 
+// Bounds within which `carve up` changes a model's replica count by itself,
+// from measured traffic (docs/live.md, "Autoscale"): at most one change per
+// interval, and only after a whole interval measured since the last one.
+struct Autoscale {
+  int min = 1, max = 1;  // 1 <= min <= max
+  int interval_s = 60;   // >= 10 (advise.h's shortest window)
+  Where where;
+};
+
 struct Model {
   std::string name;
   std::string engine;  // vllm | llama.cpp | sglang | command | echo
@@ -78,6 +87,7 @@ struct Model {
   std::vector<std::string> gpus;  // GPU models it may run on (aliases); empty = any
   bool share = false;
   int tensor_parallel = 0;  // 0: carve decides (1 when it fits one slice)
+  std::optional<Autoscale> autoscale;
   Where where;
 };
 

@@ -219,6 +219,43 @@ TEST(Spec, LauncherIsProcessOrDockerAndDockerNeedsAnImageToRun) {
   EXPECT_TRUE(model("    engine: echo\n    launcher: docker\n    image: carve:1\n").ok());
 }
 
+TEST(Spec, AutoscaleBoundsReplicasWithFileLineErrors) {
+  auto model = [](const std::string& replicas, const std::string& autoscale) {
+    return ParseSpec("version: v1\nmodels:\n  - name: a\n    memory: 1GiB\n" + replicas +
+                         "    autoscale: " + autoscale + "\n",
+                     "c.yaml");
+  };
+  auto ok = model("    replicas: 2\n", "{min: 1, max: 4}");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_TRUE(ok->models[0].autoscale);
+  EXPECT_EQ(ok->models[0].autoscale->min, 1);
+  EXPECT_EQ(ok->models[0].autoscale->max, 4);
+  EXPECT_EQ(ok->models[0].autoscale->interval_s, 60);
+  auto every = model("    replicas: 1\n", "{min: 1, max: 2, interval_s: 10}");
+  ASSERT_TRUE(every.ok()) << every.status().ToString();
+  EXPECT_EQ(every->models[0].autoscale->interval_s, 10);
+  struct Bad {
+    std::string replicas, autoscale, says;
+  };
+  const Bad bad[] = {
+      {"    replicas: 2\n", "{min: 3, max: 2}",
+       "c.yaml:6: model 'a' autoscale: 'max' is 2, below min 3"},
+      {"    replicas: 1\n", "{min: 0, max: 2}", "c.yaml:6"},
+      {"    replicas: 5\n", "{min: 1, max: 4}", "'replicas' is 5, outside autoscale's [1, 4]"},
+      {"    replicas: 1\n", "{max: 4}", "needs both 'min' and 'max'"},
+      {"    replicas: 1\n", "{min: 1, max: 2, interval_s: 5}", "interval_s"},
+      {"    replicas: 1\n", "{min: 1, max: 2, every: 3}", "every"},
+      {"    replicas: 1\n", "4", "must be a mapping"},
+      {"    throughput: 10\n    profiles: [{profile: 1g.10gb, throughput: 5}]\n",
+       "{min: 1, max: 2}", "'autoscale' needs 'replicas'"},
+  };
+  for (const auto& b : bad) {
+    auto s = model(b.replicas, b.autoscale);
+    ASSERT_FALSE(s.ok()) << b.autoscale;
+    EXPECT_NE(s.status().message().find(b.says), std::string::npos) << s.status().ToString();
+  }
+}
+
 TEST(Spec, UnknownVersionIsRefused) {
   auto s = ParseSpec("version: v2\n", "c.yaml");
   ASSERT_FALSE(s.ok());

@@ -141,7 +141,11 @@ Status Service::Impl::WaitStarted(const std::vector<std::string>& ids) {
 // utilisation.
 void Service::Impl::CountTraffic() {
   last_count = std::chrono::steady_clock::now();
-  if (gw) traffic.Add(last_count, gw->Counters());
+  if (gw) {
+    auto counters = gw->Counters();
+    if (history.Add(last_count, counters)) (void)WriteTrafficHistory(o.state_dir, history);
+    traffic.Add(last_count, std::move(counters));
+  }
   if (auto g = machine->Gpus(); g.ok()) gpus_seen = std::move(*g);
   for (const auto& g : gpus_seen)
     if (auto u = machine->ReadUtilisation(g.index); u.ok()) utilisation_seen[g.index] = *u;

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "up/autoscale.h"
+#include "up/overrides.h"
 #include "up/state_dir.h"
 #include "up/status.h"
 #include "up/up.h"
@@ -69,6 +71,8 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   options.interrupted = take_signals;
   lock->Note(fmt::format("pid {}, carve up {}", ::getpid(), spec_path));
   CARVE_RETURN_IF_ERROR(WritePid(state_dir));
+  // An override lives as long as the carve up that took it (overrides.h).
+  RemoveOverrides(state_dir);
 
   auto started = Service::Start(spec_path, options, std::move(hooks));
   if (!started.ok()) {
@@ -86,6 +90,11 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   }
   on_ready(s.listen());
   if (std::exchange(hup_pending, false)) Reload(s, state_dir, current);
+  Autoscaler autoscale(
+      state_dir, [&] { return s.Reload(current); },
+      [&](const std::string& line) {
+        if (options.note) options.note(line);
+      });
 
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {s.wake_fd(), POLLIN, 0}};
@@ -101,6 +110,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     s.Tick();
     if (Status f = s.Failover(); !f.ok())
       std::fprintf(stderr, "carve up: failover failed: %s\n", f.ToString().c_str());
+    autoscale.Tick(std::chrono::steady_clock::now());  // models with autoscale: only
     if (tty) {
       // A live summary: redraw the status in place.
       std::string text = StatusText(s.StatusJson());

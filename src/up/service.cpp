@@ -9,6 +9,7 @@
 #include "serve/access.h"
 #include "up/gateway_config.h"
 #include "up/moves.h"
+#include "up/overrides.h"
 #include "up/rebalance.h"
 #include "up/reconcile.h"
 #include "up/service_impl.h"
@@ -79,6 +80,7 @@ std::string Service::Impl::NewId(const std::string& model) const {
 // leaves unused.
 Status Service::Impl::Converge(const std::string& path, bool first, Replan replan) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec next, spec::LoadSpec(path));
+  CARVE_RETURN_IF_ERROR(ApplyOverrides(next, o.state_dir));  // carve advise --apply, autoscale
   if (next.models.empty())
     return Status::InvalidArgument(fmt::format("{}: no models to serve", next.file),
                                    "Add a models: list (docs/spec.md).");

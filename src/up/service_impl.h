@@ -18,6 +18,7 @@
 #include "spec/spec.h"
 #include "up/desired.h"
 #include "up/failover.h"
+#include "up/history.h"
 #include "up/observe.h"
 #include "up/status.h"
 #include "up/traffic.h"
@@ -51,7 +52,8 @@ struct Service::Impl {
   // dashboard's), handed to the gateway's threads.
   std::shared_ptr<LatestText> slice_metrics = std::make_shared<LatestText>();
   std::shared_ptr<LatestText> status_line = std::make_shared<LatestText>();
-  TrafficWindow traffic;  // per-replica and per-model traffic, fed by CountTraffic
+  TrafficWindow traffic;   // per-replica and per-model traffic, fed by CountTraffic
+  TrafficHistory history;  // the same per model for 15 minutes: STATE_DIR/traffic.json
   std::chrono::steady_clock::time_point last_count{};
   std::string last_status;
   std::chrono::steady_clock::time_point last_write{};

@@ -10,6 +10,9 @@
 //   reload.result   {"nonce", "spec", "error": "" or why}: the answer
 //   reload.lock     flock a requester holds: one reload in flight at a time
 //   up.log          the detached service's own log
+//   traffic.json    per-model traffic history, 15 minutes (history.h)
+//   overrides.json  replica counts `carve advise --apply` and autoscale set
+//                   over the spec's (overrides.h); removed when carve up starts
 //   access.log      the gateway's access log (unless the spec says otherwise)
 //   engines/ID/, logs/ID.log   each engine's working directory and log
 //
@@ -32,6 +35,8 @@ inline constexpr const char* kReloadRequestFile = "reload.request";
 inline constexpr const char* kReloadResultFile = "reload.result";
 inline constexpr const char* kReloadLockFile = "reload.lock";
 inline constexpr const char* kLogFile = "up.log";
+inline constexpr const char* kTrafficFile = "traffic.json";
+inline constexpr const char* kOverridesFile = "overrides.json";
 
 // STATE_DIR/NAME.
 std::string StatePath(const std::string& state_dir, const char* name);
