@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -64,6 +65,7 @@ Status Up(Globals& g, const UpFlags& f) {
   o.carve_path = fs::read_symlink("/proc/self/exe").string();
   o.ready_timeout_ms = static_cast<int>(f.ready_timeout * 1000);
   o.keep_going = f.keep_going;
+  if (const char* n = std::getenv("CARVE_TEST_CRASH_AT_STEP")) o.crash_at_step = std::atoi(n);
   if (!f.engine_ports.empty())
     CARVE_RETURN_IF_ERROR(ParsePortRange(f.engine_ports, o.port_first, o.port_last));
   up::Hooks h;

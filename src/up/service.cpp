@@ -3,17 +3,20 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "plan/spec_plan.h"
 #include "serve/access.h"
 #include "up/gateway_config.h"
+#include "up/live_journal.h"
 #include "up/moves.h"
 #include "up/overrides.h"
 #include "up/rebalance.h"
 #include "up/reconcile.h"
 #include "up/service_impl.h"
 #include "up/state_dir.h"
+#include "util/utc.h"
 
 namespace carve::up {
 
@@ -34,6 +37,14 @@ Result<plan::Plan> PlanAll(const spec::Spec& next, const std::string& path,
   return Status::Insufficient(
       fmt::format("{}: the machine cannot serve every model:{}", next.file, why),
       "Run carve plan " + path + " to see the plan; lower replicas or memory.");
+}
+
+bool ExistsNow(const std::vector<device::Gpu>& gpus, int gpu, const apply::SliceSpec& s) {
+  for (const auto& g : gpus)
+    if (g.index == gpu)
+      for (const auto& gi : g.gpu_instances)
+        if (gi.profile == s.profile->name && gi.placement.start == *s.start) return true;
+  return false;
 }
 
 std::vector<Want> WantsOf(const std::vector<WantedReplica>& wanted) {
@@ -109,30 +120,62 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
   CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
   if (replan != Replan::kNone) layouts = FreeUnusedGpus(p, gpus, EnginePids(), std::move(layouts));
-
   // Make before break: the old engine of a replica that moves serves until
   // its successor is ready, then is drained and stopped, and its slice goes
   // last. Only one whose slice is in the way of the new layout stops first
   // (its model's requests wait for the new engine: gateway.timeouts.hold_ms).
   std::vector<WantedReplica> add;
   std::vector<Leaving> leaving;
+  std::set<std::string> moving;
   for (const Action& a : Reconcile(WantsOf(wanted), HavesOf(replicas))) {
     if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStop)
       leaving.push_back({a.id, replicas.at(a.id).want.slot});
+    if (a.kind == ActionKind::kMove) moving.insert(a.id);
     if (a.kind == ActionKind::kMove || a.kind == ActionKind::kStart)
       add.push_back(std::move(wanted[a.want]));
   }
+  // The slices of leaving replicas go, on GPUs the plan no longer uses too,
+  // and so does what an interrupted change left (live_journal.h), unless this
+  // plan uses them.
+  LiveJournal journal{path, UtcNow(), "plan", {}};
+  if (auto pending = ReadLiveJournal(o.state_dir); !pending.ok()) {
+    Note(pending.status().ToString() + " (ignored: no slice it lists is destroyed)");
+  } else if (*pending) {
+    Note(
+        fmt::format("finishing the change an earlier carve up began at {} (step {}): {} slice(s) "
+                    "it made or was freeing go unless this plan uses them",
+                    (*pending)->started, (*pending)->step, (*pending)->slices.size()));
+    journal.slices = (*pending)->slices;
+  }
+  for (const auto& l : leaving) journal.slices.push_back(l.slot.ref());
+  std::set<std::string> keep;
+  for (const auto& w : wanted) keep.insert(w.slot.where());
+  for (const auto& w : add) keep.insert(w.slot.where());
+  for (const auto& s : spares) keep.insert(s.str());
+  for (const auto& q : quarantined) keep.insert(q.slice.str());
+  layouts = DropLeftovers(std::move(layouts), gpus, journal.slices, keep);
   std::vector<Slot> arriving;
   for (const auto& w : add) arriving.push_back(w.slot);
   Interim interim = InterimLayouts(layouts, gpus, leaving, arriving);
   std::set<std::string> first_out;
-  for (const auto& [id, why] : interim.stop_first) {
-    Note(fmt::format(
-        "{} stops before its successor starts ({}); its model waits for the new engine", id, why));
-    first_out.insert(id);
-  }
+  for (const auto& [id, why] : interim.stop_first) first_out.insert(id);
+  NoteStopsFirst(interim, moving);
   CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
+
+  // Journaled from here: what the interim layout makes and what leaves.
+  for (const auto& l : interim.layouts)
+    for (const auto& s : l.slices)
+      if (s.start && !ExistsNow(gpus, l.gpu, s))
+        journal.slices.push_back({l.gpu, s.profile->name, *s.start});
+  auto step = [&](const char* name, int n) -> Status {
+    journal.step = name;
+    if (!journal.slices.empty()) CARVE_RETURN_IF_ERROR(WriteLiveJournal(o.state_dir, journal));
+    if (!first) CrashPoint(n);
+    return Status::Ok();
+  };
+  CARVE_RETURN_IF_ERROR(step("interim layout", 1));
   CARVE_RETURN_IF_ERROR(ApplyLayout(interim.layouts, first_out));
+  CARVE_RETURN_IF_ERROR(step("start successors", 2));
   CARVE_ASSIGN_OR_RETURN(gpus, machine->Gpus());
   std::vector<std::string> started;
   for (auto& w : add) {
@@ -143,14 +186,47 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
   spec = std::move(next);
   spec_path = path;
   Tick(true);
+  CARVE_RETURN_IF_ERROR(step("wait for successors", 3));
   // A successor that does not become ready leaves its predecessor serving.
   CARVE_RETURN_IF_ERROR(WaitStarted(started));
+  CARVE_RETURN_IF_ERROR(step("drain and stop the old engines", 4));
   // The rest of the leaving (those stopped first are gone, and a successor
   // may have taken one's id): drained and stopped, then their slices freed.
-  std::set<std::string> going;
   for (const auto& l : leaving)
-    if (!first_out.count(l.id)) going.insert(l.id);
-  return ApplyLayout(layouts, going);
+    if (!first_out.count(l.id)) StopReplica(l.id);
+  CARVE_RETURN_IF_ERROR(step("final layout", 5));
+  CARVE_RETURN_IF_ERROR(ApplyLayout(layouts, {}));
+  CARVE_RETURN_IF_ERROR(step("done", 6));
+  RemoveLiveJournal(o.state_dir);
+  return Status::Ok();
+}
+
+// Says which replicas stop before their successors start, and which models
+// have no ready replica meanwhile (their requests are held).
+void Service::Impl::NoteStopsFirst(const Interim& interim,
+                                   const std::set<std::string>& moving) const {
+  std::set<std::string> dark;  // models none of whose replicas stays ready
+  for (const auto& [id, why] : interim.stop_first) {
+    const std::string& model = replicas.at(id).want.model;
+    Note(moving.count(id) ? fmt::format("{} stops before its successor starts ({})", id, why)
+                          : fmt::format("{} stops first ({})", id, why));
+    bool another = std::any_of(replicas.begin(), replicas.end(), [&](const auto& r) {
+      bool leaves_first = interim.stop_first.count(r.first) > 0;
+      return r.second.want.model == model && !leaves_first;
+    });
+    if (!another && moving.count(id)) dark.insert(model);
+  }
+  for (const auto& m : dark)
+    Note(
+        fmt::format("{} has no ready replica until its new engine is ready: its requests wait "
+                    "up to {} ms (gateway.timeouts.hold_ms)",
+                    m, gwcfg.timeouts.hold_ms));
+}
+
+void Service::Impl::CrashPoint(int step) const {
+  if (o.crash_at_step != step) return;
+  Note(fmt::format("test: killed at step {} of a live change (CARVE_TEST_CRASH_AT_STEP)", step));
+  ::kill(::getpid(), SIGKILL);
 }
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

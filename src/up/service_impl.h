@@ -19,6 +19,7 @@
 #include "up/desired.h"
 #include "up/failover.h"
 #include "up/history.h"
+#include "up/moves.h"
 #include "up/observe.h"
 #include "up/status.h"
 #include "up/traffic.h"
@@ -77,6 +78,9 @@ struct Service::Impl {
   // failover.cpp's watch: slices newly faulted or crash-looping, and healed.
   std::vector<Quarantine> NewFaults();
   Status Failover();
+  void NoteStopsFirst(const Interim& interim, const std::set<std::string>& moving) const;
+  // Tests only (Options::crash_at_step): SIGKILL itself at step `step` of a live change.
+  void CrashPoint(int step) const;
   std::string NewId(const std::string& model) const;
 
   // layout_change.cpp

@@ -11,6 +11,7 @@
 //   reload.lock     flock a requester holds: one reload in flight at a time
 //   up.log          the detached service's own log
 //   traffic.json    per-model traffic history, 15 minutes (history.h)
+//   live.journal    the live change in progress (live_journal.h)
 //   overrides.json  replica counts `carve advise --apply` and autoscale set
 //                   over the spec's (overrides.h); removed when carve up starts
 //   access.log      the gateway's access log (unless the spec says otherwise)

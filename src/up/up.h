@@ -49,6 +49,9 @@ struct Options {
   // Asked every 200 ms while engines start: true (SIGTERM, SIGINT) stops the
   // start-up at once, engines stopped, with an error saying so.
   std::function<bool()> interrupted;
+  // Tests: SIGKILL the service at this step of a live change (1–6, service.cpp;
+  // CARVE_TEST_CRASH_AT_STEP), as a crash would; 0: never.
+  int crash_at_step = 0;
 };
 
 class Service {
