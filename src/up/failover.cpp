@@ -144,7 +144,7 @@ std::vector<std::string> AvoidQuarantined(plan::Plan& p,
 
 std::vector<device::SliceRef> ReserveSpares(plan::Plan& p, const std::string& profile, int count,
                                             const std::vector<device::SliceRef>& spares,
-                                            std::string& short_note) {
+                                            std::string& short_note, bool make_new) {
   std::vector<device::SliceRef> out;
   short_note.clear();
   PlannedSlice none;
@@ -157,6 +157,7 @@ std::vector<device::SliceRef> ReserveSpares(plan::Plan& p, const std::string& pr
   for (const auto& ref : spares)
     if (PlannedGpu* g = GpuAt(p, ref.gpu); g && ref.profile == profile)
       if (const mig::Profile* prof = g->gpu.model->FindProfile(profile)) take(*g, prof, ref.start);
+  if (!make_new) return out;
   // GPUs in use first: a spare there needs no MIG mode change.
   std::vector<PlannedGpu*> order;
   for (auto& g : p.gpus)

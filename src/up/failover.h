@@ -36,10 +36,11 @@ std::vector<std::string> AvoidQuarantined(plan::Plan& p,
 
 // Adds empty slices of `profile` to the plan until it holds `count` spares:
 // the slices of `spares` first (where they are still free), then the first
-// free placements, GPUs in use first. Returns the spares; `short_note` says
-// when fewer than `count` fit (else "").
+// free placements, GPUs in use first (unless not `make_new`: a failover
+// keeps what spares are left and replenishes them after its move). Returns
+// the spares; `short_note` says when fewer than `count` fit (else "").
 std::vector<device::SliceRef> ReserveSpares(plan::Plan& p, const std::string& profile, int count,
                                             const std::vector<device::SliceRef>& spares,
-                                            std::string& short_note);
+                                            std::string& short_note, bool make_new = true);
 
 }  // namespace carve::up

@@ -109,6 +109,15 @@ TEST(ReserveSpares, KeepsItsSparesThenFillsGpusInUseFirst) {
   EXPECT_EQ(std::count(slices.begin(), slices.end(), "0:1g.10gb@4=-"), 1);
 }
 
+TEST(ReserveSpares, AFailoverKeepsWhatIsLeftAndMakesNoneNew) {
+  auto p = PlanOf({Gpu(0, {{"3g.40gb", 0, 0}})});
+  std::string note;
+  auto spares = ReserveSpares(p, "1g.10gb", 2, {At(0, "1g.10gb", 6)}, note, /*make_new=*/false);
+  ASSERT_EQ(spares.size(), 1u);
+  EXPECT_EQ(spares[0].str(), "0:1g.10gb@6");
+  EXPECT_EQ(Slices(p), (std::vector<std::string>{"0:1g.10gb@6=-", "0:3g.40gb@0=chat"}));
+}
+
 TEST(ReserveSpares, NeverOverAQuarantinedSliceAndSaysWhenFewerFit) {
   auto p = PlanOf({Gpu(0, {{"4g.40gb", 0, 0}, {"3g.40gb", 4, 1}})});
   AvoidQuarantined(p, {At(0, "3g.40gb", 4)}, {});  // embed fits nowhere: GPU 0 is full

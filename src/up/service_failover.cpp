@@ -42,7 +42,7 @@ Status Service::Impl::PlaceAroundFaults(plan::Plan& p, const spec::Spec& next) {
                                                next.spare->where.str(), profile),
                                    "carve profiles lists each GPU's profiles.");
   std::string short_note;
-  spares = ReserveSpares(p, profile, next.spare->count, spares, short_note);
+  spares = ReserveSpares(p, profile, next.spare->count, spares, short_note, !hold_spares);
   if (!short_note.empty()) Note(short_note);
   return Status::Ok();
 }
@@ -109,7 +109,13 @@ Status Service::Impl::Failover() {
   // Its engines fail anyway: out of rotation and stopped now, not after
   // their successors are ready.
   for (const auto& id : off) StopReplica(id);
+  // The moved replicas first; the spares they used are made again after,
+  // so that no slice creation delays the model's new engine.
+  hold_spares = true;
   Status s = Converge(spec_path, /*first=*/false);
+  hold_spares = false;
+  if (s.ok() && spec.spare && int(spares.size()) < spec.spare->count)
+    s = Converge(spec_path, /*first=*/false);
   reload_error = s.ok() ? "" : "failover: " + s.ToString();
   Tick(true);
   return s;

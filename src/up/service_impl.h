@@ -65,6 +65,7 @@ struct Service::Impl {
   std::vector<device::SliceRef> spares;
   std::map<std::string, int> crash_moved;  // by model: 1 moved once, 2 told it stays
   std::chrono::steady_clock::time_point last_fault_check{};
+  bool hold_spares = false;  // a failover's move: no new spare slice until it is done
 
   void Note(const std::string& s) const {
     if (o.note) o.note(s);
