@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <string>
 
 #include "cli/verbs.h"
 
@@ -46,6 +48,18 @@ int ExitCodeFor(const Status& s) {
     default:
       return kExitFailed;
   }
+}
+
+bool Interactive() { return ::isatty(0) && ::isatty(1); }
+
+Status Confirm(const std::string& question, const std::string& what) {
+  fmt::print("{} [y/N] ", question);
+  std::fflush(stdout);
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer == "y" || answer == "Y" || answer == "yes") return Status::Ok();
+  return Status::Error(Code::kUnknown, fmt::format("not {}: you said no", what),
+                       "Nothing was changed.");
 }
 
 Status ParsePortRange(const std::string& text, int& first, int& last) {

@@ -48,6 +48,12 @@ std::function<void()> Body(Globals& g, std::function<Status()> fn);
 // with the form to write.
 Status ParsePortRange(const std::string& text, int& first, int& last);
 
+// Whether stdin and stdout are a terminal: a person who can be asked.
+bool Interactive();
+// Asks `question` [y/N] on the terminal; Ok on yes, else an error saying
+// "not WHAT: you said no" and that nothing was changed.
+Status Confirm(const std::string& question, const std::string& what);
+
 int Main(int argc, char** argv);
 
 }  // namespace carve::cli

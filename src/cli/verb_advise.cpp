@@ -275,15 +275,6 @@ Result<Advised> Advise(const Globals& g, const std::string& dir, std::chrono::se
   return a;
 }
 
-Status Confirm() {
-  fmt::print("Apply this change to the running carve up? [y/N] ");
-  std::fflush(stdout);
-  std::string answer;
-  std::getline(std::cin, answer);
-  if (answer == "y" || answer == "Y" || answer == "yes") return Status::Ok();
-  return Status::Error(Code::kUnknown, "not applied: you said no", "Nothing was changed.");
-}
-
 // Writes the overrides and asks the service to reload; puts the overrides
 // back as they were when the reload fails.
 Status Apply(const Advised& a, const std::string& dir) {
@@ -309,12 +300,13 @@ Status Run(Globals& g, const AdviseFlags& f) {
       fmt::print("\nApply it live: carve advise --apply (the spec file stays as written).\n");
     return Status::Ok();
   }
-  if (!f.yes && !(::isatty(0) && ::isatty(1)))
+  if (!f.yes && !Interactive())
     return Status::InvalidArgument(
         "carve advise --apply changes what runs, and there is no "
         "terminal to confirm on",
         "Pass --yes to apply. Nothing was changed.");
-  if (!f.yes) CARVE_RETURN_IF_ERROR(Confirm());
+  if (!f.yes)
+    CARVE_RETURN_IF_ERROR(Confirm("Apply this change to the running carve up?", "applied"));
   if (!g.json) {
     fmt::print("\nApplying: carve up reloads, starting new engines before stopping old ones…\n");
     std::fflush(stdout);

@@ -32,18 +32,6 @@ struct Opts {
   bool dry_run = false, force = false, yes = false, install = false, uninstall = false;
 };
 
-bool Interactive() { return ::isatty(0) && ::isatty(1); }
-
-Status Confirm(const apply::Changes& plan) {
-  size_t n = plan.ops.size();
-  fmt::print("Apply these {} operation{}? [y/N] ", n, n == 1 ? "" : "s");
-  std::fflush(stdout);
-  std::string answer;
-  std::getline(std::cin, answer);
-  if (answer == "y" || answer == "Y" || answer == "yes") return Status::Ok();
-  return Status::Error(Code::kUnknown, "not applied: you said no", "Nothing was changed.");
-}
-
 apply::Options ReconcileOptions(const Globals& g, const Opts& o) {
   apply::Options ro;
   ro.force = o.force;
@@ -179,7 +167,11 @@ Status Run(const Globals& g, const Opts& o) {
     return Status::InvalidArgument(
         "carve apply changes GPUs, and there is no terminal to confirm on",
         "Pass --yes to apply, or --dry-run to only look. Nothing was changed.");
-  if (!o.yes) CARVE_RETURN_IF_ERROR(Confirm(plan));
+  if (!o.yes) {
+    size_t n = plan.ops.size();
+    CARVE_RETURN_IF_ERROR(
+        Confirm(fmt::format("Apply these {} operation{}?", n, n == 1 ? "" : "s"), "applied"));
+  }
   CARVE_RETURN_IF_ERROR(Finish(
       g, r.Apply(plan), "Applied and verified: every GPU holds its layout, placement-exactly."));
   Remember(g, o, *m);

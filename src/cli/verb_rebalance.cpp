@@ -104,15 +104,6 @@ void PrintDecision(const up::RebalanceDecision& d) {
     fmt::print("  GPU {} freed: its slices are destroyed, it holds nothing\n", gpu);
 }
 
-Status Confirm() {
-  fmt::print("Rebalance now? [y/N] ");
-  std::fflush(stdout);
-  std::string answer;
-  std::getline(std::cin, answer);
-  if (answer == "y" || answer == "Y" || answer == "yes") return Status::Ok();
-  return Status::Error(Code::kUnknown, "not rebalanced: you said no", "Nothing was changed.");
-}
-
 // Asks the service to rebalance and, on a terminal, prints its log's new
 // lines (the detached service's progress) until it answers.
 Status Execute(const std::string& dir, const std::string& spec, up::Replan replan, bool progress) {
@@ -143,11 +134,11 @@ Status Rebalance(const Globals& g, const RebalanceFlags& f) {
   Json out = up::RebalanceJson(d);
   if (!g.json) PrintDecision(d);
   bool act = d.change && !f.dry_run;
-  if (act && !f.yes && (g.json || !::isatty(0) || !::isatty(1)))
+  if (act && !f.yes && (g.json || !Interactive()))
     return Status::InvalidArgument(
         "carve rebalance changes what carve up runs, and there is no terminal to confirm on",
         "Pass --yes to rebalance, or --dry-run to only look. Nothing was changed.");
-  if (act && !f.yes) CARVE_RETURN_IF_ERROR(Confirm());
+  if (act && !f.yes) CARVE_RETURN_IF_ERROR(Confirm("Rebalance now?", "rebalanced"));
   Status done = act ? Execute(dir, spec_path, d.chosen.replan, !g.json) : Status::Ok();
   if (g.json) {
     out["executed"] = act && done.ok();

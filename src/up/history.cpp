@@ -27,17 +27,6 @@ std::vector<uint64_t> Minus(const std::vector<uint64_t>& now, const std::vector<
   return out;
 }
 
-std::optional<Quantiles> QuantilesOf(const std::vector<uint64_t>& counts) {
-  static const std::vector<double> bounds = [] {
-    auto b = gateway::LatencyBoundsSeconds();
-    for (double& x : b) x *= 1000;
-    return b;
-  }();
-  auto p50 = BucketQuantile(0.5, bounds, counts), p99 = BucketQuantile(0.99, bounds, counts);
-  if (!p50 || !p99) return std::nullopt;
-  return Quantiles{*p50, *p99};
-}
-
 WindowTraffic Between(const ModelTotals& now, const ModelTotals& then, double dt) {
   WindowTraffic w;
   w.seconds = dt;

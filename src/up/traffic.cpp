@@ -21,6 +21,8 @@ void AddTo(std::vector<uint64_t>& sum, const std::vector<uint64_t>& more) {
 
 uint64_t Delta(uint64_t now, uint64_t then) { return now > then ? now - then : 0; }
 
+}  // namespace
+
 std::optional<Quantiles> QuantilesOf(const std::vector<uint64_t>& counts) {
   static const std::vector<double> bounds = [] {
     auto b = gateway::LatencyBoundsSeconds();
@@ -31,8 +33,6 @@ std::optional<Quantiles> QuantilesOf(const std::vector<uint64_t>& counts) {
   if (!p50 || !p99) return std::nullopt;
   return Quantiles{*p50, *p99};
 }
-
-}  // namespace
 
 std::optional<double> BucketQuantile(double q, const std::vector<double>& bounds,
                                      const std::vector<uint64_t>& counts) {

@@ -32,6 +32,9 @@ struct ModelTraffic {
 // Prometheus' histogram_quantile does; in the bounds' unit. None when empty.
 std::optional<double> BucketQuantile(double q, const std::vector<double>& bounds,
                                      const std::vector<uint64_t>& counts);
+// p50 and p99 in milliseconds of counts over the gateway's latency buckets
+// (gateway::LatencyBoundsSeconds); nullopt when nothing was counted.
+std::optional<Quantiles> QuantilesOf(const std::vector<uint64_t>& counts);
 
 class TrafficWindow {
  public:
