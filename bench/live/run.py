@@ -8,7 +8,8 @@ send chat requests back to back to the model that moves, for a steady window
   grow      `carve up` again with the model's memory doubled: 1g.10gb -> 2g.20gb,
             made before broken (the old engine serves until the new one is ready);
   settings  `carve up` again with new engine args on the same slice: the old
-            engine stops first and the requests wait in the gateway (hold_ms);
+            engine must stop first; a temporary replica on free room serves
+            meanwhile (ready before the old one stops, gone after);
   restart   SIGKILL of the model's only engine: the supervisor restarts it and
             the requests wait in the gateway meanwhile;
   rebalance a third model that took GPU 1 is dropped by a reload, which leaves
@@ -112,12 +113,12 @@ class Bench:
                     if s["uuid"] == replica["uuid"])
 
     def wait_serving(self, old_pid, deadline_s=60):
-        """Until chat's replica is a new engine, ready."""
+        """Until chat's only replica is a new engine, ready (a temporary one gone)."""
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
-            r = self.chat_replica()
-            if r["state"] == "ready" and r["pid"] not in (0, old_pid):
-                return r
+            reps = [r for r in self.status()["replicas"] if r["model"] == "chat"]
+            if len(reps) == 1 and reps[0]["state"] == "ready" and reps[0]["pid"] not in (0, old_pid):
+                return reps[0]
             time.sleep(0.02)
         sys.exit("the new engine never served")
 
@@ -294,7 +295,7 @@ def main():
 
         change("grow 1g.10gb → 2g.20gb (make before break)",
                lambda old: b.carve("up", b.spec("b", "18GiB", 16), "--state-dir", b.state))
-        change("new args, same slice (stop first, requests held)",
+        change("new args, same slice (stop first, through a temporary home)",
                lambda old: b.carve("up", b.spec("c", "18GiB", 12), "--state-dir", b.state))
         change("engine SIGKILLed (restart, requests held)",
                lambda old: os.kill(old["pid"], signal.SIGKILL))

@@ -80,6 +80,11 @@ void PrintPictures(const char* title, const std::vector<up::GpuPicture>& pics) {
 std::string Unavailability(const up::RebalanceMove& m) {
   if (!m.stop_first)
     return "none: make before break (the old engine serves until the new one is ready)";
+  if (!m.temporary.empty())
+    return fmt::format(
+        "none: stop first ({}), while {} serves from a temporary home on {} (made ready before, "
+        "gone after)",
+        m.why, m.model, m.temporary);
   return fmt::format(
       "stop first ({}): {} waits until its new engine is ready (at most its ready timeout, {:.0f} "
       "s; "

@@ -56,6 +56,7 @@ Status Service::Impl::StartReplica(WantedReplica w, const std::vector<device::Gp
                    w.slot.gpu, w.slot.profile, w.slot.start, w.slot.uuid));
   CARVE_RETURN_IF_ERROR(sup->Start(w.spec).Prefixed(id));
   replicas[id] = Replica{std::move(w)};
+  replicas[id].started_at = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
@@ -169,6 +170,9 @@ void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
                       s.id, exit, s.restarts, s.log_path));
       break;
     case serve::State::kReady:
+      if (was == serve::State::kStarting && s.restarts == 0)
+        ready_time[r.want.model] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(s.since - r.started_at);
       if (was == serve::State::kRestarting || was == serve::State::kCrashLooping ||
           (was == serve::State::kStarting && s.restarts > 0))
         Note(fmt::format("{} is ready again on port {} (pid {}, restart #{})", s.id, s.port, s.pid,

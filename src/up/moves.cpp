@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace carve::up {
 namespace {
@@ -132,6 +133,113 @@ Interim InterimLayouts(const apply::Layouts& final_layouts, const std::vector<de
     const mig::Profile* p = l->model->FindProfile(r.slot.profile);
     if (!Holds(*l, p, r.slot.start))
       l->slices.push_back(apply::FullSlice(*l->model, *p, r.slot.start));
+  }
+  return out;
+}
+
+std::set<std::string> DarkModels(const Interim& interim,
+                                 const std::map<std::string, std::string>& model_of,
+                                 const std::set<std::string>& moving) {
+  std::set<std::string> dark;
+  for (const auto& id : moving)
+    if (interim.stop_first.count(id) && model_of.count(id)) dark.insert(model_of.at(id));
+  for (const auto& [id, model] : model_of)
+    if (!interim.stop_first.count(id)) dark.erase(model);  // one stays ready
+  return dark;
+}
+
+namespace {
+
+bool Overlaps(const apply::GpuLayout& l, const mig::Placement& pl) {
+  return std::any_of(l.slices.begin(), l.slices.end(), [&](const apply::SliceSpec& n) {
+    return n.profile && n.start && pl.Overlaps({*n.start, n.profile->size()});
+  });
+}
+
+bool OverlapsNow(const device::Gpu& g, const mig::Placement& pl) {
+  return std::any_of(g.gpu_instances.begin(), g.gpu_instances.end(),
+                     [&](const device::GpuInstance& gi) { return pl.Overlaps(gi.placement); });
+}
+
+bool Used(const device::Gpu& g, int gi) {
+  return std::any_of(g.processes.begin(), g.processes.end(),
+                     [&](const device::Process& pr) { return pr.gi == gi; });
+}
+
+bool LegalWith(const apply::GpuLayout& l, const mig::Profile& p, int start) {
+  std::vector<mig::Slice> slices;
+  for (const auto& n : l.slices)
+    if (n.profile && n.start) slices.push_back({n.profile, *n.start});
+  slices.push_back({&p, start});
+  return mig::CheckLayout(*l.model, slices).ok();
+}
+
+apply::GpuLayout* LayoutFor(Interim& interim, int gpu) {
+  auto it = std::find_if(interim.layouts.begin(), interim.layouts.end(),
+                         [&](const auto& l) { return l.gpu == gpu; });
+  return it == interim.layouts.end() ? nullptr : &*it;
+}
+
+// An idle slice of `want`'s profile that stays through the interim layout
+// (added to it where the interim layout would destroy it), or nullopt.
+std::optional<Slot> IdleSlice(Interim& interim, const std::vector<device::Gpu>& gpus,
+                              const Slot& want, const std::set<std::string>& busy) {
+  for (const auto& g : gpus) {
+    if (!g.model || !g.mig.current) continue;
+    const mig::Profile* p = g.model->FindProfile(want.profile);
+    if (!p) continue;
+    for (const auto& gi : g.gpu_instances) {
+      Slot s = want;
+      s.gpu = g.index, s.start = gi.placement.start;
+      if (gi.profile != want.profile || gi.compute_instances.empty() || !gi.fault.empty() ||
+          busy.count(s.where()) || Used(g, gi.id))
+        continue;
+      apply::GpuLayout* l = LayoutFor(interim, g.index);
+      if (!l) return s;  // the change leaves this GPU alone
+      if (Holds(*l, p, s.start)) return s;
+      if (!l->mig || Overlaps(*l, gi.placement)) continue;  // the interim layout destroys it
+      l->slices.push_back({p, s.start, apply::CiProfilesOf(*g.model, gi)});
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+// A free placement of `want`'s profile, added to the interim layout, or nullopt.
+std::optional<Slot> FreePlacement(Interim& interim, const std::vector<device::Gpu>& gpus,
+                                  const Slot& want) {
+  for (auto& l : interim.layouts) {
+    const device::Gpu* g = GpuOf(gpus, l.gpu);
+    if (!l.mig || !l.model || !g || !g->mig.current) continue;
+    const mig::Profile* p = l.model->FindProfile(want.profile);
+    if (!p) continue;
+    for (const auto& pl : p->placements) {
+      if (OverlapsNow(*g, pl) || Overlaps(l, pl) || !LegalWith(l, *p, pl.start)) continue;
+      l.slices.push_back(apply::FullSlice(*l.model, *p, pl.start));
+      Slot s = want;
+      s.gpu = l.gpu, s.start = pl.start;
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<TemporaryHome> AddTemporaryHomes(Interim& interim, const std::vector<device::Gpu>& gpus,
+                                             const std::map<std::string, Slot>& wanted,
+                                             std::set<std::string> busy) {
+  std::vector<TemporaryHome> out;
+  for (const auto& [model, want] : wanted) {
+    Slot base = want;
+    base.gi = base.ci = -1, base.uuid.clear();
+    if (base.profile == "whole") continue;
+    std::optional<Slot> s = IdleSlice(interim, gpus, base, busy);
+    bool made = !s;
+    if (!s) s = FreePlacement(interim, gpus, base);
+    if (!s) continue;
+    busy.insert(s->where());
+    out.push_back({model, *s, made});
   }
   return out;
 }

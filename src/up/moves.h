@@ -56,4 +56,32 @@ struct Interim {
 Interim InterimLayouts(const apply::Layouts& final_layouts, const std::vector<device::Gpu>& gpus,
                        const std::vector<Leaving>& leaving, const std::vector<Slot>& arriving);
 
+// The models a change leaves with no ready replica: one of their replicas
+// moves (in `moving`), and every running replica of theirs stops first.
+// `model_of`: each running replica's model, by id.
+std::set<std::string> DarkModels(const Interim& interim,
+                                 const std::map<std::string, std::string>& model_of,
+                                 const std::set<std::string>& moving);
+
+// Where a dark model serves while its replicas stop first and their
+// successors start: a replica of it (its successor's settings) on free
+// capacity, started and ready before anything stops, drained and stopped
+// once the successors are ready, its slice destroyed with the final layout.
+struct TemporaryHome {
+  std::string model;
+  Slot slot;          // profile, place and memory; resolved once it exists
+  bool made = false;  // a new slice (else an idle one that exists now)
+};
+
+// A temporary home for each model of `wanted` (its successor's slot: the
+// profile it needs, and its memory): an idle slice of that profile that the
+// interim layout does not destroy, else a new one at a free placement on a
+// GPU in MIG mode that the interim layouts list, overlapping no slice there
+// now or in the interim layout. Each is added to `interim.layouts`. `busy`:
+// slices not to take ("0:1g.10gb@3": those of running and arriving replicas,
+// spares, quarantined slices). Models with no room are left out. Pure.
+std::vector<TemporaryHome> AddTemporaryHomes(Interim& interim, const std::vector<device::Gpu>& gpus,
+                                             const std::map<std::string, Slot>& wanted,
+                                             std::set<std::string> busy);
+
 }  // namespace carve::up

@@ -90,6 +90,82 @@ TEST(InterimLayouts, ASliceTheFinalLayoutKeepsIsNotAddedTwice) {
   EXPECT_EQ(Names(in.layouts[0]), std::vector<std::string>{"1g.10gb@2"});
 }
 
+// A GPU in MIG mode holding `slices` now (profile, start); GI ids count from 1.
+device::Gpu Holding(int index, std::vector<std::pair<const char*, int>> slices) {
+  device::Gpu g = Gpu(index, true);
+  int id = 0;
+  for (const auto& [name, start] : slices) {
+    device::GpuInstance gi;
+    gi.id = ++id;
+    gi.profile = name;
+    gi.placement = {start, H100().FindProfile(name)->size()};
+    gi.compute_instances.push_back(device::ComputeInstance{});
+    g.gpu_instances.push_back(gi);
+  }
+  return g;
+}
+
+TEST(DarkModels, AModelIsDarkOnlyWhenEveryReplicaStopsFirstAndOneMoves) {
+  Interim in;
+  in.stop_first = {{"chat/0", "in the way"},
+                   {"chat/1", "in the way"},
+                   {"embed/0", "in the way"},
+                   {"gone/0", "in the way"}};
+  std::map<std::string, std::string> model_of = {{"chat/0", "chat"},
+                                                 {"chat/1", "chat"},
+                                                 {"embed/0", "embed"},
+                                                 {"embed/1", "embed"},
+                                                 {"gone/0", "gone"}};
+  // embed keeps embed/1 ready; gone/0 stops without a successor (not a move).
+  EXPECT_EQ(DarkModels(in, model_of, {"chat/0", "embed/0"}), std::set<std::string>{"chat"});
+  EXPECT_TRUE(DarkModels(in, model_of, {}).empty());
+}
+
+TEST(AddTemporaryHomes, AFreePlacementOnAGpuTheChangeListsIsMadeAndKeptInTheInterim) {
+  // chat 1g.10gb@0 gets new settings on the same slice; embed holds 1g.10gb@1.
+  Interim in{{Layout(0, {{"1g.10gb", 0}, {"1g.10gb", 1}})}, {{"chat/0", "wanted on its slice"}}};
+  auto homes = AddTemporaryHomes(in, {Holding(0, {{"1g.10gb", 0}, {"1g.10gb", 1}})},
+                                 {{"chat", At(0, "1g.10gb", 0)}}, {"0:1g.10gb@0", "0:1g.10gb@1"});
+  ASSERT_EQ(homes.size(), 1u);
+  EXPECT_EQ(homes[0].model, "chat");
+  EXPECT_TRUE(homes[0].made);
+  EXPECT_EQ(homes[0].slot.where(), "0:1g.10gb@2");
+  EXPECT_EQ(Names(in.layouts[0]),
+            (std::vector<std::string>{"1g.10gb@0", "1g.10gb@1", "1g.10gb@2"}));
+}
+
+TEST(AddTemporaryHomes, AnIdleSliceOfTheProfileIsTakenBeforeANewOne) {
+  // GPU 1 holds an idle 1g.10gb@6 the change leaves alone; a spare at @5 is busy.
+  Interim in{{Layout(0, {{"1g.10gb", 0}})}, {{"chat/0", "wanted on its slice"}}};
+  auto homes = AddTemporaryHomes(
+      in, {Holding(0, {{"1g.10gb", 0}}), Holding(1, {{"1g.10gb", 5}, {"1g.10gb", 6}})},
+      {{"chat", At(0, "1g.10gb", 0)}}, {"0:1g.10gb@0", "1:1g.10gb@5"});
+  ASSERT_EQ(homes.size(), 1u);
+  EXPECT_FALSE(homes[0].made);
+  EXPECT_EQ(homes[0].slot.where(), "1:1g.10gb@6");
+  EXPECT_EQ(Names(in.layouts[0]), std::vector<std::string>{"1g.10gb@0"});  // nothing added
+}
+
+TEST(AddTemporaryHomes, NoHomeOnAFullGpuOrOverASliceTheInterimMakes) {
+  // The interim layout makes a 4g.40gb@0 over the free units 0-3; 4-6 are taken now.
+  Interim in{{Layout(0, {{"4g.40gb", 0}, {"1g.10gb", 4}, {"1g.10gb", 5}, {"1g.10gb", 6}})},
+             {{"chat/0", "in the way"}}};
+  auto homes = AddTemporaryHomes(in, {Holding(0, {{"1g.10gb", 4}, {"1g.10gb", 5}, {"1g.10gb", 6}})},
+                                 {{"chat", At(0, "1g.10gb", 4)}},
+                                 {"0:1g.10gb@4", "0:1g.10gb@5", "0:1g.10gb@6"});
+  EXPECT_TRUE(homes.empty());
+  EXPECT_EQ(in.layouts[0].slices.size(), 4u);
+}
+
+TEST(AddTemporaryHomes, TwoModelsDoNotShareOneHome) {
+  Interim in{{Layout(0, {{"1g.10gb", 0}, {"1g.10gb", 1}})}, {}};
+  auto homes = AddTemporaryHomes(in, {Holding(0, {{"1g.10gb", 0}, {"1g.10gb", 1}})},
+                                 {{"chat", At(0, "1g.10gb", 0)}, {"embed", At(0, "1g.10gb", 1)}},
+                                 {"0:1g.10gb@0", "0:1g.10gb@1"});
+  ASSERT_EQ(homes.size(), 2u);
+  EXPECT_NE(homes[0].slot.where(), homes[1].slot.where());
+}
+
 }  // namespace
 }  // namespace carve::up
 

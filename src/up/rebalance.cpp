@@ -145,6 +145,20 @@ void Diff(const std::vector<WantedReplica>& wanted, const std::vector<RunningRep
   for (auto& m : c.moves)
     if (auto it = interim.stop_first.find(m.id); it != interim.stop_first.end())
       m.stop_first = true, m.why = it->second;
+  // As the service does: a model left with no ready replica serves from a
+  // temporary home where one fits (the preview does not know the service's
+  // spares and quarantined slices; the service avoids them).
+  std::map<std::string, std::string> model_of;
+  std::set<std::string> moving, busy;
+  for (const auto& r : running) model_of[r.id] = r.model, busy.insert(r.slot.where());
+  for (const auto& s : arriving) busy.insert(s.where());
+  std::map<std::string, Slot> homes_for;
+  for (const auto& m : c.moves) moving.insert(m.id), homes_for.try_emplace(m.model, m.to);
+  const std::set<std::string> dark = DarkModels(interim, model_of, moving);
+  std::erase_if(homes_for, [&](const auto& w) { return !dark.count(w.first); });
+  for (const auto& home : AddTemporaryHomes(interim, gpus, homes_for, busy))
+    for (auto& m : c.moves)
+      if (m.model == home.model && m.stop_first) m.temporary = home.slot.where();
 }
 
 // Models with fewer replicas running than `wanted` has.
@@ -212,8 +226,11 @@ Json MoveJson(const RebalanceMove& m) {
           {"to", m.to.where()},
           {"kind", m.stop_first ? "stop-first" : "make-before-break"},
           {"why", m.why},
-          // The longest the model waits: none while its old engine serves.
-          {"unavailable_max_s", m.stop_first ? m.ready_timeout_ms / 1000.0 : 0.0}};
+          {"temporary_home", m.temporary.empty() ? Json(nullptr) : Json(m.temporary)},
+          // The longest the model waits: none while its old engine or a
+          // temporary home serves.
+          {"unavailable_max_s",
+           m.stop_first && m.temporary.empty() ? m.ready_timeout_ms / 1000.0 : 0.0}};
 }
 
 Json SummaryJson(const Candidate& c) {
@@ -264,7 +281,10 @@ Replan ParseReplan(const std::string& name) {
 
 int Candidate::Cost(const RebalanceWeights& w) const {
   int cost = 0;
-  for (const auto& m : moves) cost += m.stop_first ? w.stop_first : w.make_before_break;
+  for (const auto& m : moves)
+    cost += !m.stop_first         ? w.make_before_break
+            : m.temporary.empty() ? w.stop_first
+                                  : w.temporary_home;
   return cost;
 }
 

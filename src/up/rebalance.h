@@ -47,6 +47,7 @@ struct RunningReplica {
 struct RebalanceWeights {
   int make_before_break = 1;  // a move: the old engine serves until the new one is ready
   int stop_first = 3;         // a move whose model waits for its new engine
+  int temporary_home = 2;     // a stop-first move whose model serves from a temporary home
   int gpu_freed = 4;          // a GPU in use now that holds nothing after (less one newly used)
   int model_met = 4;          // a model with fewer replicas running than wanted, served after
 };
@@ -58,6 +59,9 @@ struct RebalanceMove {
   bool stop_first = false;
   std::string why;           // why it stops first ("" for make-before-break)
   int ready_timeout_ms = 0;  // the new engine's: the longest its model waits (stop-first)
+  // A stop-first move's temporary home ("1:1g.10gb@6", moves.h), where its
+  // model serves meanwhile; "" when none fits (the model waits).
+  std::string temporary = {};
 };
 
 // A slice in a before/after picture: where it is and what runs on it.

@@ -134,8 +134,12 @@ TEST(Rebalance, AStopFirstMoveCostsMoreThanAMakeBeforeBreakOne) {
     c.score = RebalanceWeights{}.gpu_freed - c.Cost({});
     return c;
   };
-  Candidate mbb = with(false), first = with(true);
+  Candidate mbb = with(false), first = with(true), home = with(true);
   EXPECT_GT(first.Cost({}), mbb.Cost({}));
+  // Serving from a temporary home meanwhile costs less than waiting, more than none.
+  for (auto& m : home.moves) m.temporary = "1:1g.10gb@6";
+  EXPECT_GT(first.Cost({}), home.Cost({}));
+  EXPECT_GT(home.Cost({}), mbb.Cost({}));
   auto worth = Decide({mbb}, {}, {});
   EXPECT_TRUE(worth.change) << worth.why;
   auto not_worth = Decide({first}, {}, {});

@@ -76,6 +76,24 @@ serve::SupervisorOptions SupervisorOptionsFor(const Options& o) {
   return so;
 }
 
+// The machine now plus the new slices of temporary homes, on the GPUs they are on.
+apply::Layouts WithTemporarySlices(const std::vector<device::Gpu>& gpus,
+                                   const std::vector<WantedReplica>& temps) {
+  apply::Layouts out;
+  for (const auto& g : gpus) {
+    apply::GpuLayout l = apply::LayoutOf(g);
+    bool changed = false;
+    for (const auto& t : temps) {
+      const mig::Profile* p = g.model ? g.model->FindProfile(t.slot.profile) : nullptr;
+      if (t.slot.gpu != g.index || !p || ExistsNow(gpus, g.index, {p, t.slot.start, {}})) continue;
+      l.slices.push_back(apply::FullSlice(*g.model, *p, t.slot.start));
+      changed = true;
+    }
+    if (changed) out.push_back(std::move(l));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Service::Impl::NewId(const std::string& model) const {
@@ -159,8 +177,16 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
   Interim interim = InterimLayouts(layouts, gpus, leaving, arriving);
   std::set<std::string> first_out;
   for (const auto& [id, why] : interim.stop_first) first_out.insert(id);
-  NoteStopsFirst(interim, moving);
-  CARVE_RETURN_IF_ERROR(Preflight(add));  // before any slice or engine changes
+  // A model whose every replica stops first serves meanwhile from a
+  // temporary home on free capacity, where there is one.
+  std::map<std::string, std::string> model_of;
+  for (const auto& [id, r] : replicas) model_of[id] = r.want.model;
+  const std::set<std::string> dark = DarkModels(interim, model_of, moving);
+  const std::vector<WantedReplica> temps = TemporaryReplicas(interim, gpus, dark, add);
+  NoteStopsFirst(interim, moving, dark, temps);
+  std::vector<WantedReplica> launches = add;
+  launches.insert(launches.end(), temps.begin(), temps.end());
+  CARVE_RETURN_IF_ERROR(Preflight(launches));  // before any slice or engine changes
 
   // Journaled from here: what the interim layout makes and what leaves.
   for (const auto& l : interim.layouts)
@@ -173,6 +199,11 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
     if (!first) CrashPoint(n);
     return Status::Ok();
   };
+  if (!temps.empty()) {
+    CARVE_RETURN_IF_ERROR(step("temporary homes", 7));
+    CARVE_RETURN_IF_ERROR(ApplyLayout(WithTemporarySlices(gpus, temps), {}));
+    CARVE_RETURN_IF_ERROR(StartTemporary(temps, leaving));
+  }
   CARVE_RETURN_IF_ERROR(step("interim layout", 1));
   CARVE_RETURN_IF_ERROR(ApplyLayout(interim.layouts, first_out));
   CARVE_RETURN_IF_ERROR(step("start successors", 2));
@@ -201,26 +232,84 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
   return Status::Ok();
 }
 
-// Says which replicas stop before their successors start, and which models
-// have no ready replica meanwhile (their requests are held).
-void Service::Impl::NoteStopsFirst(const Interim& interim,
-                                   const std::set<std::string>& moving) const {
-  std::set<std::string> dark;  // models none of whose replicas stays ready
-  for (const auto& [id, why] : interim.stop_first) {
-    const std::string& model = replicas.at(id).want.model;
+std::vector<WantedReplica> Service::Impl::TemporaryReplicas(
+    Interim& interim, const std::vector<device::Gpu>& gpus, const std::set<std::string>& dark,
+    const std::vector<WantedReplica>& add) const {
+  std::map<std::string, Slot> wanted;  // model → its (first) successor's slot
+  for (const auto& w : add)
+    if (dark.count(w.model)) wanted.try_emplace(w.model, w.slot);
+  std::set<std::string> busy;
+  for (const auto& [id, r] : replicas) busy.insert(r.want.slot.where());
+  for (const auto& w : add) busy.insert(w.slot.where());
+  for (const auto& sp : spares) busy.insert(sp.str());
+  for (const auto& q : quarantined) busy.insert(q.slice.str());
+  std::vector<WantedReplica> out;
+  for (const auto& home : AddTemporaryHomes(interim, gpus, wanted, busy)) {
+    auto succ = std::find_if(add.begin(), add.end(),
+                             [&](const WantedReplica& w) { return w.model == home.model; });
+    WantedReplica t = *succ;
+    t.slot = home.slot;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Status Service::Impl::StartTemporary(const std::vector<WantedReplica>& temps,
+                                     std::vector<Leaving>& leaving) {
+  CARVE_ASSIGN_OR_RETURN(auto gpus, machine->Gpus());
+  std::vector<std::string> ids;
+  for (const auto& w : temps) {
+    std::string id;
+    CARVE_RETURN_IF_ERROR(StartReplica(w, gpus, id));
+    ids.push_back(id);
+    leaving.push_back({id, replicas.at(id).want.slot});
+  }
+  Tick(true);
+  if (Status ready = WaitStarted(ids); !ready.ok()) {
+    if (o.interrupted && o.interrupted()) return ready;
+    // The change goes on: its model waits for its new engine, as without one.
+    Note("a temporary home did not become ready; its model waits for its new engine: " +
+         ready.message());
+  }
+  return Status::Ok();
+}
+
+std::string Service::Impl::UnavailableFor(const std::string& model) const {
+  auto it = ready_time.find(model);
+  if (it != ready_time.end())
+    return fmt::format("about {:.1f} s (its engine's last start took that long)",
+                       static_cast<double>(it->second.count()) / 1000.0);
+  for (const auto& [id, r] : replicas)
+    if (r.want.model == model)
+      return fmt::format("until its new engine is ready (at most {} s, its ready timeout)",
+                         serve::ProbeFor(r.want.spec).ready_timeout_ms / 1000);
+  return "until its new engine is ready";
+}
+
+// Says which replicas stop before their successors start, and, before
+// anything changes, which models have no ready replica meanwhile and for
+// about how long (their requests are held), or serve from a temporary home.
+void Service::Impl::NoteStopsFirst(const Interim& interim, const std::set<std::string>& moving,
+                                   const std::set<std::string>& dark,
+                                   const std::vector<WantedReplica>& temps) const {
+  for (const auto& [id, why] : interim.stop_first)
     Note(moving.count(id) ? fmt::format("{} stops before its successor starts ({})", id, why)
                           : fmt::format("{} stops first ({})", id, why));
-    bool another = std::any_of(replicas.begin(), replicas.end(), [&](const auto& r) {
-      bool leaves_first = interim.stop_first.count(r.first) > 0;
-      return r.second.want.model == model && !leaves_first;
-    });
-    if (!another && moving.count(id)) dark.insert(model);
-  }
-  for (const auto& m : dark)
+  for (const auto& m : dark) {
+    auto t = std::find_if(temps.begin(), temps.end(),
+                          [&](const WantedReplica& w) { return w.model == m; });
+    if (t != temps.end()) {
+      Note(
+          fmt::format("{} serves from a temporary home on {} meanwhile (no request waits); it "
+                      "goes once the new engine is ready",
+                      m, t->slot.where()));
+      continue;
+    }
     Note(
-        fmt::format("{} has no ready replica until its new engine is ready: its requests wait "
-                    "up to {} ms (gateway.timeouts.hold_ms)",
-                    m, gwcfg.timeouts.hold_ms));
+        fmt::format("{} has no ready replica for {}: no free slice for a temporary home; its "
+                    "requests wait up to {} ms (gateway.timeouts.hold_ms)",
+                    m, UnavailableFor(m), gwcfg.timeouts.hold_ms));
+  }
 }
 
 void Service::Impl::CrashPoint(int step) const {

@@ -33,6 +33,7 @@ struct Replica {
   int noted_pid = 0;                             // the engine PID the machine was told of
   serve::State noted = serve::State::kStarting;  // the last state written to the log
   bool served = false;  // was ready on its slice once: a crash loop there may be the slice's
+  std::chrono::steady_clock::time_point started_at = {};  // when carve started it
 };
 
 struct Service::Impl {
@@ -66,6 +67,9 @@ struct Service::Impl {
   std::map<std::string, int> crash_moved;  // by model: 1 moved once, 2 told it stays
   std::chrono::steady_clock::time_point last_fault_check{};
   bool hold_spares = false;  // a failover's move: no new spare slice until it is done
+  // How long each model's engine last took from its start to ready (the
+  // unavailability a stop-first move costs it when no temporary home fits).
+  std::map<std::string, std::chrono::milliseconds> ready_time;
 
   void Note(const std::string& s) const {
     if (o.note) o.note(s);
@@ -79,7 +83,20 @@ struct Service::Impl {
   // failover.cpp's watch: slices newly faulted or crash-looping, and healed.
   std::vector<Quarantine> NewFaults();
   Status Failover();
-  void NoteStopsFirst(const Interim& interim, const std::set<std::string>& moving) const;
+  // Temporary homes (moves.h) for the `dark` models, as replicas to start
+  // before anything stops: each its successor's (in `add`) on free capacity.
+  std::vector<WantedReplica> TemporaryReplicas(Interim& interim,
+                                               const std::vector<device::Gpu>& gpus,
+                                               const std::set<std::string>& dark,
+                                               const std::vector<WantedReplica>& add) const;
+  // Starts the temporary replicas on their slices and waits for them; their
+  // ids join `leaving` (drained and stopped once the successors are ready).
+  Status StartTemporary(const std::vector<WantedReplica>& temps, std::vector<Leaving>& leaving);
+  void NoteStopsFirst(const Interim& interim, const std::set<std::string>& moving,
+                      const std::set<std::string>& dark,
+                      const std::vector<WantedReplica>& temps) const;
+  // "about 0.6 s (its engine's last start)", or the ready timeout's bound.
+  std::string UnavailableFor(const std::string& model) const;
   // Tests only (Options::crash_at_step): SIGKILL itself at step `step` of a live change.
   void CrashPoint(int step) const;
   std::string NewId(const std::string& model) const;

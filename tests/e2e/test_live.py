@@ -114,9 +114,42 @@ def test_a_reload_that_moves_a_model_to_another_profile_serves_every_request(car
     assert "stops before its successor" not in log(up)
 
 
-def test_new_settings_on_the_same_slice_hold_requests_while_the_engine_restarts(carve, up):
-    # The successor wants the very slice the old engine holds: the old one is
-    # drained (its streams finish) and stopped first; requests wait meanwhile.
+def test_new_settings_on_the_same_slice_serve_from_a_temporary_home_meanwhile(carve, up):
+    # The successor wants the very slice the old engine holds, so the old one
+    # stops first; with free room on the machine the model serves meanwhile
+    # from a temporary replica on a new slice, ready before the old engine
+    # stops and gone (engine and slice) once the successor serves.
     old, new, _ = move(carve, up, "9GiB", "9GiB", tokens=50)
     assert new["uuid"] == old["uuid"]
-    assert "stops before its successor starts (its successor is wanted on its slice" in log(up)
+    text = log(up)
+    assert "stops before its successor starts (its successor is wanted on its slice" in text
+    assert "chat serves from a temporary home on " in text, text
+    home = text.split("chat serves from a temporary home on ")[1].split()[0]
+    lines = text.splitlines()
+    at = lambda needle: next(i for i, line in enumerate(lines) if needle in line)
+    ready = next(i for i, line in enumerate(lines)
+                 if " is ready on port " in line and i > at("temporary home"))
+    assert ready < at(f"stopping {old['id']}"), text
+    after = up.status()
+    assert [r["id"] for r in after["replicas"] if r["model"] == "chat"] == [new["id"]]
+    gpu, rest = home.split(":")
+    assert not any(str(s["gpu"]) == gpu and f"{s['profile']}@{s['start']}" == rest
+                   for s in after["slices"]), after["slices"]
+
+
+def test_with_no_room_for_a_temporary_home_the_model_waits_and_says_how_long(carve, up):
+    carve.new("h100-80gb", mig="on")
+    full = ("  - {name: chat, engine: echo, memory: 9GiB, replicas: 1, args: [--tokens, '%s']}\n"
+            "  - {name: embed, engine: echo, memory: 9GiB, replicas: 6}\n")
+    p = up.up(up.spec("full-a.yaml", full % 40), "--detach")
+    assert p.returncode == 0, p.stdout + p.stderr
+    poll(lambda: up.all_ready(7), 60, "replicas ready")
+    load = Load(up.port, "chat")
+    poll(lambda: len(load.results) >= 5, 10, "traffic before the reload")
+    p = up.up(up.spec("full-b.yaml", full % 30))
+    results = load.end()
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert results and all(s == 200 for s in results), [s for s in results if s != 200][:5]
+    text = log(up)
+    assert "chat has no ready replica for about " in text, text
+    assert "(its engine's last start took that long): no free slice for a temporary home" in text

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.skipif(
     BACKEND != "sim", reason="carve up attaches engines to simulated slices; run once, on the simulator")
 
 STEPS = 6  # service.cpp: interim layout, start, wait, drain and stop, final layout, done
+TEMPORARY_HOME = 7  # before those, where a stop-first model gets a temporary home
 
 
 def machine_slices(carve):
@@ -55,3 +56,29 @@ def test_a_kill_at_every_step_of_a_move_is_finished_by_the_next_carve_up(carve, 
     slices = machine_slices(carve)
     assert set(slices) == {r["uuid"] for r in after["replicas"]}, (slices, after["replicas"])
     assert all(not alive(pid) for pid in engines)
+
+
+@pytest.mark.parametrize("step", [TEMPORARY_HOME] + list(range(1, STEPS + 1)))
+def test_a_kill_at_every_step_of_a_move_through_a_temporary_home_leaves_nothing(carve, up, step):
+    carve.new("h100-80gb", "h100-80gb", mig="on")
+    carve.env["CARVE_TEST_CRASH_AT_STEP"] = str(step)
+    # New settings for chat on its own slice: it stops first, and serves
+    # meanwhile from a temporary home the change makes (and must not leak).
+    p = up.up(spec(up, "9GiB"), "--detach")
+    del carve.env["CARVE_TEST_CRASH_AT_STEP"]
+    assert p.returncode == 0, p.stdout + p.stderr
+    before = poll(lambda: up.all_ready(2), 60, "replicas ready")
+    service = before["pid"]
+    changed = spec(up, "9GiB", tokens=50)
+    p = up.up(changed)
+    assert p.returncode != 0, "the reload should have died at step %d" % step
+    poll(lambda: not alive(service), 10, "the killed carve up gone")
+    up.note()
+    poll(lambda: not any(alive(pid) for pid in up.seen), 10, "every engine gone with it")
+
+    p = up.up(changed, "--detach")
+    assert p.returncode == 0, p.stdout + p.stderr
+    after = poll(lambda: up.all_ready(2), 60, "the next carve up serving")
+    assert not (up.dir / "live.journal").exists()
+    slices = machine_slices(carve)
+    assert set(slices) == {r["uuid"] for r in after["replicas"]}, (slices, after["replicas"])
