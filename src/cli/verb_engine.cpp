@@ -35,6 +35,11 @@ void AddEngine(CLI::App& app, Globals& g) {
   echo->add_option("--token-delay-ms", o->token_delay_ms, "Delay between tokens")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  echo->add_option("--startup-delay-ms", o->startup_delay_ms,
+                   "Delay before it listens, standing for a model's load time (a stop meanwhile "
+                   "ends it at once)")
+      ->check(CLI::Range(0, 3'600'000))
+      ->capture_default_str();
   echo->add_option("--embedding-dim", o->embedding_dim, "Length of embedding vectors")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();

@@ -28,6 +28,8 @@ struct EchoOptions {
   int tokens = 16;         // completion length when the request sets none
   int first_token_ms = 0;  // before the first token
   int token_delay_ms = 0;  // between tokens
+  int startup_delay_ms =
+      0;  // before it listens: a model's load time (its port is closed meanwhile)
   int embedding_dim = 16;
   int threads = 1;
   std::string device;  // CUDA_VISIBLE_DEVICES as seen at start (a MIG UUID)

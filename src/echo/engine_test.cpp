@@ -1,10 +1,13 @@
 #include "echo/engine.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace carve::echo {
 namespace {
@@ -144,6 +147,28 @@ TEST_F(EchoFault, RefusesToStartWhileTheFileIsThere) {
                               "(Xid 94: contained ECC error) on device MIG-1234"),
             std::string::npos)
       << st.message();
+}
+
+// --startup-delay-ms stands for a model's load: the port stays closed, and a
+// stop during it ends the engine at once, before it ever listens.
+TEST(EchoStartup, AStopDuringTheLoadEndsItBeforeItListens) {
+  std::string dir = ::testing::TempDir() + "/echo-startup";
+  std::filesystem::create_directories(dir);
+  EchoOptions o = Opts();
+  o.port_file = dir + "/port";
+  std::filesystem::remove(o.port_file);
+  o.startup_delay_ms = 600'000;  // ten minutes: the test would time out without the stop
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, &old);  // the engine's thread inherits it: never fatal
+  Status st = Status::Internal("did not run");
+  std::thread engine([&] { st = RunEchoEngine(o); });
+  pthread_kill(engine.native_handle(), SIGTERM);
+  engine.join();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(std::filesystem::exists(o.port_file));  // it never listened
 }
 
 }  // namespace

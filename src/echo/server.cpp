@@ -256,6 +256,10 @@ Status RunEchoEngine(const EchoOptions& o) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (o.startup_delay_ms > 0) {  // "loading the model": a stop meanwhile ends it at once
+    timespec load{o.startup_delay_ms / 1000, (o.startup_delay_ms % 1000) * 1'000'000L};
+    if (sigtimedwait(&set, nullptr, &load) > 0) return Status::Ok();
+  }
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   for (int i = 0; i < std::max(1, o.threads); ++i)
     iocs.push_back(std::make_unique<asio::io_context>(1));
