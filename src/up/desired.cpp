@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "plan/sizing.h"
+
 namespace carve::up {
 namespace {
 
@@ -77,12 +79,46 @@ Result<std::vector<WantedReplica>> WantedFromPlan(const plan::Plan& p, const spe
     for (const auto& slice : g.slices)
       for (const auto& r : slice.replicas) {
         const std::string& name = p.models.at(r.model).name;
+        if (IsPoolModel(name)) continue;
         const spec::Model* m = FindModel(s, name);
         if (!m) return Status::Internal("the plan names an unknown model " + name);
         CARVE_ASSIGN_OR_RETURN(WantedReplica w, WantedOf(g, slice, r, *m, ready_timeout_ms));
         out.push_back(std::move(w));
       }
   return out;
+}
+
+bool IsPoolModel(const std::string& model) { return model.rfind("pool:", 0) == 0; }
+
+std::map<std::string, std::vector<Slot>> PoolSlotsFromPlan(const plan::Plan& p) {
+  std::map<std::string, std::vector<Slot>> out;
+  for (const auto& g : p.gpus)
+    for (const auto& slice : g.slices)
+      for (const auto& r : slice.replicas) {
+        const std::string& name = p.models.at(r.model).name;
+        if (!IsPoolModel(name)) continue;
+        Slot s;
+        s.gpu = g.gpu.local_index;
+        s.profile = slice.profile ? slice.profile->name : "whole";
+        s.start = slice.start;
+        s.memory_mib = slice.memory_mib;
+        out[name.substr(5)].push_back(s);
+      }
+  return out;
+}
+
+Result<WantedReplica> OnDemandReplica(const spec::Model& m, const Slot& slice, uint64_t need_mib,
+                                      int ready_timeout_ms) {
+  plan::PlacedReplica r;
+  r.memory_mib = need_mib;
+  r.memory_fraction = plan::MemoryFraction(need_mib, slice.memory_mib, /*alone=*/false);
+  WantedReplica w;
+  w.model = m.name;
+  w.slot = slice;
+  w.slot.memory_mib = need_mib;
+  CARVE_ASSIGN_OR_RETURN(w.spec, LaunchOf(m, r, ready_timeout_ms));
+  w.settings = SettingsOf(m, w.spec);
+  return w;
 }
 
 Result<apply::Layouts> LayoutsFromPlan(const plan::Plan& p, const std::vector<device::Gpu>& gpus) {

@@ -5,6 +5,7 @@
 // machine is only read from the GPU list the caller passes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ struct WantedReplica {
 // each engine's default. kNotSupported for a replica spanning GPUs.
 Result<std::vector<WantedReplica>> WantedFromPlan(const plan::Plan& p, const spec::Spec& s,
                                                   int ready_timeout_ms);
+
+// Pools (docs/pools.md): a plan places each pool's slices as the replicas of
+// a model named "pool:NAME" (plan/pools.h). WantedFromPlan leaves them out:
+// no engine runs on a pool slice until an on-demand model loads there.
+bool IsPoolModel(const std::string& model);
+// Each pool's slices, by pool name; each slot's memory_mib is the slice's.
+std::map<std::string, std::vector<Slot>> PoolSlotsFromPlan(const plan::Plan& p);
+// An on-demand model's replica on pool slice `slice` (memory_mib: the
+// slice's): its launch with the memory fraction of `need_mib` on that slice
+// (vLLM's --gpu-memory-utilization), its slot's memory_mib `need_mib`.
+Result<WantedReplica> OnDemandReplica(const spec::Model& m, const Slot& slice, uint64_t need_mib,
+                                      int ready_timeout_ms);
 
 // The layouts the plan's GPUs must hold, as `carve apply` takes them. GPUs the
 // plan leaves unused are not listed (left alone).

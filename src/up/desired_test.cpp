@@ -100,5 +100,45 @@ TEST(UpDesired, ReplicasFromPlanNameSlicesAndCountPlaceholders) {
   EXPECT_EQ((*reps)[0].uuid.rfind("MIG-0-", 0), 0u);
 }
 
+// An on-demand model on a pool slice: its share of the slice as the engine's
+// memory fraction and as its slot's memory; the same settings each time.
+TEST(UpDesired, AnOnDemandReplicaTakesItsMemoryFractionOfThePoolSlice) {
+  Planned pl = PlanOnH100(kSpec);
+  Slot slice;
+  slice.gpu = 0, slice.profile = "1g.10gb", slice.start = 3, slice.memory_mib = 9856;
+  auto w = OnDemandReplica(pl.spec.models[0], slice, 4096, 0);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->model, "chat");
+  EXPECT_EQ(w->slot.where(), "0:1g.10gb@3");
+  EXPECT_EQ(w->slot.memory_mib, 4096u);
+  EXPECT_DOUBLE_EQ(w->spec.memory_fraction, 0.42);  // 4096/9856 = 0.4156, up to the percent
+  EXPECT_EQ(w->settings, OnDemandReplica(pl.spec.models[0], slice, 4096, 0)->settings);
+  EXPECT_NE(w->settings, OnDemandReplica(pl.spec.models[0], slice, 8192, 0)->settings);
+}
+
+TEST(UpDesired, PoolSlicesAreThePlansPoolModelsReplicasAndStartNoEngine) {
+  Planned pl = PlanOnH100(kSpec);
+  // A pool as the planner places it: a model named pool:NAME, one replica a slice.
+  pl.plan.models.push_back(plan::ModelResult{"pool:small"});
+  plan::PlannedSlice s;
+  s.profile = mig::Catalog::Builtin().Find("h100-80gb")->FindProfile("1g.10gb");
+  s.start = 6;
+  s.memory_mib = 9856;
+  plan::PlacedReplica r;
+  r.model = static_cast<int>(pl.plan.models.size()) - 1;
+  s.replicas.push_back(r);
+  pl.plan.gpus[0].slices.push_back(s);
+  auto pools = PoolSlotsFromPlan(pl.plan);
+  ASSERT_EQ(pools.size(), 1u);
+  ASSERT_EQ(pools["small"].size(), 1u);
+  EXPECT_EQ(pools["small"][0].where(), "0:1g.10gb@6");
+  EXPECT_EQ(pools["small"][0].memory_mib, 9856u);
+  auto wanted = WantedFromPlan(pl.plan, pl.spec, 0);
+  ASSERT_TRUE(wanted.ok()) << wanted.status().ToString();
+  EXPECT_EQ(wanted->size(), 3u);  // the pool slice starts nothing
+  EXPECT_TRUE(IsPoolModel("pool:small"));
+  EXPECT_FALSE(IsPoolModel("chat"));
+}
+
 }  // namespace
 }  // namespace carve::up
