@@ -39,7 +39,7 @@ struct ProbeSpec {
   std::vector<HttpCheck> ready;    // all must pass; empty: ready once started
   std::vector<HttpCheck> live;     // all must pass; empty: alive while running
   int ready_timeout_ms = 600'000;  // from spawn to ready, or the start failed
-  int ready_interval_ms = 50;  // a closed port answers at once; a cold start waits no longer
+  int ready_interval_ms = 50;      // a closed port answers at once; a cold start waits no longer
   int live_interval_ms = 5'000;
   int timeout_ms = 2'000;       // one HTTP request
   int failures_to_restart = 3;  // consecutive failed liveness probes
