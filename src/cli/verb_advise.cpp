@@ -15,6 +15,7 @@
 #include "cli/verbs.h"
 #include "render/layout_bar.h"
 #include "render/plan_render.h"
+#include "spec/quantity.h"
 #include "up/advise.h"
 #include "up/advise_change.h"
 #include "up/advise_inputs.h"
@@ -31,19 +32,14 @@ struct AdviseFlags {
   bool apply = false, yes = false;
 };
 
-// "90s", "5m", "300" (seconds): at least 10 s, at most the 15 minutes kept.
+// "90s", "5m", "300" (seconds; spec::ParseDurationS): at least 10 s, at most the 15 minutes kept.
 Result<std::chrono::seconds> ParseWindow(const std::string& text) {
-  double n = 0;
-  char unit = 's', extra = 0;
-  int got = std::sscanf(text.c_str(), "%lf%c%c", &n, &unit, &extra);
-  const double scale = unit == 'm' ? 60 : unit == 's' ? 1 : 0;
-  const double s = n * scale;
-  if (got < 1 || got > 2 || scale == 0 || s < up::kMinWindowS ||
-      s > static_cast<double>(up::TrafficHistory::kKeep.count()))
+  auto s = spec::ParseDurationS(text);
+  if (!s.ok() || *s < up::kMinWindowS || *s > up::TrafficHistory::kKeep.count())
     return Status::InvalidArgument(
         fmt::format("--window '{}' is not a duration from 10s to 15m", text),
         "Write e.g. 90s or 5m (carve up keeps 15 minutes of traffic).");
-  return std::chrono::seconds(static_cast<int64_t>(s));
+  return std::chrono::seconds(*s);
 }
 
 struct Advised {

@@ -65,8 +65,9 @@ namespace {
 
 // --pools: the spec's fleet (or --fleet, --nodes) as a menu of GPU types and prices.
 Status RunPools(Globals& g, const PlanFlags& f, const spec::Spec& spec) {
-  CARVE_ASSIGN_OR_RETURN(auto demands, plan::DemandsOf(spec));
   CARVE_ASSIGN_OR_RETURN(auto menu, Fleet(g, f.fleet, f.nodes, spec));
+  std::vector<plan::PoolPlan> pools;  // on-demand models' pools, advised as models "pool:NAME"
+  CARVE_ASSIGN_OR_RETURN(auto demands, plan::DemandsOnFleet(spec, menu, &pools));
   plan::PlanRequest req;
   req.fleet = std::move(menu);
   req.models = std::move(demands);

@@ -56,6 +56,19 @@ Result<render::k8s::Cloud> CloudOf(const K8sFlags& f) {
   return cloud == "exoscale" ? render::k8s::Cloud::kExoscale : render::k8s::Cloud::kAws;
 }
 
+// The rendered systems start every replica up front; an on-demand model's
+// engine is started on request, which only carve up does (docs/pools.md).
+Status NoOnDemand(const spec::Spec& spec, const char* verb) {
+  for (const auto& m : spec.models)
+    if (m.on_demand)
+      return Status::NotSupported(
+          fmt::format("{}: model '{}' is on demand, and carve render {} has no on-demand pools: "
+                      "only carve up starts engines on request",
+                      m.where.str(), m.name, verb),
+          "Serve the spec with carve up, or give the model replicas: N instead of on_demand.");
+  return Status::Ok();
+}
+
 Status Unmet(const plan::Plan& p) {
   std::string what;
   for (const auto& u : p.unmet) what += fmt::format("\n  {}: {}", u.model, u.reason);
@@ -85,6 +98,7 @@ Status WriteFiles(const std::string& dir, const std::vector<render::k8s::File>& 
 
 Status RunK8s(Globals& g, K8sFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  CARVE_RETURN_IF_ERROR(NoOnDemand(spec, "k8s"));
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, f.nodes, false));
   if (!p.unmet.empty()) return Unmet(p);
   f.options.strategy =
@@ -150,6 +164,7 @@ struct DockerFlags {
 // machine now), then starts one container per replica and the gateway's.
 Status RunDocker(Globals& g, DockerFlags& f) {
   CARVE_ASSIGN_OR_RETURN(spec::Spec spec, spec::LoadSpec(f.spec));
+  CARVE_RETURN_IF_ERROR(NoOnDemand(spec, "docker"));
   CARVE_ASSIGN_OR_RETURN(plan::Plan p, PlanSpec(g, spec, f.fleet, "", false));
   if (!p.unmet.empty()) return Unmet(p);
   if (!f.engine_ports.empty())

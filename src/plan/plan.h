@@ -129,6 +129,18 @@ struct BaselineResult {
   bool all_met = false;
 };
 
+// A pool of slices that on-demand models time-share (plan/on_demand.h):
+// `count` slices of `profile`, planned as the model named "pool:NAME".
+struct PoolPlan {
+  std::string name;
+  std::string profile;
+  int count = 0;
+  uint64_t largest_mib = 0;         // the largest model it holds (one engine's memory)
+  uint64_t slice_mib = 0;           // the profile's memory (the least among `gpus`)
+  std::vector<std::string> gpus;    // GPU models (aliases) whose `profile` holds the largest
+  std::vector<std::string> models;  // its on-demand models, in spec order
+};
+
 struct Plan {
   std::vector<PlannedGpu> gpus;  // every fleet GPU, by index
   std::vector<ModelResult> models;
@@ -149,6 +161,7 @@ struct Plan {
   int compute_total = 0, compute_allocated = 0;
   int stranded_slices = 0;  // slices with no replica (kept from current layouts)
   std::vector<BaselineResult> baselines;
+  std::vector<PoolPlan> pools = {};  // filled by PlanSpec (spec_plan.h); MakePlan leaves it empty
 };
 
 Plan MakePlan(const PlanRequest& request);

@@ -6,6 +6,7 @@
 
 #include "plan/fleet.h"
 #include "plan/from_spec.h"
+#include "plan/on_demand.h"
 
 namespace carve::plan {
 
@@ -33,14 +34,24 @@ Result<std::vector<ModelDemand>> DemandsOf(const spec::Spec& spec) {
   return out;
 }
 
+Result<std::vector<ModelDemand>> DemandsOnFleet(const spec::Spec& spec,
+                                                const std::vector<FleetGpu>& fleet,
+                                                std::vector<PoolPlan>* pools) {
+  CARVE_ASSIGN_OR_RETURN(auto demands, DemandsOf(spec));
+  CARVE_ASSIGN_OR_RETURN(*pools, SizePools(spec, demands, GpuModelsOf(fleet)));
+  return WithPools(demands, spec, *pools);
+}
+
 Result<Plan> PlanSpec(const spec::Spec& spec, std::vector<FleetGpu> fleet, bool baselines) {
   PlanRequest req;
-  CARVE_ASSIGN_OR_RETURN(req.models, DemandsOf(spec));
+  std::vector<PoolPlan> pools;
+  CARVE_ASSIGN_OR_RETURN(req.models, DemandsOnFleet(spec, fleet, &pools));
   req.fleet = std::move(fleet);
   req.options.baselines = baselines;
   auto t0 = std::chrono::steady_clock::now();
   Plan result = MakePlan(req);
   result.currency = spec.currency;
+  result.pools = std::move(pools);
   result.solve_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;

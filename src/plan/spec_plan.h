@@ -23,7 +23,14 @@ Result<std::map<std::string, spec::ModelFiles>> ReadEstimateFiles(const spec::Sp
 // The spec's models as demands (sized, options checked).
 Result<std::vector<ModelDemand>> DemandsOf(const spec::Spec& spec);
 
-// Sizes the spec's models and plans them on `fleet`; `baselines` also
+// DemandsOf with every on-demand model replaced by its pool, sized on the
+// fleet's GPU models (on_demand.h); `pools` gets the pools.
+Result<std::vector<ModelDemand>> DemandsOnFleet(const spec::Spec& spec,
+                                                const std::vector<FleetGpu>& fleet,
+                                                std::vector<PoolPlan>* pools);
+
+// Sizes the spec's models and plans them on `fleet`, each pool of on-demand
+// models as a model of its own (on_demand.h; the plan's `pools` lists them); `baselines` also
 // computes the two baselines. The plan's currency is the spec's.
 // kInvalidArgument for a spec without models.
 Result<Plan> PlanSpec(const spec::Spec& spec, std::vector<FleetGpu> fleet, bool baselines);

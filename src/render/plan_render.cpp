@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "plan/on_demand.h"
 #include "render/layout_bar.h"
 
 namespace carve::render {
@@ -108,6 +109,22 @@ std::string ModelsText(const Plan& plan) {
   return out;
 }
 
+// Each pool of on-demand models: its slices (the "pool:NAME" rows above) and its models.
+std::string PoolsText(const Plan& plan) {
+  if (plan.pools.empty()) return "";
+  std::string out =
+      "\nPools (on-demand models time-share these slices; carve up loads them on request)\n";
+  for (const auto& p : plan.pools) {
+    out += fmt::format("  pool {}: {} × {} for {} on-demand model{} (largest {} GiB)\n", p.name,
+                       p.count, p.profile, p.models.size(), p.models.size() == 1 ? "" : "s",
+                       GiB(p.largest_mib));
+    std::string names;
+    for (const auto& m : p.models) names += (names.empty() ? "" : ", ") + m;
+    out += fmt::format("    {}\n", names);
+  }
+  return out;
+}
+
 std::string TotalsText(const Plan& plan) {
   auto pct = [](double a, double b) { return b > 0 ? 100.0 * a / b : 0.0; };
   std::string out = "\nTotals\n";
@@ -187,7 +204,7 @@ std::vector<std::string> LayoutBar(const PlannedGpu& g, const Plan& plan) {
 std::string PlanText(const Plan& plan, bool compare) {
   std::string out = Header(plan);
   for (const auto& g : plan.gpus) out += GpuText(g, plan);
-  out += ModelsText(plan) + TotalsText(plan) + Notes(plan) + UnmetText(plan);
+  out += ModelsText(plan) + PoolsText(plan) + TotalsText(plan) + Notes(plan) + UnmetText(plan);
   if (compare && !plan.baselines.empty()) out += CompareText(plan);
   return out;
 }
@@ -244,6 +261,15 @@ nlohmann::ordered_json PlanJson(const Plan& plan) {
     }
     j["models"].push_back(mj);
   }
+  j["pools"] = J::array();
+  for (const auto& p : plan.pools)
+    j["pools"].push_back({{"name", p.name},
+                          {"model", plan::PoolModelName(p.name)},
+                          {"profile", p.profile},
+                          {"count", p.count},
+                          {"slice_mib", p.slice_mib},
+                          {"largest_mib", p.largest_mib},
+                          {"models", p.models}});
   j["unmet"] = J::array();
   for (const auto& u : plan.unmet) j["unmet"].push_back({{"model", u.model}, {"reason", u.reason}});
   j["totals"] = {{"memory_total_mib", plan.memory_total_mib},

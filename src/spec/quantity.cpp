@@ -66,6 +66,22 @@ Result<MinProfile> ParseMinProfile(std::string_view text) {
                                  "slices and M GB.");
 }
 
+Result<int64_t> ParseDurationS(std::string_view text) {
+  static const std::map<std::string, double, std::less<>> kUnitSeconds = {
+      {"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  constexpr double kCentury = 100.0 * 365 * 86400;
+  std::string s(text);
+  const char* begin = s.c_str();
+  char* end = nullptr;
+  double v = std::strtod(begin, &end);
+  auto it = kUnitSeconds.find(std::string_view(end));
+  if (end == begin || it == kUnitSeconds.end() || !(v >= 0) || v * it->second > kCentury)
+    return Status::InvalidArgument(fmt::format("'{}' is not a duration", text),
+                                   "Write a number and a unit: 90s, 5m, 2h, 1d (a bare number is "
+                                   "seconds).");
+  return static_cast<int64_t>(v * it->second);
+}
+
 std::string FormatMiB(uint64_t mib) {
   if (mib < 1024) return fmt::format("{} MiB", mib);
   return fmt::format("{:.1f} GiB", mib / 1024.0);

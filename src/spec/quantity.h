@@ -34,6 +34,11 @@ struct MinProfile {
 };
 Result<MinProfile> ParseMinProfile(std::string_view text);
 
+// A duration in whole seconds: "90s", "5m", "2h", "1d", or a bare number of
+// seconds ("300"); fractions are allowed and rounded down ("1.5m" is 90).
+// Negative, non-finite and beyond-a-century values are refused.
+Result<int64_t> ParseDurationS(std::string_view text);
+
 // "9.75 GiB", "512 MiB": a size for people, in the larger unit that reads well.
 std::string FormatMiB(uint64_t mib);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "spec/hf_cache.h"
+#include "spec/on_demand.h"
 #include "spec/quantity.h"
 #include "util/read_file.h"
 
@@ -27,20 +28,10 @@ Status OptMemory(const Fields& f, std::string_view key, std::optional<uint64_t>*
 
 constexpr const char* kEngines[] = {"vllm", "llama.cpp", "sglang", "command", "echo"};
 
-// A pool name becomes a node label value and part of object names.
-bool PoolName(const std::string& s) {
-  if (s.empty() || s.size() > 63 || !std::isalnum(static_cast<unsigned char>(s.front())) ||
-      !std::isalnum(static_cast<unsigned char>(s.back())))
-    return false;
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return (std::islower(c) || std::isdigit(c) || c == '-');
-  });
-}
-
 Status ParsePool(const Fields& f, const std::vector<FleetEntry>& before, FleetEntry* e) {
   CARVE_RETURN_IF_ERROR(f.Str("pool", &e->pool));
   CARVE_RETURN_IF_ERROR(f.Str("fixed_profile", &e->fixed_profile));
-  if (f.Has("pool") && !PoolName(e->pool))
+  if (f.Has("pool") && !IsPoolName(e->pool))
     return f.Err("pool", fmt::format("'{}' is not a pool name", e->pool),
                  "Use lower-case letters, digits and '-', at most 63, starting and ending with a "
                  "letter or digit (it becomes the node label carve.dev/pool).");
@@ -171,6 +162,8 @@ Status CheckModel(const Fields& f, const Model& m) {
   if (m.memory_mib && m.estimate)
     return f.Err("estimate", "is given together with 'memory'",
                  "Keep one: memory states it, estimate computes it.");
+  CARVE_RETURN_IF_ERROR(CheckOnDemand(f, m));
+  if (m.on_demand) return Status::Ok();
   if (m.replicas.has_value() == m.throughput.has_value())
     return f.Err("", "needs exactly one of 'replicas' or 'throughput'",
                  "replicas: N runs N copies; throughput: R (requests/s) with profiles: [...] lets "
@@ -204,11 +197,12 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
   std::string name = node.IsMap() && node["name"].IsScalar() ? node["name"].Scalar() : "";
   Fields f(node, file,
            name.empty() ? fmt::format("models[{}]", i) : fmt::format("model '{}'", name));
-  CARVE_RETURN_IF_ERROR(f.Check({"name",     "engine",      "source",     "memory",
-                                 "estimate", "replicas",    "throughput", "latency_slo_ms",
-                                 "profiles", "min_profile", "spread",     "gpus",
-                                 "share",    "args",        "command",    "tensor_parallel",
-                                 "image",    "env",         "launcher",   "autoscale"}));
+  CARVE_RETURN_IF_ERROR(f.Check({"name",      "engine",      "source",     "memory",
+                                 "estimate",  "replicas",    "throughput", "latency_slo_ms",
+                                 "profiles",  "min_profile", "spread",     "gpus",
+                                 "share",     "args",        "command",    "tensor_parallel",
+                                 "image",     "env",         "launcher",   "autoscale",
+                                 "on_demand", "pool",        "keep_warm"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -259,6 +253,7 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
     CARVE_RETURN_IF_ERROR(ParseAutoscale(f.Get("autoscale"), file,
                                          fmt::format("model '{}'", m->name), &*m->autoscale));
   }
+  CARVE_RETURN_IF_ERROR(ParseOnDemand(f, m));
   return CheckModel(f, *m);
 }
 
@@ -359,7 +354,7 @@ Status ParseSpare(const YAML::Node& node, const std::string& file, Spare* out) {
 Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
   Fields f(root, file, "the spec");
   CARVE_RETURN_IF_ERROR(
-      f.Check({"version", "currency", "fleet", "gpus", "models", "gateway", "spare"}));
+      f.Check({"version", "currency", "fleet", "gpus", "models", "gateway", "spare", "pools"}));
   CARVE_RETURN_IF_ERROR(f.Str("version", &spec->version, true));
   if (spec->version != "v1")
     return f.Err("version", fmt::format("is '{}'; this carve reads v1", spec->version),
@@ -384,6 +379,8 @@ Status ParseRoot(const YAML::Node& root, const std::string& file, Spec* spec) {
     spec->gateway = f.Get("gateway"), spec->gateway_where = WhereOf(file, spec->gateway);
   if (f.Has("spare"))
     CARVE_RETURN_IF_ERROR(ParseSpare(f.Get("spare"), file, &spec->spare.emplace()));
+  if (f.Has("pools"))
+    CARVE_RETURN_IF_ERROR(ParsePools(f.Get("pools"), file, spec->models, &spec->pools));
   return Status::Ok();
 }
 

@@ -67,6 +67,9 @@ struct Autoscale {
   Where where;
 };
 
+inline constexpr int64_t kDefaultKeepWarmS = 300;
+inline constexpr const char* kDefaultPool = "default";
+
 struct Model {
   std::string name;
   std::string engine;  // vllm | llama.cpp | sglang | command | echo
@@ -88,6 +91,24 @@ struct Model {
   bool share = false;
   int tensor_parallel = 0;  // 0: carve decides (1 when it fits one slice)
   std::optional<Autoscale> autoscale;
+  // On demand (docs/pools.md): no replica of its own; `carve up` starts its
+  // engine on a slice of `pool` when a request arrives and may evict it once
+  // idle for `keep_warm_s`. `pool` is "default" when on_demand and unnamed,
+  // empty otherwise. Such a model has memory (or an estimate) and none of
+  // replicas, throughput, autoscale, spread, share, tensor_parallel > 1.
+  bool on_demand = false;
+  std::string pool = {};
+  int64_t keep_warm_s = kDefaultKeepWarmS;  // -1: forever
+  Where where;
+};
+
+// A pool of slices that on-demand models time-share (`pools:`). Unset
+// profile and count (0) are the planner's to choose (plan/on_demand.h).
+struct Pool {
+  std::string name;
+  std::string profile = {};
+  int count = 0;
+  int resident = 2;  // models expected resident at once: what count is sized for
   Where where;
 };
 
@@ -130,6 +151,7 @@ struct Spec {
   std::optional<std::vector<GpuEntry>> gpus;  // the layouts to hold (carve apply)
   YAML::Node gateway;                         // the `gateway:` section as written; null when absent
   std::optional<Spare> spare;                 // carve up's failover reserve
+  std::vector<Pool> pools;                    // declared pools (others are named by models only)
   Where gpus_where, gateway_where;
 };
 

@@ -325,7 +325,7 @@ TEST(Spec, InvalidYamlHasLine) {
 }
 
 TEST(Spec, ExamplesParse) {
-  for (const char* f : {"mixed.yaml", "estimate.yaml", "mixed-fleet.yaml"}) {
+  for (const char* f : {"mixed.yaml", "estimate.yaml", "mixed-fleet.yaml", "on-demand.yaml"}) {
     auto s = LoadSpec(std::string(CARVE_SOURCE_DIR) + "/examples/" + f);
     EXPECT_TRUE(s.ok()) << f << ": " << s.status().ToString();
   }
