@@ -208,10 +208,11 @@ void RefuseFullQueue(Exchange& x, bool none) {
 }
 
 // The error of a request whose wait for a replica or a slot ended without
-// one: its deadline passed (`timed_out`), or the pool gave it up.
-void GiveUpWait(Exchange& x, const Waiter& waiter, bool timed_out, int wait_ms) {
+// one: `still_queued`, its deadline passed (or the client left); else the
+// pool gave it up (a failed load, the model removed).
+void GiveUpWait(Exchange& x, const Waiter& waiter, bool still_queued, int wait_ms) {
   const ModelPool& pool = *x.job.pool;
-  if (!timed_out) {
+  if (!still_queued) {
     x.error = waiter.failure.empty() ? ErrorKind::kNoHealthyUpstream : ErrorKind::kModelLoadFailed;
     x.error_message = waiter.failure;  // empty: the default message
   } else if (!pool.any_healthy()) {
