@@ -80,14 +80,21 @@ Decision GetModel(const GatewayView& g, const ApiKey* key, const std::string& id
   return Answer(200, Card(*pool, g.created, *StatesOf(g)));
 }
 
+// Ready once probed, not draining, and every pinned model has a healthy
+// replica. An on-demand model need not: cold is its resting state, and its
+// requests load it; its entry says its state instead.
 Decision Ready(const GatewayView& g) {
+  auto states = StatesOf(g);
   boost::json::object models;
   bool ready = g.probed && !g.draining;
   for (const auto& pool : g.router.Pools()) {
     int healthy = 0, total = 0;
     for (const auto& r : pool->replicas()) ++total, healthy += r->healthy();
-    models[pool->name()] = {{"healthy", healthy}, {"replicas", total}};
-    ready = ready && healthy > 0;
+    boost::json::object m{{"healthy", healthy}, {"replicas", total}};
+    const bool on_demand = states->count(pool->name()) > 0;
+    if (on_demand) m["state"] = StateOf(*pool, *states);
+    models[pool->name()] = std::move(m);
+    ready = ready && (healthy > 0 || on_demand);
   }
   boost::json::object o{{"ready", ready}, {"draining", g.draining}, {"models", std::move(models)}};
   return Answer(ready ? 200 : 503, boost::json::serialize(o));

@@ -224,6 +224,16 @@ TEST_F(DecideTest, ModelsSayWhetherTheyAreResidentColdOrLoading) {
   EXPECT_NE(Get("/v1/models/m1").body.find(R"("state":"cold")"), std::string::npos);
 }
 
+TEST_F(DecideTest, AColdOnDemandModelDoesNotMakeTheGatewayUnready) {
+  router_.Update({}, {{"m1", Limits{}}, {"chat", Limits{}}}, Limits{});
+  EXPECT_EQ(Get("/ready").status, 503);  // m1 is pinned and has no replica
+  states_ = {{"chat", "cold"}, {"m1", "cold"}};
+  Decision d = Get("/ready");
+  EXPECT_EQ(d.status, 200) << d.body;
+  EXPECT_NE(d.body.find(R"("chat":{"healthy":0,"replicas":0,"state":"cold"})"), std::string::npos)
+      << d.body;
+}
+
 TEST_F(DecideTest, ModelStatesHonourTheKeysModels) {
   keys_ = KeyRing({{"a", Sha256Hex("sk-a"), {"m1"}}});
   states_ = {{"m2", "cold"}};
