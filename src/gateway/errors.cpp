@@ -24,6 +24,8 @@ constexpr ErrorInfo kInfos[] = {
     {503, "server_error", "gateway_overloaded", 1},
     {401, "invalid_request_error", "invalid_api_key", 0},
     {403, "invalid_request_error", "admin_key_required", 0},
+    {503, "server_error", "model_load_failed", 5},
+    {503, "server_error", "load_queue_full", 5},
 };
 static_assert(std::size(kInfos) == static_cast<size_t>(ErrorKind::kCount));
 

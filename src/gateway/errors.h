@@ -33,6 +33,8 @@ enum class ErrorKind {
   kOverloaded,  // 503 + Retry-After: request bodies in flight hold the gateway's memory budget
   kDashboardUnauthorized,  // 401 + WWW-Authenticate: Basic: the dashboard needs an admin key
   kForbidden,              // 403: a valid key that is not an admin key, on the dashboard
+  kModelLoadFailed,        // 503 + Retry-After: carve up could not load an on-demand model
+  kLoadQueueFull,          // 503 + Retry-After: too many wait for an on-demand model to load
   kCount,
 };
 

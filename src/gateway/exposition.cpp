@@ -125,6 +125,12 @@ std::string RenderMetrics(const Router& router, const ErrorCounts& unrouted,
   w.Family("carve_gateway_queue_depth", "gauge", "Requests waiting for a slot, per model.");
   for (const auto& p : pools)
     w.Sample("carve_gateway_queue_depth", {{"model", p->name()}}, p->queue_depth());
+  w.Family("carve_model_wait_for_replica_seconds", "histogram",
+           "How long requests that found no ready replica of a model waited for one (an "
+           "on-demand model loading, an engine restarting), whatever ended the wait.");
+  for (const auto& p : pools)
+    w.WriteHistogram("carve_model_wait_for_replica_seconds", {{"model", p->name()}},
+                     p->replica_wait);
   Errors(w, pools, unrouted, key_labels);
   w.Family("carve_gateway_open_connections", "gauge", "Client connections open now.");
   w.Sample("carve_gateway_open_connections", {}, gauges.connections);

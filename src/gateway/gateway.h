@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct ReplicaCounters {
   // LatencyBoundsSeconds() then above the last (not cumulative).
   std::vector<uint64_t> duration = {}, first_byte = {};
   int queued = 0;  // requests of its model waiting for a slot (the model's, not its own)
+  // When a request was last sent to it (the clock's epoch when never): carve
+  // up unloads the least recently used idle on-demand model.
+  std::chrono::steady_clock::time_point last_request = {};
 };
 
 // The upper bounds, in seconds, of ReplicaCounters' latency buckets.
@@ -74,6 +78,26 @@ class Gateway {
   // (/ui is 404: a gateway alone knows no slices). Called on a gateway thread
   // for each /ui/state and each second of each /ui/events; must be fast.
   void SetStatusSource(std::function<std::string()> fn);
+  // On-demand models (issue #16). `fn` is called with a model's name each
+  // time a request of it finds no ready replica (it is then held, up to
+  // timeouts.hold_ms, or refused at once when hold_ms is 0 or its queue is
+  // full), pinned models too: carve up loads an on-demand model then. Called
+  // on a gateway thread, without the gateway's locks; must be fast (record and
+  // wake). The model must be known (a backend's, or UpdateBackends' `models`),
+  // else its requests are 404 and nothing is called.
+  void SetDemandHandler(std::function<void(const std::string& model)> fn);
+  // The on-demand models and their state ("cold", "loading"), replacing the
+  // last map. /v1/models shows each model's state in `carve.state`:
+  // "resident" whenever a replica is ready, else the state given here, else
+  // (a pinned model) "loading". When a model in this map has no ready replica
+  // and its queue is full, requests get 503 load_queue_full (not 429).
+  void SetModelStates(std::map<std::string, std::string> states);
+  // Answers every request of `model` waiting for a replica at once: 503
+  // model_load_failed, Retry-After, `reason` as the message (say what failed
+  // and where to look). Does nothing while a replica of it is ready (those
+  // requests wait for a slot) or when the model is unknown. Requests that come
+  // later are held again, for the next load.
+  void FailWaiting(const std::string& model, const std::string& reason);
   // Every replica's counters now, by model then url (for `carve up`, which
   // embeds the gateway, without a scrape of its own /metrics).
   std::vector<ReplicaCounters> Counters() const;

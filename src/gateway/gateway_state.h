@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -69,6 +70,26 @@ struct GatewayState {
   // without taking the lock on every request.
   std::function<std::string()> status_source GUARDED_BY(mu);
   std::atomic<bool> has_status{false};
+  // carve up's on-demand models: told of requests that wait for a replica,
+  // and their state by name ("cold", "loading") for /v1/models.
+  std::shared_ptr<const std::function<void(const std::string&)>> demand GUARDED_BY(mu);
+  std::shared_ptr<const std::map<std::string, std::string>> model_states GUARDED_BY(mu) =
+      std::make_shared<const std::map<std::string, std::string>>();
+  // Tells carve up a request of `model` found no ready replica; the handler
+  // runs without the lock, so it may call the gateway back.
+  void NoteDemand(const std::string& model) {
+    std::shared_ptr<const std::function<void(const std::string&)>> fn;
+    {
+      util::MutexLock lock(mu);
+      fn = demand;
+    }
+    if (fn && *fn) (*fn)(model);
+  }
+  std::shared_ptr<const std::map<std::string, std::string>> states() const {
+    util::MutexLock lock(mu);
+    return model_states;
+  }
+  bool on_demand(const std::string& model) const { return states()->count(model) > 0; }
   const int64_t started_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();

@@ -29,21 +29,46 @@ Decision NoSuchModel(const std::string& model) {
                "The model '" + Clip(model) + "' does not exist or you do not have access to it.");
 }
 
-// A model card: the engine's own when the prober fetched it, else a minimal one.
-std::string Card(const ModelPool& pool, int64_t created) {
-  for (const auto& r : pool.replicas())
-    if (auto c = r->card(); !c.empty()) return c;
-  boost::json::object o{
-      {"id", pool.name()}, {"object", "model"}, {"created", created}, {"owned_by", "carve"}};
+using ModelStates = std::map<std::string, std::string>;
+
+std::shared_ptr<const ModelStates> StatesOf(const GatewayView& g) {
+  auto states = g.states ? g.states() : nullptr;
+  return states ? states : std::make_shared<const ModelStates>();
+}
+
+// "resident" with a ready replica; else what carve up says of an on-demand
+// model ("cold", "loading"); else a pinned model's engine is on its way.
+std::string StateOf(const ModelPool& pool, const ModelStates& states) {
+  if (pool.any_ready()) return "resident";
+  auto it = states.find(pool.name());
+  return it != states.end() ? it->second : "loading";
+}
+
+// A model card: the engine's own when the prober fetched it, else a minimal
+// one; with carve's own field, `carve.state`, which OpenAI clients ignore.
+std::string Card(const ModelPool& pool, int64_t created, const ModelStates& states) {
+  boost::json::object o;
+  for (const auto& r : pool.replicas()) {
+    boost::json::error_code ec;
+    auto card = boost::json::parse(r->card(), ec);
+    if (!ec && card.is_object()) {
+      o = std::move(card.as_object());
+      break;
+    }
+  }
+  if (o.empty())
+    o = {{"id", pool.name()}, {"object", "model"}, {"created", created}, {"owned_by", "carve"}};
+  o["carve"] = {{"state", StateOf(pool, states)}};
   return boost::json::serialize(o);
 }
 
 Decision ListModels(const GatewayView& g, const ApiKey* key) {
+  auto states = StatesOf(g);
   std::string body = R"({"object":"list","data":[)";
   bool first = true;
   for (const auto& pool : g.router.Pools()) {
     if (!KeyRing::Allows(key, pool->name())) continue;
-    body += (first ? "" : ",") + Card(*pool, g.created);
+    body += (first ? "" : ",") + Card(*pool, g.created, *states);
     first = false;
   }
   return Answer(200, body + "]}");
@@ -52,17 +77,24 @@ Decision ListModels(const GatewayView& g, const ApiKey* key) {
 Decision GetModel(const GatewayView& g, const ApiKey* key, const std::string& id) {
   auto pool = g.router.Find(id);
   if (!pool || !KeyRing::Allows(key, id)) return NoSuchModel(id);
-  return Answer(200, Card(*pool, g.created));
+  return Answer(200, Card(*pool, g.created, *StatesOf(g)));
 }
 
+// Ready once probed, not draining, and every pinned model has a healthy
+// replica. An on-demand model need not: cold is its resting state, and its
+// requests load it; its entry says its state instead.
 Decision Ready(const GatewayView& g) {
+  auto states = StatesOf(g);
   boost::json::object models;
   bool ready = g.probed && !g.draining;
   for (const auto& pool : g.router.Pools()) {
     int healthy = 0, total = 0;
     for (const auto& r : pool->replicas()) ++total, healthy += r->healthy();
-    models[pool->name()] = {{"healthy", healthy}, {"replicas", total}};
-    ready = ready && healthy > 0;
+    boost::json::object m{{"healthy", healthy}, {"replicas", total}};
+    const bool on_demand = states->count(pool->name()) > 0;
+    if (on_demand) m["state"] = StateOf(*pool, *states);
+    models[pool->name()] = std::move(m);
+    ready = ready && (healthy > 0 || on_demand);
   }
   boost::json::object o{{"ready", ready}, {"draining", g.draining}, {"models", std::move(models)}};
   return Answer(ready ? 200 : 503, boost::json::serialize(o));

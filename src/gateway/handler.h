@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,9 @@ struct GatewayView {
   // What carve up serves, as JSON (its status.json), for the dashboard;
   // empty for a gateway that runs alone, which has no dashboard.
   std::function<std::string()> status = {};
+  // carve up's on-demand models and their state ("cold", "loading"), shown
+  // in each model card's `carve.state`; unset or empty: every model is pinned.
+  std::function<std::shared_ptr<const std::map<std::string, std::string>>()> states = {};
 };
 
 struct Decision {

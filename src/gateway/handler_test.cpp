@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+#include <map>
+
 namespace carve::gateway {
 namespace {
 
@@ -26,10 +29,14 @@ class DecideTest : public testing::Test {
   GatewayView View() {
     GatewayView v{router_, keys_, probed_, false, 42, [] { return "x 1\n"; }};
     if (under_up_) v.status = [] { return std::string(R"({"slices":[]})"); };
+    v.states = [this] {
+      return std::make_shared<const std::map<std::string, std::string>>(states_);
+    };
     return v;
   }
 
   Router router_;
+  std::map<std::string, std::string> states_;  // carve up's on-demand models
   KeyRing keys_;
   bool probed_ = true;
   bool under_up_ = true;  // a status source, as carve up gives
@@ -73,7 +80,8 @@ TEST_F(DecideTest, KeysGateEverythingUnderV1ButNotHealth) {
   EXPECT_EQ(unknown.error, ErrorKind::kModelNotFound);
   EXPECT_EQ(
       Get("/v1/models", "Bearer sk-a").body,
-      R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve"}]})");
+      R"({"object":"list","data":[{"id":"m1","object":"model","created":42,"owned_by":"carve",)"
+      R"("carve":{"state":"resident"}}]})");
   EXPECT_EQ(Get("/v1/models/m2", "Bearer sk-a").error, ErrorKind::kModelNotFound);
 }
 
@@ -131,7 +139,8 @@ TEST_F(DecideTest, ListsEveryModelWithoutKeys) {
 TEST_F(DecideTest, EngineCardWinsOverTheMadeUpOne) {
   router_.Find("m1")->replicas()[0]->set_card(
       R"({"id":"m1","object":"model","max_model_len":8192})");
-  EXPECT_EQ(Get("/v1/models/m1").body, R"({"id":"m1","object":"model","max_model_len":8192})");
+  EXPECT_EQ(Get("/v1/models/m1").body,
+            R"({"id":"m1","object":"model","max_model_len":8192,"carve":{"state":"resident"}})");
 }
 
 TEST_F(DecideTest, ReadyNeedsAProbeRoundAndAHealthyReplicaPerModel) {
@@ -180,6 +189,59 @@ TEST_F(DecideTest, AModelWithNoReadyReplicaIsStillRoutedAndNotReady) {
   EXPECT_NE(ready.body.find(R"("m2":{"healthy":0,"replicas":0})"), std::string::npos) << ready.body;
   Decision list = Get("/v1/models");
   EXPECT_NE(list.body.find(R"("m2")"), std::string::npos) << list.body;
+}
+
+// Issue #16: every model is listed with its state, the card still OpenAI's.
+TEST_F(DecideTest, ModelsSayWhetherTheyAreResidentColdOrLoading) {
+  std::vector<std::pair<Backend, Endpoint>> only_m1;
+  only_m1.push_back(
+      {Backend{"m1", "http://127.0.0.1:9001", "", ""}, *ParseUrl("http://127.0.0.1:9001")});
+  Limits none{};
+  router_.Update(only_m1, {{"m1", none}, {"m2", none}, {"chat", none}, {"code", none}}, none);
+  states_ = {{"chat", "cold"}, {"code", "loading"}, {"m1", "cold"}};
+  Decision d = Get("/v1/models");
+  ASSERT_EQ(d.status, 200);
+  auto list = boost::json::parse(d.body).as_object();
+  EXPECT_EQ(list.at("object"), "list");
+  std::map<std::string, std::string> states;
+  for (const auto& card : list.at("data").as_array()) {
+    const auto& o = card.as_object();
+    EXPECT_EQ(o.at("object"), "model");  // what the openai client reads
+    EXPECT_TRUE(o.at("created").is_int64());
+    EXPECT_TRUE(o.at("owned_by").is_string());
+    states[std::string(o.at("id").as_string())] =
+        std::string(o.at("carve").at("state").as_string());
+  }
+  // m1 has a ready replica: resident, whatever the map says. m2 is pinned
+  // and has none: its engine is on its way.
+  std::map<std::string, std::string> want = {
+      {"chat", "cold"}, {"code", "loading"}, {"m1", "resident"}, {"m2", "loading"}};
+  EXPECT_EQ(states, want);
+  EXPECT_NE(Get("/v1/models/chat").body.find(R"("carve":{"state":"cold"})"), std::string::npos);
+  // A replica that is down or draining is not ready.
+  auto m1 = router_.Find("m1");
+  m1->MarkDraining(m1->replicas()[0].get());
+  EXPECT_NE(Get("/v1/models/m1").body.find(R"("state":"cold")"), std::string::npos);
+}
+
+TEST_F(DecideTest, AColdOnDemandModelDoesNotMakeTheGatewayUnready) {
+  router_.Update({}, {{"m1", Limits{}}, {"chat", Limits{}}}, Limits{});
+  EXPECT_EQ(Get("/ready").status, 503);  // m1 is pinned and has no replica
+  states_ = {{"chat", "cold"}, {"m1", "cold"}};
+  Decision d = Get("/ready");
+  EXPECT_EQ(d.status, 200) << d.body;
+  EXPECT_NE(d.body.find(R"("chat":{"healthy":0,"replicas":0,"state":"cold"})"), std::string::npos)
+      << d.body;
+}
+
+TEST_F(DecideTest, ModelStatesHonourTheKeysModels) {
+  keys_ = KeyRing({{"a", Sha256Hex("sk-a"), {"m1"}}});
+  states_ = {{"m2", "cold"}};
+  Decision d = Get("/v1/models", "Bearer sk-a");
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_NE(d.body.find(R"("id":"m1")"), std::string::npos);
+  EXPECT_EQ(d.body.find(R"("m2")"), std::string::npos) << d.body;
+  EXPECT_EQ(Get("/v1/models/m2", "Bearer sk-a").error, ErrorKind::kModelNotFound);
 }
 
 }  // namespace

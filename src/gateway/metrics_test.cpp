@@ -51,6 +51,7 @@ TEST(RenderMetrics, EveryReplicaSeriesCarriesTheLabelSetAndRequestsTheKey) {
   r->requests.Add(0, 503);
   r->requests.Add(KeyTag("removed-by-a-reload"), 200);
   r->duration.Observe(0.01);
+  pool->replica_wait.Observe(4);
   pool->errors.Add(team_a, static_cast<uint32_t>(ErrorKind::kNoHealthyUpstream));
   pool->errors.Add(team_a, static_cast<uint32_t>(ErrorKind::kNoHealthyUpstream));
   ErrorCounts unrouted{};
@@ -70,6 +71,10 @@ TEST(RenderMetrics, EveryReplicaSeriesCarriesTheLabelSetAndRequestsTheKey) {
       Has(t, "carve_gateway_request_duration_seconds_bucket{" + labels + R"(,le="0.01"} 1)"));
   EXPECT_TRUE(Has(t, "carve_gateway_request_duration_seconds_count{" + labels + "} 1\n"));
   EXPECT_TRUE(Has(t, "carve_gateway_queue_depth{model=\"m\"} 0\n"));
+  EXPECT_TRUE(Has(t, "# TYPE carve_model_wait_for_replica_seconds histogram\n"));
+  EXPECT_TRUE(Has(t, R"(carve_model_wait_for_replica_seconds_bucket{model="m",le="2.5"} 0)"));
+  EXPECT_TRUE(Has(t, R"(carve_model_wait_for_replica_seconds_bucket{model="m",le="10"} 1)"));
+  EXPECT_TRUE(Has(t, "carve_model_wait_for_replica_seconds_count{model=\"m\"} 1\n"));
   EXPECT_TRUE(Has(
       t,
       R"(carve_gateway_errors_total{model="m",key="team-a",code="upstream_unavailable",status="503"} 2)"));

@@ -192,9 +192,45 @@ struct QueueWait {
   Waiter waiter;
 };
 
+// The queue of a model with no ready replica is full. For an on-demand model
+// (one carve up loads when asked) that is a 503 to retry once it has loaded,
+// not a 429 that says the client sends too much.
+void RefuseFullQueue(Exchange& x, bool none) {
+  if (!none || !x.st.on_demand(x.job.model)) {
+    x.error = ErrorKind::kQueueFull;
+    return;
+  }
+  x.error = ErrorKind::kLoadQueueFull;
+  x.error_message = std::to_string(x.job.pool->queue_depth()) + " requests already wait for '" +
+                    x.job.model +
+                    "' to load (limits.max_queue); retry after the delay given "
+                    "(carve status shows the model's state).";
+}
+
+// The error of a request whose wait for a replica or a slot ended without
+// one: `still_queued`, its deadline passed (or the client left); else the
+// pool gave it up (a failed load, the model removed).
+void GiveUpWait(Exchange& x, const Waiter& waiter, bool still_queued, int wait_ms) {
+  const ModelPool& pool = *x.job.pool;
+  if (!still_queued) {
+    x.error = waiter.failure.empty() ? ErrorKind::kNoHealthyUpstream : ErrorKind::kModelLoadFailed;
+    x.error_message = waiter.failure;  // empty: the default message
+  } else if (!pool.any_healthy()) {
+    x.error = ErrorKind::kNoHealthyUpstream;
+    x.error_message = "no replica of '" + x.job.model + "' was ready within " +
+                      std::to_string(wait_ms) + " ms; retry shortly";
+  } else {
+    x.error = ErrorKind::kQueueTimeout;
+    x.error_message = "waited " + std::to_string(wait_ms) + " ms for a free replica of '" +
+                      x.job.model + "'; retry later";
+  }
+}
+
 // A slot on a replica: at once, or after a wait in the model's queue, for a
 // slot (all busy: up to queue_ms) or for a replica to be ready (none is, or
-// only those tried: an engine restarting or on its way; up to hold_ms).
+// only those tried: an engine restarting or on its way; up to hold_ms). A
+// request that finds no ready replica tells carve up (the demand handler),
+// which loads an on-demand model then; its wait is timed in replica_wait.
 Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
   ModelPool& pool = *x.job.pool;
   const Timeouts& t = x.job.snap->config.timeouts;
@@ -202,6 +238,7 @@ Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
   if (first.outcome == ModelPool::Outcome::kGranted) co_return std::move(first.lease);
   const bool none = first.outcome == ModelPool::Outcome::kNoHealthy;
   if (pool.limits().max_queue == 0 || (none && t.hold_ms == 0)) {
+    if (none) x.st.NoteDemand(x.job.model);
     // A retry keeps the error of the try that failed.
     if (!none || tried.empty())
       x.error = none ? ErrorKind::kNoHealthyUpstream : ErrorKind::kQueueFull;
@@ -214,32 +251,27 @@ Task<Lease> AcquireSlot(Exchange& x, std::span<const Replica* const> tried) {
     asio::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
   };
   auto second = pool.Acquire(tried, &wait->waiter);
+  // Told once the request is queued, so a FailWaiting that follows the
+  // demand finds it.
+  if (none && second.outcome != ModelPool::Outcome::kGranted) x.st.NoteDemand(x.job.model);
   if (second.outcome != ModelPool::Outcome::kQueued) {
     wait->waiter.wake = nullptr;
     if (second.outcome == ModelPool::Outcome::kGranted) co_return std::move(second.lease);
-    x.error = second.outcome == ModelPool::Outcome::kQueueFull ? ErrorKind::kQueueFull
-                                                               : ErrorKind::kNoHealthyUpstream;
+    if (second.outcome == ModelPool::Outcome::kQueueFull)
+      RefuseFullQueue(x, none);
+    else
+      x.error = ErrorKind::kNoHealthyUpstream;
     co_return Lease{};
   }
+  const auto queued_at = Clock::now();
   x.watch.queue_timer = &wait->timer;
   co_await wait->timer.async_wait(kTuple);
   x.watch.queue_timer = nullptr;
   bool still_queued = pool.Cancel(&wait->waiter);
   wait->waiter.wake = nullptr;  // breaks the wait <-> wake cycle; the pool is done with it
-  if (still_queued) {
-    if (!pool.any_healthy()) {
-      x.error = ErrorKind::kNoHealthyUpstream;
-      x.error_message = "no replica of '" + x.job.model + "' was ready within " +
-                        std::to_string(wait_ms) + " ms; retry shortly";
-    } else {
-      x.error = ErrorKind::kQueueTimeout;
-      x.error_message = "waited " + std::to_string(wait_ms) + " ms for a free replica of '" +
-                        x.job.model + "'; retry later";
-    }
-    co_return Lease{};
-  }
-  Lease lease = pool.Adopt(&wait->waiter);
-  if (!lease) x.error = ErrorKind::kNoHealthyUpstream;
+  if (none) pool.replica_wait.Observe(MsSince(queued_at) / 1000);
+  Lease lease = still_queued ? Lease{} : pool.Adopt(&wait->waiter);
+  if (!lease) GiveUpWait(x, wait->waiter, still_queued, wait_ms);
   co_return lease;
 }
 

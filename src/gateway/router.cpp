@@ -44,7 +44,7 @@ const std::shared_ptr<Replica>* ModelPool::PickLocked(
 ModelPool::Acquired ModelPool::Acquire(std::span<const Replica* const> exclude, Waiter* waiter) {
   util::MutexLock lock(mu_);
   if (const auto* r = PickLocked(exclude)) {
-    (*r)->outstanding_.fetch_add(1, std::memory_order_relaxed);
+    GrantTo(**r);
     return {Outcome::kGranted, Lease(shared_from_this(), *r)};
   }
   bool any_candidate = std::any_of(replicas_.begin(), replicas_.end(), [&](const auto& r) {
@@ -80,7 +80,7 @@ std::vector<std::function<void()>> ModelPool::GrantLocked() {
     if (!r) break;
     Waiter* w = queue_.front();
     queue_.pop_front();
-    (*r)->outstanding_.fetch_add(1, std::memory_order_relaxed);
+    GrantTo(**r);
     w->granted = *r;
     w->done = true;
     wakes.push_back(w->wake);
@@ -89,15 +89,33 @@ std::vector<std::function<void()>> ModelPool::GrantLocked() {
   return wakes;
 }
 
-std::vector<std::function<void()>> ModelPool::FailAllLocked() {
+void ModelPool::GrantTo(Replica& r) {
+  r.outstanding_.fetch_add(1, std::memory_order_relaxed);
+  r.last_request_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+}
+
+std::vector<std::function<void()>> ModelPool::FailAllLocked(const std::string& reason) {
   std::vector<std::function<void()>> wakes;
   for (Waiter* w : queue_) {
     w->done = true;
+    w->failure = reason;
     wakes.push_back(w->wake);
   }
   queue_.clear();
   queue_depth_.store(0, std::memory_order_relaxed);
   return wakes;
+}
+
+size_t ModelPool::FailWaiting(const std::string& reason) {
+  std::vector<std::function<void()>> wakes;
+  {
+    util::MutexLock lock(mu_);
+    if (AnyReadyLocked()) return 0;
+    wakes = FailAllLocked(reason);
+  }
+  RunAll(wakes);
+  return wakes.size();
 }
 
 void ModelPool::Release(Replica* r) {
@@ -141,6 +159,16 @@ bool ModelPool::any_healthy() const {
   util::MutexLock lock(mu_);
   return std::any_of(replicas_.begin(), replicas_.end(),
                      [](const auto& r) { return r->healthy(); });
+}
+
+bool ModelPool::AnyReadyLocked() const {
+  return std::any_of(replicas_.begin(), replicas_.end(),
+                     [](const auto& r) { return r->healthy() && !r->draining(); });
+}
+
+bool ModelPool::any_ready() const {
+  util::MutexLock lock(mu_);
+  return AnyReadyLocked();
 }
 
 void Router::Update(const std::vector<std::pair<Backend, Endpoint>>& backends,

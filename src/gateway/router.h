@@ -12,6 +12,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -49,6 +50,12 @@ class Replica {
   // (or wait), those it serves finish.
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   int outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
+  // When a request was last granted a slot here, i.e. sent to it (the epoch
+  // when never): carve up unloads the least recently used idle model.
+  std::chrono::steady_clock::time_point last_request() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_request_.load(std::memory_order_relaxed)));
+  }
 
   // Per-replica metrics, bumped by the proxy: answers by key and HTTP status.
   KeyedCounts requests;
@@ -76,7 +83,8 @@ class Replica {
   const std::string labels_;
   std::atomic<bool> healthy_{true};  // optimistic until a connect or probe fails
   std::atomic<bool> draining_{false};
-  std::atomic<int> outstanding_{0};  // written under the pool's mutex
+  std::atomic<int> outstanding_{0};                              // written under the pool's mutex
+  std::atomic<std::chrono::steady_clock::rep> last_request_{0};  // written under the pool's mutex
 };
 
 class ModelPool;
@@ -105,6 +113,7 @@ struct Waiter {
   std::function<void()> wake;
   std::shared_ptr<Replica> granted;  // set with the slot already taken
   bool done = false;                 // granted, or nothing healthy is left
+  std::string failure = {};          // set (with done) by FailWaiting: why it was given up
 };
 
 struct Limits {
@@ -140,12 +149,24 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
   // The lease for a waiter that was granted.
   Lease Adopt(Waiter* waiter);
 
+  // Gives up every queued waiter, `reason` in its `failure`, when no replica
+  // is ready (an on-demand model whose load failed); waiters for a slot on a
+  // ready replica are left to get one. Returns how many were given up.
+  // Later requests queue again as usual.
+  size_t FailWaiting(const std::string& reason);
+
   void MarkDown(Replica* r);
   void MarkUp(Replica* r);
   void MarkDraining(Replica* r);
   int queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
   std::vector<std::shared_ptr<Replica>> replicas() const;
   bool any_healthy() const;
+  // A replica takes new requests: healthy and not draining.
+  bool any_ready() const;
+
+  // How long requests that found no ready replica waited for one (a model
+  // loading, an engine restarting), whatever ended the wait.
+  Histogram replica_wait;
 
  private:
   friend class Lease;
@@ -155,7 +176,9 @@ class ModelPool : public std::enable_shared_from_this<ModelPool> {
       REQUIRES(mu_);
   // Grants freed slots to queued waiters; returns the wakes to run unlocked.
   std::vector<std::function<void()>> GrantLocked() REQUIRES(mu_);
-  std::vector<std::function<void()>> FailAllLocked() REQUIRES(mu_);
+  std::vector<std::function<void()>> FailAllLocked(const std::string& reason = {}) REQUIRES(mu_);
+  bool AnyReadyLocked() const REQUIRES(mu_);
+  void GrantTo(Replica& r) REQUIRES(mu_);
 
   const std::string name_;
   Limits limits_ GUARDED_BY(mu_);

@@ -198,6 +198,64 @@ TEST(Router, RemovedModelIsGone) {
   EXPECT_TRUE(router.Pools().empty());
 }
 
+// Issue #16: a failed load answers the requests held for the model at once.
+TEST(Router, FailWaitingGivesUpHeldRequestsWithTheReason) {
+  Router router;
+  router.Update({}, {{"chat", Limits{}}}, Limits{});  // on-demand, cold
+  auto pool = router.Find("chat");
+  int woken = 0;
+  Waiter a, b;
+  a.wake = b.wake = [&] { ++woken; };
+  ASSERT_EQ(pool->Acquire({}, &a).outcome, ModelPool::Outcome::kQueued);
+  ASSERT_EQ(pool->Acquire({}, &b).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_EQ(pool->FailWaiting("chat could not be loaded: its engine exited (exit 1)"), 2u);
+  EXPECT_EQ(woken, 2);
+  EXPECT_TRUE(a.done);
+  EXPECT_EQ(b.failure, "chat could not be loaded: its engine exited (exit 1)");
+  EXPECT_FALSE(pool->Adopt(&a));
+  EXPECT_EQ(pool->queue_depth(), 0);
+  // The next request waits again, for the next load, which works this time.
+  Waiter c;
+  c.wake = [&] { ++woken; };
+  ASSERT_EQ(pool->Acquire({}, &c).outcome, ModelPool::Outcome::kQueued);
+  router.Update({B("chat", 9000)}, {{"chat", Limits{}}}, Limits{});
+  EXPECT_TRUE(pool->Adopt(&c));
+  EXPECT_TRUE(c.failure.empty());
+}
+
+TEST(Router, FailWaitingLeavesRequestsThatWaitForASlotOnAReadyReplica) {
+  Router router;
+  auto pool = Pool(router, 1, Limits{1, 4});
+  auto first = pool->Acquire({}, nullptr);
+  Waiter w;
+  w.wake = [] {};
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  EXPECT_EQ(pool->FailWaiting("load failed"), 0u);
+  EXPECT_FALSE(w.done);
+  first.lease.Release();
+  EXPECT_TRUE(pool->Adopt(&w));
+}
+
+TEST(Router, AGrantedSlotAdvancesTheReplicasLastRequest) {
+  Router router;
+  auto pool = Pool(router, 1, Limits{1, 4});
+  Replica* r = pool->replicas()[0].get();
+  EXPECT_EQ(r->last_request(), std::chrono::steady_clock::time_point{});  // never used
+  auto before = std::chrono::steady_clock::now();
+  auto first = pool->Acquire({}, nullptr);
+  auto granted = r->last_request();
+  EXPECT_GE(granted, before);
+  // A queued request granted later advances it again (the clock is monotonic).
+  Waiter w;
+  w.wake = [] {};
+  ASSERT_EQ(pool->Acquire({}, &w).outcome, ModelPool::Outcome::kQueued);
+  auto released = std::chrono::steady_clock::now();
+  first.lease.Release();
+  ASSERT_TRUE(w.done);
+  EXPECT_GE(r->last_request(), released);
+  EXPECT_GE(r->last_request(), granted);
+}
+
 TEST(ParseUrl, AcceptsHostPortRefusesOthers) {
   auto e = ParseUrl("http://localhost:8001/");
   ASSERT_TRUE(e.ok());

@@ -58,6 +58,7 @@ std::string StatusText(GatewayState& st) {
 GatewayView ViewOf(GatewayState& st, const Snapshot& snap) {
   GatewayView v{st.router,          snap.keys,         st.probed_once.load(),
                 st.draining.load(), st.started_unix_s, [&st] { return MetricsText(st); }};
+  v.states = [&st] { return st.states(); };
   if (st.has_status.load(std::memory_order_acquire)) v.status = [&st] { return StatusText(st); };
   return v;
 }
@@ -465,6 +466,22 @@ void Gateway::SetStatusSource(std::function<std::string()> fn) {
   impl_->st->status_source = std::move(fn);
 }
 
+void Gateway::SetDemandHandler(std::function<void(const std::string& model)> fn) {
+  auto shared = std::make_shared<const std::function<void(const std::string&)>>(std::move(fn));
+  util::MutexLock lock(impl_->st->mu);
+  impl_->st->demand = std::move(shared);
+}
+
+void Gateway::SetModelStates(std::map<std::string, std::string> states) {
+  auto shared = std::make_shared<const std::map<std::string, std::string>>(std::move(states));
+  util::MutexLock lock(impl_->st->mu);
+  impl_->st->model_states = std::move(shared);
+}
+
+void Gateway::FailWaiting(const std::string& model, const std::string& reason) {
+  if (auto pool = impl_->st->router.Find(model)) pool->FailWaiting(reason);
+}
+
 std::vector<ReplicaCounters> Gateway::Counters() const {
   std::vector<ReplicaCounters> out;
   for (const auto& pool : impl_->st->router.Pools())
@@ -484,6 +501,7 @@ std::vector<ReplicaCounters> Gateway::Counters() const {
       c.duration.assign(d.begin(), d.end());
       c.first_byte.assign(f.begin(), f.end());
       c.queued = pool->queue_depth();
+      c.last_request = r->last_request();
       out.push_back(std::move(c));
     }
   return out;

@@ -34,6 +34,7 @@ FAMILIES = {
     "carve_gateway_upstream_connect_failures_total": SLICE,
     "carve_gateway_generated_tokens_total": SLICE,
     "carve_gateway_queue_depth": ["model"],
+    "carve_model_wait_for_replica_seconds": ["model"],
     "carve_gateway_errors_total": ["model", "key", "code", "status"],
     "carve_gateway_open_connections": [],
     "carve_gateway_draining": [],

@@ -94,10 +94,14 @@ test('embeddings (the client asks for base64) decode to the engine\'s vectors', 
 
 test('model listing is filtered by key', async () => {
   const ids = [];
-  for await (const m of viaGateway().models.list()) ids.push(m.id);
+  const states = [];
+  for await (const m of viaGateway().models.list()) ids.push(m.id), states.push(m.carve?.state);
   assert.deepEqual(ids, ['m1']);
+  // carve's own field (issue #16) reaches the client beside OpenAI's.
+  assert.deepEqual(states, ['resident']);
   const card = await viaGateway().models.retrieve('m1');
   assert.equal(card.id, 'm1');
+  assert.equal(card.object, 'model');
 });
 
 test('errors reach the client with their OpenAI codes', async () => {
