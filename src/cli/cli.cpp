@@ -19,7 +19,7 @@ struct VerbRow {
 };
 const VerbRow kVerbs[] = {
     {AddGpus},   {AddProfiles}, {AddMig}, {AddPlan},    {AddSize},    {AddApply},     {AddAssert},
-    {AddExport}, {AddRender},   {AddUp},  {AddDown},    {AddStatus},  {AddRebalance}, {AddTop},
+    {AddExport}, {AddRender},   {AddUp},  {AddDown},    {AddStatus},  {AddRebalance}, {AddPool}, {AddTop},
     {AddAdvise}, {AddDoctor},   {AddSim}, {AddCatalog}, {AddGateway}, {AddEngine},
 };
 }  // namespace

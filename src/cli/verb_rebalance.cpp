@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "cli/cli.h"
@@ -33,9 +34,17 @@ struct RebalanceFlags {
   bool dry_run = false, yes = false;
 };
 
+// The pinned replicas: on-demand ones live in their pools, which a rebalance
+// leaves as they are (docs/pools.md).
 std::vector<up::RunningReplica> RunningOf(const Json& status) {
+  std::set<std::string> pooled;
+  for (const auto& p : status.value("pools", Json::array()))
+    for (const auto& s : p.value("slices", Json::array()))
+      for (const auto& r : s.value("residents", Json::array()))
+        pooled.insert(r.value("replica", ""));
   std::vector<up::RunningReplica> out;
   for (const auto& r : status["replicas"]) {
+    if (pooled.count(r.value("id", ""))) continue;
     up::RunningReplica x;
     x.id = r.value("id", "");
     x.model = r.value("model", "");

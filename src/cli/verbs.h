@@ -29,6 +29,7 @@ void AddUp(CLI::App& app, Globals& globals);
 void AddDown(CLI::App& app, Globals& globals);
 void AddStatus(CLI::App& app, Globals& globals);
 void AddRebalance(CLI::App& app, Globals& globals);
+void AddPool(CLI::App& app, Globals& globals);
 void AddTop(CLI::App& app, Globals& globals);
 void AddAdvise(CLI::App& app, Globals& globals);
 

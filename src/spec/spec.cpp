@@ -202,7 +202,8 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
                                  "profiles",  "min_profile", "spread",     "gpus",
                                  "share",     "args",        "command",    "tensor_parallel",
                                  "image",     "env",         "launcher",   "autoscale",
-                                 "on_demand", "pool",        "keep_warm"}));
+                                 "on_demand", "pool",        "keep_warm",  "max_in_flight",
+                                 "max_queue"}));
   m->where = f.where();
   CARVE_RETURN_IF_ERROR(f.Str("name", &m->name, true));
   m->engine = "vllm";
@@ -229,6 +230,11 @@ Status ParseModel(const YAML::Node& node, const std::string& file, size_t i, Mod
         ParseEstimate(f.Get("estimate"), file, fmt::format("model '{}'", m->name), &*m->estimate));
   }
   CARVE_RETURN_IF_ERROR(f.OptInt("replicas", &m->replicas));
+  CARVE_RETURN_IF_ERROR(f.OptInt("max_in_flight", &m->max_in_flight));
+  CARVE_RETURN_IF_ERROR(f.OptInt("max_queue", &m->max_queue));
+  if (m->max_in_flight && *m->max_in_flight < 1)
+    return f.Err("max_in_flight", "must be at least 1 (leave it out for no limit)");
+  if (m->max_queue && *m->max_queue < 0) return f.Err("max_queue", "must be 0 or more");
   CARVE_RETURN_IF_ERROR(f.OptNumber("throughput", &m->throughput));
   CARVE_RETURN_IF_ERROR(f.OptNumber("latency_slo_ms", &m->latency_slo_ms));
   if (f.Has("profiles")) {

@@ -91,6 +91,10 @@ struct Model {
   bool share = false;
   int tensor_parallel = 0;  // 0: carve decides (1 when it fits one slice)
   std::optional<Autoscale> autoscale;
+  // carve up's gateway limits for this model (docs/gateway.md, models[]):
+  // requests per replica at once, and requests waiting for a slot or for a
+  // ready replica (an on-demand model's load) beyond which it answers busy.
+  std::optional<int> max_in_flight = {}, max_queue = {};
   // On demand (docs/pools.md): no replica of its own; `carve up` starts its
   // engine on a slice of `pool` when a request arrives and may evict it once
   // idle for `keep_warm_s`. `pool` is "default" when on_demand and unnamed,

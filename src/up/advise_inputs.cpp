@@ -62,6 +62,7 @@ std::vector<AdviceInput> AdviceInputs(const ServiceState& st, std::chrono::secon
   if (auto cfg = GatewayConfigFor(st.spec, st.state_dir); cfg.ok()) limits = cfg->ModelLimits();
   std::vector<AdviceInput> out;
   for (const auto& m : st.spec.models) {
+    if (m.on_demand) continue;  // its pool serves it as asked (docs/pools.md)
     AdviceInput in;
     in.model = m.name;
     if (auto t = traffic.find(m.name); t != traffic.end()) in.traffic = t->second;

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "plan/on_demand.h"
 #include "plan/sizing.h"
 
 namespace carve::up {
@@ -79,7 +80,7 @@ Result<std::vector<WantedReplica>> WantedFromPlan(const plan::Plan& p, const spe
     for (const auto& slice : g.slices)
       for (const auto& r : slice.replicas) {
         const std::string& name = p.models.at(r.model).name;
-        if (IsPoolModel(name)) continue;
+        if (plan::IsPoolModel(name)) continue;
         const spec::Model* m = FindModel(s, name);
         if (!m) return Status::Internal("the plan names an unknown model " + name);
         CARVE_ASSIGN_OR_RETURN(WantedReplica w, WantedOf(g, slice, r, *m, ready_timeout_ms));
@@ -88,21 +89,19 @@ Result<std::vector<WantedReplica>> WantedFromPlan(const plan::Plan& p, const spe
   return out;
 }
 
-bool IsPoolModel(const std::string& model) { return model.rfind("pool:", 0) == 0; }
-
 std::map<std::string, std::vector<Slot>> PoolSlotsFromPlan(const plan::Plan& p) {
   std::map<std::string, std::vector<Slot>> out;
   for (const auto& g : p.gpus)
     for (const auto& slice : g.slices)
       for (const auto& r : slice.replicas) {
         const std::string& name = p.models.at(r.model).name;
-        if (!IsPoolModel(name)) continue;
+        if (!plan::IsPoolModel(name)) continue;
         Slot s;
         s.gpu = g.gpu.local_index;
         s.profile = slice.profile ? slice.profile->name : "whole";
         s.start = slice.start;
         s.memory_mib = slice.memory_mib;
-        out[name.substr(5)].push_back(s);
+        out[name.substr(plan::kPoolModelPrefix.size())].push_back(s);
       }
   return out;
 }

@@ -50,9 +50,8 @@ Result<std::vector<WantedReplica>> WantedFromPlan(const plan::Plan& p, const spe
                                                   int ready_timeout_ms);
 
 // Pools (docs/pools.md): a plan places each pool's slices as the replicas of
-// a model named "pool:NAME" (plan/pools.h). WantedFromPlan leaves them out:
-// no engine runs on a pool slice until an on-demand model loads there.
-bool IsPoolModel(const std::string& model);
+// a model named "pool:NAME" (plan/on_demand.h). WantedFromPlan leaves them
+// out: no engine runs on a pool slice until an on-demand model loads there.
 // Each pool's slices, by pool name; each slot's memory_mib is the slice's.
 std::map<std::string, std::vector<Slot>> PoolSlotsFromPlan(const plan::Plan& p);
 // An on-demand model's replica on pool slice `slice` (memory_mib: the

@@ -136,8 +136,6 @@ TEST(UpDesired, PoolSlicesAreThePlansPoolModelsReplicasAndStartNoEngine) {
   auto wanted = WantedFromPlan(pl.plan, pl.spec, 0);
   ASSERT_TRUE(wanted.ok()) << wanted.status().ToString();
   EXPECT_EQ(wanted->size(), 3u);  // the pool slice starts nothing
-  EXPECT_TRUE(IsPoolModel("pool:small"));
-  EXPECT_FALSE(IsPoolModel("chat"));
 }
 
 }  // namespace

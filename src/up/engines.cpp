@@ -37,7 +37,7 @@ std::set<uint32_t> Service::Impl::EnginePids() const {
 
 std::vector<std::string> Service::Impl::ModelNames() const {
   std::vector<std::string> names;
-  for (const auto& m : spec.models) names.push_back(m.name);
+  for (const auto& m : spec.models) names.push_back(m.name);  // on-demand ones too
   return names;
 }
 
@@ -170,9 +170,11 @@ void Service::Impl::NoteStateChange(const serve::ReplicaStatus& s, Replica& r) {
                       s.id, exit, s.restarts, s.log_path));
       break;
     case serve::State::kReady:
-      if (was == serve::State::kStarting && s.restarts == 0)
+      if (was == serve::State::kStarting && s.restarts == 0) {
         ready_time[r.want.model] =
             std::chrono::duration_cast<std::chrono::milliseconds>(s.since - r.started_at);
+        NoteLoaded(s.id, r, s.since - r.started_at);
+      }
       if (was == serve::State::kRestarting || was == serve::State::kCrashLooping ||
           (was == serve::State::kStarting && s.restarts > 0))
         Note(fmt::format("{} is ready again on port {} (pid {}, restart #{})", s.id, s.port, s.pid,
@@ -213,8 +215,11 @@ void Service::Impl::Tick(bool force_write) {
           {s.model, UrlOf(s.port), serve::EngineName(s.engine), r.want.slot.gpu, r.want.slot.gi},
           gpus_seen));
   }
-  bool changed = ready != backends;
-  if (gw && changed && gw->UpdateBackends(ready, ModelNames()).ok()) backends = ready;
+  // The models too: an on-demand model is listed (and its requests held)
+  // before any replica of it ever runs.
+  std::vector<std::string> names = ModelNames();
+  bool changed = ready != backends || names != listed;
+  if (gw && changed && gw->UpdateBackends(ready, names).ok()) backends = ready, listed = names;
   auto now = std::chrono::steady_clock::now();
   if (now - last_count > std::chrono::seconds(2)) {
     CountTraffic();
@@ -226,7 +231,8 @@ void Service::Impl::Tick(bool force_write) {
   // The status changes every second (its clock); write it when it changed
   // otherwise, or each second.
   if (force_write || text != last_status || now - last_write > std::chrono::seconds(1)) {
-    slice_metrics->Set(MetricsText(SlicesView()));  // /metrics no older than the status
+    slice_metrics->Set(MetricsText(SlicesView()) +
+                       PoolMetrics());  // /metrics no older than the status
     status_line->Set(status.dump());
     (void)WriteStatus(o.state_dir, text);
     last_write = now;
@@ -280,6 +286,7 @@ MachineView Service::Impl::SlicesView() const {
 nlohmann::ordered_json Service::Impl::StatusNow() const {
   nlohmann::ordered_json out = up::StatusJson(View());
   out.update(StatusParts(SlicesView()));
+  if (!pools.empty()) out["pools"] = PoolsJson();
   return out;
 }
 

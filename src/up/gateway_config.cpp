@@ -56,6 +56,13 @@ Result<gateway::GatewayConfig> GatewayConfigFor(const spec::Spec& s, const std::
   auto cfg = gateway::ParseConfigNode(s.gateway, s.file, "gateway.");
   if (!cfg.ok()) return cfg.status();
   if (!has_log) cfg->access_log = state_dir + "/access.log";
+  for (const auto& m : s.models) {  // the replicas come later (UpdateBackends)
+    if (!m.max_in_flight && !m.max_queue) continue;
+    gateway::ModelConfig mc{m.name, {}, {}};
+    if (m.max_in_flight) mc.limits.max_in_flight = *m.max_in_flight;
+    if (m.max_queue) mc.limits.max_queue = *m.max_queue;
+    cfg->models.push_back(std::move(mc));
+  }
   return cfg;
 }
 

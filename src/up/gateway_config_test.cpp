@@ -68,5 +68,31 @@ TEST(GatewayYaml, AMistakeInsideTheSectionNamesItsOwnLineAndPath) {
   EXPECT_THAT(cfg.status().hint(), HasSubstr("docs/gateway.md"));
 }
 
+// A model's max_in_flight and max_queue become carve up's gateway limits for
+// it (an on-demand model's queue bound while it loads, docs/pools.md).
+TEST(GatewayConfig, AModelsQueueAndInFlightBoundsBecomeItsGatewayLimits) {
+  auto s = spec::ParseSpec(
+      "version: v1\nmodels:\n"
+      "  - {name: chat, engine: echo, memory: 9GiB, replicas: 1, max_in_flight: 4, max_queue: 8}\n"
+      "  - {name: tiny, engine: echo, memory: 4GiB, on_demand: true, max_queue: 2}\n"
+      "  - {name: embed, engine: echo, memory: 9GiB, replicas: 1}\n",
+      "carve.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto cfg = GatewayConfigFor(*s, "/tmp/st");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto limits = cfg->ModelLimits();
+  ASSERT_EQ(limits.size(), 2u);  // embed keeps the defaults
+  EXPECT_EQ(limits["chat"].max_in_flight, 4);
+  EXPECT_EQ(limits["chat"].max_queue, 8);
+  EXPECT_EQ(limits["tiny"].max_in_flight, 0);
+  EXPECT_EQ(limits["tiny"].max_queue, 2);
+  auto bad = spec::ParseSpec(
+      "version: v1\nmodels:\n  - {name: chat, engine: echo, memory: 9GiB, max_in_flight: 0}\n",
+      "carve.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("max_in_flight"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("carve.yaml:3"));
+}
+
 }  // namespace
 }  // namespace carve::up

@@ -48,6 +48,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);  // carve pool load/unload: a request file waits (wake only)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return Status::Internal("signalfd failed");
@@ -65,7 +66,10 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
   auto take_signals = [&] {
     signalfd_siginfo si;
     while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
-      (si.ssi_signo == SIGHUP ? hup_pending : stop_pending) = true;
+      if (si.ssi_signo == SIGHUP)
+        hup_pending = true;
+      else if (si.ssi_signo != SIGUSR1)
+        stop_pending = true;
     return stop_pending;
   };
   options.interrupted = take_signals;
@@ -110,6 +114,7 @@ Status RunService(const std::string& spec_path, Options options, Hooks hooks,
     s.Tick();
     if (Status f = s.Failover(); !f.ok())
       std::fprintf(stderr, "carve up: failover failed: %s\n", f.ToString().c_str());
+    s.Pools();
     autoscale.Tick(std::chrono::steady_clock::now());  // models with autoscale: only
     if (tty) {
       // A live summary: redraw the status in place.

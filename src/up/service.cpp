@@ -53,10 +53,11 @@ std::vector<Want> WantsOf(const std::vector<WantedReplica>& wanted) {
   return out;
 }
 
+// The pinned replicas (on-demand ones live in their pools: service_pool.cpp).
 std::vector<Have> HavesOf(const std::map<std::string, Replica>& replicas) {
   std::vector<Have> out;
   for (const auto& [id, r] : replicas)
-    out.push_back({id, r.want.model, r.want.settings, r.want.slot.ref()});
+    if (r.pool.empty()) out.push_back({id, r.want.model, r.want.settings, r.want.slot.ref()});
   return out;
 }
 
@@ -128,6 +129,7 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
     std::vector<Running> running;
     std::set<std::string> stable;
     for (const auto& [id, r] : replicas) {
+      if (!r.pool.empty()) continue;
       running.push_back({r.want.model, r.want.slot});
       if (settings.count(r.want.model) && settings[r.want.model] == r.want.settings)
         stable.insert(r.want.model);
@@ -135,6 +137,7 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
     StayPut(p, running, stable);
   }
   CARVE_RETURN_IF_ERROR(PlaceAroundFaults(p, next));
+  CARVE_RETURN_IF_ERROR(SetPools(next, p));
   CARVE_ASSIGN_OR_RETURN(wanted, WantedFromPlan(p, next, o.ready_timeout_ms));
   CARVE_ASSIGN_OR_RETURN(apply::Layouts layouts, LayoutsFromPlan(p, gpus));
   if (replan != Replan::kNone) layouts = FreeUnusedGpus(p, gpus, EnginePids(), std::move(layouts));
@@ -171,6 +174,8 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
   for (const auto& w : add) keep.insert(w.slot.where());
   for (const auto& s : spares) keep.insert(s.str());
   for (const auto& q : quarantined) keep.insert(q.slice.str());
+  for (const auto& [name, slots] : pools)
+    for (const auto& s : slots) keep.insert(s.where());
   layouts = DropLeftovers(std::move(layouts), gpus, journal.slices, keep);
   std::vector<Slot> arriving;
   for (const auto& w : add) arriving.push_back(w.slot);
@@ -243,6 +248,8 @@ std::vector<WantedReplica> Service::Impl::TemporaryReplicas(
   for (const auto& w : add) busy.insert(w.slot.where());
   for (const auto& sp : spares) busy.insert(sp.str());
   for (const auto& q : quarantined) busy.insert(q.slice.str());
+  for (const auto& [name, slots] : pools)
+    for (const auto& s : slots) busy.insert(s.where());
   std::vector<WantedReplica> out;
   for (const auto& home : AddTemporaryHomes(interim, gpus, wanted, busy)) {
     auto succ = std::find_if(add.begin(), add.end(),
@@ -349,6 +356,15 @@ Result<std::unique_ptr<Service>> Service::Start(const std::string& spec_path, Op
   impl->gw = std::move(*gw);
   impl->gw->SetExtraMetrics([m = impl->slice_metrics] { return m->Get(); });
   impl->gw->SetStatusSource([s = impl->status_line] { return s->Get(); });
+  // A request held for a cold on-demand model: record it, wake the loop.
+  impl->gw->SetDemandHandler([box = impl->demand, wake](const std::string& model) {
+    {
+      std::lock_guard<std::mutex> lock(box->mu);
+      box->models.insert(model);
+    }
+    uint64_t one = 1;
+    (void)!::write(wake, &one, sizeof one);
+  });
   auto service = std::unique_ptr<Service>(new Service(std::move(impl)));
   Status s = service->impl_->Converge(service->impl_->spec_path, /*first=*/true);
   if (!s.ok()) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "up/history.h"
 #include "up/moves.h"
 #include "up/observe.h"
+#include "up/pool.h"
 #include "up/status.h"
 #include "up/traffic.h"
 #include "up/up.h"
@@ -34,6 +36,28 @@ struct Replica {
   serve::State noted = serve::State::kStarting;  // the last state written to the log
   bool served = false;  // was ready on its slice once: a crash loop there may be the slice's
   std::chrono::steady_clock::time_point started_at = {};  // when carve started it
+  std::string pool = {};      // an on-demand model's engine: its pool ("" for a pinned replica)
+  int pool_slot = -1;         // and the pool slice it loaded on
+  bool load_counted = false;  // its cold start is in the load statistics
+};
+
+// An on-demand model (docs/pools.md): where it loads and what it needs.
+struct OnDemandModel {
+  std::string pool;
+  uint64_t need_mib = 0;
+  int64_t keep_warm_s = 300;  // -1: forever
+};
+
+// What a model's loads cost, for the status and /metrics.
+struct LoadStats {
+  uint64_t cold_starts = 0, evictions = 0, failures = 0;
+  std::vector<double> load_s;  // each load's start → ready, seconds (the last 1000)
+};
+
+// Requests for cold on-demand models, from the gateway's threads to the loop.
+struct DemandBox {
+  std::mutex mu;
+  std::set<std::string> models;
 };
 
 struct Service::Impl {
@@ -48,6 +72,7 @@ struct Service::Impl {
   int wake = -1;
   std::map<std::string, Replica> replicas;  // by replica id
   std::vector<gateway::Backend> backends;
+  std::vector<std::string> listed;  // the models the gateway was last told of
   std::vector<device::Gpu> gpus_seen;
   UtilisationByGpu utilisation_seen;  // refreshed with the traffic counts (observe.h)
   // The slice families of /metrics and the status as one line of JSON (the
@@ -70,6 +95,17 @@ struct Service::Impl {
   // How long each model's engine last took from its start to ready (the
   // unavailability a stop-first move costs it when no temporary home fits).
   std::map<std::string, std::chrono::milliseconds> ready_time;
+
+  // On-demand models and their pools (service_pool.cpp).
+  std::map<std::string, OnDemandModel> on_demand;  // by model
+  std::map<std::string, std::vector<Slot>> pools;  // each pool's slices, by pool name
+  std::map<std::string, std::chrono::steady_clock::time_point> pending;  // model → last asked
+  std::map<std::string, std::string> waiting_why;  // model → why it cannot load yet (noted once)
+  std::map<std::string, std::chrono::steady_clock::time_point> last_used;  // by model
+  std::map<std::string, int> in_flight;                                    // by model
+  std::map<std::string, LoadStats> loads;                                  // by model
+  std::map<std::string, std::string> model_states;  // as last told to the gateway
+  std::shared_ptr<DemandBox> demand = std::make_shared<DemandBox>();
 
   void Note(const std::string& s) const {
     if (o.note) o.note(s);
@@ -100,6 +136,25 @@ struct Service::Impl {
   // Tests only (Options::crash_at_step): SIGKILL itself at step `step` of a live change.
   void CrashPoint(int step) const;
   std::string NewId(const std::string& model) const;
+
+  // service_pool.cpp
+  // The spec's on-demand models and the plan's pools; stops the residents
+  // whose pool slice or settings the new plan no longer has.
+  Status SetPools(const spec::Spec& next, const plan::Plan& p);
+  // Loads what the gateway asked for, evicting idle residents for room;
+  // notes loads done or failed; tells the gateway each model's state.
+  void ServePools();
+  void LoadOrWait(const std::string& model, std::chrono::steady_clock::time_point now);
+  void CheckLoads();
+  // A pool replica's first ready: a cold start, counted once (from NoteStateChange).
+  void NoteLoaded(const std::string& id, Replica& r, std::chrono::steady_clock::duration took);
+  PoolView PoolViewOf(const std::string& pool) const;
+  std::string ModelState(const std::string& model) const;  // "resident", "loading", "cold"
+  void TellStates();  // the gateway's view of each on-demand model, when it changed
+  nlohmann::ordered_json PoolsJson() const;
+  std::string PoolMetrics() const;
+  // carve pool load/unload (STATE_DIR/pool.request.*)
+  void TakePoolRequests();
 
   // layout_change.cpp
   Status Preflight(const std::vector<WantedReplica>& add) const;

@@ -142,6 +142,34 @@ Status RequestReload(const std::string& state_dir, const std::string& spec_path,
   return AwaitReloadResult(state_dir, nonce, pid, timeout);
 }
 
+Status RequestPool(const std::string& state_dir, const PoolRequest& req) {
+  int pid = RunningPid(state_dir);
+  if (!pid) return Status::NotFound("carve up is not running in " + state_dir);
+  Json j = {{"action", req.action}, {"model", req.model}};
+  CARVE_RETURN_IF_ERROR(WriteFileAtomically(
+      StatePath(state_dir, fmt::format("pool.request.{}", ::getpid()).c_str()), j.dump() + "\n",
+      /*durable=*/false));
+  if (::kill(pid, SIGUSR1) != 0)
+    return Status::Io(fmt::format("cannot signal carve up, pid {}: {}", pid, std::strerror(errno)));
+  return Status::Ok();
+}
+
+std::vector<PoolRequest> TakePoolRequestFiles(const std::string& state_dir) {
+  std::vector<PoolRequest> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(state_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("pool.request.", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    auto text = ReadFileBounded(e.path().string(), 4096, "a pool request");
+    fs::remove(e.path(), ec);
+    if (!text.ok()) continue;
+    Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("action") || !j.contains("model")) continue;
+    out.push_back({j.value("action", ""), j.value("model", "")});
+  }
+  return out;
+}
+
 Result<std::string> Down(const std::string& state_dir, std::chrono::milliseconds timeout) {
   int pid = RunningPid(state_dir);
   if (!pid) return std::string("carve up is not running (" + state_dir + ").");

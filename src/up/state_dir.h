@@ -12,6 +12,7 @@
 //   up.log          the detached service's own log
 //   traffic.json    per-model traffic history, 15 minutes (history.h)
 //   live.journal    the live change in progress (live_journal.h)
+//   pool.request.PID  {"action": "load"|"unload", "model"}: carve pool (RequestPool)
 //   overrides.json  replica counts `carve advise --apply` and autoscale set
 //                   over the spec's (overrides.h); removed when carve up starts
 //   access.log      the gateway's access log (unless the spec says otherwise)
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "util/status.h"
 
@@ -69,6 +71,15 @@ void WriteReloadResult(const std::string& state_dir, const ReloadRequest& req, c
 // `timeout`) for its answer.
 Status RequestReload(const std::string& state_dir, const std::string& spec_path,
                      std::chrono::milliseconds timeout, const std::string& rebalance = "");
+// carve pool load|unload MODEL: one STATE_DIR/pool.request.PID file each
+// ({"action": "load"|"unload", "model": NAME}), then SIGUSR1 to the service,
+// which takes (reads and removes) them in its loop.
+struct PoolRequest {
+  std::string action, model;
+};
+Status RequestPool(const std::string& state_dir, const PoolRequest& req);
+std::vector<PoolRequest> TakePoolRequestFiles(const std::string& state_dir);
+
 // Stops the service in `state_dir` (SIGTERM) and waits until it and every
 // engine it ran are gone (engines left over are killed by process group).
 // Returns the message to print.

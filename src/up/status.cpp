@@ -122,6 +122,44 @@ Json StatusJson(const ServiceView& view) {
               {"spares", SparesJson(view.spares)}};
 }
 
+namespace {
+
+std::string GiBText(uint64_t mib) { return fmt::format("{:.1f}", double(mib) / 1024.0); }
+
+// Each pool (docs/pools.md): its slices and residents, then every model's
+// state, loads, evictions and cold-start time.
+std::string PoolsText(const Json& st) {
+  std::string out;
+  for (const auto& p : st.value("pools", Json::array())) {
+    const Json slices = p.value("slices", Json::array());
+    out += fmt::format("\npool {}: {} slice(s), {}/{} GiB resident\n", p.value("name", ""),
+                       slices.size(), GiBText(p.value("memory_used_mib", uint64_t{0})),
+                       GiBText(p.value("memory_mib", uint64_t{0})));
+    for (const auto& s : slices) {
+      std::string who;
+      for (const auto& r : s.value("residents", Json::array()))
+        who += fmt::format("{}{} ({} GiB{})", who.empty() ? "" : ", ", r.value("model", ""),
+                           GiBText(r.value("memory_mib", uint64_t{0})),
+                           r.value("state", "") == "loading" ? ", loading" : "");
+      out += fmt::format("  {:<16} {}\n", s.value("slice", ""), who.empty() ? "(empty)" : who);
+    }
+    out += fmt::format("  {:<14} {:<9} {:>8} {:>6} {:>6} {:>9} {:>14}\n", "MODEL", "STATE",
+                       "MEM GiB", "QUEUE", "LOADS", "EVICTED", "COLD START s");
+    for (const auto& m : p.value("models", Json::array())) {
+      const Json& c = m["cold_start_s"];
+      out += fmt::format(
+          "  {:<14} {:<9} {:>8} {:>6} {:>6} {:>9} {:>14}\n", m.value("model", ""),
+          m.value("state", ""), GiBText(m.value("memory_mib", uint64_t{0})), m.value("queued", 0),
+          m.value("cold_starts", 0), m.value("evictions", 0),
+          c.is_object() ? fmt::format("{:.2f}/{:.2f}", c.value("p50", 0.0), c.value("p99", 0.0))
+                        : "-");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string StatusText(const Json& st) {
   std::string out = fmt::format("carve up (pid {}) serving {} on {}\n", st.value("pid", 0),
                                 st.value("spec", ""), st["gateway"].value("url", ""));
@@ -150,6 +188,7 @@ std::string StatusText(const Json& st) {
     for (const auto& s : spares) list += (list.empty() ? "" : ", ") + s.get<std::string>();
     out += fmt::format("\nspare slices (kept empty for failover): {}\n", list);
   }
+  out += PoolsText(st);
   if (!st.value("reload_error", "").empty())
     out += "\nlast reload failed: " + st.value("reload_error", "") + "\n";
   return out;

@@ -16,7 +16,10 @@
 //                "ttft_ms": {"p50", "p99"} | null, "in_flight", "queued"}],
 //    "traffic_window_s",
 //    "quarantined": [{"slice": "0:1g.10gb@0", "why", "since"}],  (failover.h)
-//    "spares": ["0:1g.10gb@6", …]}
+//    "spares": ["0:1g.10gb@6", …],
+//    "pools": [{"name", "slices": [{"slice", "memory_mib", "residents": [...]}],
+//               "memory_mib", "memory_used_mib", "models": [...]}]}  (docs/pools.md; only
+//               with on-demand models, added by the service: service_pool.cpp)
 // Fields are only ever added within a version.
 #pragma once
 

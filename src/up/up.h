@@ -76,6 +76,10 @@ class Service {
   // crash-loops, and re-places their replicas (failover.h); Ok when nothing
   // failed. Called by RunService's loop after each Tick.
   Status Failover();
+  // On-demand models (docs/pools.md): loads those the gateway holds requests
+  // for (evicting idle ones for room), notes loads done or failed, takes
+  // carve pool load/unload requests. Called by RunService's loop after each Tick.
+  void Pools();
   // Wakes RunService's loop: an engine changed state.
   int wake_fd() const;
 

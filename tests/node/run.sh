@@ -8,7 +8,7 @@ src="$(cd "$(dirname "$0")" && pwd)"
 carve="$1"
 work="$2"
 mkdir -p "$work"
-cp "$src/package.json" "$src/package-lock.json" "$src/gateway.test.mjs" "$work/"
+cp "$src/package.json" "$src/package-lock.json" "$src/gateway.test.mjs" "$src/on_demand.test.mjs" "$work/"
 stamp="$work/node_modules/.carve-lock-sha256"
 want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
@@ -16,4 +16,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 cd "$work"
-CARVE_BIN="$carve" exec node --test gateway.test.mjs
+CARVE_BIN="$carve" exec node --test gateway.test.mjs on_demand.test.mjs
