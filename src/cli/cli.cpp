@@ -18,9 +18,9 @@ struct VerbRow {
   AddVerbFn add;
 };
 const VerbRow kVerbs[] = {
-    {AddGpus},   {AddProfiles}, {AddMig}, {AddPlan},    {AddSize},    {AddApply},     {AddAssert},
-    {AddExport}, {AddRender},   {AddUp},  {AddDown},    {AddStatus},  {AddRebalance}, {AddPool}, {AddTop},
-    {AddAdvise}, {AddDoctor},   {AddSim}, {AddCatalog}, {AddGateway}, {AddEngine},
+    {AddGpus},   {AddProfiles}, {AddMig},    {AddPlan}, {AddSize},    {AddApply},     {AddAssert},
+    {AddExport}, {AddRender},   {AddUp},     {AddDown}, {AddStatus},  {AddRebalance}, {AddPool},
+    {AddTop},    {AddAdvise},   {AddDoctor}, {AddSim},  {AddCatalog}, {AddGateway},   {AddEngine},
 };
 }  // namespace
 
