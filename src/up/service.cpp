@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "plan/on_demand.h"
 #include "plan/spec_plan.h"
 #include "serve/access.h"
 #include "up/gateway_config.h"
@@ -129,7 +130,11 @@ Status Service::Impl::Converge(const std::string& path, bool first, Replan repla
     std::vector<Running> running;
     std::set<std::string> stable;
     for (const auto& [id, r] : replicas) {
-      if (!r.pool.empty()) continue;
+      if (!r.pool.empty()) {  // a resident keeps its pool slice where it is
+        running.push_back({plan::PoolModelName(r.pool), r.want.slot});
+        stable.insert(plan::PoolModelName(r.pool));
+        continue;
+      }
       running.push_back({r.want.model, r.want.slot});
       if (settings.count(r.want.model) && settings[r.want.model] == r.want.settings)
         stable.insert(r.want.model);

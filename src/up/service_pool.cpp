@@ -51,15 +51,16 @@ Status Service::Impl::SetPools(const spec::Spec& next, const plan::Plan& p) {
   for (const auto& [id, r] : replicas) {
     if (r.pool.empty()) continue;
     auto m = models.find(r.want.model);
+    const std::string where = r.want.slot.where();
     const auto& now = slots[r.pool];
-    bool slice_kept = std::any_of(now.begin(), now.end(),
-                                  [&](const Slot& s) { return s.where() == r.want.slot.where(); });
-    bool same = m != models.end() && m->second.pool == r.pool && slice_kept;
-    if (same) {
+    auto slice =
+        std::find_if(now.begin(), now.end(), [&](const Slot& s) { return s.where() == where; });
+    bool same = m != models.end() && m->second.pool == r.pool && slice != now.end();
+    if (same) {  // the same launch on the same slice (its memory fraction included)
       const spec::Model* sm = nullptr;
       for (const auto& x : next.models)
         if (x.name == r.want.model) sm = &x;
-      auto w = OnDemandReplica(*sm, r.want.slot, m->second.need_mib, o.ready_timeout_ms);
+      auto w = OnDemandReplica(*sm, *slice, m->second.need_mib, o.ready_timeout_ms);
       same = w.ok() && w->settings == r.want.settings;
     }
     if (!same) gone.push_back(id);

@@ -214,3 +214,22 @@ def test_a_full_queue_for_a_loading_model_is_503_with_retry_after_and_the_held_o
         if code == 503:
             assert "Retry-After" in headers and b"load_queue_full" in body, (headers, body)
     assert models_state(up.status()) == {"slow": "resident"}
+
+
+def test_a_reload_keeps_a_resident_whose_model_and_slice_stay(carve, up):
+    start(carve, up, on_demand(["a", "b"]), 1)
+    assert request(up.port, "a")[0] == 200
+    pid = next(r["pid"] for r in up.status()["replicas"] if r["model"] == "a")
+    # The same pool and one pinned model more: the planner must not move the
+    # pool slice a's engine runs on (carve up keeps it, as it keeps any engine).
+    path = up.spec("pools2.yaml", on_demand(["a", "b"]) +
+                   "  - {name: pinned, engine: echo, memory: 9GiB, replicas: 1}\n")
+    with open(path, "a") as f:
+        f.write(pool(1))
+    p = up.up(path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    st = poll(lambda: up.all_ready(2), 30, "the pinned model ready beside the resident",
+              lambda: json.dumps(up.status(), indent=1)[:3000] + log(up)[-3000:])
+    assert next(r["pid"] for r in st["replicas"] if r["model"] == "a") == pid
+    assert models_state(st) == {"a": "resident", "b": "cold"}
+    assert request(up.port, "a")[0] == 200 and request(up.port, "pinned")[0] == 200
