@@ -50,16 +50,13 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from common import free_port, pct  # noqa: E402
+
 CARVE = os.path.realpath(os.environ.get("CARVE_BIN", "build/carve"))
 CLIENTS = int(os.environ.get("CLIENTS", "8"))
 STEADY_S = float(os.environ.get("STEADY_S", "5"))
 
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bench:
@@ -175,12 +172,6 @@ def engine_started(pid):
     since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
     return since_boot - (time.clock_gettime(time.CLOCK_BOOTTIME) - time.monotonic())
 
-
-def pct(values, q):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def cell(seconds):

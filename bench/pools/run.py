@@ -32,24 +32,15 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from common import free_port, pct  # noqa: E402
+
 CARVE = os.path.realpath(os.environ.get("CARVE_BIN", "build/carve"))
 CLIENTS = int(os.environ.get("CLIENTS", "8"))
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 LOAD_MS = int(os.environ.get("LOAD_MS", "300"))
 THROUGHPUT_S = float(os.environ.get("THROUGHPUT_S", "5"))
 ZIPF_S = float(os.environ.get("ZIPF_S", "30"))
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
 class Bench:

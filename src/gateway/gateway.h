@@ -101,6 +101,9 @@ class Gateway {
   // Every replica's counters now, by model then url (for `carve up`, which
   // embeds the gateway, without a scrape of its own /metrics).
   std::vector<ReplicaCounters> Counters() const;
+  // Requests waiting per model, for a slot or for a ready replica: also for a
+  // model with no replica at all (an on-demand model loading).
+  std::map<std::string, int> QueueDepths() const;
 
   // Stops accepting, closes idle connections, lets requests in flight (streams
   // too) finish for up to `drain`, then closes what is left. Blocks until done.

@@ -159,6 +159,7 @@ TEST_F(OnDemandTest, AHeldRequestIsDemandedAndAFailedLoadAnswersItWithTheReason)
   auto held = ChatLater("chat");
   ASSERT_TRUE(demands_.WaitFor("chat", 1));
   EXPECT_EQ(held.wait_for(0s), std::future_status::timeout);  // held, not refused
+  EXPECT_EQ(gw_->QueueDepths().at("chat"), 1);  // carve status's queue for a cold model
   const std::string why = "chat could not be loaded: its engine exited (exit 1); see carve status";
   gw_->FailWaiting("chat", why);
   Reply r = Answered(held);
@@ -166,6 +167,7 @@ TEST_F(OnDemandTest, AHeldRequestIsDemandedAndAFailedLoadAnswersItWithTheReason)
   EXPECT_EQ(r.retry_after, "5");
   EXPECT_NE(r.body.find(R"("code":"model_load_failed")"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(why), std::string::npos) << r.body;
+  EXPECT_EQ(gw_->QueueDepths().at("chat"), 0);
 
   // The next request is held again (a next load may work), and demanded.
   auto again = ChatLater("chat");

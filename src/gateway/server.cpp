@@ -507,6 +507,12 @@ std::vector<ReplicaCounters> Gateway::Counters() const {
   return out;
 }
 
+std::map<std::string, int> Gateway::QueueDepths() const {
+  std::map<std::string, int> out;
+  for (const auto& pool : impl_->st->router.Pools()) out[pool->name()] = pool->queue_depth();
+  return out;
+}
+
 namespace {
 
 // Ends every exchange still running on the workers by closing its engine

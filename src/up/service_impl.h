@@ -103,7 +103,8 @@ struct Service::Impl {
   std::map<std::string, std::string> waiting_why;  // model → why it cannot load yet (noted once)
   std::map<std::string, std::chrono::steady_clock::time_point> last_used;  // by model
   std::map<std::string, int> in_flight;                                    // by model
-  std::map<std::string, LoadStats> loads;                                  // by model
+  std::map<std::string, int> queued;                // requests the gateway holds, by model
+  std::map<std::string, LoadStats> loads;           // by model
   std::map<std::string, std::string> model_states;  // as last told to the gateway
   std::shared_ptr<DemandBox> demand = std::make_shared<DemandBox>();
 

@@ -160,7 +160,6 @@ void Service::Impl::LoadOrWait(const std::string& model, Clock::time_point now) 
   }
 }
 
-// Loading engines that became ready (a cold start done) or failed.
 void Service::Impl::NoteLoaded(const std::string& id, Replica& r, Clock::duration took) {
   if (r.pool.empty() || r.load_counted) return;
   auto& stats = loads[r.want.model];
@@ -171,6 +170,7 @@ void Service::Impl::NoteLoaded(const std::string& id, Replica& r, Clock::duratio
   r.load_counted = true;
 }
 
+// Loading engines that failed: their held requests are answered with why.
 void Service::Impl::CheckLoads() {
   std::vector<std::pair<std::string, std::string>> failed;  // id, why
   for (auto& [id, r] : replicas) {
@@ -208,6 +208,7 @@ void Service::Impl::ServePools() {
     if (on_demand.count(m) && ModelState(m) == "cold") pending[m] = now;
   // Who is in use: the gateway's counters (requests in flight, the last one sent).
   in_flight.clear();
+  if (gw) queued = gw->QueueDepths();
   if (gw)
     for (const auto& c : gw->Counters()) {
       in_flight[c.model] += c.in_flight;
@@ -295,7 +296,8 @@ Json Service::Impl::PoolsJson() const {
                         {"state", ModelState(m)},
                         {"memory_mib", od.need_mib},
                         {"keep_warm_s", od.keep_warm_s},
-                        {"queued", pending.count(m) ? 1 : 0},
+                        {"queued", queued.count(m) ? queued.at(m) : 0},
+                        {"load_pending", pending.count(m) > 0},
                         {"cold_starts", s.cold_starts},
                         {"evictions", s.evictions},
                         {"load_failures", s.failures},

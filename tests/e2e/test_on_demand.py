@@ -199,13 +199,16 @@ def test_a_load_that_fails_answers_503_with_retry_after_and_the_reason(carve, up
 
 def test_a_full_queue_for_a_loading_model_is_503_with_retry_after_and_the_held_ones_are_served(carve, up):
     models = ("  - {name: slow, engine: echo, memory: 4GiB, on_demand: true, pool: small, "
-              "max_queue: 2, args: [--startup-delay-ms, '1500']}\n")
+              "max_queue: 2, args: [--startup-delay-ms, '3000']}\n")
     start(carve, up, models, 1)
     results = []
     clients = [threading.Thread(target=lambda: results.append(request(up.port, "slow")))
                for _ in range(6)]
     for c in clients:
         c.start()
+    # While it loads, carve status counts the two held requests.
+    poll(lambda: [m for m in pool_of(up.status())["models"] if m["queued"] == 2], 10,
+         "two requests queued for slow in carve status")
     for c in clients:
         c.join(timeout=60)
     codes = sorted(r[0] for r in results)
